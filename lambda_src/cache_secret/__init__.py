@@ -1,0 +1,1 @@
+"""CacheSecret: writes one secret value into the DynamoDB cache with its expiry."""

@@ -1,0 +1,1 @@
+"""The pipeline side of the project: configuration, and (later) the CDK Pipeline."""

@@ -1,0 +1,168 @@
+"""Project configuration: loaded once from CDK context, validated, frozen, passed down.
+
+The context comes from ``cdk.json`` and can be overridden per run with ``-c``::
+
+    npx cdk synth -c environments='[{"name": "qa", "trusted": {...}, "trusting": {...}}]'
+
+Every value is checked before any construct is built; a bad value stops synth
+with one line per problem that names the key and the value (``ConfigError``).
+Nothing downstream reads context or ``os.environ``: stacks get these objects.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+# The context keys this project reads. Anything else in cdk.json belongs to the CDK.
+CONTEXT_KEYS = ("environments", "tooling")
+
+_ACCOUNT_ID_LEN = 12
+
+
+def _account_id(value: str) -> str:
+    if len(value) != _ACCOUNT_ID_LEN or not value.isdigit():
+        raise ValueError("must be a 12-digit AWS account ID")
+    return value
+
+
+def _region(value: str) -> str:
+    parts = value.split("-")
+    if len(parts) < 3 or not parts[-1].isdigit() or not all(p.isalpha() and p.islower() for p in parts[:-1]):
+        raise ValueError("must be an AWS region name such as 'us-east-1'")
+    return value
+
+
+def _environment_name(value: str) -> str:
+    # Environment names end up in IAM role, state machine and function names.
+    if not (1 <= len(value) <= 16) or not value[0].isalpha() or not all(c.isascii() and (c.islower() or c.isdigit() or c == "-") for c in value):
+        raise ValueError("must be 1-16 lower-case letters, digits or '-', starting with a letter")
+    return value
+
+
+AccountId = Annotated[str, Field(strict=True), AfterValidator(_account_id)]
+Region = Annotated[str, Field(strict=True), AfterValidator(_region)]
+EnvironmentName = Annotated[str, Field(strict=True), AfterValidator(_environment_name)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class AwsEnvironment(_Frozen):
+    """One account in one region, as the CDK deploys to it."""
+
+    account: AccountId
+    region: Region
+
+
+class DeploymentEnvironment(_Frozen):
+    """One copy of the secret cache: a trusted (consumer) and a trusting (secret) account."""
+
+    name: EnvironmentName
+    trusted: AwsEnvironment
+    trusting: AwsEnvironment
+    cache_ttl_seconds: int = Field(default=300, ge=1, le=86_400, alias="cacheTtlSeconds")
+
+    @model_validator(mode="after")
+    def _two_accounts_one_region(self) -> DeploymentEnvironment:
+        if self.trusted.account == self.trusting.account:
+            raise ValueError(
+                f"trusted.account and trusting.account are both '{self.trusted.account}': "
+                "the secret cache spans two different accounts"
+            )
+        if self.trusted.region != self.trusting.region:
+            raise ValueError(
+                f"trusting.region '{self.trusting.region}' differs from trusted.region "
+                f"'{self.trusted.region}': Step Functions cross-account tasks work within one region only"
+            )
+        return self
+
+    @property
+    def region(self) -> str:
+        return self.trusted.region
+
+
+class ProjectConfig(_Frozen):
+    """Everything the app needs to know, for every environment."""
+
+    environments: tuple[DeploymentEnvironment, ...]
+    # Where the pipeline lives; None means the first environment's trusting account.
+    tooling: AwsEnvironment | None = None
+
+    @field_validator("environments")
+    @classmethod
+    def _non_empty_unique_names(cls, environments: tuple[DeploymentEnvironment, ...]) -> tuple[DeploymentEnvironment, ...]:
+        if not environments:
+            raise ValueError("at least one environment is required")
+        names = [env.name for env in environments]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"environment name {', '.join(map(repr, duplicates))} is used more than once")
+        return environments
+
+    @property
+    def tooling_environment(self) -> AwsEnvironment:
+        return self.tooling or self.environments[0].trusting
+
+
+class ConfigError(Exception):
+    """Invalid configuration; ``str()`` is one line per problem, naming key and value."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _context_value(raw: Any, key: str) -> Any:
+    # ``-c key=value`` hands us a string; cdk.json hands us parsed JSON.
+    if isinstance(raw, str) and raw.lstrip().startswith(("[", "{")):
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError as error:
+            raise ConfigError([f"invalid configuration: context '{key}' is not valid JSON ({error.msg} at char {error.pos})"]) from error
+    return raw
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "(root)"
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    # Model validators report at their model's location; field validators at the field's.
+    loc = tuple(part for part in error["loc"] if not str(part).startswith("function-"))
+    key = _key_path(loc)
+    kind = error["type"]
+    if kind == "missing":
+        return f"invalid configuration: {key}: required key is missing"
+    if kind == "extra_forbidden":
+        return f"invalid configuration: {key}: unknown key (value {error['input']!r})"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if kind == "value_error" and isinstance(error.get("input"), Mapping | list | tuple):
+        return f"invalid configuration: {key}: {message}"
+    return f"invalid configuration: {key} = {error['input']!r}: {message}"
+
+
+def load_config(context: Mapping[str, Any]) -> ProjectConfig:
+    """Build the config from CDK context values (``{key: value}``); raise ``ConfigError``."""
+    data = {key: _context_value(context.get(key), key) for key in CONTEXT_KEYS}
+    if data["environments"] is None:
+        raise ConfigError(["invalid configuration: environments: required key is missing (set it in cdk.json or with -c)"])
+    try:
+        return ProjectConfig.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError([_describe(e) for e in error.errors()]) from None

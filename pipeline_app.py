@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""The CDK app: load the configuration once, add every environment's stages, synthesize.
+
+Until the pipeline exists the stages hang off the app directly, so
+``npx cdk synth`` (and, with credentials, ``npx cdk deploy``) work on them.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import aws_cdk as cdk
+
+from pipeline.config import CONTEXT_KEYS, ConfigError, ProjectConfig, load_config
+from stages.deployment_stages import DEPLOYMENT_ORDER, stage_id
+
+
+def add_application_stages(app: cdk.App, config: ProjectConfig) -> list[cdk.Stage]:
+    return [
+        stage_class(app, stage_id(stage_class, environment), environment=environment)
+        for environment in config.environments
+        for stage_class in DEPLOYMENT_ORDER
+    ]
+
+
+def build_app(app: cdk.App) -> ProjectConfig:
+    """Everything but synth; raises ConfigError before any construct exists."""
+    config = load_config({key: app.node.try_get_context(key) for key in CONTEXT_KEYS})
+    add_application_stages(app, config)
+    return config
+
+
+def main() -> int:
+    app = cdk.App()
+    try:
+        build_app(app)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    app.synth()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

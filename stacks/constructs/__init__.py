@@ -1,0 +1,1 @@
+"""Constructs, one per concern; stacks compose them."""

@@ -1,0 +1,98 @@
+"""The CacheSecret Lambda: writes one secret into the cache, returns no value."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from stacks.timeouts import CACHE_FUNCTION_TIMEOUT_SECONDS
+
+# Anchored on this file, not the working directory: synth works from anywhere.
+LAMBDA_SOURCE = Path(__file__).resolve().parents[2] / "lambda_src"
+HANDLER = "cache_secret.handler.lambda_handler"
+# The function runs on the Powertools layer of the version the tests run with.
+POWERTOOLS_VERSION = version("aws-lambda-powertools")
+
+
+class CacheSecretFunction(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        function_name: str,
+        role_name: str,
+        table: dynamodb.ITable,
+        encryption_key: kms.IKey,
+        cache_ttl_seconds: int,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.log_group = logs.LogGroup(
+            self,
+            "LogGroup",
+            log_group_name=f"/aws/lambda/{function_name}",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            role_name=role_name,
+            description="Execution role of the CacheSecret function: writes cache items only.",
+            assumed_by=iam.ServicePrincipal(
+                "lambda.amazonaws.com",
+                # Confused deputy: only Lambda acting for this account.
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            ),
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="WriteLogs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.log_group.log_group_arn],
+            )
+        )
+        self.role.add_to_policy(iam.PolicyStatement(sid="WriteCache", actions=["dynamodb:PutItem"], resources=[table.table_arn]))
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="EncryptCacheItems",
+                actions=["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
+                resources=[encryption_key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{stack.region}.amazonaws.com"}},
+            )
+        )
+        powertools_layer_arn = ssm.StringParameter.value_for_string_parameter(
+            self, f"/aws/service/powertools/python/arm64/python3.13/{POWERTOOLS_VERSION}"
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            function_name=function_name,
+            description="Writes a secret into the SecretCache table with its expiry; never logs or returns the value.",
+            runtime=lambda_.Runtime.PYTHON_3_13,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=HANDLER,
+            code=lambda_.Code.from_asset(str(LAMBDA_SOURCE), exclude=["**/__pycache__", "**/*.pyc"]),
+            layers=[lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", powertools_layer_arn)],
+            memory_size=256,
+            timeout=Duration.seconds(CACHE_FUNCTION_TIMEOUT_SECONDS),
+            role=self.role,
+            log_group=self.log_group,
+            tracing=lambda_.Tracing.ACTIVE,
+            environment={
+                "CACHE_TABLE_NAME": table.table_name,
+                "CACHE_TTL_SECONDS": str(cache_ttl_seconds),
+                "POWERTOOLS_SERVICE_NAME": "secret-cache",
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+            },
+        )

@@ -1,0 +1,74 @@
+"""The execution role of one state machine, and the log group it writes to."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+# Step Functions log delivery and X-Ray have no resource-level permissions:
+# these actions accept only "*" (Service Authorization Reference).
+_LOG_DELIVERY_ACTIONS = [
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+]
+_XRAY_ACTIONS = [
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+]
+
+
+class WorkflowRole(Construct):
+    """A role only Step Functions may assume, and only for the named state machine.
+
+    The state machine receives ``immutable_role``, so the CDK cannot widen it
+    behind our back (``TaskRole.from_role_arn_json_path`` would otherwise grant
+    ``sts:AssumeRole`` on ``*``): every permission is an explicit statement.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, role_name: str, state_machine_arn: str, description: str) -> None:
+        super().__init__(scope, construct_id)
+        account = Stack.of(self).account
+        self.role = iam.Role(
+            self,
+            "Role",
+            role_name=role_name,
+            description=description,
+            assumed_by=iam.ServicePrincipal(
+                "states.amazonaws.com",
+                conditions={
+                    # Confused deputy: only our account's state machine of this name.
+                    "StringEquals": {"aws:SourceAccount": account},
+                    "ArnEquals": {"aws:SourceArn": state_machine_arn},
+                },
+            ),
+        )
+        self.role.add_to_policy(iam.PolicyStatement(sid="DeliverLogs", actions=_LOG_DELIVERY_ACTIONS, resources=["*"]))
+        self.role.add_to_policy(iam.PolicyStatement(sid="Tracing", actions=_XRAY_ACTIONS, resources=["*"]))
+        self.immutable_role = self.role.without_policy_updates()
+
+    def allow(self, sid: str, actions: list[str], resources: list[str], conditions: dict | None = None) -> None:
+        self.role.add_to_policy(iam.PolicyStatement(sid=sid, actions=actions, resources=resources, conditions=conditions))
+
+
+def workflow_logs(scope: Construct, *, state_machine_name: str) -> sfn.LogOptions:
+    """Log every state transition, never the execution data (it carries the secret)."""
+    log_group = logs.LogGroup(
+        scope,
+        "LogGroup",
+        # The vendedlogs prefix keeps the shared CloudWatch Logs resource policy small.
+        log_group_name=f"/aws/vendedlogs/states/{state_machine_name}",
+        retention=logs.RetentionDays.ONE_MONTH,
+        removal_policy=RemovalPolicy.DESTROY,
+    )
+    return sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False)

@@ -1,0 +1,114 @@
+"""Names and ARNs of everything one account needs to know about the other.
+
+Both accounts derive these from the environment name alone, so every stage
+synthesizes without a token reference into the other account (CloudFormation
+cannot resolve those), and the trust policies can name their exact peers.
+ARNs are built with ``Stack.format_arn`` so the partition stays a token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import ArnFormat, Stack
+
+from pipeline.config import DeploymentEnvironment
+
+
+@dataclass(frozen=True)
+class SecretCacheNames:
+    """Physical names of one environment's resources (both accounts)."""
+
+    environment: str
+
+    @property
+    def consumer_role(self) -> str:
+        return f"TrustedAccountRl-{self.environment}"
+
+    @property
+    def consumer_workflow(self) -> str:
+        return f"SecretCacheConsumerWfw-{self.environment}"
+
+    @property
+    def consumer_configuration_parameter(self) -> str:
+        return f"/secret-cache/{self.environment}/consumer-configuration"
+
+    @property
+    def cross_account_role(self) -> str:
+        return f"TrustingAccountRl-{self.environment}"
+
+    @property
+    def cache_workflow(self) -> str:
+        return f"SecretCacheWfw-{self.environment}"
+
+    @property
+    def cache_workflow_role(self) -> str:
+        return f"SecretCacheWfwRl-{self.environment}"
+
+    @property
+    def cache_function(self) -> str:
+        return f"CacheSecret-{self.environment}"
+
+    @property
+    def cache_function_role(self) -> str:
+        return f"CacheSecretRl-{self.environment}"
+
+    @property
+    def cache_table(self) -> str:
+        return f"SecretCache-{self.environment}"
+
+    @property
+    def secret(self) -> str:
+        # No "-XXXXXX" tail: a partial ARN ending like Secrets Manager's random
+        # suffix would be ambiguous.
+        return f"secret-cache/{self.environment}/secret"
+
+
+class SecretCacheArns:
+    """ARNs of one environment's cross-account resources, rendered in ``scope``'s stack."""
+
+    def __init__(self, scope: Stack, environment: DeploymentEnvironment) -> None:
+        self._stack = scope
+        self._env = environment
+        self.names = SecretCacheNames(environment.name)
+
+    def _arn(self, account: str, service: str, resource: str, name: str, *, regional: bool = True, fmt: ArnFormat = ArnFormat.SLASH_RESOURCE_NAME) -> str:
+        return self._stack.format_arn(
+            account=account,
+            region=self._env.region if regional else "",
+            service=service,
+            resource=resource,
+            resource_name=name,
+            arn_format=fmt,
+        )
+
+    @property
+    def consumer_role(self) -> str:
+        return self._arn(self._env.trusted.account, "iam", "role", self.names.consumer_role, regional=False)
+
+    @property
+    def consumer_workflow(self) -> str:
+        # Also the sts:ExternalId the trusting role demands (as AWS documents).
+        return self._arn(self._env.trusted.account, "states", "stateMachine", self.names.consumer_workflow, fmt=ArnFormat.COLON_RESOURCE_NAME)
+
+    @property
+    def consumer_configuration_parameter(self) -> str:
+        # The parameter name starts with "/", which the ARN must not repeat.
+        return self._arn(self._env.trusted.account, "ssm", "parameter", self.names.consumer_configuration_parameter.lstrip("/"))
+
+    @property
+    def cross_account_role(self) -> str:
+        return self._arn(self._env.trusting.account, "iam", "role", self.names.cross_account_role, regional=False)
+
+    @property
+    def cache_workflow(self) -> str:
+        return self._arn(self._env.trusting.account, "states", "stateMachine", self.names.cache_workflow, fmt=ArnFormat.COLON_RESOURCE_NAME)
+
+    @property
+    def cache_function(self) -> str:
+        return self._arn(self._env.trusting.account, "lambda", "function", self.names.cache_function, fmt=ArnFormat.COLON_RESOURCE_NAME)
+
+    @property
+    def secret(self) -> str:
+        """Partial ARN (no random suffix): what the consumer asks for and the allow-list holds."""
+        return self._arn(self._env.trusting.account, "secretsmanager", "secret", self.names.secret, fmt=ArnFormat.COLON_RESOURCE_NAME)

@@ -1,0 +1,34 @@
+"""Trusted account, deployed first: the consumer workflow and its role (TrustedAccountRl).
+
+First because TrustingAccountRl's trust policy names TrustedAccountRl, and IAM
+rejects a principal that does not exist yet.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from pipeline.config import DeploymentEnvironment
+from stacks.constructs.consumer_workflow import ConsumerWorkflow
+from stacks.naming import SecretCacheArns
+
+
+class TrustedAccountResources(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, environment: DeploymentEnvironment, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        arns = SecretCacheArns(self, environment)
+        consumer = ConsumerWorkflow(
+            self,
+            "Consumer",
+            state_machine_name=arns.names.consumer_workflow,
+            state_machine_arn=arns.consumer_workflow,
+            role_name=arns.names.consumer_role,
+            configuration_parameter_name=arns.names.consumer_configuration_parameter,
+            configuration_parameter_arn=arns.consumer_configuration_parameter,
+            cache_workflow_arn=arns.cache_workflow,
+        )
+        CfnOutput(self, "ConsumerStateMachineArn", value=consumer.state_machine.state_machine_arn)
+        CfnOutput(self, "ConsumerRoleArn", value=consumer.execution_role.role.role_arn)

@@ -1,0 +1,66 @@
+"""Trusting account (also the tooling account): the secret, its cache, SecretCacheWfw,
+and TrustingAccountRl, the role the consumer assumes to run it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from pipeline.config import DeploymentEnvironment
+from stacks.constructs.cache_secret_function import CacheSecretFunction
+from stacks.constructs.cache_table import SecretCacheTable
+from stacks.constructs.cached_secret import CachedSecret
+from stacks.constructs.cross_account_role import CrossAccountRole
+from stacks.constructs.secret_cache_workflow import SecretCacheWorkflow
+from stacks.naming import SecretCacheArns
+
+
+class TrustingAccountResources(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, environment: DeploymentEnvironment, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        arns = SecretCacheArns(self, environment)
+        names = arns.names
+        # One key for the secret and the cache: both hold the same value.
+        key = kms.Key(
+            self,
+            "SecretCacheKey",
+            description=f"Encrypts the secret-cache secret and its DynamoDB cache ({environment.name}).",
+            enable_key_rotation=True,
+        )
+        secret = CachedSecret(self, "Secret", secret_name=names.secret, encryption_key=key)
+        cache = SecretCacheTable(self, "Cache", table_name=names.cache_table, encryption_key=key)
+        cache_function = CacheSecretFunction(
+            self,
+            "CacheSecret",
+            function_name=names.cache_function,
+            role_name=names.cache_function_role,
+            table=cache.table,
+            encryption_key=key,
+            cache_ttl_seconds=environment.cache_ttl_seconds,
+        )
+        workflow = SecretCacheWorkflow(
+            self,
+            "SecretCacheWorkflow",
+            state_machine_name=names.cache_workflow,
+            state_machine_arn=arns.cache_workflow,
+            role_name=names.cache_workflow_role,
+            table=cache.table,
+            secret=secret.secret,
+            allowed_secret_ids=[arns.secret],
+            encryption_key=key,
+            cache_function=cache_function.function,
+        )
+        CrossAccountRole(
+            self,
+            "CrossAccountRole",
+            role_name=names.cross_account_role,
+            consumer_role_arn=arns.consumer_role,
+            consumer_workflow_arn=arns.consumer_workflow,
+            cache_workflow_arn=workflow.state_machine.state_machine_arn,
+        )
+        CfnOutput(self, "SecretArn", value=secret.secret.secret_arn)
+        CfnOutput(self, "SecretCacheWfwArn", value=workflow.state_machine.state_machine_arn)
+        CfnOutput(self, "CacheTableName", value=cache.table.table_name)

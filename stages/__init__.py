@@ -1,0 +1,1 @@
+"""One cdk.Stage per deployment step, in the order they must deploy."""

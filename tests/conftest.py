@@ -1,0 +1,44 @@
+"""Shared fixtures. The CDK app is synthesized once per test session (Node/jsii is slow)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def default_context() -> dict[str, Any]:
+    """The context of cdk.json, as `cdk synth` hands it to the app."""
+    return json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"]
+
+
+@dataclass(frozen=True)
+class SynthesizedApp:
+    """Templates of one synth, keyed by stage id (e.g. ``TrustedResources-dev``)."""
+
+    outdir: Path
+    templates: Mapping[str, dict[str, Any]]
+    config: Any
+
+
+@pytest.fixture(scope="session")
+def synthesized_app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
+    import aws_cdk as cdk
+
+    from pipeline_app import build_app
+
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    app = cdk.App(outdir=str(outdir), context=default_context())
+    config = build_app(app)
+    app.synth()
+    templates = {}
+    for template_file in outdir.glob("assembly-*/*.template.json"):
+        stage_id = template_file.parent.name.removeprefix("assembly-")
+        templates[stage_id] = json.loads(template_file.read_text())
+    return SynthesizedApp(outdir=outdir, templates=templates, config=config)
