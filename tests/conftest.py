@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,12 @@ from typing import Any
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+# The pinned Node (package.json) runs jsii here as under `make`: no end-of-life noise,
+# same runtime as `npx cdk synth`.
+_PINNED_NODE_BIN = PROJECT_ROOT / "node_modules" / ".bin"
+if _PINNED_NODE_BIN.is_dir():
+    os.environ["PATH"] = f"{_PINNED_NODE_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
 def default_context() -> dict[str, Any]:

@@ -1,0 +1,86 @@
+"""Invariants over every synthesized template of every stage: least privilege, no secret."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from tests.unit.stacks.template_helpers import as_list, identity_statements, resources
+
+# Actions that read or hand out secrets, credentials or data: never on "*".
+SENSITIVE_ACTIONS = (
+    "secretsmanager:getsecretvalue",
+    "sts:assumerole",
+    "states:startsyncexecution",
+    "states:startexecution",
+    "iam:passrole",
+    "kms:decrypt",
+    "ssm:getparameter",
+    "lambda:invokefunction",
+)
+
+
+def _is_sensitive(action: str) -> bool:
+    action = action.lower()  # IAM matches actions case-insensitively
+    return action in SENSITIVE_ACTIONS or action.startswith("dynamodb:")
+
+
+def wildcard_grants(template: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(action, resource) pairs where a sensitive action is allowed on a wildcard resource."""
+    found = []
+    for statement in identity_statements(template):
+        if statement["Effect"] != "Allow":
+            continue
+        for action in as_list(statement.get("Action", [])):
+            for resource in as_list(statement.get("Resource", [])):
+                if _is_sensitive(action) and isinstance(resource, str) and (resource == "*" or resource.endswith(":*")):
+                    found.append((action, resource))
+        if "NotAction" in statement or "NotResource" in statement:
+            found.append(("NotAction/NotResource", statement))
+    return found
+
+
+def test_no_sensitive_action_on_a_wildcard_resource_in_any_template(synthesized_app):
+    assert len(synthesized_app.templates) == 3
+    for stage, template in synthesized_app.templates.items():
+        assert wildcard_grants(template) == [], stage
+
+
+def test_only_log_delivery_and_tracing_use_a_wildcard_resource(synthesized_app):
+    for template in synthesized_app.templates.values():
+        for statement in identity_statements(template):
+            if "*" in as_list(statement["Resource"]):
+                assert {action.split(":")[0] for action in as_list(statement["Action"])} <= {"logs", "xray"}
+
+
+def test_the_wildcard_check_catches_a_planted_violation(trusting_resources):
+    planted = copy.deepcopy(trusting_resources)
+    policy = next(iter(resources(planted, "AWS::IAM::Policy").values()))
+    policy["Properties"]["PolicyDocument"]["Statement"].append(
+        {"Effect": "Allow", "Action": "SecretsManager:GetSecretValue", "Resource": "*"}
+    )
+    assert wildcard_grants(planted) == [("SecretsManager:GetSecretValue", "*")]
+
+
+def test_no_secret_value_in_any_template(synthesized_app):
+    for template in synthesized_app.templates.values():
+        for secret in resources(template, "AWS::SecretsManager::Secret").values():
+            assert "SecretString" not in secret["Properties"]
+            assert "GenerateSecretString" in secret["Properties"]
+        text = json.dumps(template)
+        assert "SecretString\": \"" not in text
+        for function in resources(template, "AWS::Lambda::Function").values():
+            variables = function["Properties"].get("Environment", {}).get("Variables", {})
+            assert not any("SECRET" in name or "PASSWORD" in name for name in variables)
+
+
+@pytest.mark.parametrize("stage_prefix", ["TrustedResources", "TrustingResources", "TrustedConfiguration"])
+def test_every_stage_deploys_exactly_one_stack_into_its_account(synthesized_app, dev, stage_prefix):
+    manifest = json.loads((synthesized_app.outdir / f"assembly-{stage_prefix}-{dev.name}" / "manifest.json").read_text())
+    stacks = [artifact for artifact in manifest["artifacts"].values() if artifact["type"] == "aws:cloudformation:stack"]
+    (stack,) = stacks
+    expected = dev.trusting if stage_prefix == "TrustingResources" else dev.trusted
+    assert stack["environment"] == f"aws://{expected.account}/{expected.region}"

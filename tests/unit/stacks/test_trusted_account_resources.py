@@ -1,0 +1,110 @@
+"""TrustedAccountResources: SecretCacheConsumerWfw and TrustedAccountRl."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.unit.stacks.template_helpers import (
+    allowed_actions,
+    identity_statements,
+    iter_states,
+    only_resource,
+    render,
+    resources,
+    role_by_name,
+    state_machine_definition,
+)
+
+
+def test_consumer_role_trusts_only_step_functions_for_the_consumer(trusted_resources, names, dev, expected_arns):
+    _, role = role_by_name(trusted_resources, names.consumer_role)
+    (statement,) = render(role["Properties"]["AssumeRolePolicyDocument"])["Statement"]
+    assert statement["Principal"] == {"Service": "states.amazonaws.com"}
+    assert statement["Action"] == "sts:AssumeRole"
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": dev.trusted.account},
+        "ArnEquals": {"aws:SourceArn": expected_arns["consumer_workflow"]},
+    }
+
+
+def test_consumer_role_has_only_observability_permissions_before_configuration(trusted_resources, names):
+    role_id, _ = role_by_name(trusted_resources, names.consumer_role)
+    actions = allowed_actions(identity_statements(trusted_resources, role_id))
+    assert {action.split(":")[0] for action in actions} == {"logs", "xray"}
+
+
+def test_consumer_is_a_standard_workflow_traced_and_logged_without_data(trusted_resources, names):
+    machine = only_resource(trusted_resources, "AWS::StepFunctions::StateMachine", StateMachineName=names.consumer_workflow)
+    props = machine["Properties"]
+    assert props["StateMachineType"] == "STANDARD"
+    assert props["TracingConfiguration"] == {"Enabled": True}
+    assert props["LoggingConfiguration"]["Level"] == "ALL"
+    assert props["LoggingConfiguration"]["IncludeExecutionData"] is False
+
+
+def test_consumer_reads_configuration_from_ssm_and_parses_it(trusted_resources, names):
+    definition = state_machine_definition(trusted_resources, names.consumer_workflow)
+    assert definition["StartAt"] == "FetchConfiguration"
+    fetch = definition["States"]["FetchConfiguration"]
+    assert fetch["Resource"] == "arn:aws:states:::aws-sdk:ssm:getParameter"
+    assert fetch["Parameters"] == {"Name": names.consumer_configuration_parameter}
+    assert fetch["ResultSelector"] == {"Params.$": "States.StringToJson($.Parameter.Value)"}
+    assert fetch["ResultPath"] == "$.Configuration"
+    catches = {error: catch["Next"] for catch in fetch["Catch"] for error in catch["ErrorEquals"]}
+    assert catches == {"Ssm.ParameterNotFoundException": "ConfigurationNotFound", "States.IntrinsicFailure": "InvalidConfiguration"}
+
+
+def test_consumer_calls_the_express_workflow_with_credentials_from_configuration(trusted_resources, names):
+    definition = state_machine_definition(trusted_resources, names.consumer_workflow)
+    call = definition["States"]["GetSecretCrossAccount"]
+    assert call["Resource"] == "arn:aws:states:::aws-sdk:sfn:startSyncExecution"
+    assert call["Credentials"] == {"RoleArn.$": "$.Configuration.Params.trustingAccountRoleArn"}
+    assert call["Parameters"] == {
+        "StateMachineArn.$": "$.Configuration.Params.trustingAccountWorkflowArn",
+        "Input.$": "States.JsonToString($.Configuration.Params.secret)",
+    }
+
+
+def test_consumer_fails_by_name_when_the_express_run_did_not_succeed(trusted_resources, names):
+    states = state_machine_definition(trusted_resources, names.consumer_workflow)["States"]
+    check = states["CheckSecretCacheRun"]
+    succeeded, failed = check["Choices"]
+    assert succeeded == {"Variable": "$.SecretCacheRun.Status", "StringEquals": "SUCCEEDED", "Next": "ReturnSecret"}
+    assert {"Variable": "$.SecretCacheRun.Status", "StringEquals": "FAILED"} in failed["And"]
+    assert states[failed["Next"]] == {
+        "Type": "Fail",
+        "ErrorPath": "$.SecretCacheRun.Error",
+        "CausePath": "$.SecretCacheRun.Cause",
+    }
+    assert states[check["Default"]]["Error"] == "SecretCacheWfwNotSucceeded"
+    assert states["ReturnSecret"]["Parameters"] == {"Secret.$": "States.StringToJson($.SecretCacheRun.Output)"}
+
+
+def test_consumer_validates_every_configuration_key_before_using_it(trusted_resources, names):
+    states = state_machine_definition(trusted_resources, names.consumer_workflow)["States"]
+    validate = states["ValidateConfiguration"]
+    (rule,) = validate["Choices"]
+    checked = {(test["Variable"], next(key for key in test if key != "Variable")) for test in rule["And"]}
+    for key in ("trustingAccountRoleArn", "trustingAccountWorkflowArn", "secret.secretArn"):
+        assert (f"$.Configuration.Params.{key}", "IsPresent") in checked
+        assert (f"$.Configuration.Params.{key}", "IsString") in checked
+    assert rule["Next"] == "GetSecretCrossAccount"
+    assert states[validate["Default"]]["Error"] == "InvalidConfiguration"
+
+
+def test_every_consumer_task_retries_transient_errors_with_backoff(trusted_resources, names):
+    definition = state_machine_definition(trusted_resources, names.consumer_workflow)
+    tasks = [state for _, state in iter_states(definition) if state["Type"] == "Task"]
+    assert len(tasks) == 2
+    for task in tasks:
+        (retry,) = task["Retry"]
+        assert retry["BackoffRate"] > 1 and retry["MaxAttempts"] >= 1
+        assert "States.ALL" not in retry["ErrorEquals"]
+        assert "TimeoutSeconds" in task
+
+
+def test_outputs_name_the_consumer_state_machine(trusted_resources, names):
+    machines = resources(trusted_resources, "AWS::StepFunctions::StateMachine")
+    assert trusted_resources["Outputs"]["ConsumerStateMachineArn"]["Value"] == {"Ref": next(iter(machines))}
+
+

@@ -1,0 +1,203 @@
+"""TrustingAccountResources: the secret, its cache, CacheSecret, SecretCacheWfw, TrustingAccountRl."""
+
+from __future__ import annotations
+
+from tests.unit.stacks.template_helpers import (
+    allowed_actions,
+    identity_statements,
+    iter_states,
+    only_resource,
+    render,
+    resources,
+    role_by_name,
+    state_machine_definition,
+)
+
+
+def _logical_id(template, resource_type):
+    (logical_id,) = resources(template, resource_type)
+    return logical_id
+
+
+# --- TrustingAccountRl -------------------------------------------------------
+
+
+def test_trusting_role_trusts_only_the_consumer_role_with_the_consumer_arn_as_external_id(trusting_resources, names, expected_arns):
+    _, role = role_by_name(trusting_resources, names.cross_account_role)
+    (statement,) = render(role["Properties"]["AssumeRolePolicyDocument"])["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] == "sts:AssumeRole"
+    assert statement["Principal"] == {"AWS": expected_arns["consumer_role"]}
+    assert statement["Condition"] == {"StringEquals": {"sts:ExternalId": expected_arns["consumer_workflow"]}}
+
+
+def test_trusting_role_may_only_start_the_express_workflow_synchronously(trusting_resources, names):
+    role_id, _ = role_by_name(trusting_resources, names.cross_account_role)
+    express_id = _logical_id(trusting_resources, "AWS::StepFunctions::StateMachine")
+    assert allowed_actions(identity_statements(trusting_resources, role_id)) == {"states:StartSyncExecution": ["${" + express_id + "}"]}
+
+
+# --- SecretCacheWfwRl --------------------------------------------------------
+
+
+def test_express_role_trusts_only_step_functions_for_the_express_workflow(trusting_resources, names, dev, expected_arns):
+    _, role = role_by_name(trusting_resources, names.cache_workflow_role)
+    (statement,) = render(role["Properties"]["AssumeRolePolicyDocument"])["Statement"]
+    assert statement["Principal"] == {"Service": "states.amazonaws.com"}
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": dev.trusting.account},
+        "ArnEquals": {"aws:SourceArn": expected_arns["cache_workflow"]},
+    }
+
+
+def test_express_role_reads_only_the_cache_and_the_allow_listed_secret(trusting_resources, names):
+    role_id, _ = role_by_name(trusting_resources, names.cache_workflow_role)
+    actions = allowed_actions(identity_statements(trusting_resources, role_id))
+    table = "${" + _logical_id(trusting_resources, "AWS::DynamoDB::Table") + ".Arn}"
+    secret = "${" + _logical_id(trusting_resources, "AWS::SecretsManager::Secret") + "}"
+    function = "${" + _logical_id(trusting_resources, "AWS::Lambda::Function") + ".Arn}"
+    key = "${" + _logical_id(trusting_resources, "AWS::KMS::Key") + ".Arn}"
+    assert actions["dynamodb:GetItem"] == [table]
+    assert actions["secretsmanager:GetSecretValue"] == [secret]
+    assert actions["lambda:InvokeFunction"] == [function]
+    assert actions["kms:Decrypt"] == [key]
+    data_plane = {action for action in actions if not action.startswith(("logs:", "xray:"))}
+    assert data_plane == {"dynamodb:GetItem", "secretsmanager:GetSecretValue", "lambda:InvokeFunction", "kms:Decrypt"}
+
+
+# --- SecretCacheWfw ----------------------------------------------------------
+
+
+def test_express_workflow_logs_all_levels_without_execution_data_and_traces(trusting_resources, names):
+    machine = only_resource(trusting_resources, "AWS::StepFunctions::StateMachine", StateMachineName=names.cache_workflow)
+    props = machine["Properties"]
+    assert props["StateMachineType"] == "EXPRESS"
+    assert props["LoggingConfiguration"]["Level"] == "ALL"
+    assert props["LoggingConfiguration"]["IncludeExecutionData"] is False
+    assert props["TracingConfiguration"] == {"Enabled": True}
+
+
+def test_every_log_group_has_a_retention_period(trusting_resources, trusted_resources):
+    for template in (trusting_resources, trusted_resources):
+        groups = resources(template, "AWS::Logs::LogGroup")
+        assert groups
+        assert all(group["Properties"].get("RetentionInDays") for group in groups.values())
+
+
+def test_express_workflow_refuses_secrets_outside_the_allow_list(trusting_resources, names, expected_arns):
+    states = state_machine_definition(trusting_resources, names.cache_workflow)["States"]
+    check = states["CheckAllowList"]
+    (rule,) = check["Choices"]
+    assert rule["Or"] == [{"Variable": "$.secretArn", "StringEquals": expected_arns["secret"]}]
+    assert rule["Next"] == "ReadCache"
+    assert states[check["Default"]] == {
+        "Type": "Fail",
+        "Error": "SecretNotAllowed",
+        "Cause": "The requested secret is not on this workflow's allow-list.",
+    }
+
+
+def test_express_workflow_serves_only_unexpired_cache_items(trusting_resources, names):
+    states = state_machine_definition(trusting_resources, names.cache_workflow)["States"]
+    read = states["ReadCache"]
+    assert read["Resource"] == "arn:aws:states:::dynamodb:getItem"
+    assert read["Next"] == "IsCacheFresh"
+    (fresh,) = states["IsCacheFresh"]["Choices"]
+    assert {"Variable": "$.Cache.Item.ExpiresAt.S", "TimestampGreaterThanPath": "$$.Execution.StartTime"} in fresh["And"]
+    assert fresh["Next"] == "ServeFromCache"
+    assert states["IsCacheFresh"]["Default"] == "GetSecretValue"
+
+
+def test_express_workflow_reads_a_miss_from_secrets_manager_and_fails_by_name_if_missing(trusting_resources, names):
+    states = state_machine_definition(trusting_resources, names.cache_workflow)["States"]
+    get = states["GetSecretValue"]
+    assert get["Resource"] == "arn:aws:states:::aws-sdk:secretsmanager:getSecretValue"
+    assert get["Parameters"] == {"SecretId.$": "$.secretArn"}
+    (catch,) = get["Catch"]
+    assert catch["ErrorEquals"] == ["SecretsManager.ResourceNotFoundException"]
+    assert states[catch["Next"]]["Type"] == "Fail"
+    assert states[catch["Next"]]["Error"] == "SecretNotFound"
+
+
+def test_a_failed_cache_write_still_returns_the_secret(trusting_resources, names):
+    states = state_machine_definition(trusting_resources, names.cache_workflow)["States"]
+    cache = states["CacheSecret"]
+    # Invoked by ARN (payload only): the function's reply is discarded, never stored.
+    assert cache["Resource"] == "${" + _logical_id(trusting_resources, "AWS::Lambda::Function") + ".Arn}"
+    assert cache["Parameters"] == {"SecretArn.$": "$.secretArn", "SecretValue.$": "$.Secret.SecretString"}
+    assert cache["ResultPath"] is None
+    (catch,) = cache["Catch"]
+    assert catch["ErrorEquals"] == ["States.ALL"]
+    assert states[catch["Next"]]["Next"] == cache["Next"] == "ServeFromSecretsManager"
+    assert states["ServeFromSecretsManager"]["Parameters"]["SecretValue.$"] == "$.Secret.SecretString"
+
+
+def test_every_express_task_retries_transient_errors_only(trusting_resources, names):
+    definition = state_machine_definition(trusting_resources, names.cache_workflow)
+    tasks = [state for _, state in iter_states(definition) if state["Type"] == "Task"]
+    assert len(tasks) == 3
+    for task in tasks:
+        (retry,) = task["Retry"]
+        assert "States.ALL" not in retry["ErrorEquals"] and "States.TaskFailed" not in retry["ErrorEquals"]
+        assert retry["BackoffRate"] > 1
+
+
+# --- the secret, the key, the cache ------------------------------------------
+
+
+def test_secret_is_generated_and_encrypted_with_the_customer_managed_key(trusting_resources, names):
+    secret = only_resource(trusting_resources, "AWS::SecretsManager::Secret", Name=names.secret)
+    props = secret["Properties"]
+    assert "SecretString" not in props
+    assert props["GenerateSecretString"]["PasswordLength"] >= 32
+    assert props["KmsKeyId"] == {"Fn::GetAtt": [_logical_id(trusting_resources, "AWS::KMS::Key"), "Arn"]}
+
+
+def test_key_rotates(trusting_resources):
+    (key,) = resources(trusting_resources, "AWS::KMS::Key").values()
+    assert key["Properties"]["EnableKeyRotation"] is True
+
+
+def test_cache_table_is_on_demand_keyed_by_secret_arn_with_ttl_pitr_and_kms(trusting_resources, names):
+    table = only_resource(trusting_resources, "AWS::DynamoDB::Table", TableName=names.cache_table)["Properties"]
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["KeySchema"] == [{"AttributeName": "SecretArn", "KeyType": "HASH"}]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "TimeToLive", "Enabled": True}
+    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    sse = table["SSESpecification"]
+    assert sse["SSEEnabled"] is True and sse["SSEType"] == "KMS"
+    assert sse["KMSMasterKeyId"] == {"Fn::GetAtt": [_logical_id(trusting_resources, "AWS::KMS::Key"), "Arn"]}
+
+
+# --- CacheSecret ---------------------------------------------------------------
+
+
+def test_cache_function_is_python_3_13_on_arm64_with_the_powertools_layer(trusting_resources, names):
+    function = only_resource(trusting_resources, "AWS::Lambda::Function", FunctionName=names.cache_function)["Properties"]
+    assert function["Runtime"] == "python3.13"
+    assert function["Architectures"] == ["arm64"]
+    assert function["Handler"] == "cache_secret.handler.lambda_handler"
+    (layer,) = function["Layers"]
+    parameter = trusting_resources["Parameters"][layer["Ref"]]
+    assert parameter["Default"].startswith("/aws/service/powertools/python/arm64/python3.13/3.")
+    assert set(function["Environment"]["Variables"]) == {
+        "CACHE_TABLE_NAME",
+        "CACHE_TTL_SECONDS",
+        "POWERTOOLS_SERVICE_NAME",
+        "POWERTOOLS_LOG_LEVEL",
+    }
+
+
+def test_cache_function_role_may_only_put_items_and_write_its_logs(trusting_resources, names, dev):
+    role_id, role = role_by_name(trusting_resources, names.cache_function_role)
+    (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "lambda.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": dev.trusting.account}}
+    actions = allowed_actions(identity_statements(trusting_resources, role_id))
+    data_plane = {action for action in actions if not action.startswith("xray:")}
+    assert data_plane == {"dynamodb:PutItem", "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "logs:CreateLogStream", "logs:PutLogEvents"}
+    assert actions["dynamodb:PutItem"] == ["${" + _logical_id(trusting_resources, "AWS::DynamoDB::Table") + ".Arn}"]
+
+
+def test_outputs_give_the_integration_test_what_it_needs(trusting_resources):
+    assert {"SecretArn", "SecretCacheWfwArn", "CacheTableName"} <= set(trusting_resources["Outputs"])
