@@ -13,7 +13,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help install synth test clean
+.PHONY: help install synth test lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -34,6 +34,10 @@ synth: install ## synthesize every environment's stacks into cdk.out/
 
 test: install ## run the unit tests (no AWS, no network)
 	$(PY) -m pytest
+
+lint: install ## ruff: lint and formatting
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 clean: ## remove build output, reports and caches (keeps .venv and node_modules)
 	rm -rf cdk.out reports .pytest_cache

@@ -46,7 +46,11 @@ def _region(value: str) -> str:
 
 def _environment_name(value: str) -> str:
     # Environment names end up in IAM role, state machine and function names.
-    if not (1 <= len(value) <= 16) or not value[0].isalpha() or not all(c.isascii() and (c.islower() or c.isdigit() or c == "-") for c in value):
+    if (
+        not (1 <= len(value) <= 16)
+        or not value[0].isalpha()
+        or not all(c.isascii() and (c.islower() or c.isdigit() or c == "-") for c in value)
+    ):
         raise ValueError("must be 1-16 lower-case letters, digits or '-', starting with a letter")
     return value
 
@@ -79,8 +83,7 @@ class DeploymentEnvironment(_Frozen):
     def _two_accounts_one_region(self) -> DeploymentEnvironment:
         if self.trusted.account == self.trusting.account:
             raise ValueError(
-                f"trusted.account and trusting.account are both '{self.trusted.account}': "
-                "the secret cache spans two different accounts"
+                f"trusted.account and trusting.account are both '{self.trusted.account}': the secret cache spans two different accounts"
             )
         if self.trusted.region != self.trusting.region:
             raise ValueError(

@@ -72,7 +72,9 @@ class SecretCacheArns:
         self._env = environment
         self.names = SecretCacheNames(environment.name)
 
-    def _arn(self, account: str, service: str, resource: str, name: str, *, regional: bool = True, fmt: ArnFormat = ArnFormat.SLASH_RESOURCE_NAME) -> str:
+    def _arn(
+        self, account: str, service: str, resource: str, name: str, *, regional: bool = True, fmt: ArnFormat = ArnFormat.SLASH_RESOURCE_NAME
+    ) -> str:
         return self._stack.format_arn(
             account=account,
             region=self._env.region if regional else "",
@@ -89,7 +91,9 @@ class SecretCacheArns:
     @property
     def consumer_workflow(self) -> str:
         # Also the sts:ExternalId the trusting role demands (as AWS documents).
-        return self._arn(self._env.trusted.account, "states", "stateMachine", self.names.consumer_workflow, fmt=ArnFormat.COLON_RESOURCE_NAME)
+        return self._arn(
+            self._env.trusted.account, "states", "stateMachine", self.names.consumer_workflow, fmt=ArnFormat.COLON_RESOURCE_NAME
+        )
 
     @property
     def consumer_configuration_parameter(self) -> str:

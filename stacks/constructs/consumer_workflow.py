@@ -15,7 +15,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from stacks.constructs.retries import SSM_TRANSIENT, STEP_FUNCTIONS_TRANSIENT, retry_transient
-from stacks.constructs.workflow_role import WorkflowRole, workflow_logs
+from stacks.constructs.workflow_role import WorkflowRole, observed_state_machine
 from stacks.timeouts import CONSUMER_WORKFLOW_TIMEOUT_SECONDS, CROSS_ACCOUNT_TASK_TIMEOUT_SECONDS, SERVICE_TASK_TIMEOUT_SECONDS
 
 CONFIG = "$.Configuration.Params"
@@ -46,22 +46,17 @@ class ConsumerWorkflow(Construct):
             state_machine_arn=state_machine_arn,
             description="Execution role of SecretCacheConsumerWfw.",
         )
-        self.state_machine = sfn.StateMachine(
+        self.state_machine = observed_state_machine(
             self,
-            "StateMachine",
             state_machine_name=state_machine_name,
             state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_chainable(
-                self._definition(
-                    parameter_name=configuration_parameter_name,
-                    parameter_arn=configuration_parameter_arn,
-                    cache_workflow_arn=cache_workflow_arn,
-                )
+            definition=self._definition(
+                parameter_name=configuration_parameter_name,
+                parameter_arn=configuration_parameter_arn,
+                cache_workflow_arn=cache_workflow_arn,
             ),
-            role=self.execution_role.immutable_role,
-            timeout=Duration.seconds(CONSUMER_WORKFLOW_TIMEOUT_SECONDS),
-            tracing_enabled=True,
-            logs=workflow_logs(self, state_machine_name=state_machine_name),
+            role=self.execution_role,
+            timeout_seconds=CONSUMER_WORKFLOW_TIMEOUT_SECONDS,
         )
 
     def _definition(self, *, parameter_name: str, parameter_arn: str, cache_workflow_arn: str) -> sfn.IChainable:

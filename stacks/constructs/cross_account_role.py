@@ -30,9 +30,7 @@ class CrossAccountRole(Construct):
             "Role",
             role_name=role_name,
             description="Lets the trusted account's SecretCacheConsumerWfw start SecretCacheWfw synchronously.",
-            assumed_by=iam.ArnPrincipal(consumer_role_arn).with_conditions(
-                {"StringEquals": {"sts:ExternalId": consumer_workflow_arn}}
-            ),
+            assumed_by=iam.ArnPrincipal(consumer_role_arn).with_conditions({"StringEquals": {"sts:ExternalId": consumer_workflow_arn}}),
         )
         self.role.add_to_policy(
             iam.PolicyStatement(sid="StartSecretCacheWfw", actions=["states:StartSyncExecution"], resources=[cache_workflow_arn])

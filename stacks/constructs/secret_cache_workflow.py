@@ -19,7 +19,7 @@ from constructs import Construct
 
 from stacks.constructs.cache_table import PARTITION_KEY
 from stacks.constructs.retries import DYNAMODB_TRANSIENT, LAMBDA_TRANSIENT, SECRETS_MANAGER_TRANSIENT, retry_transient
-from stacks.constructs.workflow_role import WorkflowRole, workflow_logs
+from stacks.constructs.workflow_role import WorkflowRole, observed_state_machine
 from stacks.timeouts import CACHE_WORKFLOW_TIMEOUT_SECONDS, SERVICE_TASK_TIMEOUT_SECONDS
 
 _TASK_TIMEOUT = sfn.Timeout.duration(Duration.seconds(SERVICE_TASK_TIMEOUT_SECONDS))
@@ -59,18 +59,13 @@ class SecretCacheWorkflow(Construct):
         )
         self.execution_role.allow("InvokeCacheSecret", ["lambda:InvokeFunction"], [cache_function.function_arn])
 
-        self.state_machine = sfn.StateMachine(
+        self.state_machine = observed_state_machine(
             self,
-            "StateMachine",
             state_machine_name=state_machine_name,
             state_machine_type=sfn.StateMachineType.EXPRESS,
-            definition_body=sfn.DefinitionBody.from_chainable(
-                self._definition(table=table, secret=secret, allowed_secret_ids=allowed_secret_ids, cache_function=cache_function)
-            ),
-            role=self.execution_role.immutable_role,
-            timeout=Duration.seconds(CACHE_WORKFLOW_TIMEOUT_SECONDS),
-            tracing_enabled=True,
-            logs=workflow_logs(self, state_machine_name=state_machine_name),
+            definition=self._definition(table=table, secret=secret, allowed_secret_ids=allowed_secret_ids, cache_function=cache_function),
+            role=self.execution_role,
+            timeout_seconds=CACHE_WORKFLOW_TIMEOUT_SECONDS,
         )
 
     def _definition(
@@ -130,9 +125,7 @@ class SecretCacheWorkflow(Construct):
             self,
             "CacheSecret",
             lambda_function=cache_function,
-            payload=sfn.TaskInput.from_object(
-                {"SecretArn": secret_id, "SecretValue": sfn.JsonPath.string_at("$.Secret.SecretString")}
-            ),
+            payload=sfn.TaskInput.from_object({"SecretArn": secret_id, "SecretValue": sfn.JsonPath.string_at("$.Secret.SecretString")}),
             payload_response_only=True,
             # The default Lambda retry (6 attempts from 2 s) outlasts the Express timeout.
             retry_on_service_exceptions=False,

@@ -1,8 +1,8 @@
-"""The execution role of one state machine, and the log group it writes to."""
+"""The execution role of one state machine, and the state machine, traced and logged."""
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
@@ -61,8 +61,17 @@ class WorkflowRole(Construct):
         self.role.add_to_policy(iam.PolicyStatement(sid=sid, actions=actions, resources=resources, conditions=conditions))
 
 
-def workflow_logs(scope: Construct, *, state_machine_name: str) -> sfn.LogOptions:
-    """Log every state transition, never the execution data (it carries the secret)."""
+def observed_state_machine(
+    scope: Construct,
+    *,
+    state_machine_name: str,
+    state_machine_type: sfn.StateMachineType,
+    definition: sfn.IChainable,
+    role: WorkflowRole,
+    timeout_seconds: int,
+) -> sfn.StateMachine:
+    """A state machine under its WorkflowRole, traced, logging every transition but
+    never the execution data (it carries the secret)."""
     log_group = logs.LogGroup(
         scope,
         "LogGroup",
@@ -71,4 +80,14 @@ def workflow_logs(scope: Construct, *, state_machine_name: str) -> sfn.LogOption
         retention=logs.RetentionDays.ONE_MONTH,
         removal_policy=RemovalPolicy.DESTROY,
     )
-    return sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False)
+    return sfn.StateMachine(
+        scope,
+        "StateMachine",
+        state_machine_name=state_machine_name,
+        state_machine_type=state_machine_type,
+        definition_body=sfn.DefinitionBody.from_chainable(definition),
+        role=role.immutable_role,
+        timeout=Duration.seconds(timeout_seconds),
+        tracing_enabled=True,
+        logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+    )

@@ -40,7 +40,11 @@ def test_config_is_frozen(context):
 
 def test_override_from_the_command_line_is_a_json_string(context):
     environments = context["environments"] + [
-        {"name": "prod", "trusted": {"account": "333333333333", "region": "eu-west-1"}, "trusting": {"account": "444444444444", "region": "eu-west-1"}}
+        {
+            "name": "prod",
+            "trusted": {"account": "333333333333", "region": "eu-west-1"},
+            "trusting": {"account": "444444444444", "region": "eu-west-1"},
+        }
     ]
     config = load_config({"environments": json.dumps(environments), "tooling": '{"account": "555555555555", "region": "eu-west-1"}'})
     assert [env.name for env in config.environments] == ["dev", "prod"]
@@ -67,7 +71,10 @@ def test_accounts_in_different_regions(context):
 
 def test_invalid_region(context):
     context["environments"][0]["trusted"]["region"] = "useast1"
-    assert _error(context) == "invalid configuration: environments[0].trusted.region = 'useast1': must be an AWS region name such as 'us-east-1'"
+    assert (
+        _error(context)
+        == "invalid configuration: environments[0].trusted.region = 'useast1': must be an AWS region name such as 'us-east-1'"
+    )
 
 
 @pytest.mark.parametrize("key", ["name", "trusted", "trusting"])

@@ -31,11 +31,7 @@ def as_list(value: Any) -> list[Any]:
 
 
 def resources(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
-    return {
-        logical_id: resource
-        for logical_id, resource in template["Resources"].items()
-        if resource["Type"] == resource_type
-    }
+    return {logical_id: resource for logical_id, resource in template["Resources"].items() if resource["Type"] == resource_type}
 
 
 def only_resource(template: dict[str, Any], resource_type: str, **properties: Any) -> dict[str, Any]:
@@ -91,3 +87,16 @@ def state_machine_definition(template: dict[str, Any], name: str) -> dict[str, A
 
 def iter_states(definition: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     yield from definition["States"].items()
+
+
+def assert_role_trusts_step_functions_only_for(template: dict[str, Any], role_name: str, *, account: str, state_machine_arn: str) -> None:
+    """The confused-deputy guard on a workflow role: this account's state machine of this ARN only."""
+    _, role = role_by_name(template, role_name)
+    (statement,) = render(role["Properties"]["AssumeRolePolicyDocument"])["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] == "sts:AssumeRole"
+    assert statement["Principal"] == {"Service": "states.amazonaws.com"}
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": account},
+        "ArnEquals": {"aws:SourceArn": state_machine_arn},
+    }

@@ -71,7 +71,7 @@ def test_no_secret_value_in_any_template(synthesized_app):
             assert "SecretString" not in secret["Properties"]
             assert "GenerateSecretString" in secret["Properties"]
         text = json.dumps(template)
-        assert "SecretString\": \"" not in text
+        assert 'SecretString": "' not in text
         for function in resources(template, "AWS::Lambda::Function").values():
             variables = function["Properties"].get("Environment", {}).get("Variables", {})
             assert not any("SECRET" in name or "PASSWORD" in name for name in variables)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from tests.unit.stacks.template_helpers import (
     allowed_actions,
+    assert_role_trusts_step_functions_only_for,
     identity_statements,
     iter_states,
     only_resource,
-    render,
     resources,
     role_by_name,
     state_machine_definition,
@@ -17,14 +15,9 @@ from tests.unit.stacks.template_helpers import (
 
 
 def test_consumer_role_trusts_only_step_functions_for_the_consumer(trusted_resources, names, dev, expected_arns):
-    _, role = role_by_name(trusted_resources, names.consumer_role)
-    (statement,) = render(role["Properties"]["AssumeRolePolicyDocument"])["Statement"]
-    assert statement["Principal"] == {"Service": "states.amazonaws.com"}
-    assert statement["Action"] == "sts:AssumeRole"
-    assert statement["Condition"] == {
-        "StringEquals": {"aws:SourceAccount": dev.trusted.account},
-        "ArnEquals": {"aws:SourceArn": expected_arns["consumer_workflow"]},
-    }
+    assert_role_trusts_step_functions_only_for(
+        trusted_resources, names.consumer_role, account=dev.trusted.account, state_machine_arn=expected_arns["consumer_workflow"]
+    )
 
 
 def test_consumer_role_has_only_observability_permissions_before_configuration(trusted_resources, names):
@@ -106,5 +99,3 @@ def test_every_consumer_task_retries_transient_errors_with_backoff(trusted_resou
 def test_outputs_name_the_consumer_state_machine(trusted_resources, names):
     machines = resources(trusted_resources, "AWS::StepFunctions::StateMachine")
     assert trusted_resources["Outputs"]["ConsumerStateMachineArn"]["Value"] == {"Ref": next(iter(machines))}
-
-

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tests.unit.stacks.template_helpers import (
     allowed_actions,
+    assert_role_trusts_step_functions_only_for,
     identity_statements,
     iter_states,
     only_resource,
@@ -41,13 +42,9 @@ def test_trusting_role_may_only_start_the_express_workflow_synchronously(trustin
 
 
 def test_express_role_trusts_only_step_functions_for_the_express_workflow(trusting_resources, names, dev, expected_arns):
-    _, role = role_by_name(trusting_resources, names.cache_workflow_role)
-    (statement,) = render(role["Properties"]["AssumeRolePolicyDocument"])["Statement"]
-    assert statement["Principal"] == {"Service": "states.amazonaws.com"}
-    assert statement["Condition"] == {
-        "StringEquals": {"aws:SourceAccount": dev.trusting.account},
-        "ArnEquals": {"aws:SourceArn": expected_arns["cache_workflow"]},
-    }
+    assert_role_trusts_step_functions_only_for(
+        trusting_resources, names.cache_workflow_role, account=dev.trusting.account, state_machine_arn=expected_arns["cache_workflow"]
+    )
 
 
 def test_express_role_reads_only_the_cache_and_the_allow_listed_secret(trusting_resources, names):
@@ -195,7 +192,14 @@ def test_cache_function_role_may_only_put_items_and_write_its_logs(trusting_reso
     assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": dev.trusting.account}}
     actions = allowed_actions(identity_statements(trusting_resources, role_id))
     data_plane = {action for action in actions if not action.startswith("xray:")}
-    assert data_plane == {"dynamodb:PutItem", "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "logs:CreateLogStream", "logs:PutLogEvents"}
+    assert data_plane == {
+        "dynamodb:PutItem",
+        "kms:Encrypt",
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    }
     assert actions["dynamodb:PutItem"] == ["${" + _logical_id(trusting_resources, "AWS::DynamoDB::Table") + ".Arn}"]
 
 
