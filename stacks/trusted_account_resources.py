@@ -13,6 +13,7 @@ from constructs import Construct
 
 from pipeline.config import DeploymentEnvironment
 from stacks.constructs.consumer_workflow import ConsumerWorkflow
+from stacks.constructs.log_encryption import LogsKey, state_machine_log_group_name
 from stacks.naming import SecretCacheArns
 
 
@@ -20,6 +21,7 @@ class TrustedAccountResources(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, environment: DeploymentEnvironment, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         arns = SecretCacheArns(self, environment)
+        logs_key = LogsKey(self, "LogsKey", log_group_names=[state_machine_log_group_name(arns.names.consumer_workflow)])
         consumer = ConsumerWorkflow(
             self,
             "Consumer",
@@ -29,6 +31,7 @@ class TrustedAccountResources(Stack):
             configuration_parameter_name=arns.names.consumer_configuration_parameter,
             configuration_parameter_arn=arns.consumer_configuration_parameter,
             cache_workflow_arn=arns.cache_workflow,
+            logs_key=logs_key.key,
         )
         CfnOutput(self, "ConsumerStateMachineArn", value=consumer.state_machine.state_machine_arn)
         CfnOutput(self, "ConsumerRoleArn", value=consumer.execution_role.role.role_arn)

@@ -15,6 +15,7 @@ from stacks.constructs.cache_table import SecretCacheTable
 from stacks.constructs.cached_secret import CachedSecret
 from stacks.constructs.cross_account_role import CrossAccountRole
 from stacks.constructs.secret_cache_workflow import SecretCacheWorkflow
+from stacks.constructs.log_encryption import LogsKey, function_log_group_name, state_machine_log_group_name
 from stacks.naming import SecretCacheArns
 
 
@@ -30,6 +31,11 @@ class TrustingAccountResources(Stack):
             description=f"Encrypts the secret-cache secret and its DynamoDB cache ({environment.name}).",
             enable_key_rotation=True,
         )
+        logs_key = LogsKey(
+            self,
+            "LogsKey",
+            log_group_names=[state_machine_log_group_name(names.cache_workflow), function_log_group_name(names.cache_function)],
+        )
         secret = CachedSecret(self, "Secret", secret_name=names.secret, encryption_key=key)
         cache = SecretCacheTable(self, "Cache", table_name=names.cache_table, encryption_key=key)
         cache_function = CacheSecretFunction(
@@ -39,6 +45,7 @@ class TrustingAccountResources(Stack):
             role_name=names.cache_function_role,
             table=cache.table,
             encryption_key=key,
+            logs_key=logs_key.key,
             cache_ttl_seconds=environment.cache_ttl_seconds,
         )
         workflow = SecretCacheWorkflow(
@@ -52,6 +59,7 @@ class TrustingAccountResources(Stack):
             allowed_secret_ids=[arns.secret],
             encryption_key=key,
             cache_function=cache_function.function,
+            logs_key=logs_key.key,
         )
         CrossAccountRole(
             self,

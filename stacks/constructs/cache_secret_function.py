@@ -5,15 +5,15 @@ from __future__ import annotations
 from importlib.metadata import version
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from stacks.constructs.log_encryption import encrypted_log_group, function_log_group_name
 from stacks.timeouts import CACHE_FUNCTION_TIMEOUT_SECONDS
 
 # Anchored on this file, not the working directory: synth works from anywhere.
@@ -33,17 +33,12 @@ class CacheSecretFunction(Construct):
         role_name: str,
         table: dynamodb.ITable,
         encryption_key: kms.IKey,
+        logs_key: kms.IKey,
         cache_ttl_seconds: int,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        self.log_group = logs.LogGroup(
-            self,
-            "LogGroup",
-            log_group_name=f"/aws/lambda/{function_name}",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        self.log_group = encrypted_log_group(self, "LogGroup", log_group_name=function_log_group_name(function_name), key=logs_key)
         self.role = iam.Role(
             self,
             "Role",
@@ -89,6 +84,8 @@ class CacheSecretFunction(Construct):
             role=self.role,
             log_group=self.log_group,
             tracing=lambda_.Tracing.ACTIVE,
+            # Nothing secret in there (audited), but encrypted at rest with our key all the same.
+            environment_encryption=encryption_key,
             environment={
                 "CACHE_TABLE_NAME": table.table_name,
                 "CACHE_TTL_SECONDS": str(cache_ttl_seconds),

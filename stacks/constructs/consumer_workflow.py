@@ -10,6 +10,7 @@ or SecretCacheWfwNotSucceeded.
 from __future__ import annotations
 
 from aws_cdk import Duration
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -35,6 +36,7 @@ class ConsumerWorkflow(Construct):
         configuration_parameter_name: str,
         configuration_parameter_arn: str,
         cache_workflow_arn: str,
+        logs_key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
         # Its permissions to read the configuration and assume the trusting role
@@ -56,6 +58,7 @@ class ConsumerWorkflow(Construct):
                 cache_workflow_arn=cache_workflow_arn,
             ),
             role=self.execution_role,
+            logs_key=logs_key,
             timeout_seconds=CONSUMER_WORKFLOW_TIMEOUT_SECONDS,
         )
 

@@ -39,6 +39,7 @@ class SecretCacheWorkflow(Construct):
         allowed_secret_ids: list[str],
         encryption_key: kms.IKey,
         cache_function: lambda_.IFunction,
+        logs_key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
         region = Stack.of(self).region
@@ -65,6 +66,7 @@ class SecretCacheWorkflow(Construct):
             state_machine_type=sfn.StateMachineType.EXPRESS,
             definition=self._definition(table=table, secret=secret, allowed_secret_ids=allowed_secret_ids, cache_function=cache_function),
             role=self.execution_role,
+            logs_key=logs_key,
             timeout_seconds=CACHE_WORKFLOW_TIMEOUT_SECONDS,
         )
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
+
+from stacks.constructs.log_encryption import encrypted_log_group, state_machine_log_group_name
 
 # Step Functions log delivery and X-Ray have no resource-level permissions:
 # these actions accept only "*" (Service Authorization Reference).
@@ -69,17 +71,11 @@ def observed_state_machine(
     definition: sfn.IChainable,
     role: WorkflowRole,
     timeout_seconds: int,
+    logs_key: kms.IKey,
 ) -> sfn.StateMachine:
     """A state machine under its WorkflowRole, traced, logging every transition but
     never the execution data (it carries the secret)."""
-    log_group = logs.LogGroup(
-        scope,
-        "LogGroup",
-        # The vendedlogs prefix keeps the shared CloudWatch Logs resource policy small.
-        log_group_name=f"/aws/vendedlogs/states/{state_machine_name}",
-        retention=logs.RetentionDays.ONE_MONTH,
-        removal_policy=RemovalPolicy.DESTROY,
-    )
+    log_group = encrypted_log_group(scope, "LogGroup", log_group_name=state_machine_log_group_name(state_machine_name), key=logs_key)
     return sfn.StateMachine(
         scope,
         "StateMachine",

@@ -15,8 +15,8 @@ from tests.unit.stacks.template_helpers import (
 )
 
 
-def _logical_id(template, resource_type):
-    (logical_id,) = resources(template, resource_type)
+def _logical_id(template, resource_type, prefix=""):
+    (logical_id,) = (logical_id for logical_id in resources(template, resource_type) if logical_id.startswith(prefix))
     return logical_id
 
 
@@ -53,7 +53,7 @@ def test_express_role_reads_only_the_cache_and_the_allow_listed_secret(trusting_
     table = "${" + _logical_id(trusting_resources, "AWS::DynamoDB::Table") + ".Arn}"
     secret = "${" + _logical_id(trusting_resources, "AWS::SecretsManager::Secret") + "}"
     function = "${" + _logical_id(trusting_resources, "AWS::Lambda::Function") + ".Arn}"
-    key = "${" + _logical_id(trusting_resources, "AWS::KMS::Key") + ".Arn}"
+    key = "${" + _logical_id(trusting_resources, "AWS::KMS::Key", "SecretCacheKey") + ".Arn}"
     assert actions["dynamodb:GetItem"] == [table]
     assert actions["secretsmanager:GetSecretValue"] == [secret]
     assert actions["lambda:InvokeFunction"] == [function]
@@ -74,11 +74,21 @@ def test_express_workflow_logs_all_levels_without_execution_data_and_traces(trus
     assert props["TracingConfiguration"] == {"Enabled": True}
 
 
-def test_every_log_group_has_a_retention_period(trusting_resources, trusted_resources):
-    for template in (trusting_resources, trusted_resources):
+def test_every_log_group_keeps_30_days_encrypted_with_a_key_only_logs_may_use_for_it(trusting_resources, trusted_resources, dev):
+    for template, account in ((trusting_resources, dev.trusting.account), (trusted_resources, dev.trusted.account)):
         groups = resources(template, "AWS::Logs::LogGroup")
+        logs_key_id = _logical_id(template, "AWS::KMS::Key", "LogsKey")
         assert groups
-        assert all(group["Properties"].get("RetentionInDays") for group in groups.values())
+        for group in groups.values():
+            assert group["Properties"]["RetentionInDays"] == 30
+            assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [logs_key_id, "Arn"]}
+        key_policy = render(template["Resources"][logs_key_id]["Properties"]["KeyPolicy"])
+        (logs_statement,) = [s for s in key_policy["Statement"] if s.get("Sid") == "CloudWatchLogsForThisStacksLogGroups"]
+        allowed = logs_statement["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
+        expected = sorted(
+            f"arn:aws:logs:{dev.region}:{account}:log-group:{group['Properties']['LogGroupName']}" for group in groups.values()
+        )
+        assert sorted(allowed) == expected
 
 
 def test_express_workflow_refuses_secrets_outside_the_allow_list(trusting_resources, names, expected_arns):
@@ -147,12 +157,18 @@ def test_secret_is_generated_and_encrypted_with_the_customer_managed_key(trustin
     props = secret["Properties"]
     assert "SecretString" not in props
     assert props["GenerateSecretString"]["PasswordLength"] >= 32
-    assert props["KmsKeyId"] == {"Fn::GetAtt": [_logical_id(trusting_resources, "AWS::KMS::Key"), "Arn"]}
+    assert props["KmsKeyId"] == {"Fn::GetAtt": [_logical_id(trusting_resources, "AWS::KMS::Key", "SecretCacheKey"), "Arn"]}
 
 
-def test_key_rotates(trusting_resources):
-    (key,) = resources(trusting_resources, "AWS::KMS::Key").values()
-    assert key["Properties"]["EnableKeyRotation"] is True
+def test_every_key_rotates(trusting_resources, trusted_resources):
+    for template in (trusting_resources, trusted_resources):
+        keys = resources(template, "AWS::KMS::Key").values()
+        assert keys and all(key["Properties"]["EnableKeyRotation"] is True for key in keys)
+
+
+def test_cache_function_environment_is_encrypted_with_the_customer_managed_key(trusting_resources, names):
+    function = only_resource(trusting_resources, "AWS::Lambda::Function", FunctionName=names.cache_function)["Properties"]
+    assert function["KmsKeyArn"] == {"Fn::GetAtt": [_logical_id(trusting_resources, "AWS::KMS::Key", "SecretCacheKey"), "Arn"]}
 
 
 def test_cache_table_is_on_demand_keyed_by_secret_arn_with_ttl_pitr_and_kms(trusting_resources, names):
@@ -163,7 +179,7 @@ def test_cache_table_is_on_demand_keyed_by_secret_arn_with_ttl_pitr_and_kms(trus
     assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     sse = table["SSESpecification"]
     assert sse["SSEEnabled"] is True and sse["SSEType"] == "KMS"
-    assert sse["KMSMasterKeyId"] == {"Fn::GetAtt": [_logical_id(trusting_resources, "AWS::KMS::Key"), "Arn"]}
+    assert sse["KMSMasterKeyId"] == {"Fn::GetAtt": [_logical_id(trusting_resources, "AWS::KMS::Key", "SecretCacheKey"), "Arn"]}
 
 
 # --- CacheSecret ---------------------------------------------------------------
