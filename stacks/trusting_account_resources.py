@@ -14,8 +14,8 @@ from stacks.constructs.cache_secret_function import CacheSecretFunction
 from stacks.constructs.cache_table import SecretCacheTable
 from stacks.constructs.cached_secret import CachedSecret
 from stacks.constructs.cross_account_role import CrossAccountRole
-from stacks.constructs.secret_cache_workflow import SecretCacheWorkflow
 from stacks.constructs.log_encryption import LogsKey, function_log_group_name, state_machine_log_group_name
+from stacks.constructs.secret_cache_workflow import SecretCacheWorkflow
 from stacks.naming import SecretCacheArns
 
 
