@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
 
 from pipeline.config import CONTEXT_KEYS, ConfigError, ProjectConfig, load_config
 from stages.deployment_stages import DEPLOYMENT_ORDER, stage_id
@@ -27,17 +28,31 @@ def build_app(app: cdk.App) -> ProjectConfig:
     """Everything but synth; raises ConfigError before any construct exists."""
     config = load_config({key: app.node.try_get_context(key) for key in CONTEXT_KEYS})
     add_application_stages(app, config)
+    # Every finding fails synth unless acknowledged, one by one, with a reason, where it occurs.
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return config
 
 
+# The CDK CLI tells the app to leave validation reports to it, and then reports a
+# cdk-nag violation nowhere and exits 0. After the CLI's context (post-CLI) we make
+# the app itself fail: in-memory mode makes app.synth() raise with the report.
+FAIL_ON_VALIDATION = {"@aws-cdk/core:failSynthOnValidationErrors": True, "@aws-cdk/core:appMode": "inmemory"}
+
+
 def main() -> int:
-    app = cdk.App()
+    app = cdk.App(post_cli_context=FAIL_ON_VALIDATION)
     try:
         build_app(app)
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
-    app.synth()
+    try:
+        app.synth()
+    except RuntimeError as error:  # jsii re-raises the CDK's ValidationError as RuntimeError
+        if "ValidationFailed" not in str(error) and "Validation failed" not in str(error):
+            raise
+        print(str(error), file=sys.stderr)
+        return 3
     return 0
 
 

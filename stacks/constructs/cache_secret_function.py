@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib.metadata import version
 from pathlib import Path
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Acknowledgment, Duration, Stack, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -66,6 +66,12 @@ class CacheSecretFunction(Construct):
                 conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{stack.region}.amazonaws.com"}},
             )
         )
+        Validations.of(self.role).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason="X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords) accepts only Resource '*'.",
+            )
+        )
         powertools_layer_arn = ssm.StringParameter.value_for_string_parameter(
             self, f"/aws/service/powertools/python/arm64/python3.13/{POWERTOOLS_VERSION}"
         )
@@ -92,4 +98,11 @@ class CacheSecretFunction(Construct):
                 "POWERTOOLS_SERVICE_NAME": "secret-cache",
                 "POWERTOOLS_LOG_LEVEL": "INFO",
             },
+        )
+        Validations.of(self.function).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-L1",
+                reason="Pinned to Python 3.13 on purpose: the Powertools layer (python3.13) and the tests run on it; "
+                "moving to a newer runtime is a deliberate, tested change.",
+            )
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Acknowledgment, Duration, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_stepfunctions as sfn
@@ -57,6 +57,13 @@ class WorkflowRole(Construct):
         )
         self.role.add_to_policy(iam.PolicyStatement(sid="DeliverLogs", actions=_LOG_DELIVERY_ACTIONS, resources=["*"]))
         self.role.add_to_policy(iam.PolicyStatement(sid="Tracing", actions=_XRAY_ACTIONS, resources=["*"]))
+        Validations.of(self.role).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason="Step Functions log delivery (logs:*LogDelivery*, PutResourcePolicy, Describe*) and X-Ray "
+                "accept only Resource '*'; every other statement of this role names its resources.",
+            )
+        )
         self.immutable_role = self.role.without_policy_updates()
 
     def allow(self, sid: str, actions: list[str], resources: list[str], conditions: dict | None = None) -> None:
