@@ -7,6 +7,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from stacks.constructs.audit_skips import skip_checkov
+
 
 class ConsumerConfiguration(Construct):
     """Writes ``{trustingAccountRoleArn, trustingAccountWorkflowArn, secret: {secretArn}}``
@@ -38,6 +40,12 @@ class ConsumerConfiguration(Construct):
                     "secret": {"secretArn": secret_arn},
                 }
             ),
+        )
+        skip_checkov(
+            self.parameter,
+            "CKV_AWS_384",
+            "The value is JSON of three ARNs (role, workflow, secret), no secret; "
+            "tests/unit/stacks/test_trusted_account_configuration.py pins its exact content.",
         )
         consumer_role = iam.Role.from_role_name(self, "ConsumerRole", consumer_role_name)
         self.policy = iam.Policy(
