@@ -12,8 +12,16 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# checkov lives in its own environment: it pins old boto3/botocore and packaging.
+AUDIT_VENV := .venv-audit
+AUDIT_STAMP := $(AUDIT_VENV)/.installed
 
-.PHONY: help install synth test lint clean
+# What the cloud assembly is made from: cdk.out/ is stale when any of it is newer.
+APP_SOURCES := pipeline_app.py cdk.json requirements.txt $(shell find pipeline stages stacks lambda_src -name '*.py' 2>/dev/null)
+# `make audit ASSEMBLY=dir` audits another cloud assembly (a modified copy, say) as is.
+ASSEMBLY ?= cdk.out
+
+.PHONY: help install synth audit test lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -27,10 +35,21 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-install: $(PY_STAMP) $(NODE_STAMP) ## create .venv and node_modules (done by every target)
+$(AUDIT_STAMP): requirements-audit.txt
+	$(PYTHON) -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-audit.txt
+	@touch $@
 
-synth: install ## synthesize every environment's stacks into cdk.out/
+install: $(PY_STAMP) $(NODE_STAMP) $(AUDIT_STAMP) ## create .venv and node_modules (done by every target)
+
+synth: install ## synthesize every environment's stacks into cdk.out/ (cdk-nag runs here)
 	cdk synth --quiet
+
+cdk.out/manifest.json: $(APP_SOURCES) | install
+	cdk synth --quiet
+
+audit: install $(if $(filter cdk.out,$(ASSEMBLY)),cdk.out/manifest.json) ## checkov over the assembly; reports in reports/checkov/
+	$(PY) -m pipeline.audit --assembly $(ASSEMBLY) --reports reports/checkov
 
 test: install ## run the unit tests (no AWS, no network)
 	$(PY) -m pytest

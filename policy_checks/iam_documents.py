@@ -24,14 +24,19 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def _fields(value: dict[str, Any]) -> dict[str, Any]:
+    """The template's own keys: checkov's parser adds __file__, __startline__, __endline__."""
+    return {key: item for key, item in value.items() if not str(key).startswith("__")}
+
+
 def render(value: Any) -> Any:
     """A string as IAM would see it, with unknowable parts as ``${...}`` placeholders.
 
     Handles Fn::Join, Fn::Sub (string form), Ref and Fn::GetAtt; anything else is
     returned unchanged (a dict), which callers treat as "not a literal".
     """
-    if isinstance(value, dict) and len(value) == 1:
-        ((function, argument),) = value.items()
+    if isinstance(value, dict) and len(_fields(value)) == 1:
+        ((function, argument),) = _fields(value).items()
         if function == "Fn::Join" and isinstance(argument, list) and len(argument) == 2:
             separator, parts = argument
             rendered = [render(part) for part in as_list(parts)]
@@ -42,7 +47,8 @@ def render(value: Any) -> Any:
             if isinstance(template, str):
                 return template
         if function == "Ref" and isinstance(argument, str):
-            return "${" + argument + "}"
+            # No colons in the placeholder: "AWS::Partition" would break ARN parsing.
+            return "${" + argument.replace("::", ".") + "}"
         if function == "Fn::GetAtt":
             return "${" + ".".join(map(str, as_list(argument))) + "}"
     return value
@@ -120,9 +126,9 @@ def condition_keys(statement: dict[str, Any]) -> dict[str, list[Any]]:
     condition = statement.get("Condition")
     if not isinstance(condition, dict):
         return found
-    for block in condition.values():
+    for block in _fields(condition).values():
         if isinstance(block, dict):
-            for key, value in block.items():
+            for key, value in _fields(block).items():
                 found.setdefault(str(key).lower(), []).extend(as_list(value))
     return found
 

@@ -49,3 +49,10 @@ def synthesized_app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
         stage_id = template_file.parent.name.removeprefix("assembly-")
         templates[stage_id] = json.loads(template_file.read_text())
     return SynthesizedApp(outdir=outdir, templates=templates, config=config)
+
+
+@pytest.fixture(scope="session")
+def audit_run(synthesized_app: SynthesizedApp, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from tests.audit_run import run_shared_audit
+
+    return run_shared_audit(synthesized_app.outdir, tmp_path_factory.mktemp("audit"))

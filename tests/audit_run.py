@@ -1,0 +1,152 @@
+"""One audit run shared by the whole test session: the policy fixtures, the project's
+real cloud assembly, and one copy of it per planted violation, all in a single checkov
+run (checkov's start-up dominates); beside it, in parallel, the `make audit` entry point
+on one planted copy."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.audit import AuditReport, find_templates, run_checkov
+from tests.conftest import PROJECT_ROOT
+
+POLICY_FIXTURES = PROJECT_ROOT / "tests" / "policy_checks" / "fixtures"
+
+Template = dict[str, Any]
+
+
+def _first(template: Template, resource_type: str, prefix: str = "") -> dict[str, Any]:
+    return next(
+        resource
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == resource_type and logical_id.startswith(prefix)
+    )
+
+
+def _grant(action: str, resource: Any = None) -> Callable[[Template], None]:
+    """Insert an Allow first into the Express role's policy (some built-in checks read only the
+    first statement); without ``resource``, on the cache table, the way the real policy names it."""
+
+    def plant(template: Template) -> None:
+        statements = _first(template, "AWS::IAM::Policy", "SecretCacheWorkflowExecutionRole")["Properties"]["PolicyDocument"]["Statement"]
+        table = next(statement["Resource"] for statement in statements if statement.get("Sid") == "ReadCache")
+        statements.insert(0, {"Effect": "Allow", "Action": action, "Resource": table if resource is None else resource})
+
+    return plant
+
+
+def _trust(template: Template, prefix: str) -> dict[str, Any]:
+    return _first(template, "AWS::IAM::Role", prefix)["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+
+
+def _open_cross_account_trust(template: Template) -> None:
+    del _trust(template, "CrossAccountRole")["Condition"]
+
+
+def _open_service_trust(template: Template) -> None:
+    del _trust(template, "SecretCacheWorkflowExecutionRole")["Condition"]
+
+
+def _trust_any_principal(template: Template) -> None:
+    _trust(template, "CrossAccountRole")["Principal"] = {"AWS": "*"}
+
+
+def _trust_whole_account(template: Template) -> None:
+    statement = _trust(template, "CrossAccountRole")
+    statement["Principal"] = {"AWS": ["arn:aws:iam::111111111111:root"]}
+
+
+def _log_express_data(template: Template) -> None:
+    machine = _first(template, "AWS::StepFunctions::StateMachine")
+    machine["Properties"]["LoggingConfiguration"]["IncludeExecutionData"] = True
+
+
+def _literal_secret(template: Template) -> None:
+    secret = _first(template, "AWS::SecretsManager::Secret")["Properties"]
+    del secret["GenerateSecretString"]
+    secret["SecretString"] = "planted-literal-for-the-test"
+
+
+def _secret_in_lambda_environment(template: Template) -> None:
+    function = _first(template, "AWS::Lambda::Function")["Properties"]
+    function["Environment"]["Variables"]["DB_PASSWORD"] = "planted-literal-for-the-test"
+
+
+# check ID -> (stage whose template gets the violation, how)
+PLANTS: dict[str, tuple[str, Callable[[Template], None]]] = {
+    "CKV_SCP_001": ("TrustingResources", _open_cross_account_trust),
+    "CKV_SCP_002": ("TrustingResources", _open_service_trust),
+    "CKV_SCP_003": (
+        "TrustingResources",
+        _grant("secretsmanager:getsecretvalue", "arn:aws:secretsmanager:*:*:secret:*"),
+    ),
+    "CKV_SCP_004": ("TrustingResources", _grant("dynamodb:*")),
+    "CKV_SCP_005": ("TrustingResources", _log_express_data),
+    "CKV_SCP_006": ("TrustingResources", _literal_secret),
+    "CKV_SCP_007": ("TrustingResources", _secret_in_lambda_environment),
+    "CKV_AWS_107": ("TrustingResources", _grant("iam:CreateAccessKey", "*")),
+    "CKV_AWS_108": ("TrustingResources", _grant("s3:GetObject", "*")),
+    "CKV_AWS_109": ("TrustingResources", _grant("iam:PutRolePolicy", "*")),
+    "CKV_AWS_110": ("TrustingResources", _grant("iam:CreatePolicyVersion", "*")),
+    "CKV_AWS_111": ("TrustingResources", _grant("s3:PutObject", "*")),
+    "CKV_AWS_60": ("TrustingResources", _trust_any_principal),
+    "CKV_AWS_61": ("TrustingResources", _trust_whole_account),
+    "CKV_AWS_62": ("TrustingResources", _grant("*", "*")),
+    "CKV_AWS_63": ("TrustingResources", _grant("*")),
+}
+
+
+def _copy_with(source: Path, destination: Path, stage: str, plant: Callable[[Template], None] | None) -> Path:
+    shutil.copytree(source, destination)
+    if plant is not None:
+        (template_file,) = destination.glob(f"assembly-{stage}-*/*.template.json")
+        template = json.loads(template_file.read_text())
+        plant(template)
+        template_file.write_text(json.dumps(template, indent=1))
+    return destination
+
+
+@dataclass(frozen=True)
+class AuditRun:
+    pristine: Path
+    copies: dict[str, Path]
+    report: AuditReport
+    reports: Path
+    cli_copy: Path
+    cli: subprocess.CompletedProcess[str]
+
+
+CLI_PLANT = "CKV_SCP_003"
+
+
+def run_shared_audit(assembly: Path, root: Path) -> AuditRun:
+    pristine = _copy_with(assembly, root / "pristine", "", None)
+    copies = {check: _copy_with(assembly, root / check, stage, plant) for check, (stage, plant) in PLANTS.items()}
+    cli_copy = copies[CLI_PLANT]
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "pipeline.audit", "--assembly", str(cli_copy), "--reports", str(root / "cli-reports")],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # Of each copy only the template that differs from the pristine assembly.
+    planted_templates = [next(copy.glob(f"assembly-{PLANTS[check][0]}-*/*.template.json")) for check, copy in copies.items()]
+    fixtures = sorted(POLICY_FIXTURES.glob("*.template.json"))
+    report = run_checkov([*fixtures, *find_templates(pristine), *planted_templates], root / "reports")
+    stdout, stderr = cli.communicate(timeout=300)
+    return AuditRun(
+        pristine=pristine,
+        copies=copies,
+        report=report,
+        reports=root / "reports",
+        cli_copy=cli_copy,
+        cli=subprocess.CompletedProcess(cli.args, cli.returncode, stdout, stderr),
+    )
