@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.assembly import AssemblyError, read_stacks
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CHECKOV = PROJECT_ROOT / ".venv-audit" / "bin" / "checkov"
 CONFIG = PROJECT_ROOT / ".checkov.yaml"
@@ -56,17 +58,10 @@ class AuditReport:
 
 def find_templates(assembly: Path) -> list[Path]:
     """Every stack template of a cloud assembly, nested stage assemblies included."""
-    manifest_file = assembly / "manifest.json"
-    if not manifest_file.is_file():
-        raise AuditError(f"{assembly} is not a cloud assembly (no manifest.json): run `make synth` or pass --assembly")
-    templates: list[Path] = []
-    for artifact in json.loads(manifest_file.read_text()).get("artifacts", {}).values():
-        properties = artifact.get("properties", {})
-        if artifact.get("type") == "aws:cloudformation:stack":
-            templates.append((assembly / properties["templateFile"]).resolve())
-        elif artifact.get("type") == "cdk:cloud-assembly":
-            templates.extend(find_templates(assembly / properties["directoryName"]))
-    return templates
+    try:
+        return [stack.template_file for stack in read_stacks(assembly)]
+    except AssemblyError as error:
+        raise AuditError(str(error)) from None
 
 
 def _findings(results: dict, kind: str) -> list[Finding]:
