@@ -1,0 +1,99 @@
+"""Who is calling, and credentials for a role, inside the emulated accounts.
+
+moto ties an access key to the account it was minted in (IAM user keys, or
+sts:AssumeRole keys, which moto files under the role's account): that is what
+lets one process hold two accounts. Every role assumption here goes through the
+role's trust policy (``trust.evaluate_trust``), which moto itself never checks.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from moto.iam.models import get_account_id_from, iam_backends
+from moto.sts.exceptions import STSClientError
+from moto.sts.models import sts_backends
+
+from emulator.trust import Decision, Principal, evaluate_trust
+
+PARTITION = "aws"
+
+
+class AccessDenied(STSClientError):
+    code = "AccessDenied"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    access_key_id: str
+    secret_access_key: str
+    session_token: str | None = None
+
+    def as_boto3_kwargs(self) -> dict[str, Any]:
+        return {
+            "aws_access_key_id": self.access_key_id,
+            "aws_secret_access_key": self.secret_access_key,
+            "aws_session_token": self.session_token,
+        }
+
+
+def account_of_arn(arn: str) -> str:
+    return arn.split(":")[4]
+
+
+def role_trust_policy(role_arn: str) -> dict[str, Any] | None:
+    """The trust policy of an existing role, or None if there is no such role."""
+    backend = iam_backends[account_of_arn(role_arn)][PARTITION]
+    role = next((role for role in backend.roles.values() if role.arn == role_arn), None)
+    if role is None:
+        return None
+    document = role.assume_role_policy_document
+    return json.loads(document) if isinstance(document, str) else document
+
+
+def principal_for_access_key(access_key_id: str) -> Principal:
+    account = get_account_id_from(access_key_id)
+    assumed = sts_backends[account][PARTITION].get_assumed_role_from_access_key(access_key_id)
+    if assumed is not None:
+        return Principal(account=account, arn=assumed.role_arn)
+    key = iam_backends[account][PARTITION].access_keys.get(access_key_id)
+    user = getattr(key, "user_name", None) if key is not None else None
+    return Principal(account=account, arn=f"arn:{PARTITION}:iam::{account}:user/{user}" if user else "")
+
+
+def check_trust(role_arn: str, principal: Principal, context: dict[str, str]) -> Decision:
+    policy = role_trust_policy(role_arn)
+    if policy is None:
+        return Decision(False, f"role {role_arn} does not exist")
+    return evaluate_trust(policy, principal=principal, context=context)
+
+
+def deny(principal: Principal, role_arn: str, decision: Decision) -> AccessDenied:
+    return AccessDenied(f"User: {principal} is not authorized to perform: sts:AssumeRole on resource: {role_arn} ({decision.reason})")
+
+
+def mint_role_credentials(role_arn: str, session_name: str, region: str, external_id: str | None = None) -> Credentials:
+    """Credentials for ``role_arn``, filed by moto under the role's account. No trust check."""
+    backend = sts_backends[account_of_arn(role_arn)][PARTITION]
+    role = backend.assume_role(
+        region_name=region,
+        role_session_name=session_name,
+        role_arn=role_arn,
+        policy=None,
+        duration=3600,
+        external_id=external_id,
+    )
+    return Credentials(role.access_key_id, role.secret_access_key, role.session_token)
+
+
+def assume_role_as_service(role_arn: str, *, service: str, source_arn: str, region: str) -> Credentials:
+    """What an AWS service does before acting with a role: checked against the trust policy
+    with the confused-deputy keys the service sends (aws:SourceAccount, aws:SourceArn)."""
+    principal = Principal(service=service)
+    context = {"aws:SourceAccount": account_of_arn(source_arn), "aws:SourceArn": source_arn}
+    decision = check_trust(role_arn, principal, context)
+    if not decision.allowed:
+        raise deny(principal, role_arn, decision)
+    return mint_role_credentials(role_arn, session_name=service.split(".")[0], region=region)

@@ -1,0 +1,38 @@
+"""Every change the emulator makes to moto, one module each, each with its reason.
+
+Each module has ``REASON`` (one line) and ``patch()``, a context manager that
+applies the change and takes it back; ``tests/unit/emulator/patches/`` holds, for
+each, a test of moto's own behaviour that fails the day moto changes under it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from types import ModuleType
+
+from emulator.patches import (
+    assume_role_trust,
+    aws_sdk_integration,
+    cloudformation_resources,
+    lambda_in_process,
+    sync_execution,
+    task_credentials,
+)
+
+PATCHES: tuple[ModuleType, ...] = (
+    assume_role_trust,
+    aws_sdk_integration,
+    task_credentials,
+    sync_execution,
+    lambda_in_process,
+    cloudformation_resources,
+)
+
+
+@contextmanager
+def applied() -> Iterator[None]:
+    with ExitStack() as stack:
+        for module in PATCHES:
+            stack.enter_context(module.patch())
+        yield

@@ -1,0 +1,35 @@
+"""sts:AssumeRole honours the role's trust policy (Principal, ExternalId and other conditions)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from unittest import mock
+
+from moto.sts.responses import TokenResponse
+
+from emulator.identity import check_trust, deny, principal_for_access_key
+
+REASON = "moto lets any caller assume any role: a wrong or missing ExternalId succeeds where AWS denies it."
+
+_original = TokenResponse.assume_role
+
+
+def _assume_role_checking_trust(self: TokenResponse) -> Any:
+    role_arn = self._get_param("RoleArn")
+    principal = principal_for_access_key(self.get_access_key())
+    context = {"aws:PrincipalArn": principal.arn, "aws:PrincipalAccount": principal.account}
+    external_id = self._get_param("ExternalId")
+    if external_id is not None:
+        context["sts:ExternalId"] = external_id
+    decision = check_trust(role_arn, principal, context)
+    if not decision.allowed:
+        raise deny(principal, role_arn, decision)
+    return _original(self)
+
+
+@contextmanager
+def patch() -> Iterator[None]:
+    with mock.patch.object(TokenResponse, "assume_role", _assume_role_checking_trust):
+        yield

@@ -1,0 +1,81 @@
+"""aws-sdk:* tasks speak Step Functions' PascalCase both ways and name errors as AWS does."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from typing import Any
+from unittest import mock
+
+import botocore.session
+from botocore.exceptions import ClientError
+from botocore.model import OperationModel
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
+    StateTaskServiceAwsSdk,
+)
+
+REASON = (
+    "moto passes aws-sdk task parameters to boto3 unconverted and returns boto3's casing "
+    "(sfn:startSyncExecution fails), and names errors after the API action instead of the service."
+)
+
+
+@cache
+def _operation(service: str, action: str) -> OperationModel:
+    model = botocore.session.get_session().get_service_model(service)
+    operation = next(name for name in model.operation_names if name.lower() == action.replace("_", "").lower())
+    return model.operation_model(operation)
+
+
+@cache
+def _sdk_service_name(service: str) -> str:
+    # Step Functions names aws-sdk errors after the SDK's client ("SecretsManager",
+    # "Ssm", "DynamoDb", "Sfn"), i.e. the service ID in PascalCase.
+    if service == "sfn":
+        return "Sfn"
+    service_id = botocore.session.get_session().get_service_model(service).service_id
+    return "".join(word[:1].upper() + word[1:].lower() for word in str(service_id).replace("-", " ").split())
+
+
+def _normalise_parameters(self: StateTaskServiceAwsSdk, parameters: dict, *_: Any, **__: Any) -> None:
+    operation = _operation(self._get_boto_service_name(), self._get_boto_service_action())
+    if operation.input_shape is not None:
+        self._to_boto_request(parameters, operation.input_shape)
+
+
+def _normalise_response(self: StateTaskServiceAwsSdk, response: Any, *_: Any, **__: Any) -> None:
+    operation = _operation(self._get_boto_service_name(), self._get_boto_service_action())
+    if operation.output_shape is not None:
+        self._from_boto_response(response, operation.output_shape)
+
+
+def _error_name(service: str, error: ClientError) -> str:
+    # "<Service>.<Exception>": the modeled exception's class, or "<Service>Exception"
+    # for an unmodeled one; always ending in "Exception" (Ssm.ParameterNotFoundException).
+    name = type(error).__name__
+    name = f"{service}Exception" if name == "ClientError" else name
+    return f"{service}.{name if name.endswith('Exception') else name + 'Exception'}"
+
+
+@contextmanager
+def patch() -> Iterator[None]:
+    original_from_error = StateTaskServiceAwsSdk._from_error
+
+    def _from_error(self: StateTaskServiceAwsSdk, env: Any, ex: Exception) -> Any:
+        if not isinstance(ex, ClientError):
+            return original_from_error(self, env, ex)
+        service = _sdk_service_name(self._get_boto_service_name())
+        metadata = ex.response.get("ResponseMetadata", {})
+        cause = (
+            f"{ex.response.get('Error', {}).get('Message', '')} "
+            f"(Service: {service}, Status Code: {metadata.get('HTTPStatusCode')}, Request ID: {metadata.get('RequestId')})"
+        )
+        return self._get_task_failure_event(env=env, error=_error_name(service, ex), cause=cause)
+
+    with (
+        mock.patch.object(StateTaskServiceAwsSdk, "_normalise_parameters", _normalise_parameters),
+        mock.patch.object(StateTaskServiceAwsSdk, "_normalise_response", _normalise_response),
+        mock.patch.object(StateTaskServiceAwsSdk, "_from_error", _from_error),
+    ):
+        yield

@@ -1,0 +1,203 @@
+"""Lambda invocations run the function's real handler, from its deployed zip, in this process,
+with the function's environment and its execution role's credentials; what it prints goes to
+its CloudWatch log group."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import uuid
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from unittest import mock
+
+import boto3
+from moto.awslambda.models import LambdaFunction
+from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.logs.models import logs_backends
+
+from emulator.identity import assume_role_as_service
+
+REASON = "moto without Docker only echoes the payload back: no handler would ever run."
+
+# One invocation at a time: a handler reads os.environ and boto3's default session.
+_INVOKE_LOCK = threading.Lock()
+
+
+class _InvocationOutput(io.TextIOBase):
+    """sys.stdout while the emulator runs: what a handler prints goes to its invocation's
+    buffer (then to the function's CloudWatch log group, as on Lambda), the rest passes through."""
+
+    def __init__(self, passthrough: Any) -> None:
+        self._passthrough = passthrough
+        self._local = threading.local()
+
+    @contextmanager
+    def capture(self) -> Iterator[io.StringIO]:
+        self._local.buffer = io.StringIO()
+        try:
+            yield self._local.buffer
+        finally:
+            self._local.buffer = None
+
+    def write(self, text: str) -> int:
+        buffer = getattr(self._local, "buffer", None)
+        return (buffer if buffer is not None else self._passthrough).write(text)
+
+    def flush(self) -> None:
+        self._passthrough.flush()
+
+
+class LambdaContext:
+    """The context object the Lambda runtime hands to a Python handler."""
+
+    def __init__(self, function: LambdaFunction, timeout_seconds: int) -> None:
+        self.function_name = function.function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = function.function_arn
+        self.memory_limit_in_mb = int(function.memory_size or 128)
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function.function_name}"
+        self.log_stream_name = "emulator"
+        self._timeout_ms = timeout_seconds * 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self._timeout_ms
+
+
+class _Runtime:
+    """Unpacked code and imported handler modules, per deployed code (by its SHA-256)."""
+
+    def __init__(self, output: _InvocationOutput) -> None:
+        self.output = output
+        self._root = Path(tempfile.mkdtemp(prefix="emulated-lambda-"))
+        self._handlers: dict[tuple[str, str], Any] = {}
+        self._token = uuid.uuid4().hex[:8]  # this emulator's modules only
+
+    def close(self) -> None:
+        prefix = f"_emulated_lambda_{self._token}_"
+        for name in [name for name in sys.modules if name.startswith(prefix)]:
+            del sys.modules[name]
+        shutil.rmtree(self._root, ignore_errors=True)
+
+    def handler(self, function: LambdaFunction) -> Any:
+        key = (function.code_sha_256, function.handler)
+        if key not in self._handlers:
+            self._handlers[key] = self._load(function)
+        return self._handlers[key]
+
+    def _load(self, function: LambdaFunction) -> Any:
+        code_dir = self._root / function.code_sha_256.replace("/", "_")
+        if not code_dir.exists():
+            with zipfile.ZipFile(io.BytesIO(function.code_bytes)) as archive:
+                archive.extractall(code_dir)
+        module_path, _, attribute = function.handler.rpartition(".")
+        # Import under a private name per emulator, so two emulators (or the tests' own
+        # imports of the same source) never share module state such as cached boto3 clients.
+        alias = f"_emulated_lambda_{self._token}_{function.code_sha_256[:12]}"
+        top, *rest = module_path.split(".")
+        package_init = code_dir / top / "__init__.py"
+        if package_init.exists():
+            spec = importlib.util.spec_from_file_location(alias, package_init, submodule_search_locations=[str(code_dir / top)])
+        else:
+            spec = importlib.util.spec_from_file_location(alias, code_dir / f"{top}.py")
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load handler {function.handler} from the deployed code")
+        module: ModuleType = importlib.util.module_from_spec(spec)
+        sys.modules[alias] = module
+        spec.loader.exec_module(module)
+        if rest:
+            module = importlib.import_module(".".join([alias, *rest]))
+        return getattr(module, attribute)
+
+
+_runtime: _Runtime | None = None
+
+
+def _ship_logs(function: LambdaFunction, region: str, text: str) -> None:
+    """Write what the handler printed to /aws/lambda/<function> (the group its stack created)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        return
+    backend = logs_backends[function.account_id][region]
+    group = f"/aws/lambda/{function.function_name}"
+    if group not in backend.groups:
+        return  # no log group, no logs: as on Lambda without logs:CreateLogGroup
+    stream = "emulator"
+    if stream not in backend.groups[group].streams:
+        backend.create_log_stream(group, stream)
+    now = int(time.time() * 1000)
+    backend.put_log_events(group, stream, [{"timestamp": now, "message": line} for line in lines])
+
+
+def _error_payload(error: BaseException) -> bytes:
+    return json.dumps(
+        {
+            "errorMessage": str(error),
+            "errorType": type(error).__name__,
+            "stackTrace": traceback.format_tb(error.__traceback__),
+        }
+    ).encode()
+
+
+def invoke_in_process(
+    self: LambdaSimpleBackend, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
+) -> bytes:
+    function = self.get_function(function_name, qualifier)
+    if not str(function.run_time).startswith("python"):
+        raise NotImplementedError(f"the emulator runs Python handlers only, not {function.run_time}")
+    assert _runtime is not None
+    credentials = assume_role_as_service(
+        function.role, service="lambda.amazonaws.com", source_arn=function.function_arn, region=self.region_name
+    )
+    event = json.loads(body) if body else {}
+    environment = {
+        **(function.environment_vars or {}),
+        # What the Lambda runtime sets: the role's credentials, the region, the function.
+        "AWS_ACCESS_KEY_ID": credentials.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key,
+        "AWS_SESSION_TOKEN": credentials.session_token or "",
+        "AWS_REGION": self.region_name,
+        "AWS_DEFAULT_REGION": self.region_name,
+        "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
+    }
+    with _INVOKE_LOCK, mock.patch.dict(os.environ, environment), _runtime.output.capture() as printed:
+        boto3.DEFAULT_SESSION = None  # the handler's boto3 picks up this role's credentials
+        try:
+            handler = _runtime.handler(function)
+            result = handler(event, LambdaContext(function, int(function.timeout or 3)))
+        except Exception as error:  # the handler's own error: reported as Lambda reports it
+            response_headers["x-amz-function-error"] = "Unhandled"
+            payload = _error_payload(error)
+            print(f"[ERROR] {type(error).__name__}: {error}")
+        else:
+            payload = json.dumps(result).encode()
+        finally:
+            boto3.DEFAULT_SESSION = None
+    _ship_logs(function, self.region_name, printed.getvalue())
+    response_headers["Content-Length"] = str(len(payload))
+    return payload
+
+
+@contextmanager
+def patch() -> Iterator[None]:
+    global _runtime
+    _runtime = _Runtime(_InvocationOutput(sys.stdout))
+    try:
+        with mock.patch.object(LambdaSimpleBackend, "invoke", invoke_in_process), mock.patch.object(sys, "stdout", _runtime.output):
+            yield
+    finally:
+        _runtime.close()
+        _runtime = None
