@@ -17,7 +17,6 @@ import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -119,22 +118,22 @@ class Emulator:
         store = ssm_backends[stack.account][stack.region]._parameters
         for parameter in template.get("Parameters", {}).values():
             name = str(parameter.get("Default", ""))
-            if parameter.get("Type", "").startswith("AWS::SSM::Parameter::Value") and name.startswith("/aws/service/"):
-                if name not in store:
-                    store[name].append(
-                        SsmParameter(
-                            account_id=stack.account,
-                            name=name,
-                            value=public_parameter_value(name, stack.region),
-                            parameter_type="String",
-                            description="emulated AWS public parameter",
-                            allowed_pattern=None,
-                            keyid=None,
-                            last_modified_date=utcnow(),
-                            version=1,
-                            data_type="text",
-                        )
+            is_public = parameter.get("Type", "").startswith("AWS::SSM::Parameter::Value") and name.startswith("/aws/service/")
+            if is_public and name not in store:
+                store[name].append(
+                    SsmParameter(
+                        account_id=stack.account,
+                        name=name,
+                        value=public_parameter_value(name, stack.region),
+                        parameter_type="String",
+                        description="emulated AWS public parameter",
+                        allowed_pattern=None,
+                        keyid=None,
+                        last_modified_date=utcnow(),
+                        version=1,
+                        data_type="text",
                     )
+                )
 
     def deploy(self, stack: StackArtifact, *, timeout_seconds: float = 60) -> dict[str, str]:
         """Create ``stack`` in its account and region; return its outputs."""
@@ -167,16 +166,6 @@ class Emulator:
         events = cloudformation.describe_stack_events(StackName=stack_name)["StackEvents"]
         reasons = [f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason')}" for e in events if e.get("ResourceStatusReason")]
         return "; ".join(reasons) or "no reason given"
-
-    def deploy_stage(self, assembly: Path, stage: str, stacks: list[StackArtifact]) -> dict[str, str]:
-        """Deploy every stack of one stage (in manifest order); return their outputs merged."""
-        outputs: dict[str, str] = {}
-        for stack in stacks:
-            if stack.stage == stage:
-                outputs.update(self.deploy(stack))
-        if not outputs and not any(stack.stage == stage for stack in stacks):
-            raise DeployError(f"no stack of stage {stage} in {assembly}")
-        return outputs
 
 
 @contextmanager

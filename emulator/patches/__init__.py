@@ -15,9 +15,11 @@ from emulator.patches import (
     assume_role_trust,
     aws_sdk_integration,
     cloudformation_resources,
+    execution_names,
     lambda_in_process,
     sync_execution,
     task_credentials,
+    timestamps,
 )
 
 PATCHES: tuple[ModuleType, ...] = (
@@ -25,6 +27,8 @@ PATCHES: tuple[ModuleType, ...] = (
     aws_sdk_integration,
     task_credentials,
     sync_execution,
+    execution_names,
+    timestamps,
     lambda_in_process,
     cloudformation_resources,
 )

@@ -113,12 +113,24 @@ class ConsumerWorkflow(Construct):
             "ReturnSecret",
             parameters={"Secret": sfn.JsonPath.string_to_json(sfn.JsonPath.string_at("$.SecretCacheRun.Output"))},
         )
-        # StartSyncExecution succeeds (HTTP 200) even when the Express run failed.
+        # StartSyncExecution succeeds (HTTP 200) even when the Express run failed: the
+        # consumer fails with the Express run's own error (SecretNotAllowed, ...), or, for
+        # a States.* runtime error (reserved to Step Functions), with SecretCacheWfwFailed.
         cache_run_failed = sfn.Fail(
             self,
-            "SecretCacheWfwFailed",
+            "SecretCacheWfwFailedByName",
             error_path="$.SecretCacheRun.Error",
             cause_path="$.SecretCacheRun.Cause",
+        )
+        cache_run_failed_at_runtime = sfn.Fail(
+            self,
+            "SecretCacheWfwFailed",
+            error="SecretCacheWfwFailed",
+            cause_path="$.SecretCacheRun.Cause",
+        )
+        failed = sfn.Condition.and_(
+            sfn.Condition.string_equals("$.SecretCacheRun.Status", "FAILED"),
+            sfn.Condition.is_present("$.SecretCacheRun.Error"),
         )
         cache_run_not_succeeded = sfn.Fail(
             self,
@@ -130,12 +142,9 @@ class ConsumerWorkflow(Construct):
             sfn.Choice(self, "CheckSecretCacheRun")
             .when(sfn.Condition.string_equals("$.SecretCacheRun.Status", "SUCCEEDED"), return_secret)
             .when(
-                sfn.Condition.and_(
-                    sfn.Condition.string_equals("$.SecretCacheRun.Status", "FAILED"),
-                    sfn.Condition.is_present("$.SecretCacheRun.Error"),
-                ),
-                cache_run_failed,
+                sfn.Condition.and_(failed, sfn.Condition.string_matches("$.SecretCacheRun.Error", "States.*")), cache_run_failed_at_runtime
             )
+            .when(failed, cache_run_failed)
             .otherwise(cache_run_not_succeeded)
         )
 

@@ -158,12 +158,20 @@ class SecretCacheWorkflow(Construct):
             sfn.Condition.is_present("$.Cache.Item.SecretValue.S"),
             sfn.Condition.is_present("$.Cache.Item.ExpiresAt.S"),
             # Expired but not yet deleted by DynamoDB TTL counts as a miss.
-            sfn.Condition.timestamp_greater_than_json_path("$.Cache.Item.ExpiresAt.S", "$$.Execution.StartTime"),
+            sfn.Condition.timestamp_greater_than_json_path("$.Cache.Item.ExpiresAt.S", "$.RequestedAt"),
         )
         check_cache = sfn.Choice(self, "IsCacheFresh").when(is_fresh, serve_from_cache).otherwise(miss)
 
+        # The time the cache is judged against, taken once, from the context object.
+        stamp_request = sfn.Pass(
+            self,
+            "StampRequest",
+            parameters={"secretArn": secret_id, "RequestedAt": sfn.JsonPath.string_at("$$.Execution.StartTime")},
+        )
         allowed = sfn.Condition.or_(*(sfn.Condition.string_equals("$.secretArn", arn) for arn in allowed_secret_ids))
-        check_allow_list = sfn.Choice(self, "CheckAllowList").when(allowed, read_cache.next(check_cache)).otherwise(not_allowed)
+        check_allow_list = (
+            sfn.Choice(self, "CheckAllowList").when(allowed, stamp_request.next(read_cache).next(check_cache)).otherwise(not_allowed)
+        )
 
         has_secret_id = sfn.Condition.and_(sfn.Condition.is_present("$.secretArn"), sfn.Condition.is_string("$.secretArn"))
         return sfn.Choice(self, "ValidateRequest").when(has_secret_id, check_allow_list).otherwise(invalid_request)

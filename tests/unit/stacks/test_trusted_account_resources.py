@@ -61,8 +61,11 @@ def test_consumer_calls_the_express_workflow_with_credentials_from_configuration
 def test_consumer_fails_by_name_when_the_express_run_did_not_succeed(trusted_resources, names):
     states = state_machine_definition(trusted_resources, names.consumer_workflow)["States"]
     check = states["CheckSecretCacheRun"]
-    succeeded, failed = check["Choices"]
+    succeeded, failed_at_runtime, failed = check["Choices"]
     assert succeeded == {"Variable": "$.SecretCacheRun.Status", "StringEquals": "SUCCEEDED", "Next": "ReturnSecret"}
+    assert {"Variable": "$.SecretCacheRun.Error", "StringMatches": "States.*"} in failed_at_runtime["And"]
+    assert failed_at_runtime["And"][0]["And"] == failed["And"]
+    assert states[failed_at_runtime["Next"]] == {"Type": "Fail", "Error": "SecretCacheWfwFailed", "CausePath": "$.SecretCacheRun.Cause"}
     assert {"Variable": "$.SecretCacheRun.Status", "StringEquals": "FAILED"} in failed["And"]
     assert states[failed["Next"]] == {
         "Type": "Fail",

@@ -96,7 +96,7 @@ def test_express_workflow_refuses_secrets_outside_the_allow_list(trusting_resour
     check = states["CheckAllowList"]
     (rule,) = check["Choices"]
     assert rule["Or"] == [{"Variable": "$.secretArn", "StringEquals": expected_arns["secret"]}]
-    assert rule["Next"] == "ReadCache"
+    assert rule["Next"] == "StampRequest"
     assert states[check["Default"]] == {
         "Type": "Fail",
         "Error": "SecretNotAllowed",
@@ -110,7 +110,8 @@ def test_express_workflow_serves_only_unexpired_cache_items(trusting_resources, 
     assert read["Resource"] == "arn:aws:states:::dynamodb:getItem"
     assert read["Next"] == "IsCacheFresh"
     (fresh,) = states["IsCacheFresh"]["Choices"]
-    assert {"Variable": "$.Cache.Item.ExpiresAt.S", "TimestampGreaterThanPath": "$$.Execution.StartTime"} in fresh["And"]
+    assert {"Variable": "$.Cache.Item.ExpiresAt.S", "TimestampGreaterThanPath": "$.RequestedAt"} in fresh["And"]
+    assert states["StampRequest"]["Parameters"] == {"secretArn.$": "$.secretArn", "RequestedAt.$": "$$.Execution.StartTime"}
     assert fresh["Next"] == "ServeFromCache"
     assert states["IsCacheFresh"]["Default"] == "GetSecretValue"
 

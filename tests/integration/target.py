@@ -1,0 +1,108 @@
+"""What the integration test runs against: the consumer, and a way to read the secret.
+
+The same test module runs against the local emulator (``make local``, ``make test``)
+and against real AWS (the pipeline's IntegrationTest step); only this object differs,
+and it comes from a fixture or the environment, never from editing the test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+
+
+class ConsumerTimeout(AssertionError):
+    pass
+
+
+@dataclass(frozen=True)
+class SecretCacheTarget:
+    name: str  # "local" or "aws"
+    consumer_arn: str
+    stepfunctions: Any  # a Step Functions client in the trusted account
+    read_secret_value: Callable[[], str]  # the secret's current value, from the trusting account
+    deadline_seconds: float = 90.0
+    poll_seconds: float = 0.05
+
+    def run_consumer(self) -> dict[str, Any]:
+        """Start the consumer and wait for it to end; the describe_execution result."""
+        arn = self.stepfunctions.start_execution(stateMachineArn=self.consumer_arn)["executionArn"]
+        return self.wait(arn)
+
+    def wait(self, execution_arn: str) -> dict[str, Any]:
+        deadline = time.monotonic() + self.deadline_seconds
+        poll = self.poll_seconds
+        while True:
+            description = self.stepfunctions.describe_execution(executionArn=execution_arn)
+            if description["status"] in TERMINAL:
+                return description
+            if time.monotonic() > deadline:
+                raise ConsumerTimeout(
+                    f"{execution_arn} is still {description['status']} after {self.deadline_seconds:.0f} s: "
+                    "no output to check (the consumer did not finish)"
+                )
+            time.sleep(poll)
+            poll = min(poll * 2, 2.0)
+
+
+def secret_of(description: dict[str, Any]) -> dict[str, Any]:
+    """The consumer's {"Secret": {...}}, or a failure that says how the run ended."""
+    if description["status"] != "SUCCEEDED":
+        raise AssertionError(f"consumer ended {description['status']}: {description.get('error')}: {description.get('cause')}")
+    return json.loads(description["output"])["Secret"]
+
+
+def aws_target() -> SecretCacheTarget:
+    """Real AWS, from the environment of the pipeline's IntegrationTest step.
+
+    CONSUMER_STATE_MACHINE_ARN  the consumer to run (a stack output)
+    SECRET_ARN                  the secret to compare with (a stack output)
+    TRUSTED_ROLE_ARN            optional: a role in the trusted account that may only start and
+                                describe the consumer; assumed for the Step Functions calls
+    """
+    import boto3
+
+    missing = [name for name in ("CONSUMER_STATE_MACHINE_ARN", "SECRET_ARN") if not os.environ.get(name)]
+    if missing:
+        raise RuntimeError(f"SECRET_CACHE_TARGET=aws needs {', '.join(missing)} in the environment")
+    session = boto3.Session()
+    trusted_role = os.environ.get("TRUSTED_ROLE_ARN")
+    if trusted_role:
+        credentials = session.client("sts").assume_role(RoleArn=trusted_role, RoleSessionName="secret-cache-integration")["Credentials"]
+        trusted = boto3.Session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+        )
+    else:
+        trusted = session
+    secret_arn = os.environ["SECRET_ARN"]
+    return SecretCacheTarget(
+        name="aws",
+        consumer_arn=os.environ["CONSUMER_STATE_MACHINE_ARN"],
+        stepfunctions=trusted.client("stepfunctions"),
+        read_secret_value=lambda: session.client("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"],
+        deadline_seconds=float(os.environ.get("CONSUMER_DEADLINE_SECONDS", "330")),
+    )
+
+
+def local_target(emulator: Any, outputs: dict[str, dict[str, str]], environment: str) -> SecretCacheTarget:
+    """The emulated accounts after a local deployment; ``outputs`` by stage id."""
+    consumer_arn = outputs[f"TrustedResources-{environment}"]["ConsumerStateMachineArn"]
+    secret_arn = outputs[f"TrustingResources-{environment}"]["SecretArn"]
+    trusted_account, trusting_account = consumer_arn.split(":")[4], secret_arn.split(":")[4]
+    secrets = emulator.client("secretsmanager", trusting_account)
+    return SecretCacheTarget(
+        name="local",
+        consumer_arn=consumer_arn,
+        stepfunctions=emulator.client("stepfunctions", trusted_account),
+        read_secret_value=lambda: secrets.get_secret_value(SecretId=secret_arn)["SecretString"],
+        deadline_seconds=30.0,
+        poll_seconds=0.01,
+    )
