@@ -16,6 +16,7 @@ from emulator.patches import (
     aws_sdk_integration,
     cloudformation_resources,
     execution_names,
+    intrinsic_failures,
     lambda_in_process,
     sync_execution,
     task_credentials,
@@ -29,6 +30,7 @@ PATCHES: tuple[ModuleType, ...] = (
     sync_execution,
     execution_names,
     timestamps,
+    intrinsic_failures,
     lambda_in_process,
     cloudformation_resources,
 )

@@ -67,8 +67,9 @@ def patch() -> Iterator[None]:
             return original_from_error(self, env, ex)
         service = _sdk_service_name(self._get_boto_service_name())
         metadata = ex.response.get("ResponseMetadata", {})
+        error = ex.response.get("Error", {})
         cause = (
-            f"{ex.response.get('Error', {}).get('Message', '')} "
+            f"{error.get('Code', 'Unknown')}: {error.get('Message', '')} "
             f"(Service: {service}, Status Code: {metadata.get('HTTPStatusCode')}, Request ID: {metadata.get('RequestId')})"
         )
         return self._get_task_failure_event(env=env, error=_error_name(service, ex), cause=cause)

@@ -17,7 +17,7 @@ import traceback
 import uuid
 import zipfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -37,11 +37,11 @@ _INVOKE_LOCK = threading.Lock()
 
 
 class _InvocationOutput(io.TextIOBase):
-    """sys.stdout while the emulator runs: what a handler prints goes to its invocation's
-    buffer (then to the function's CloudWatch log group, as on Lambda), the rest passes through."""
+    """sys.stdout during an invocation: what the handler prints goes to that invocation's
+    buffer, then to the function's CloudWatch log group, as on Lambda. One object for the
+    emulator's life, because loggers keep the stream they found at import."""
 
-    def __init__(self, passthrough: Any) -> None:
-        self._passthrough = passthrough
+    def __init__(self) -> None:
         self._local = threading.local()
 
     @contextmanager
@@ -54,10 +54,10 @@ class _InvocationOutput(io.TextIOBase):
 
     def write(self, text: str) -> int:
         buffer = getattr(self._local, "buffer", None)
-        return (buffer if buffer is not None else self._passthrough).write(text)
+        return (buffer if buffer is not None else sys.__stdout__).write(text)
 
     def flush(self) -> None:
-        self._passthrough.flush()
+        pass
 
 
 class LambdaContext:
@@ -173,7 +173,12 @@ def invoke_in_process(
         "AWS_DEFAULT_REGION": self.region_name,
         "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
     }
-    with _INVOKE_LOCK, mock.patch.dict(os.environ, environment), _runtime.output.capture() as printed:
+    with (
+        _INVOKE_LOCK,
+        mock.patch.dict(os.environ, environment),
+        _runtime.output.capture() as printed,
+        redirect_stdout(_runtime.output),
+    ):
         boto3.DEFAULT_SESSION = None  # the handler's boto3 picks up this role's credentials
         try:
             handler = _runtime.handler(function)
@@ -194,9 +199,9 @@ def invoke_in_process(
 @contextmanager
 def patch() -> Iterator[None]:
     global _runtime
-    _runtime = _Runtime(_InvocationOutput(sys.stdout))
+    _runtime = _Runtime(_InvocationOutput())
     try:
-        with mock.patch.object(LambdaSimpleBackend, "invoke", invoke_in_process), mock.patch.object(sys, "stdout", _runtime.output):
+        with mock.patch.object(LambdaSimpleBackend, "invoke", invoke_in_process):
             yield
     finally:
         _runtime.close()

@@ -98,11 +98,13 @@ def local_target(emulator: Any, outputs: dict[str, dict[str, str]], environment:
     secret_arn = outputs[f"TrustingResources-{environment}"]["SecretArn"]
     trusted_account, trusting_account = consumer_arn.split(":")[4], secret_arn.split(":")[4]
     secrets = emulator.client("secretsmanager", trusting_account)
+    # By name, as the workflow asks for it: still right after the secret is re-created.
+    secret_name = secret_arn.split(":secret:", 1)[1].rsplit("-", 1)[0]
     return SecretCacheTarget(
         name="local",
         consumer_arn=consumer_arn,
         stepfunctions=emulator.client("stepfunctions", trusted_account),
-        read_secret_value=lambda: secrets.get_secret_value(SecretId=secret_arn)["SecretString"],
+        read_secret_value=lambda: secrets.get_secret_value(SecretId=secret_name)["SecretString"],
         deadline_seconds=30.0,
         poll_seconds=0.01,
     )

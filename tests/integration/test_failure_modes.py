@@ -1,0 +1,232 @@
+"""How the secret cache fails, on the emulator: every failure ends the consumer FAILED
+with a name the user can act on, and never with the value of a secret it must not see.
+
+These tests change the deployed accounts (a trust policy, the configuration, the secret,
+the cache), and put each change back; they run on the emulator only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import LocalDeployment, on_aws
+from tests.integration.target import SecretCacheTarget, secret_of
+
+pytestmark = pytest.mark.skipif(on_aws(), reason="changes the deployed accounts: emulator only")
+
+
+@pytest.fixture
+def deployment(local_deployment: LocalDeployment) -> LocalDeployment:
+    return local_deployment
+
+
+@pytest.fixture
+def target(local_deployment: LocalDeployment) -> SecretCacheTarget:
+    return local_deployment.target()
+
+
+class Accounts:
+    """The deployed names and clients, read from the stacks' outputs."""
+
+    def __init__(self, deployment: LocalDeployment) -> None:
+        trusted = deployment.outputs[f"TrustedResources-{deployment.environment}"]
+        trusting = deployment.outputs[f"TrustingResources-{deployment.environment}"]
+        configuration = deployment.outputs[f"TrustedConfiguration-{deployment.environment}"]
+        self.consumer_arn = trusted["ConsumerStateMachineArn"]
+        self.secret_arn = trusting["SecretArn"]
+        self.table = trusting["CacheTableName"]
+        self.parameter = configuration["ConfigurationParameterName"]
+        self.trusted_account = self.consumer_arn.split(":")[4]
+        self.trusting_account = self.secret_arn.split(":")[4]
+        self.emulator = deployment.emulator
+
+    def trusted(self, service: str) -> Any:
+        return self.emulator.client(service, self.trusted_account)
+
+    def trusting(self, service: str) -> Any:
+        return self.emulator.client(service, self.trusting_account)
+
+    def configuration(self) -> dict[str, Any]:
+        return json.loads(self.trusted("ssm").get_parameter(Name=self.parameter)["Parameter"]["Value"])
+
+    @contextmanager
+    def configured(self, value: str | None) -> Iterator[None]:
+        """The consumer's configuration parameter set to ``value`` (None: deleted), then restored."""
+        ssm = self.trusted("ssm")
+        original = ssm.get_parameter(Name=self.parameter)["Parameter"]["Value"]
+        if value is None:
+            ssm.delete_parameter(Name=self.parameter)
+        else:
+            ssm.put_parameter(Name=self.parameter, Value=value, Type="String", Overwrite=True)
+        try:
+            yield
+        finally:
+            ssm.put_parameter(Name=self.parameter, Value=original, Type="String", Overwrite=True)
+
+    def clear_cache(self) -> None:
+        dynamodb = self.trusting("dynamodb")
+        for item in dynamodb.scan(TableName=self.table)["Items"]:
+            dynamodb.delete_item(TableName=self.table, Key={"SecretArn": item["SecretArn"]})
+
+
+@pytest.fixture
+def accounts(deployment: LocalDeployment) -> Accounts:
+    return Accounts(deployment)
+
+
+def _failed_state(accounts: Accounts, execution_arn: str) -> str:
+    """The state whose task failed (or the Fail state), from the execution history."""
+    events = accounts.trusted("stepfunctions").get_execution_history(executionArn=execution_arn)["events"]
+    entered = [event["stateEnteredEventDetails"]["name"] for event in events if "stateEnteredEventDetails" in event]
+    return entered[-1]
+
+
+# 1 -----------------------------------------------------------------------------
+
+
+def test_a_wrong_external_id_denies_the_cross_account_step(accounts, target):
+    iam = accounts.trusting("iam")
+    role_name = accounts.configuration()["trustingAccountRoleArn"].rsplit("/", 1)[1]
+    original = iam.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
+    wrong = json.loads(json.dumps(original))
+    wrong["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"] = accounts.consumer_arn + "-someone-else"
+    iam.update_assume_role_policy(RoleName=role_name, PolicyDocument=json.dumps(wrong))
+    try:
+        result = target.run_consumer()
+    finally:
+        iam.update_assume_role_policy(RoleName=role_name, PolicyDocument=json.dumps(original))
+    assert result["status"] == "FAILED"
+    assert "AccessDenied" in result["cause"] and "sts:AssumeRole" in result["cause"]
+    assert _failed_state(accounts, result["executionArn"]) == "GetSecretCrossAccount"
+    assert "output" not in result
+
+
+# 2 -----------------------------------------------------------------------------
+
+
+def test_a_secret_outside_the_allow_list_is_refused_by_name(accounts, target):
+    other = accounts.trusting("secretsmanager").create_secret(Name="not-for-the-consumer", SecretString="other-value-Xq3")
+    configuration = accounts.configuration()
+    configuration["secret"]["secretArn"] = other["ARN"]
+    with accounts.configured(json.dumps(configuration)):
+        result = target.run_consumer()
+    assert result["status"] == "FAILED"
+    assert result["error"] == "SecretNotAllowed"
+    history = accounts.trusted("stepfunctions").get_execution_history(executionArn=result["executionArn"])
+    assert "other-value-Xq3" not in json.dumps(result, default=str) + json.dumps(history, default=str)
+
+
+# 3 -----------------------------------------------------------------------------
+
+
+def test_a_missing_configuration_parameter_is_named(accounts, target):
+    with accounts.configured(None):
+        result = target.run_consumer()
+    assert (result["status"], result["error"]) == ("FAILED", "ConfigurationNotFound")
+
+
+@pytest.mark.parametrize("value", ["not json at all", '{"trustingAccountRoleArn": "arn:aws:iam::222222222222:role/x"}', "[]"])
+def test_an_invalid_configuration_is_named(accounts, target, value):
+    with accounts.configured(value):
+        result = target.run_consumer()
+    assert (result["status"], result["error"]) == ("FAILED", "InvalidConfiguration")
+
+
+# 4 -----------------------------------------------------------------------------
+
+
+def test_a_secret_that_does_not_exist_fails_the_run(accounts, target):
+    secrets = accounts.trusting("secretsmanager")
+    original = secrets.describe_secret(SecretId=accounts.secret_arn)
+    value = secrets.get_secret_value(SecretId=accounts.secret_arn)["SecretString"]
+    accounts.clear_cache()
+    secrets.delete_secret(SecretId=accounts.secret_arn, ForceDeleteWithoutRecovery=True)
+    try:
+        result = target.run_consumer()
+    finally:  # the same name and value again (a new ARN suffix, as on AWS)
+        secrets.create_secret(Name=original["Name"], SecretString=value, KmsKeyId=original["KmsKeyId"])
+    assert result["status"] == "FAILED"  # not SUCCEEDED with an error payload
+    assert result["error"] == "SecretNotFound"
+
+
+# 5 -----------------------------------------------------------------------------
+
+
+def test_a_failed_cache_write_still_returns_the_secret(accounts, target):
+    dynamodb = accounts.trusting("dynamodb")
+    description = dynamodb.describe_table(TableName=accounts.table)["Table"]
+    dynamodb.delete_table(TableName=accounts.table)  # every read and write of the cache now fails
+    try:
+        secret = secret_of(target.run_consumer())
+        logs = accounts.trusting("logs").filter_log_events(logGroupName="/aws/lambda/" + _function_name(accounts))["events"]
+    finally:
+        dynamodb.create_table(
+            TableName=accounts.table,
+            KeySchema=description["KeySchema"],
+            AttributeDefinitions=description["AttributeDefinitions"],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    assert secret["SecretValue"] == target.read_secret_value()
+    assert secret["Source"] == "secretsmanager"
+    assert any("CacheWriteFailed" in event["message"] for event in logs), "the Lambda did fail"
+
+
+def _function_name(accounts: Accounts) -> str:
+    (function,) = accounts.trusting("lambda").list_functions()["Functions"]
+    return function["FunctionName"]
+
+
+# 6 -----------------------------------------------------------------------------
+
+
+def test_a_cached_item_past_its_expiry_is_not_served(accounts, target):
+    secret_id = accounts.configuration()["secret"]["secretArn"]
+    expired = datetime.now(UTC) - timedelta(minutes=1)
+    accounts.trusting("dynamodb").put_item(
+        TableName=accounts.table,
+        Item={
+            "SecretArn": {"S": secret_id},
+            "SecretValue": {"S": "stale-value-from-before-rotation"},
+            "ExpiresAt": {"S": expired.strftime("%Y-%m-%dT%H:%M:%SZ")},
+            # DynamoDB may keep an expired item for days: TTL deletion is lazy.
+            "TimeToLive": {"N": str(int(expired.timestamp()))},
+        },
+    )
+    secret = secret_of(target.run_consumer())
+    assert secret["SecretValue"] == target.read_secret_value() != "stale-value-from-before-rotation"
+    assert secret["Source"] == "secretsmanager"
+
+
+# 7 -----------------------------------------------------------------------------
+
+
+def test_25_concurrent_consumers_all_get_the_secret(accounts, target):
+    accounts.clear_cache()  # the first ones race through a cold cache
+    stepfunctions = accounts.trusted("stepfunctions")
+    arns = [stepfunctions.start_execution(stateMachineArn=accounts.consumer_arn)["executionArn"] for _ in range(25)]
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        results = list(pool.map(target.wait, arns))
+    assert len({result["executionArn"] for result in results}) == 25
+    assert [result["status"] for result in results] == ["SUCCEEDED"] * 25
+    expected = target.read_secret_value()
+    assert all(secret_of(result)["SecretValue"] == expected for result in results)
+
+
+# and nothing leaks ---------------------------------------------------------------
+
+
+def test_the_secret_value_appears_in_no_log(accounts, target):
+    secret_of(target.run_consumer())
+    value = target.read_secret_value()
+    for account in (accounts.trusted_account, accounts.trusting_account):
+        logs = accounts.emulator.client("logs", account)
+        for group in logs.describe_log_groups()["logGroups"]:
+            for event in logs.filter_log_events(logGroupName=group["logGroupName"])["events"]:
+                assert value not in event["message"], group["logGroupName"]
