@@ -21,7 +21,7 @@ APP_SOURCES := pipeline_app.py cdk.json requirements.txt $(shell find pipeline s
 # `make audit ASSEMBLY=dir` audits another cloud assembly (a modified copy, say) as is.
 ASSEMBLY ?= cdk.out
 
-.PHONY: help install synth audit test lint clean
+.PHONY: help install local synth audit test bench lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ $(AUDIT_STAMP): requirements-audit.txt
 
 install: $(PY_STAMP) $(NODE_STAMP) $(AUDIT_STAMP) ## create .venv and node_modules (done by every target)
 
+local: install ## THE MAIN COMMAND: synth, audit, deploy into emulated accounts, integration test (APPROVE=1, KEEP_UP=1)
+	$(PY) -m pipeline.local_run
+
 synth: install ## synthesize every environment's stacks into cdk.out/ (cdk-nag runs here)
 	cdk synth --quiet
 
@@ -53,6 +56,9 @@ audit: install $(if $(filter cdk.out,$(ASSEMBLY)),cdk.out/manifest.json) ## chec
 
 test: install ## run the unit tests (no AWS, no network)
 	$(PY) -m pytest
+
+bench: install ## time each stage of the local run, consumer executions, and local/synth ratio
+	$(PY) -m pipeline.bench
 
 lint: install ## ruff: lint and formatting
 	$(VENV)/bin/ruff check .

@@ -135,7 +135,27 @@ class ExecutableStateMachine:
         stepfunctions_backend(account_id, region_name).delete_state_machine(resource_name)
 
 
-_MODELS = {model.cloudformation_type(): model for model in (SecretsManagerSecret, ExecutableStateMachine)}
+class CdkMetadata:
+    """AWS::CDK::Metadata, the CDK's version reporting: nothing to emulate, nothing to warn about."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::CDK::Metadata"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, *_: Any, **__: Any) -> _Created:
+        return _Created(resource_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, *_: Any, **__: Any) -> None:
+        return None
+
+
+_MODELS = {model.cloudformation_type(): model for model in (SecretsManagerSecret, ExecutableStateMachine, CdkMetadata)}
 
 
 @contextmanager
@@ -146,7 +166,5 @@ def patch() -> Iterator[None]:
     with (
         mock.patch.object(parsing, "get_model_map", lambda: models),
         mock.patch.object(parsing, "get_name_type_map", lambda: names),
-        # The CDK's version-reporting resource: nothing to emulate, and no warning for it.
-        mock.patch.object(parsing, "NULL_MODELS", [*parsing.NULL_MODELS, "AWS::CDK::Metadata"]),
     ):
         yield

@@ -39,7 +39,8 @@ _INVOKE_LOCK = threading.Lock()
 class _InvocationOutput(io.TextIOBase):
     """sys.stdout during an invocation: what the handler prints goes to that invocation's
     buffer, then to the function's CloudWatch log group, as on Lambda. One object for the
-    emulator's life, because loggers keep the stream they found at import."""
+    process's life: loggers keep the stream they found at import, and logging.getLogger
+    hands the same logger to the next emulator's import of the same handler."""
 
     def __init__(self) -> None:
         self._local = threading.local()
@@ -77,11 +78,13 @@ class LambdaContext:
         return self._timeout_ms
 
 
+_OUTPUT = _InvocationOutput()
+
+
 class _Runtime:
     """Unpacked code and imported handler modules, per deployed code (by its SHA-256)."""
 
-    def __init__(self, output: _InvocationOutput) -> None:
-        self.output = output
+    def __init__(self) -> None:
         self._root = Path(tempfile.mkdtemp(prefix="emulated-lambda-"))
         self._handlers: dict[tuple[str, str], Any] = {}
         self._token = uuid.uuid4().hex[:8]  # this emulator's modules only
@@ -176,8 +179,8 @@ def invoke_in_process(
     with (
         _INVOKE_LOCK,
         mock.patch.dict(os.environ, environment),
-        _runtime.output.capture() as printed,
-        redirect_stdout(_runtime.output),
+        _OUTPUT.capture() as printed,
+        redirect_stdout(_OUTPUT),
     ):
         boto3.DEFAULT_SESSION = None  # the handler's boto3 picks up this role's credentials
         try:
@@ -199,7 +202,7 @@ def invoke_in_process(
 @contextmanager
 def patch() -> Iterator[None]:
     global _runtime
-    _runtime = _Runtime(_InvocationOutput())
+    _runtime = _Runtime()
     try:
         with mock.patch.object(LambdaSimpleBackend, "invoke", invoke_in_process):
             yield
