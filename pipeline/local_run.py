@@ -107,7 +107,10 @@ class LocalRun:
         except Exception as error:
             result.status, result.seconds = "failed", time.perf_counter() - started
             result.detail = result.detail or (str(error) if isinstance(error, StageFailed) else f"{type(error).__name__}: {error}")
-            self.console.print(f"[red]✗[/red] {name:<34} {result.seconds:6.1f} s  {result.detail.splitlines()[0]}")
+            first, *rest = result.detail.splitlines() or [""]
+            self.console.print(f"[red]✗[/red] {name:<34} {result.seconds:6.1f} s  {first}")
+            for line in rest:
+                self.console.print(f"    {line}")
             raise StageFailed(f"{name}: {result.detail}") from error
         result.status, result.seconds = "passed", time.perf_counter() - started
         self.console.print(f"[green]✓[/green] {name:<34} {result.seconds:6.1f} s  {result.detail}")
@@ -199,7 +202,9 @@ class LocalRun:
                     plugins=[InjectTarget()],
                 )
             if code != 0:
-                raise StageFailed(f"pytest exited {code}; see {log.relative_to(PROJECT_ROOT)}:\n" + _tail(log))
+                failures = _junit_failures(junit) if junit.is_file() else []
+                reason = "\n".join(failures) or f"pytest exited {code}"
+                raise StageFailed(f"{reason}\n(full output: {log.relative_to(PROJECT_ROOT)})")
             result.detail = f"{_count_tests(junit)} tests passed; {junit.relative_to(PROJECT_ROOT)}"
 
     # The whole run ---------------------------------------------------------------
@@ -223,7 +228,10 @@ class LocalRun:
             total = self.total_seconds = time.perf_counter() - started
             self._write_summary(total, failure)
             if failure:
-                self.console.print(f"[red bold]local pipeline FAILED[/red bold] at {failure.splitlines()[0]}")
+                stage, _, why = failure.partition(": ")
+                self.console.print(
+                    f"[red bold]local pipeline FAILED[/red bold] at stage {stage}: {_shorten(why.splitlines()[0] if why else '')}"
+                )
                 return 1
             self.console.print(
                 f"[green bold]local pipeline passed[/green bold] in {total:.1f} s; reports in {self.options.reports.relative_to(PROJECT_ROOT)}/"
@@ -293,14 +301,26 @@ def _redirect_fds(output: Any) -> Iterator[None]:
         os.close(saved[0]), os.close(saved[1])
 
 
-def _tail(path: Path, lines: int = 25) -> str:
-    return "\n".join(path.read_text().splitlines()[-lines:])
+def _shorten(text: str, limit: int = 140) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _count_tests(junit: Path) -> int:
     import xml.etree.ElementTree as ElementTree
 
     return sum(1 for _ in ElementTree.parse(junit).getroot().iter("testcase"))  # noqa: S314  (our own report)
+
+
+def _junit_failures(junit: Path) -> list[str]:
+    """'test name: first line of its failure message' for each failed test."""
+    import xml.etree.ElementTree as ElementTree
+
+    failures = []
+    for case in ElementTree.parse(junit).getroot().iter("testcase"):  # noqa: S314  (our own report)
+        for problem in [*case.iter("failure"), *case.iter("error")]:
+            message = (problem.get("message") or problem.text or "").strip().splitlines()
+            failures.append(f"{case.get('name')}: {message[0] if message else 'failed'}")
+    return failures
 
 
 def serve(emulator: Any, port: int, outputs: dict[str, dict[str, str]], console: Any, *, until: Callable[[], bool] | None = None) -> None:
