@@ -327,6 +327,9 @@ def serve(emulator: Any, port: int, outputs: dict[str, dict[str, str]], console:
     """Keep the emulated accounts up on 127.0.0.1 for the AWS CLI, until Ctrl-C."""
     from moto.server import ThreadedMotoServer
 
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request under the instructions
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
@@ -339,6 +342,7 @@ def serve(emulator: Any, port: int, outputs: dict[str, dict[str, str]], console:
                 f"  export AWS_ACCESS_KEY_ID={credentials.access_key_id} AWS_SECRET_ACCESS_KEY={credentials.secret_access_key} "
                 f"AWS_DEFAULT_REGION={emulator.region}",
                 highlight=False,
+                soft_wrap=True,  # commands to copy: never broken across lines
             )
         consumers = [stage["ConsumerStateMachineArn"] for name, stage in outputs.items() if name.startswith("TrustedResources-")]
         for consumer in consumers:
@@ -346,6 +350,7 @@ def serve(emulator: Any, port: int, outputs: dict[str, dict[str, str]], console:
                 f"\n  aws --endpoint-url http://127.0.0.1:{port} stepfunctions start-execution --state-machine-arn {consumer}\n"
                 f"  aws --endpoint-url http://127.0.0.1:{port} stepfunctions describe-execution --execution-arn <executionArn>",
                 highlight=False,
+                soft_wrap=True,  # commands to copy: never broken across lines
             )
         stop = threading.Event()
         while not stop.is_set() and not (until and until()):
