@@ -29,7 +29,7 @@ from moto.ssm.models import Parameter as SsmParameter
 from moto.ssm.models import ssm_backends
 
 from emulator import patches
-from emulator.identity import PARTITION, Credentials
+from emulator.identity import PARTITION, Credentials, forget_sessions
 from pipeline.assembly import FileAsset, StackArtifact
 
 MOTO_CONFIG = {
@@ -64,6 +64,7 @@ class Emulator:
         # The patches first: the sync-states endpoint must be known when moto starts.
         self._stack.enter_context(patches.applied())
         self._stack.enter_context(mock_aws(config=MOTO_CONFIG))
+        forget_sessions()
         return self
 
     def __exit__(self, *exc: object | TracebackType) -> None:

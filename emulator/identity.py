@@ -9,6 +9,7 @@ role's trust policy (``trust.evaluate_trust``), which moto itself never checks.
 from __future__ import annotations
 
 import json
+import threading
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -79,8 +80,22 @@ def deny(principal: Principal, role_arn: str, decision: Decision) -> AccessDenie
     return AccessDenied(f"User: {principal} is not authorized to perform: sts:AssumeRole on resource: {role_arn} ({decision.reason})")
 
 
+_SESSIONS: dict[tuple[str, str], Credentials] = {}
+_SESSIONS_LOCK = threading.Lock()
+
+
 def mint_role_credentials(role_arn: str, session_name: str, region: str, external_id: str | None = None) -> Credentials:
-    """Credentials for ``role_arn``, filed by moto under the role's account. No trust check."""
+    """Credentials for ``role_arn``, filed by moto under the role's account. No trust check.
+
+    One session per role and session name, reused (moto's do not expire, AWS's last an
+    hour): minting one per task call would grow moto's key lists without end. Callers
+    check the trust policy before every use.
+    """
+    key = (role_arn, session_name)
+    with _SESSIONS_LOCK:
+        cached = _SESSIONS.get(key)
+    if cached is not None and principal_for_access_key(cached.access_key_id).arn == role_arn:
+        return cached
     backend = sts_backends[account_of_arn(role_arn)][PARTITION]
     role = backend.assume_role(
         region_name=region,
@@ -90,7 +105,32 @@ def mint_role_credentials(role_arn: str, session_name: str, region: str, externa
         duration=3600,
         external_id=external_id,
     )
-    return Credentials(role.access_key_id, role.secret_access_key, role.session_token)
+    credentials = Credentials(role.access_key_id, role.secret_access_key, role.session_token)
+    with _SESSIONS_LOCK:
+        _SESSIONS[key] = credentials
+    return credentials
+
+
+def forget_sessions() -> None:
+    """A new emulator: moto's keys of the last one are gone."""
+    with _SESSIONS_LOCK:
+        _SESSIONS.clear()
+
+
+def authorize_assume_role(principal: Principal, role_arn: str, external_id: str | None) -> None:
+    """Raise AccessDenied unless the role's trust policy lets ``principal`` assume it."""
+    context = {"aws:PrincipalArn": principal.arn, "aws:PrincipalAccount": principal.account}
+    if external_id is not None:
+        context["sts:ExternalId"] = external_id
+    decision = check_trust(role_arn, principal, context)
+    if not decision.allowed:
+        raise deny(principal, role_arn, decision)
+
+
+def assume_role_as(principal: Principal, role_arn: str, *, external_id: str | None, region: str) -> Credentials:
+    """sts:AssumeRole by ``principal``, in process: the same check as the STS API's."""
+    authorize_assume_role(principal, role_arn, external_id)
+    return mint_role_credentials(role_arn, session_name=f"{principal.arn.rsplit('/', 1)[-1]}"[:64] or "session", region=region)
 
 
 def assume_role_as_service(role_arn: str, *, service: str, source_arn: str, region: str) -> Credentials:

@@ -8,9 +8,7 @@ the secret in the cache (hit) and not (miss), and last, on its own line,
 
 from __future__ import annotations
 
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -18,16 +16,15 @@ from pathlib import Path
 
 from rich.console import Console
 
-from pipeline.local_run import PROJECT_ROOT, LocalRun, RunOptions, deploy_environment, environments_in
+from pipeline.local_run import LocalRun, RunOptions, cdk_synth, deploy_environment, environments_in
 
 EXECUTIONS = 15
 
 
 def bare_synth_seconds() -> float:
     with tempfile.TemporaryDirectory() as outdir:
-        environment = {**os.environ, "PATH": f"{PROJECT_ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
         started = time.perf_counter()
-        subprocess.run(["cdk", "synth", "--quiet", "--output", outdir], cwd=PROJECT_ROOT, env=environment, check=True, capture_output=True)
+        cdk_synth(Path(outdir)).check_returncode()
         return time.perf_counter() - started
 
 

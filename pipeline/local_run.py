@@ -35,6 +35,23 @@ REPORTS = PROJECT_ROOT / "reports"
 INTEGRATION_TEST = PROJECT_ROOT / "tests" / "integration" / "test_secret_cache.py"
 
 
+# The pinned CLI (package.json), on the pinned Node 22 it finds first on PATH.
+CDK_BIN = PROJECT_ROOT / "node_modules" / ".bin"
+
+
+def cdk_synth(outdir: Path) -> subprocess.CompletedProcess[str]:
+    """`cdk synth` into ``outdir``, exactly as `make synth` runs it (cdk-nag included)."""
+    environment = {**os.environ, "PATH": f"{CDK_BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return subprocess.run(
+        [str(CDK_BIN / "cdk"), "synth", "--quiet", "--output", str(outdir)],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 class StageFailed(Exception):
     """A stage did not pass; the message says why, in a line or a few."""
 
@@ -128,15 +145,7 @@ class LocalRun:
 
     def synth(self) -> None:
         with self.stage("Synth") as result:
-            environment = {**os.environ, "PATH": f"{PROJECT_ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
-            completed = subprocess.run(
-                ["cdk", "synth", "--quiet", "--output", str(self.options.assembly)],
-                cwd=PROJECT_ROOT,
-                env=environment,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
+            completed = cdk_synth(self.options.assembly)
             if completed.returncode != 0:
                 raise StageFailed((completed.stderr or completed.stdout).strip()[-3000:] or f"cdk synth exited {completed.returncode}")
             result.detail = f"{len(read_stacks(self.options.assembly))} stacks in {self.options.assembly.name}/ (cdk-nag passed)"
@@ -233,9 +242,8 @@ class LocalRun:
                     f"[red bold]local pipeline FAILED[/red bold] at stage {stage}: {_shorten(why.splitlines()[0] if why else '')}"
                 )
                 return 1
-            self.console.print(
-                f"[green bold]local pipeline passed[/green bold] in {total:.1f} s; reports in {self.options.reports.relative_to(PROJECT_ROOT)}/"
-            )
+            reports = self.options.reports.relative_to(PROJECT_ROOT)
+            self.console.print(f"[green bold]local pipeline passed[/green bold] in {total:.1f} s; reports in {reports}/")
             if self.options.keep_up and emulator is not None:
                 serve(emulator, self.options.port, self.outputs, self.console)
         return 0
@@ -325,9 +333,9 @@ def _junit_failures(junit: Path) -> list[str]:
 
 def serve(emulator: Any, port: int, outputs: dict[str, dict[str, str]], console: Any, *, until: Callable[[], bool] | None = None) -> None:
     """Keep the emulated accounts up on 127.0.0.1 for the AWS CLI, until Ctrl-C."""
-    from moto.server import ThreadedMotoServer
-
     import logging
+
+    from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request under the instructions
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

@@ -9,7 +9,7 @@ from unittest import mock
 
 from moto.sts.responses import TokenResponse
 
-from emulator.identity import check_trust, deny, principal_for_access_key
+from emulator.identity import authorize_assume_role, principal_for_access_key
 
 REASON = "moto lets any caller assume any role: a wrong or missing ExternalId succeeds where AWS denies it."
 
@@ -17,15 +17,8 @@ _original = TokenResponse.assume_role
 
 
 def _assume_role_checking_trust(self: TokenResponse) -> Any:
-    role_arn = self._get_param("RoleArn")
     principal = principal_for_access_key(self.get_access_key())
-    context = {"aws:PrincipalArn": principal.arn, "aws:PrincipalAccount": principal.account}
-    external_id = self._get_param("ExternalId")
-    if external_id is not None:
-        context["sts:ExternalId"] = external_id
-    decision = check_trust(role_arn, principal, context)
-    if not decision.allowed:
-        raise deny(principal, role_arn, decision)
+    authorize_assume_role(principal, self._get_param("RoleArn"), self._get_param("ExternalId"))
     return _original(self)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -16,8 +17,8 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 )
 
 REASON = (
-    "moto passes aws-sdk task parameters to boto3 unconverted and returns boto3's casing "
-    "(sfn:startSyncExecution fails), and names errors after the API action instead of the service."
+    "moto passes aws-sdk task parameters to boto3 unconverted and returns boto3's casing and datetimes "
+    "(sfn:startSyncExecution fails), and names errors after the lower-case service instead of the SDK's."
 )
 
 
@@ -44,10 +45,23 @@ def _normalise_parameters(self: StateTaskServiceAwsSdk, parameters: dict, *_: An
         self._to_boto_request(parameters, operation.input_shape)
 
 
+def _json_timestamps(value: Any) -> Any:
+    # boto3 parses timestamps into datetimes; in a state's JSON they are ISO 8601 strings.
+    if isinstance(value, datetime.datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, dict):
+        return {key: _json_timestamps(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_timestamps(item) for item in value]
+    return value
+
+
 def _normalise_response(self: StateTaskServiceAwsSdk, response: Any, *_: Any, **__: Any) -> None:
     operation = _operation(self._get_boto_service_name(), self._get_boto_service_action())
     if operation.output_shape is not None:
         self._from_boto_response(response, operation.output_shape)
+    if isinstance(response, dict):
+        response.update(_json_timestamps(response))
 
 
 def _error_name(service: str, error: ClientError) -> str:

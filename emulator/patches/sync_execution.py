@@ -12,14 +12,21 @@ from unittest import mock
 from uuid import uuid4
 
 import moto.backend_index as backend_index
+from moto.core.exceptions import AWSError
 from moto.core.responses import ActionResult
 from moto.stepfunctions import urls as stepfunctions_urls
-from moto.stepfunctions.parser.api import InvalidExecutionInput, StateMachineTypeNotSupported
+from moto.stepfunctions.exceptions import InvalidExecutionInput
 from moto.stepfunctions.parser.backend.execution import SyncExecution
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
 REASON = "moto has no StartSyncExecution (and no sync-states endpoint): the cross-account call answered 404."
+
+
+class StateMachineTypeNotSupported(AWSError):
+    TYPE = "StateMachineTypeNotSupported"
+    STATUS = 400
+
 
 # botocore sends StartSyncExecution to the "sync-" host prefix.
 SYNC_URL_BASE = r"https?://sync-states\.(.+)\.amazonaws\.com"

@@ -17,7 +17,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.credentials i
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
 from moto.stepfunctions.parser.asl.utils import boto_client as moto_boto_client
 
-from emulator.identity import Credentials, assume_role_as_service
+from emulator.identity import Credentials, assume_role_as, assume_role_as_service, principal_for_access_key
 
 REASON = (
     "moto signs every task's calls with one fixed key (account 123456789012) and ignores "
@@ -61,15 +61,14 @@ def credentials_for_task(credentials: ExecutionCredentials, region: str) -> Cred
     )
     if not credentials.explicit:
         return execution
-    # ...and for a Credentials field, assumes that role with the execution role's credentials,
-    # passing the state machine's ARN as the ExternalId (through the trust-checking STS).
-    sts = boto3.client("sts", region_name=region, config=_CLIENT_CONFIG, **execution.as_boto3_kwargs())
-    response = sts.assume_role(
-        RoleArn=credentials.role_arn,
-        RoleSessionName="StepFunctionsCredentials",
-        ExternalId=credentials.state_machine_arn,
-    )["Credentials"]
-    return Credentials(response["AccessKeyId"], response["SecretAccessKey"], response["SessionToken"])
+    # ...and for a Credentials field, assumes that role as the execution role, passing the
+    # state machine's ARN as the ExternalId. The trust policy is checked on every call.
+    return assume_role_as(
+        principal_for_access_key(execution.access_key_id),
+        credentials.role_arn,
+        external_id=credentials.state_machine_arn,
+        region=region,
+    )
 
 
 def boto_client_for(region: str, service: str, state_credentials: Any = None) -> BaseClient:

@@ -28,7 +28,8 @@ class SecretCacheTarget:
     stepfunctions: Any  # a Step Functions client in the trusted account
     read_secret_value: Callable[[], str]  # the secret's current value, from the trusting account
     deadline_seconds: float = 90.0
-    poll_seconds: float = 0.05
+    poll_seconds: float = 0.05  # first wait; doubles up to max_poll_seconds
+    max_poll_seconds: float = 2.0
 
     def run_consumer(self) -> dict[str, Any]:
         """Start the consumer and wait for it to end; the describe_execution result."""
@@ -48,7 +49,7 @@ class SecretCacheTarget:
                     "no output to check (the consumer did not finish)"
                 )
             time.sleep(poll)
-            poll = min(poll * 2, 2.0)
+            poll = min(poll * 2, self.max_poll_seconds)
 
 
 def secret_of(description: dict[str, Any]) -> dict[str, Any]:
@@ -107,4 +108,5 @@ def local_target(emulator: Any, outputs: dict[str, dict[str, str]], environment:
         read_secret_value=lambda: secrets.get_secret_value(SecretId=secret_name)["SecretString"],
         deadline_seconds=30.0,
         poll_seconds=0.01,
+        max_poll_seconds=0.05,
     )

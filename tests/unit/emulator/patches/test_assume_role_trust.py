@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+from emulator.patches import assume_role_trust
+from tests.unit.emulator.conftest import ACCOUNT, OTHER_ACCOUNT
+
+
+def _trust(principal: str, external_id: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": principal},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"sts:ExternalId": external_id}},
+                }
+            ],
+        }
+    )
+
+
+def test_moto_still_lets_a_wrong_external_id_through(vanilla):
+    assert assume_role_trust.REASON
+    role = vanilla.role("door", _trust("arn:aws:iam::123456789012:root", "right"))
+    vanilla.client("sts").assume_role(RoleArn=role, RoleSessionName="session", ExternalId="wrong")  # no error: the gap
+
+
+def test_the_right_principal_with_the_right_external_id_gets_in(emulator, unique):
+    role = emulator.client("iam", OTHER_ACCOUNT).create_role(RoleName=unique, AssumeRolePolicyDocument=_trust(ACCOUNT, "right"))
+    credentials = emulator.client("sts", ACCOUNT).assume_role(RoleArn=role["Role"]["Arn"], RoleSessionName="session", ExternalId="right")
+    assert credentials["AssumedRoleUser"]["Arn"].startswith(f"arn:aws:sts::{OTHER_ACCOUNT}:assumed-role/{unique}/")
+
+
+@pytest.mark.parametrize(
+    ("principal", "external_id", "why"),
+    [
+        (ACCOUNT, "wrong", "does not satisfy StringEquals"),
+        (ACCOUNT, None, "sts:ExternalId is absent"),
+        ("333333333333", "right", "no statement trusts"),
+    ],
+)
+def test_a_wrong_external_id_or_principal_is_denied(emulator, unique, principal, external_id, why):
+    role = emulator.client("iam", OTHER_ACCOUNT).create_role(RoleName=unique, AssumeRolePolicyDocument=_trust(principal, "right"))
+    arguments = {"RoleArn": role["Role"]["Arn"], "RoleSessionName": "session"} | ({"ExternalId": external_id} if external_id else {})
+    with pytest.raises(ClientError) as raised:
+        emulator.client("sts", ACCOUNT).assume_role(**arguments)
+    assert raised.value.response["Error"]["Code"] == "AccessDenied"
+    assert why in raised.value.response["Error"]["Message"]
+
+
+def test_a_role_that_does_not_exist_cannot_be_assumed(emulator):
+    with pytest.raises(ClientError, match="does not exist"):
+        emulator.client("sts", ACCOUNT).assume_role(RoleArn=f"arn:aws:iam::{OTHER_ACCOUNT}:role/nobody", RoleSessionName="session")

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import json
+
+from moto.cloudformation import parsing
+
+from emulator.patches import cloudformation_resources
+
+TEMPLATE = {
+    "Resources": {
+        "Secret": {
+            "Type": "AWS::SecretsManager::Secret",
+            "Properties": {"Name": "generated", "GenerateSecretString": {"PasswordLength": 24, "ExcludePunctuation": True}},
+        },
+        "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": json.loads('{"Statement": []}')}},
+        "Machine": {
+            "Type": "AWS::StepFunctions::StateMachine",
+            "Properties": {
+                "StateMachineName": "express",
+                "StateMachineType": "EXPRESS",
+                "DefinitionString": '{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}',
+                "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
+            },
+        },
+    },
+    "Outputs": {"SecretArn": {"Value": {"Ref": "Secret"}}},
+}
+
+
+def test_moto_still_has_no_secret_model_and_hides_cloudformation_state_machines(vanilla):
+    assert cloudformation_resources.REASON
+    assert "AWS::SecretsManager::Secret" not in parsing.get_model_map()
+    vanilla.client("cloudformation").create_stack(
+        StackName="s",
+        TemplateBody=json.dumps(
+            {
+                "Resources": {
+                    "Machine": TEMPLATE["Resources"]["Machine"]
+                    | {"Properties": {**TEMPLATE["Resources"]["Machine"]["Properties"], "RoleArn": "arn:aws:iam::123456789012:role/r"}}
+                }
+            }
+        ),
+    )
+    assert vanilla.client("stepfunctions").list_state_machines()["stateMachines"] == []
+
+
+def test_a_generated_secret_and_an_executable_express_state_machine(patched, unique):
+    cloudformation = patched.client("cloudformation")
+    cloudformation.create_stack(StackName=unique, TemplateBody=json.dumps(TEMPLATE), Capabilities=["CAPABILITY_IAM"])
+    (stack,) = cloudformation.describe_stacks(StackName=unique)["Stacks"]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    secret_arn = stack["Outputs"][0]["OutputValue"]
+    value = patched.client("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"]
+    assert len(value) == 24 and value.isalnum()
+    (machine,) = [m for m in patched.client("stepfunctions").list_state_machines()["stateMachines"] if m["name"] == "express"]
+    assert machine["type"] == "EXPRESS"
+    result = patched.client("stepfunctions").start_sync_execution(stateMachineArn=machine["stateMachineArn"])
+    assert result["status"] == "SUCCEEDED"
