@@ -133,13 +133,14 @@ class LocalRun:
         self.console.print(f"[green]✓[/green] {name:<34} {result.seconds:6.1f} s  {result.detail}")
 
     def approve(self, next_stage: str) -> None:
+        """The pipeline's manual approval, when asked for (--approve / APPROVE=1)."""
         if not self.options.approve:
             return
         if not sys.stdin.isatty():
-            raise StageFailed(f"approval of {next_stage} was asked for (--approve / APPROVE=1), but there is no terminal to ask")
+            raise StageFailed(f"{next_stage}: approval was asked for (--approve / APPROVE=1), but there is no terminal to ask")
         answer = self.console.input(f"  approve [bold]{next_stage}[/bold]? [y/N] ").strip().lower()
         if answer not in ("y", "yes"):
-            raise StageFailed(f"{next_stage} was not approved")
+            raise StageFailed(f"{next_stage}: not approved")
 
     # The stages ----------------------------------------------------------------
 
@@ -170,9 +171,10 @@ class LocalRun:
 
     def deploy(self, emulator: Any, environment: str) -> None:
         for index, stage_id in enumerate(deployment_stage_ids(environment)):
+            name = f"{environment}/{stage_id.removesuffix('-' + environment)}"
             if index:
-                self.approve(stage_id)
-            with self.stage(f"{environment}/{stage_id.removesuffix('-' + environment)}") as result:
+                self.approve(name)
+            with self.stage(name) as result:
                 self.outputs[stage_id] = deploy_stage(emulator, self.options.assembly, stage_id)
                 stacks = [stack for stack in read_stacks(self.options.assembly) if stack.stage == stage_id]
                 result.detail = ", ".join(
