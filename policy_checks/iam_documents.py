@@ -1,5 +1,6 @@
 """Helpers shared by the policy checks: find IAM statements wherever CloudFormation can
-hold them, and read tokenized values the way IAM will see them.
+hold them, read tokenized values the way IAM will see them, and the two base classes
+of statement checks.
 
 Not a check: checkov executes this module too, but it registers nothing.
 """
@@ -11,6 +12,9 @@ import re
 from collections.abc import Iterator
 from fnmatch import fnmatchcase
 from typing import Any
+
+from checkov.cloudformation.checks.resource.base_resource_check import BaseResourceCheck
+from checkov.common.models.enums import CheckCategories, CheckResult
 
 # Where identity policies live, per resource type.
 _INLINE_POLICY_TYPES = ("AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group")
@@ -145,3 +149,36 @@ def principals(statement: dict[str, Any], kind: str) -> list[Any]:
     if isinstance(principal, dict):
         return [render(value) for value in as_list(principal.get(kind))]
     return []
+
+
+class AllowStatementCheck(BaseResourceCheck):
+    """Fails a resource when an Allow statement of one of its identity policies ``violates``."""
+
+    def __init__(self, *, name: str, check_id: str) -> None:
+        super().__init__(name=name, id=check_id, categories=(CheckCategories.IAM,), supported_resources=IDENTITY_POLICY_TYPES)
+
+    def violates(self, statement: dict[str, Any]) -> bool:
+        raise NotImplementedError
+
+    def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
+        for key, document in identity_policy_documents(conf):
+            self.evaluated_keys = [key]
+            if any(is_allow(statement) and self.violates(statement) for statement in statements(document)):
+                return CheckResult.FAILED
+        return CheckResult.PASSED
+
+
+class TrustStatementCheck(BaseResourceCheck):
+    """Fails a role when an Allow statement of its trust policy ``violates``."""
+
+    def __init__(self, *, name: str, check_id: str) -> None:
+        super().__init__(name=name, id=check_id, categories=(CheckCategories.IAM,), supported_resources=("AWS::IAM::Role",))
+
+    def violates(self, statement: dict[str, Any]) -> bool:
+        raise NotImplementedError
+
+    def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
+        self.evaluated_keys = ["Properties/AssumeRolePolicyDocument/Statement"]
+        if any(is_allow(statement) and self.violates(statement) for statement in trust_statements(conf)):
+            return CheckResult.FAILED
+        return CheckResult.PASSED

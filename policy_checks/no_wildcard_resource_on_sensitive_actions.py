@@ -6,18 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from checkov.cloudformation.checks.resource.base_resource_check import BaseResourceCheck
-from checkov.common.models.enums import CheckCategories, CheckResult
-from iam_documents import (
-    IDENTITY_POLICY_TYPES,
-    action_covers,
-    actions,
-    identity_policy_documents,
-    is_allow,
-    is_wildcard_resource,
-    resources,
-    statements,
-)
+from iam_documents import AllowStatementCheck, action_covers, actions, is_wildcard_resource, resources
 
 SENSITIVE_ACTIONS = (
     "secretsmanager:GetSecretValue",
@@ -44,23 +33,12 @@ def grants_sensitive_action(statement: dict[str, Any]) -> bool:
     return any(action_covers(pattern, sensitive) for pattern in actions(statement) for sensitive in SENSITIVE_ACTIONS)
 
 
-class NoWildcardResourceOnSensitiveActions(BaseResourceCheck):
+class NoWildcardResourceOnSensitiveActions(AllowStatementCheck):
     def __init__(self) -> None:
-        super().__init__(
-            name="Ensure secret, credential and data actions are not allowed on a wildcard resource",
-            id="CKV_SCP_003",
-            categories=(CheckCategories.IAM,),
-            supported_resources=IDENTITY_POLICY_TYPES,
-        )
+        super().__init__(name="Ensure secret, credential and data actions are not allowed on a wildcard resource", check_id="CKV_SCP_003")
 
-    def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
-        for key, document in identity_policy_documents(conf):
-            self.evaluated_keys = [key]
-            for statement in statements(document):
-                wildcard = any(is_wildcard_resource(resource) for resource in resources(statement))
-                if is_allow(statement) and wildcard and grants_sensitive_action(statement):
-                    return CheckResult.FAILED
-        return CheckResult.PASSED
+    def violates(self, statement: dict[str, Any]) -> bool:
+        return grants_sensitive_action(statement) and any(is_wildcard_resource(resource) for resource in resources(statement))
 
 
 check = NoWildcardResourceOnSensitiveActions()

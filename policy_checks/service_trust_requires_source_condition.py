@@ -5,30 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from checkov.cloudformation.checks.resource.base_resource_check import BaseResourceCheck
-from checkov.common.models.enums import CheckCategories, CheckResult
-from iam_documents import condition_keys, is_allow, principals, trust_statements
+from iam_documents import TrustStatementCheck, condition_keys, principals
 
 _SOURCE_KEYS = ("aws:sourceaccount", "aws:sourcearn")
 
 
-class ServiceTrustRequiresSourceCondition(BaseResourceCheck):
+class ServiceTrustRequiresSourceCondition(TrustStatementCheck):
     def __init__(self) -> None:
         super().__init__(
-            name="Ensure a role trusted by a service principal carries aws:SourceAccount or aws:SourceArn",
-            id="CKV_SCP_002",
-            categories=(CheckCategories.IAM,),
-            supported_resources=("AWS::IAM::Role",),
+            name="Ensure a role trusted by a service principal carries aws:SourceAccount or aws:SourceArn", check_id="CKV_SCP_002"
         )
 
-    def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
-        self.evaluated_keys = ["Properties/AssumeRolePolicyDocument/Statement"]
-        for statement in trust_statements(conf):
-            if is_allow(statement) and principals(statement, "Service"):
-                keys = condition_keys(statement)
-                if not any(keys.get(key) for key in _SOURCE_KEYS):
-                    return CheckResult.FAILED
-        return CheckResult.PASSED
+    def violates(self, statement: dict[str, Any]) -> bool:
+        keys = condition_keys(statement)
+        return bool(principals(statement, "Service")) and not any(keys.get(key) for key in _SOURCE_KEYS)
 
 
 check = ServiceTrustRequiresSourceCondition()

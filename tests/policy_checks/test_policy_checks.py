@@ -9,6 +9,7 @@ check N) and ``Fail...`` (must fail it): every variant CloudFormation allows
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -21,7 +22,7 @@ def test_every_policy_module_has_a_fixture():
     from tests.conftest import PROJECT_ROOT
 
     modules = [p for p in (PROJECT_ROOT / "policy_checks").glob("*.py") if p.name not in ("__init__.py", "iam_documents.py")]
-    declared = sorted(next(line.split('"')[1] for line in p.read_text().splitlines() if line.strip().startswith("id=")) for p in modules)
+    declared = sorted(re.search(r'"(CKV_SCP_\d{3})"', module.read_text()).group(1) for module in modules)
     assert declared == CHECK_IDS
 
 

@@ -73,5 +73,6 @@ def test_approval_without_a_terminal_stops_with_a_clear_reason(synthesized_app, 
     assert code == 1
     assert [r.name for r in run.results][-1] == "dev/TrustedResources"  # the first stage needs no approval
     assert output.strip().splitlines()[-1] == (
-        "local pipeline FAILED at stage dev/TrustingResources: approval was asked for (--approve / APPROVE=1), but there is no terminal to ask"
+        "local pipeline FAILED at stage dev/TrustingResources: "
+        "approval was asked for (--approve / APPROVE=1), but there is no terminal to ask"
     )
