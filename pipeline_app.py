@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""The CDK app: load the configuration once, add every environment's stages, synthesize.
+"""The CDK app: load the configuration once, build the pipeline stack, synthesize.
 
-Until the pipeline exists the stages hang off the app directly, so
-``npx cdk synth`` (and, with credentials, ``npx cdk deploy``) work on them.
+The pipeline stack (tooling account) holds every environment's stages; `cdk synth`
+writes them as nested cloud assemblies, which the audit and the local run read too.
 """
 
 from __future__ import annotations
@@ -13,21 +13,22 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from pipeline.config import CONTEXT_KEYS, ConfigError, ProjectConfig, load_config
-from stages.deployment_stages import DEPLOYMENT_ORDER, stage_id
+from pipeline.pipeline_stack import PipelineStack
 
-
-def add_application_stages(app: cdk.App, config: ProjectConfig) -> list[cdk.Stage]:
-    return [
-        stage_class(app, stage_id(stage_class, environment), environment=environment)
-        for environment in config.environments
-        for stage_class in DEPLOYMENT_ORDER
-    ]
+PIPELINE_STACK = "SecretCachePipeline"
 
 
 def build_app(app: cdk.App) -> ProjectConfig:
     """Everything but synth; raises ConfigError before any construct exists."""
     config = load_config({key: app.node.try_get_context(key) for key in CONTEXT_KEYS})
-    add_application_stages(app, config)
+    tooling = config.tooling_environment
+    PipelineStack(
+        app,
+        PIPELINE_STACK,
+        config=config,
+        env=cdk.Environment(account=tooling.account, region=tooling.region),
+        description="Secret cache: the self-mutating pipeline that deploys every environment",
+    )
     # Every finding fails synth unless acknowledged, one by one, with a reason, where it occurs.
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return config

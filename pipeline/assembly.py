@@ -31,7 +31,7 @@ class StackArtifact:
     region: str
     template_file: Path
     assets: tuple[FileAsset, ...]
-    stage: str  # the nested assembly, e.g. "TrustedResources-dev"; "" at the top level
+    stage: str  # the stage's id, e.g. "TrustedResources-dev"; "" for a stack at the top level (the pipeline)
 
     def template(self) -> dict:
         return json.loads(self.template_file.read_text())
@@ -95,5 +95,7 @@ def read_stacks(directory: Path, stage: str = "") -> list[StackArtifact]:
             )
         elif artifact.get("type") == "cdk:cloud-assembly":
             nested = properties["directoryName"]
-            stacks.extend(read_stacks(directory / nested, stage=nested.removeprefix("assembly-")))
+            # "SecretCachePipeline/TrustedResources-dev": the stage's own id is the last part.
+            name = properties.get("displayName", nested.removeprefix("assembly-")).rsplit("/", 1)[-1]
+            stacks.extend(read_stacks(directory / nested, stage=name))
     return stacks

@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 # The context keys this project reads. Anything else in cdk.json belongs to the CDK.
-CONTEXT_KEYS = ("environments", "tooling")
+CONTEXT_KEYS = ("environments", "tooling", "repository", "branch", "connection-arn", "notification-email")
 
 _ACCOUNT_ID_LEN = 12
 
@@ -44,6 +44,33 @@ def _region(value: str) -> str:
     return value
 
 
+def _repository(value: str) -> str:
+    owner, _, name = value.partition("/")
+    if not owner or not name or "/" in name or any(c.isspace() for c in value):
+        raise ValueError("must be 'owner/name', the repository the connection reads")
+    return value
+
+
+def _connection_arn(value: str) -> str:
+    parts = value.split(":")
+    if (
+        len(parts) != 6
+        or parts[0] != "arn"
+        or parts[2] not in ("codeconnections", "codestar-connections")
+        or not parts[5].startswith("connection/")
+    ):
+        raise ValueError("must be a CodeConnections ARN: arn:aws:codeconnections:<region>:<account>:connection/<id>")
+    _account_id(parts[4])
+    return value
+
+
+def _email(value: str) -> str:
+    local, _, domain = value.partition("@")
+    if not local or "." not in domain or any(c.isspace() for c in value):
+        raise ValueError("must be an e-mail address")
+    return value
+
+
 def _environment_name(value: str) -> str:
     # Environment names end up in IAM role, state machine and function names.
     if (
@@ -58,6 +85,9 @@ def _environment_name(value: str) -> str:
 AccountId = Annotated[str, Field(strict=True), AfterValidator(_account_id)]
 Region = Annotated[str, Field(strict=True), AfterValidator(_region)]
 EnvironmentName = Annotated[str, Field(strict=True), AfterValidator(_environment_name)]
+Repository = Annotated[str, Field(strict=True), AfterValidator(_repository)]
+ConnectionArn = Annotated[str, Field(strict=True), AfterValidator(_connection_arn)]
+Email = Annotated[str, Field(strict=True), AfterValidator(_email)]
 
 
 class _Frozen(BaseModel):
@@ -78,6 +108,8 @@ class DeploymentEnvironment(_Frozen):
     trusted: AwsEnvironment
     trusting: AwsEnvironment
     cache_ttl_seconds: int = Field(default=300, ge=1, le=86_400, alias="cacheTtlSeconds")
+    # The pipeline stops for a manual approval before each deployment stage after the first.
+    manual_approvals: bool = Field(default=True, strict=True, alias="manualApprovals")
 
     @model_validator(mode="after")
     def _two_accounts_one_region(self) -> DeploymentEnvironment:
@@ -103,6 +135,12 @@ class ProjectConfig(_Frozen):
     environments: tuple[DeploymentEnvironment, ...]
     # Where the pipeline lives; None means the first environment's trusting account.
     tooling: AwsEnvironment | None = None
+    # The pipeline's source. Unset, synth still works (for local use), but the pipeline
+    # stack refuses to deploy (see PipelineStack); a pipeline that cannot work never ships.
+    repository: Repository | None = None
+    branch: str = Field(default="main", min_length=1, strict=True)
+    connection_arn: ConnectionArn | None = Field(default=None, alias="connection-arn")
+    notification_email: Email | None = Field(default=None, alias="notification-email")
 
     @field_validator("environments")
     @classmethod
@@ -118,6 +156,10 @@ class ProjectConfig(_Frozen):
     @property
     def tooling_environment(self) -> AwsEnvironment:
         return self.tooling or self.environments[0].trusting
+
+    def missing_source_keys(self) -> list[str]:
+        """The context keys a deployable pipeline still needs."""
+        return [key for key, value in (("repository", self.repository), ("connection-arn", self.connection_arn)) if value is None]
 
 
 class ConfigError(Exception):
@@ -163,6 +205,7 @@ def _describe(error: Mapping[str, Any]) -> str:
 def load_config(context: Mapping[str, Any]) -> ProjectConfig:
     """Build the config from CDK context values (``{key: value}``); raise ``ConfigError``."""
     data = {key: _context_value(context.get(key), key) for key in CONTEXT_KEYS}
+    data = {key: value for key, value in data.items() if value is not None or key in ("environments", "tooling")}
     if data["environments"] is None:
         raise ConfigError(["invalid configuration: environments: required key is missing (set it in cdk.json or with -c)"])
     try:

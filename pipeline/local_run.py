@@ -14,6 +14,7 @@ line names the stage, when anything fails.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -83,6 +84,15 @@ def deploy_stage(emulator: Any, assembly: Path, stage_id: str) -> dict[str, str]
 def deploy_environment(emulator: Any, assembly: Path, environment: str) -> dict[str, dict[str, str]]:
     """Every deployment stage of one environment, in order; outputs by stage id."""
     return {stage_id: deploy_stage(emulator, assembly, stage_id) for stage_id in deployment_stage_ids(environment)}
+
+
+def manual_approvals(environment: str) -> bool:
+    """The environment's approval switch, from cdk.json as the pipeline reads it."""
+    from pipeline.config import CONTEXT_KEYS, load_config
+
+    context = json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"]
+    config = load_config({key: context.get(key) for key in CONTEXT_KEYS})
+    return next((env.manual_approvals for env in config.environments if env.name == environment), True)
 
 
 # --- the run --------------------------------------------------------------------
@@ -170,9 +180,10 @@ class LocalRun:
         return emulator
 
     def deploy(self, emulator: Any, environment: str) -> None:
+        approvals = manual_approvals(environment)
         for index, stage_id in enumerate(deployment_stage_ids(environment)):
             name = f"{environment}/{stage_id.removesuffix('-' + environment)}"
-            if index:
+            if index and approvals:  # where the pipeline has its ManualApprovalSteps
                 self.approve(name)
             with self.stage(name) as result:
                 self.outputs[stage_id] = deploy_stage(emulator, self.options.assembly, stage_id)

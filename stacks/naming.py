@@ -58,6 +58,25 @@ class SecretCacheNames:
         return f"SecretCache-{self.environment}"
 
     @property
+    def integration_test_step_role(self) -> str:
+        """The pipeline's IntegrationTest step runs as this role, in the tooling account."""
+        return f"SecretCacheItStepRl-{self.environment}"
+
+    @property
+    def integration_test_consumer_role(self) -> str:
+        """In the trusted account: may only start and describe the consumer."""
+        return f"SecretCacheItConsumerRl-{self.environment}"
+
+    @property
+    def integration_test_secret_role(self) -> str:
+        """In the trusting account: may only read the secret, to compare with what came back."""
+        return f"SecretCacheItSecretRl-{self.environment}"
+
+    @property
+    def integration_test_external_id(self) -> str:
+        return f"secret-cache-integration-test-{self.environment}"
+
+    @property
     def secret(self) -> str:
         # No "-XXXXXX" tail: a partial ARN ending like Secrets Manager's random
         # suffix would be ambiguous.
@@ -67,9 +86,10 @@ class SecretCacheNames:
 class SecretCacheArns:
     """ARNs of one environment's cross-account resources, rendered in ``scope``'s stack."""
 
-    def __init__(self, scope: Stack, environment: DeploymentEnvironment) -> None:
+    def __init__(self, scope: Stack, environment: DeploymentEnvironment, *, tooling_account: str) -> None:
         self._stack = scope
         self._env = environment
+        self._tooling_account = tooling_account
         self.names = SecretCacheNames(environment.name)
 
     def _arn(
@@ -111,6 +131,25 @@ class SecretCacheArns:
     @property
     def cache_function(self) -> str:
         return self._arn(self._env.trusting.account, "lambda", "function", self.names.cache_function, fmt=ArnFormat.COLON_RESOURCE_NAME)
+
+    @property
+    def consumer_executions(self) -> str:
+        """Every execution of the consumer (what DescribeExecution is granted on)."""
+        return self._arn(
+            self._env.trusted.account, "states", "execution", f"{self.names.consumer_workflow}:*", fmt=ArnFormat.COLON_RESOURCE_NAME
+        )
+
+    @property
+    def integration_test_step_role(self) -> str:
+        return self._arn(self._tooling_account, "iam", "role", self.names.integration_test_step_role, regional=False)
+
+    @property
+    def integration_test_consumer_role(self) -> str:
+        return self._arn(self._env.trusted.account, "iam", "role", self.names.integration_test_consumer_role, regional=False)
+
+    @property
+    def integration_test_secret_role(self) -> str:
+        return self._arn(self._env.trusting.account, "iam", "role", self.names.integration_test_secret_role, regional=False)
 
     @property
     def secret(self) -> str:

@@ -5,18 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import Acknowledgment, CfnOutput, Stack, Validations
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from pipeline.config import DeploymentEnvironment
 from stacks.constructs.consumer_configuration import ConsumerConfiguration
+from stacks.constructs.integration_test_role import IntegrationTestRole
 from stacks.naming import SecretCacheArns
 
 
 class TrustedAccountConfiguration(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, environment: DeploymentEnvironment, **kwargs: Any) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, environment: DeploymentEnvironment, tooling_account: str, **kwargs: Any
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        arns = SecretCacheArns(self, environment)
+        arns = SecretCacheArns(self, environment, tooling_account=tooling_account)
         configuration = ConsumerConfiguration(
             self,
             "ConsumerConfiguration",
@@ -28,5 +32,25 @@ class TrustedAccountConfiguration(Stack):
             secret_arn=arns.secret,
         )
         CfnOutput(self, "ConfigurationParameterName", value=configuration.parameter.parameter_name)
+        test_role = IntegrationTestRole(
+            self,
+            "IntegrationTestConsumerRole",
+            role_name=arns.names.integration_test_consumer_role,
+            step_role_arn=arns.integration_test_step_role,
+            external_id=arns.names.integration_test_external_id,
+            description="Lets the pipeline's IntegrationTest step run the consumer and read how it ended.",
+            statements=[
+                iam.PolicyStatement(sid="RunTheConsumer", actions=["states:StartExecution"], resources=[arns.consumer_workflow]),
+                iam.PolicyStatement(sid="WatchTheConsumer", actions=["states:DescribeExecution"], resources=[arns.consumer_executions]),
+            ],
+        )
+        Validations.of(test_role.role).acknowledge(
+            Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::arn:aws:states:{environment.region}:{environment.trusted.account}"
+                f":execution:{arns.names.consumer_workflow}:*]",
+                reason="Execution ARNs end in a generated name: DescribeExecution is on this consumer's executions only "
+                "(execution:SecretCacheConsumerWfw-<env>:*).",
+            )
+        )
         # The integration test runs this; repeated here so the last stage has all it needs.
-        CfnOutput(self, "ConsumerStateMachineArn", value=arns.consumer_workflow)
+        self.consumer_arn_output = CfnOutput(self, "ConsumerStateMachineArn", value=arns.consumer_workflow)

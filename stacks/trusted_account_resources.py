@@ -18,9 +18,11 @@ from stacks.naming import SecretCacheArns
 
 
 class TrustedAccountResources(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, environment: DeploymentEnvironment, **kwargs: Any) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, environment: DeploymentEnvironment, tooling_account: str, **kwargs: Any
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        arns = SecretCacheArns(self, environment)
+        arns = SecretCacheArns(self, environment, tooling_account=tooling_account)
         logs_key = LogsKey(self, "LogsKey", log_group_names=[state_machine_log_group_name(arns.names.consumer_workflow)])
         consumer = ConsumerWorkflow(
             self,

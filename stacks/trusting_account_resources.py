@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
@@ -14,15 +15,18 @@ from stacks.constructs.cache_secret_function import CacheSecretFunction
 from stacks.constructs.cache_table import SecretCacheTable
 from stacks.constructs.cached_secret import CachedSecret
 from stacks.constructs.cross_account_role import CrossAccountRole
+from stacks.constructs.integration_test_role import IntegrationTestRole
 from stacks.constructs.log_encryption import LogsKey, function_log_group_name, state_machine_log_group_name
 from stacks.constructs.secret_cache_workflow import SecretCacheWorkflow
 from stacks.naming import SecretCacheArns
 
 
 class TrustingAccountResources(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, environment: DeploymentEnvironment, **kwargs: Any) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, environment: DeploymentEnvironment, tooling_account: str, **kwargs: Any
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        arns = SecretCacheArns(self, environment)
+        arns = SecretCacheArns(self, environment, tooling_account=tooling_account)
         names = arns.names
         # One key for the secret and the cache: both hold the same value.
         key = kms.Key(
@@ -69,6 +73,23 @@ class TrustingAccountResources(Stack):
             consumer_workflow_arn=arns.consumer_workflow,
             cache_workflow_arn=workflow.state_machine.state_machine_arn,
         )
-        CfnOutput(self, "SecretArn", value=secret.secret.secret_arn)
+        IntegrationTestRole(
+            self,
+            "IntegrationTestSecretRole",
+            role_name=names.integration_test_secret_role,
+            step_role_arn=arns.integration_test_step_role,
+            external_id=names.integration_test_external_id,
+            description="Lets the pipeline's IntegrationTest step read the secret, to compare it with what the consumer got.",
+            statements=[
+                iam.PolicyStatement(sid="ReadTheSecret", actions=["secretsmanager:GetSecretValue"], resources=[secret.secret.secret_arn]),
+                iam.PolicyStatement(
+                    sid="DecryptTheSecret",
+                    actions=["kms:Decrypt"],
+                    resources=[key.key_arn],
+                    conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{environment.region}.amazonaws.com"}},
+                ),
+            ],
+        )
+        self.secret_arn_output = CfnOutput(self, "SecretArn", value=secret.secret.secret_arn)
         CfnOutput(self, "SecretCacheWfwArn", value=workflow.state_machine.state_machine_arn)
         CfnOutput(self, "CacheTableName", value=cache.table.table_name)

@@ -22,7 +22,9 @@ class _SingleStackStage(Stage):
     stack_class: ClassVar[type[Stack]]
     account: ClassVar[Literal["trusted", "trusting"]]
 
-    def __init__(self, scope: Construct, construct_id: str, *, environment: DeploymentEnvironment, **kwargs: Any) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, environment: DeploymentEnvironment, tooling_account: str, **kwargs: Any
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         target = getattr(environment, self.account)
         name = self.stack_class.__name__
@@ -30,6 +32,7 @@ class _SingleStackStage(Stage):
             self,
             name,
             environment=environment,  # type: ignore[call-arg]
+            tooling_account=tooling_account,
             env=Environment(account=target.account, region=target.region),
             description=f"Secret cache ({environment.name}): {name} in the {self.account} account",
         )

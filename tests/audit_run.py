@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.assembly import read_stacks
 from pipeline.audit import AuditReport, find_templates, run_checkov
 from tests.conftest import PROJECT_ROOT
 
@@ -103,10 +104,15 @@ PLANTS: dict[str, tuple[str, Callable[[Template], None]]] = {
 }
 
 
+def _template_of(assembly: Path, stage: str) -> Path:
+    (template_file,) = [stack.template_file for stack in read_stacks(assembly) if stack.stage.startswith(f"{stage}-")]
+    return template_file
+
+
 def _copy_with(source: Path, destination: Path, stage: str, plant: Callable[[Template], None] | None) -> Path:
     shutil.copytree(source, destination)
     if plant is not None:
-        (template_file,) = destination.glob(f"assembly-{stage}-*/*.template.json")
+        template_file = _template_of(destination, stage)
         template = json.loads(template_file.read_text())
         plant(template)
         template_file.write_text(json.dumps(template, indent=1))
@@ -138,7 +144,7 @@ def run_shared_audit(assembly: Path, root: Path) -> AuditRun:
         text=True,
     )
     # Of each copy only the template that differs from the pristine assembly.
-    planted_templates = [next(copy.glob(f"assembly-{PLANTS[check][0]}-*/*.template.json")) for check, copy in copies.items()]
+    planted_templates = [_template_of(copy, PLANTS[check][0]) for check, copy in copies.items()]
     fixtures = sorted(POLICY_FIXTURES.glob("*.template.json"))
     report = run_checkov([*fixtures, *find_templates(pristine), *planted_templates], root / "reports")
     stdout, stderr = cli.communicate(timeout=300)

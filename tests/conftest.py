@@ -27,11 +27,20 @@ def default_context() -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class SynthesizedApp:
-    """Templates of one synth, keyed by stage id (e.g. ``TrustedResources-dev``)."""
+    """Templates of one synth, keyed by stage id (``TrustedResources-dev``) or, for the
+    pipeline stack, by its id (``SecretCachePipeline``)."""
 
     outdir: Path
     templates: Mapping[str, dict[str, Any]]
     config: Any
+
+    @property
+    def application_templates(self) -> dict[str, dict[str, Any]]:
+        """The stage stacks only (what deploys into the two accounts), not the pipeline."""
+        from pipeline.assembly import read_stacks
+
+        stages = {stack.stage for stack in read_stacks(self.outdir) if stack.stage}
+        return {name: template for name, template in self.templates.items() if name in stages}
 
 
 @pytest.fixture(scope="session")
@@ -44,10 +53,10 @@ def synthesized_app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
     app = cdk.App(outdir=str(outdir), context=default_context())
     config = build_app(app)
     app.synth()
-    templates = {}
-    for template_file in outdir.glob("assembly-*/*.template.json"):
-        stage_id = template_file.parent.name.removeprefix("assembly-")
-        templates[stage_id] = json.loads(template_file.read_text())
+    from pipeline.assembly import read_stacks
+
+    # Stage stacks by stage id ("TrustedResources-dev"), top-level stacks by their id.
+    templates = {stack.stage or stack.artifact_id: stack.template() for stack in read_stacks(outdir)}
     return SynthesizedApp(outdir=outdir, templates=templates, config=config)
 
 
@@ -56,3 +65,9 @@ def audit_run(synthesized_app: SynthesizedApp, tmp_path_factory: pytest.TempPath
     from tests.audit_run import run_shared_audit
 
     return run_shared_audit(synthesized_app.outdir, tmp_path_factory.mktemp("audit"))
+
+
+@pytest.fixture(scope="session")
+def dev(synthesized_app: SynthesizedApp) -> Any:
+    """The default configuration's one environment."""
+    return synthesized_app.config.environments[0]

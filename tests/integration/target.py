@@ -66,6 +66,9 @@ def aws_target() -> SecretCacheTarget:
     SECRET_ARN                  the secret to compare with (a stack output)
     TRUSTED_ROLE_ARN            optional: a role in the trusted account that may only start and
                                 describe the consumer; assumed for the Step Functions calls
+    TRUSTING_ROLE_ARN           optional: a role in the trusting account that may only read the
+                                secret; assumed to read it
+    TEST_ROLE_EXTERNAL_ID       the ExternalId those two roles require
     """
     import boto3
 
@@ -73,22 +76,26 @@ def aws_target() -> SecretCacheTarget:
     if missing:
         raise RuntimeError(f"SECRET_CACHE_TARGET=aws needs {', '.join(missing)} in the environment")
     session = boto3.Session()
-    trusted_role = os.environ.get("TRUSTED_ROLE_ARN")
-    if trusted_role:
-        credentials = session.client("sts").assume_role(RoleArn=trusted_role, RoleSessionName="secret-cache-integration")["Credentials"]
-        trusted = boto3.Session(
-            aws_access_key_id=credentials["AccessKeyId"],
-            aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"],
+
+    def as_role(variable: str) -> Any:
+        role_arn = os.environ.get(variable)
+        if not role_arn:
+            return session
+        extra = {"ExternalId": os.environ["TEST_ROLE_EXTERNAL_ID"]} if os.environ.get("TEST_ROLE_EXTERNAL_ID") else {}
+        credentials = session.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="secret-cache-integration", **extra)
+        return boto3.Session(
+            aws_access_key_id=credentials["Credentials"]["AccessKeyId"],
+            aws_secret_access_key=credentials["Credentials"]["SecretAccessKey"],
+            aws_session_token=credentials["Credentials"]["SessionToken"],
         )
-    else:
-        trusted = session
+
     secret_arn = os.environ["SECRET_ARN"]
+    secrets = as_role("TRUSTING_ROLE_ARN").client("secretsmanager")
     return SecretCacheTarget(
         name="aws",
         consumer_arn=os.environ["CONSUMER_STATE_MACHINE_ARN"],
-        stepfunctions=trusted.client("stepfunctions"),
-        read_secret_value=lambda: session.client("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"],
+        stepfunctions=as_role("TRUSTED_ROLE_ARN").client("stepfunctions"),
+        read_secret_value=lambda: secrets.get_secret_value(SecretId=secret_arn)["SecretString"],
         deadline_seconds=float(os.environ.get("CONSUMER_DEADLINE_SECONDS", "330")),
     )
 

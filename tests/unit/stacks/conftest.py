@@ -9,11 +9,6 @@ from stacks.naming import SecretCacheNames
 
 
 @pytest.fixture(scope="session")
-def dev(synthesized_app: Any) -> DeploymentEnvironment:
-    return synthesized_app.config.environments[0]
-
-
-@pytest.fixture(scope="session")
 def names(dev: DeploymentEnvironment) -> SecretCacheNames:
     return SecretCacheNames(dev.name)
 

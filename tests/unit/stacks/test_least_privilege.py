@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from pipeline.assembly import read_stacks
 from tests.unit.stacks.template_helpers import as_list, identity_statements, resources
 
 # Actions that read or hand out secrets, credentials or data: never on "*".
@@ -44,13 +45,13 @@ def wildcard_grants(template: dict[str, Any]) -> list[tuple[str, Any]]:
 
 
 def test_no_sensitive_action_on_a_wildcard_resource_in_any_template(synthesized_app):
-    assert len(synthesized_app.templates) == 3
-    for stage, template in synthesized_app.templates.items():
+    assert len(synthesized_app.application_templates) == 3
+    for stage, template in synthesized_app.application_templates.items():
         assert wildcard_grants(template) == [], stage
 
 
 def test_only_log_delivery_and_tracing_use_a_wildcard_resource(synthesized_app):
-    for template in synthesized_app.templates.values():
+    for template in synthesized_app.application_templates.values():
         for statement in identity_statements(template):
             if "*" in as_list(statement["Resource"]):
                 assert {action.split(":")[0] for action in as_list(statement["Action"])} <= {"logs", "xray"}
@@ -66,6 +67,7 @@ def test_the_wildcard_check_catches_a_planted_violation(trusting_resources):
 
 
 def test_no_secret_value_in_any_template(synthesized_app):
+    assert "SecretCachePipeline" in synthesized_app.templates  # the pipeline's template is searched too
     for template in synthesized_app.templates.values():
         for secret in resources(template, "AWS::SecretsManager::Secret").values():
             assert "SecretString" not in secret["Properties"]
@@ -79,8 +81,6 @@ def test_no_secret_value_in_any_template(synthesized_app):
 
 @pytest.mark.parametrize("stage_prefix", ["TrustedResources", "TrustingResources", "TrustedConfiguration"])
 def test_every_stage_deploys_exactly_one_stack_into_its_account(synthesized_app, dev, stage_prefix):
-    manifest = json.loads((synthesized_app.outdir / f"assembly-{stage_prefix}-{dev.name}" / "manifest.json").read_text())
-    stacks = [artifact for artifact in manifest["artifacts"].values() if artifact["type"] == "aws:cloudformation:stack"]
-    (stack,) = stacks
+    (stack,) = [stack for stack in read_stacks(synthesized_app.outdir) if stack.stage == f"{stage_prefix}-{dev.name}"]
     expected = dev.trusting if stage_prefix == "TrustingResources" else dev.trusted
-    assert stack["environment"] == f"aws://{expected.account}/{expected.region}"
+    assert (stack.account, stack.region) == (expected.account, expected.region)

@@ -222,3 +222,15 @@ def test_cache_function_role_may_only_put_items_and_write_its_logs(trusting_reso
 
 def test_outputs_give_the_integration_test_what_it_needs(trusting_resources):
     assert {"SecretArn", "SecretCacheWfwArn", "CacheTableName"} <= set(trusting_resources["Outputs"])
+
+
+def test_the_secret_check_role_trusts_only_the_pipeline_step_and_may_only_read_the_secret(trusting_resources, names, dev):
+    role_id, role = role_by_name(trusting_resources, names.integration_test_secret_role)
+    (trust,) = render(role["Properties"]["AssumeRolePolicyDocument"])["Statement"]
+    assert trust["Principal"] == {"AWS": f"arn:aws:iam::{dev.trusting.account}:role/{names.integration_test_step_role}"}
+    assert trust["Condition"] == {"StringEquals": {"sts:ExternalId": names.integration_test_external_id}}
+    actions = allowed_actions(identity_statements(trusting_resources, role_id))
+    assert actions == {
+        "secretsmanager:GetSecretValue": ["${" + _logical_id(trusting_resources, "AWS::SecretsManager::Secret") + "}"],
+        "kms:Decrypt": ["${" + _logical_id(trusting_resources, "AWS::KMS::Key", "SecretCacheKey") + ".Arn}"],
+    }

@@ -14,4 +14,4 @@ def test_stages_follow_the_blog_order():
 
 def test_every_configured_environment_gets_every_stage(synthesized_app):
     expected = {stage_id(stage, env) for env in synthesized_app.config.environments for stage in DEPLOYMENT_ORDER}
-    assert set(synthesized_app.templates) == expected
+    assert set(synthesized_app.application_templates) == expected

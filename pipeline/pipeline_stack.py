@@ -1,0 +1,164 @@
+"""PipelineStack: the self-mutating CDK Pipeline, in the tooling account.
+
+    push -> Source -> Synth (tests, cdk synth, audit) -> UpdatePipeline -> Assets
+      -> per environment: TrustedResources -> [approve] -> TrustingResources
+         -> [approve] -> TrustedConfiguration -> IntegrationTest
+
+Deployed once by hand (`npx cdk deploy SecretCachePipeline`); from then on every push to
+the configured branch deploys everything, the pipeline included.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import CfnRule, CfnRuleAssertion, Fn, Stack, pipelines
+from aws_cdk import aws_codepipeline as codepipeline
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+from pipeline.config import ProjectConfig
+from pipeline.generated_findings import acknowledge_pipeline_findings, acknowledge_step_role_findings, harden_generated_resources
+from pipeline.steps import integration_test_step, synth_step
+from stacks.naming import SecretCacheNames
+from stages.deployment_stages import DEPLOYMENT_ORDER, TrustedConfiguration, TrustingResources, stage_id
+
+PACKAGE_JSON = Path(__file__).resolve().parents[1] / "package.json"
+# Stand-ins while the source is not configured: synth works, deploying does not (see _refuse_to_deploy).
+UNSET_REPOSITORY = "unset/unset"
+UNSET_CONNECTION = "arn:aws:codeconnections:us-east-1:000000000000:connection/unset"
+
+
+def cdk_cli_version() -> str:
+    """The CLI the pipeline installs: the one package.json pins, so it reads this library's output."""
+    return json.loads(PACKAGE_JSON.read_text())["devDependencies"]["aws-cdk"]
+
+
+class PipelineStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: ProjectConfig, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        tooling_account = config.tooling_environment.account
+        source = pipelines.CodePipelineSource.connection(
+            config.repository or UNSET_REPOSITORY,
+            config.branch,
+            connection_arn=config.connection_arn or UNSET_CONNECTION,
+            trigger_on_push=False,  # the V2 trigger below filters on the branch
+        )
+        self.pipeline = pipelines.CodePipeline(
+            self,
+            "Pipeline",
+            pipeline_name="SecretCachePipeline",
+            pipeline_type=codepipeline.PipelineType.V2,
+            synth=synth_step(source),
+            cross_account_keys=True,  # stages deploy into other accounts
+            enable_key_rotation=True,
+            self_mutation=True,
+            cli_version=cdk_cli_version(),
+            publish_assets_in_parallel=False,  # one Assets action, not one per asset
+        )
+        topic_key = kms.Key(self, "NotificationsKey", description="Encrypts the pipeline's notifications.", enable_key_rotation=True)
+        self.topic = sns.Topic(self, "Notifications", display_name="Secret cache pipeline", master_key=topic_key)
+        if config.notification_email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(config.notification_email))
+
+        step_roles: list[tuple[iam.Role, str]] = []
+        for environment in config.environments:
+            names = SecretCacheNames(environment.name)
+            stages = [
+                stage_class(self, stage_id(stage_class, environment), environment=environment, tooling_account=tooling_account)
+                for stage_class in DEPLOYMENT_ORDER
+            ]
+            step_role = iam.Role(
+                self,
+                f"IntegrationTestStepRole-{environment.name}",
+                role_name=names.integration_test_step_role,
+                assumed_by=iam.ServicePrincipal(
+                    "codebuild.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": tooling_account}}
+                ),
+                description=f"The IntegrationTest step of {environment.name}: may only assume the two integration-test roles.",
+            )
+            by_class = {type(stage): stage for stage in stages}
+            test = integration_test_step(
+                environment=environment.name,
+                source=source,
+                role=step_role,
+                consumer_arn_output=by_class[TrustedConfiguration].stack.consumer_arn_output,
+                secret_arn_output=by_class[TrustingResources].stack.secret_arn_output,
+                consumer_role_arn=self._role_arn(environment.trusted.account, names.integration_test_consumer_role),
+                secret_role_arn=self._role_arn(environment.trusting.account, names.integration_test_secret_role),
+                external_id=names.integration_test_external_id,
+            )
+            step_roles.append((step_role, environment.name))
+            step_role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="AssumeTheIntegrationTestRoles",
+                    actions=["sts:AssumeRole"],
+                    resources=[
+                        self._role_arn(environment.trusted.account, names.integration_test_consumer_role),
+                        self._role_arn(environment.trusting.account, names.integration_test_secret_role),
+                    ],
+                )
+            )
+            for index, stage in enumerate(stages):
+                pre = []
+                if index and environment.manual_approvals:
+                    pre.append(
+                        pipelines.ManualApprovalStep(
+                            f"Approve-{stage.stage_name}",
+                            comment=f"Deploy {stage.stack.stack_name} into account {stage.stack.account} ({stage.stack.region})?",
+                            notification_topic=self.topic,
+                        )
+                    )
+                post = [test] if index == len(stages) - 1 else []
+                self.pipeline.add_stage(stage, pre=pre, post=post)
+
+        self.pipeline.build_pipeline()
+        self._trigger_on_push(config.branch)
+        self.pipeline.pipeline.notify_on(
+            "NotifyOnFailure", self.topic, events=[codepipeline.PipelineNotificationEvents.PIPELINE_EXECUTION_FAILED]
+        )
+        bucket_id = self.resolve(self.get_logical_id(self.pipeline.pipeline.artifact_bucket.node.default_child))
+        acknowledge_pipeline_findings(self, self.pipeline, bucket_id)
+        harden_generated_resources(self, self.pipeline)
+        for role, environment in step_roles:
+            step_scope = self.pipeline.pipeline.node.find_child(f"TrustedConfiguration-{environment}").node.find_child(
+                f"IntegrationTest-{environment}"
+            )
+            acknowledge_step_role_findings(self, role, step_scope, bucket_id)
+        missing = config.missing_source_keys()
+        if missing:
+            self._refuse_to_deploy(missing)
+
+    def _role_arn(self, account: str, role_name: str) -> str:
+        return self.format_arn(account=account, region="", service="iam", resource="role", resource_name=role_name)
+
+    def _trigger_on_push(self, branch: str) -> None:
+        (source_action,) = self.pipeline.pipeline.stages[0].actions
+        self.pipeline.pipeline.add_trigger(
+            provider_type=codepipeline.ProviderType.CODE_STAR_SOURCE_CONNECTION,
+            git_configuration=codepipeline.GitConfiguration(
+                source_action=source_action,
+                push_filter=[codepipeline.GitPushFilter(branches_includes=[branch])],
+            ),
+        )
+
+    def _refuse_to_deploy(self, missing: list[str]) -> None:
+        # Synth must work without a repository (local use); a pipeline without one must not
+        # deploy. A rule that cannot hold makes CloudFormation refuse the stack at once.
+        keys = " and ".join(missing)
+        CfnRule(
+            self,
+            "SourceConfigured",
+            assertions=[
+                CfnRuleAssertion(
+                    assert_=Fn.condition_not(Fn.condition_equals("unset", "unset")),
+                    assert_description=f"The pipeline has no source: set the context key(s) {keys} "
+                    "in cdk.json or with -c, then deploy again.",
+                )
+            ],
+        )

@@ -1,0 +1,83 @@
+"""The pipeline's CodeBuild steps: Synth (tests, synth, audit) and IntegrationTest.
+
+They run the same make targets and the same test module as a developer's machine,
+so that `make local` and the pipeline cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Duration, pipelines
+from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_iam as iam
+
+# CodeBuild's standard image; the versions are the project's prerequisites.
+BUILD_ENVIRONMENT = codebuild.BuildEnvironment(
+    build_image=codebuild.LinuxBuildImage.STANDARD_7_0, compute_type=codebuild.ComputeType.MEDIUM
+)
+RUNTIMES = {"python": "3.12", "nodejs": "22"}
+
+UNIT_TEST_REPORT = "reports/unit/junit.xml"
+CHECKOV_REPORT = "reports/checkov/results_junitxml.xml"
+INTEGRATION_REPORT = "reports/integration/junit.xml"
+
+
+def _build_spec(reports: dict[str, str]) -> codebuild.BuildSpec:
+    return codebuild.BuildSpec.from_object(
+        {
+            "phases": {"install": {"runtime-versions": RUNTIMES}},
+            "reports": {name: {"files": [path], "file-format": "JUNITXML"} for name, path in reports.items()},
+        }
+    )
+
+
+def synth_step(source: pipelines.IFileSetProducer) -> pipelines.CodeBuildStep:
+    """Install, test, synthesize, audit: a failed test or a failed check stops the pipeline
+    before anything is deployed. The audit's SARIF and text reports travel in cdk.out/."""
+    return pipelines.CodeBuildStep(
+        "Synth",
+        input=source,
+        build_environment=BUILD_ENVIRONMENT,
+        partial_build_spec=_build_spec({"UnitTests": UNIT_TEST_REPORT, "Checkov": CHECKOV_REPORT}),
+        env={"PYTEST_ADDOPTS": f"--junitxml={UNIT_TEST_REPORT}"},
+        commands=[
+            "make test",
+            "make synth",
+            "make audit",
+            "mkdir -p cdk.out/audit-reports && cp reports/checkov/* cdk.out/audit-reports/",
+        ],
+        primary_output_directory="cdk.out",
+        timeout=Duration.minutes(60),
+    )
+
+
+def integration_test_step(
+    *,
+    environment: str,
+    source: pipelines.IFileSetProducer,
+    role: iam.IRole,
+    consumer_arn_output: Any,
+    secret_arn_output: Any,
+    consumer_role_arn: str,
+    secret_role_arn: str,
+    external_id: str,
+) -> pipelines.CodeBuildStep:
+    """The integration test module of `make local`, against the deployed accounts."""
+    return pipelines.CodeBuildStep(
+        f"IntegrationTest-{environment}",
+        input=source,
+        role=role,
+        build_environment=BUILD_ENVIRONMENT,
+        partial_build_spec=_build_spec({f"IntegrationTest-{environment}": INTEGRATION_REPORT}),
+        env={
+            "SECRET_CACHE_TARGET": "aws",
+            "TRUSTED_ROLE_ARN": consumer_role_arn,
+            "TRUSTING_ROLE_ARN": secret_role_arn,
+            "TEST_ROLE_EXTERNAL_ID": external_id,
+        },
+        env_from_cfn_outputs={"CONSUMER_STATE_MACHINE_ARN": consumer_arn_output, "SECRET_ARN": secret_arn_output},
+        install_commands=["python -m venv .venv", ".venv/bin/python -m pip install --quiet -r requirements-dev.txt"],
+        commands=[f".venv/bin/python -m pytest tests/integration/test_secret_cache.py -p no:cacheprovider --junitxml={INTEGRATION_REPORT}"],
+        timeout=Duration.minutes(20),
+    )
