@@ -21,7 +21,7 @@ APP_SOURCES := pipeline_app.py cdk.json requirements.txt $(shell find pipeline s
 # `make audit ASSEMBLY=dir` audits another cloud assembly (a modified copy, say) as is.
 ASSEMBLY ?= cdk.out
 
-.PHONY: help install local synth audit test bench lint clean
+.PHONY: help install local synth audit test bench bootstrap-commands lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -59,6 +59,9 @@ test: install ## run the unit tests (no AWS, no network)
 
 bench: install ## time each stage of the local run, consumer executions, and local/synth ratio
 	$(PY) -m pipeline.bench
+
+bootstrap-commands: install ## print (not run) the least-privilege bootstrap, first deploy and cleanup commands
+	@$(PY) -m pipeline.bootstrap
 
 lint: install ## ruff: lint and formatting
 	$(VENV)/bin/ruff check .

@@ -22,6 +22,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core.utils import utcnow
 from moto.iam.models import iam_backends
@@ -144,11 +145,14 @@ class Emulator:
         template = stack.template()
         self._seed_public_parameters(stack, template)
         cloudformation = self.client("cloudformation", stack.account, stack.region)
-        cloudformation.create_stack(
-            StackName=stack.stack_name,
-            TemplateBody=stack.template_file.read_text(),
-            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
-        )
+        try:
+            cloudformation.create_stack(
+                StackName=stack.stack_name,
+                TemplateBody=stack.template_file.read_text(),
+                Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+            )
+        except ClientError as error:  # refused before anything was created (a rule, a bad template)
+            raise DeployError(f"{stack.stack_name}: {error.response['Error']['Message']}") from None
         deadline = time.monotonic() + timeout_seconds
         while True:
             description = cloudformation.describe_stacks(StackName=stack.stack_name)["Stacks"][0]

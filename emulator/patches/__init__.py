@@ -15,6 +15,7 @@ from emulator.patches import (
     assume_role_trust,
     aws_sdk_integration,
     cloudformation_resources,
+    cloudformation_rules,
     execution_names,
     intrinsic_failures,
     lambda_in_process,
@@ -33,6 +34,7 @@ PATCHES: tuple[ModuleType, ...] = (
     intrinsic_failures,
     lambda_in_process,
     cloudformation_resources,
+    cloudformation_rules,
 )
 
 

@@ -1,0 +1,327 @@
+"""The least-privilege bootstrap: a CloudFormation execution policy scoped to what this
+project's stacks create, and the exact commands to bootstrap (and later untrust) each account.
+
+    python -m pipeline.bootstrap      (make bootstrap-commands)
+
+Prints the commands; runs none. The policies are written to reports/bootstrap/<account>.json.
+`cdk bootstrap` otherwise hands CloudFormation AdministratorAccess in every account.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import CONTEXT_KEYS, ConfigError, ProjectConfig, load_config
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+POLICY_NAME = "SecretCacheCfnExecution"
+OUTPUT = PROJECT_ROOT / "reports" / "bootstrap"
+
+# Resource names every stack of this project uses (stacks/naming.py); CloudFormation also
+# names generated resources after the stack ("SecretCachePipeline-...", "TrustedResources-...").
+NAME_PREFIXES = (
+    "SecretCache",
+    "TrustedAccountRl",
+    "TrustingAccountRl",
+    "CacheSecret",
+    "TrustedResources",
+    "TrustingResources",
+    "TrustedConfiguration",
+)
+# Actions that accept no resource ARN (Service Authorization Reference): "*" is the only choice.
+UNSCOPABLE = [
+    "kms:CreateKey",
+    "secretsmanager:GetRandomPassword",
+    "codestar-notifications:ListTargets",
+    "iam:GetAccountSummary",
+    "cloudformation:DescribeStacks",
+]
+
+
+def _arns(service: str, account: str, region: str, resources: list[str]) -> list[str]:
+    return [f"arn:aws:{service}:{region}:{account}:{resource}" for resource in resources]
+
+
+def execution_policy(account: str, region: str, *, tooling: bool) -> dict[str, Any]:
+    """What CloudFormation may do in ``account`` when deploying this project's stacks."""
+    named = [f"{prefix}*" for prefix in NAME_PREFIXES]
+    statements = [
+        {
+            "Sid": "ProjectRoles",
+            "Effect": "Allow",
+            "Action": [
+                "iam:CreateRole",
+                "iam:DeleteRole",
+                "iam:GetRole",
+                "iam:UpdateRole",
+                "iam:TagRole",
+                "iam:UntagRole",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:PutRolePolicy",
+                "iam:DeleteRolePolicy",
+                "iam:GetRolePolicy",
+                "iam:AttachRolePolicy",
+                "iam:DetachRolePolicy",
+                "iam:PassRole",
+            ],
+            "Resource": [f"arn:aws:iam::{account}:role/{name}" for name in named],
+        },
+        {
+            "Sid": "ProjectKeys",
+            "Effect": "Allow",
+            "Action": [
+                "kms:DescribeKey",
+                "kms:PutKeyPolicy",
+                "kms:GetKeyPolicy",
+                "kms:EnableKeyRotation",
+                "kms:GetKeyRotationStatus",
+                "kms:ScheduleKeyDeletion",
+                "kms:TagResource",
+                "kms:UntagResource",
+                "kms:CreateGrant",
+                "kms:Decrypt",
+                "kms:Encrypt",
+                "kms:GenerateDataKey",
+                "kms:ListResourceTags",
+            ],
+            "Resource": _arns("kms", account, region, ["key/*"]),
+            "Condition": {"StringEquals": {"aws:ResourceAccount": account}},
+        },
+        {
+            "Sid": "ProjectWorkflows",
+            "Effect": "Allow",
+            "Action": [
+                "states:CreateStateMachine",
+                "states:UpdateStateMachine",
+                "states:DeleteStateMachine",
+                "states:DescribeStateMachine",
+                "states:TagResource",
+                "states:UntagResource",
+            ],
+            "Resource": _arns(
+                "states", account, region, [f"stateMachine:{name}" for name in ("SecretCacheConsumerWfw-*", "SecretCacheWfw-*")]
+            ),
+        },
+        {
+            "Sid": "ProjectLogGroups",
+            "Effect": "Allow",
+            "Action": [
+                "logs:CreateLogGroup",
+                "logs:DeleteLogGroup",
+                "logs:PutRetentionPolicy",
+                "logs:DeleteRetentionPolicy",
+                "logs:AssociateKmsKey",
+                "logs:DisassociateKmsKey",
+                "logs:TagResource",
+                "logs:UntagResource",
+                "logs:DescribeLogGroups",
+            ],
+            "Resource": _arns(
+                "logs",
+                account,
+                region,
+                [
+                    "log-group:/aws/vendedlogs/states/SecretCache*",
+                    "log-group:/aws/lambda/CacheSecret-*",
+                    "log-group:/aws/codebuild/*",
+                ],
+            ),
+        },
+        {
+            "Sid": "ProjectFunction",
+            "Effect": "Allow",
+            "Action": [
+                "lambda:CreateFunction",
+                "lambda:UpdateFunctionCode",
+                "lambda:UpdateFunctionConfiguration",
+                "lambda:DeleteFunction",
+                "lambda:GetFunction",
+                "lambda:TagResource",
+                "lambda:UntagResource",
+                "lambda:GetLayerVersion",
+            ],
+            "Resource": [
+                *_arns("lambda", account, region, ["function:CacheSecret-*"]),
+                f"arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-*",
+            ],
+        },
+        {
+            "Sid": "ProjectCacheTable",
+            "Effect": "Allow",
+            "Action": [
+                "dynamodb:CreateTable",
+                "dynamodb:UpdateTable",
+                "dynamodb:DeleteTable",
+                "dynamodb:DescribeTable",
+                "dynamodb:UpdateTimeToLive",
+                "dynamodb:DescribeTimeToLive",
+                "dynamodb:UpdateContinuousBackups",
+                "dynamodb:DescribeContinuousBackups",
+                "dynamodb:TagResource",
+                "dynamodb:UntagResource",
+            ],
+            "Resource": _arns("dynamodb", account, region, ["table/SecretCache-*"]),
+        },
+        {
+            "Sid": "ProjectSecret",
+            "Effect": "Allow",
+            "Action": [
+                "secretsmanager:CreateSecret",
+                "secretsmanager:UpdateSecret",
+                "secretsmanager:DeleteSecret",
+                "secretsmanager:DescribeSecret",
+                "secretsmanager:TagResource",
+                "secretsmanager:UntagResource",
+            ],
+            "Resource": _arns("secretsmanager", account, region, ["secret:secret-cache/*"]),
+        },
+        {
+            "Sid": "ProjectParameters",
+            "Effect": "Allow",
+            "Action": ["ssm:PutParameter", "ssm:DeleteParameter", "ssm:GetParameter", "ssm:GetParameters", "ssm:AddTagsToResource"],
+            "Resource": [
+                *_arns("ssm", account, region, ["parameter/secret-cache/*", "parameter/cdk-bootstrap/hnb659fds/version"]),
+                f"arn:aws:ssm:{region}::parameter/aws/service/powertools/*",
+            ],
+        },
+        {"Sid": "NoResourceLevelPermissions", "Effect": "Allow", "Action": UNSCOPABLE, "Resource": "*"},
+    ]
+    if tooling:
+        statements += [
+            {
+                "Sid": "PipelineItself",
+                "Effect": "Allow",
+                "Action": [
+                    "codepipeline:CreatePipeline",
+                    "codepipeline:UpdatePipeline",
+                    "codepipeline:DeletePipeline",
+                    "codepipeline:GetPipeline",
+                    "codepipeline:TagResource",
+                    "codepipeline:UntagResource",
+                ],
+                "Resource": _arns("codepipeline", account, region, ["SecretCachePipeline"]),
+            },
+            {
+                "Sid": "PipelineProjects",
+                "Effect": "Allow",
+                "Action": ["codebuild:CreateProject", "codebuild:UpdateProject", "codebuild:DeleteProject", "codebuild:BatchGetProjects"],
+                "Resource": _arns("codebuild", account, region, ["project/*"]),
+                "Condition": {"StringEquals": {"aws:ResourceAccount": account}},
+            },
+            {
+                "Sid": "PipelineArtifactsAndTopic",
+                "Effect": "Allow",
+                "Action": [
+                    "s3:CreateBucket",
+                    "s3:DeleteBucket",
+                    "s3:PutBucketPolicy",
+                    "s3:DeleteBucketPolicy",
+                    "s3:PutEncryptionConfiguration",
+                    "s3:PutBucketVersioning",
+                    "s3:PutBucketPublicAccessBlock",
+                    "s3:PutBucketOwnershipControls",
+                    "s3:PutBucketTagging",
+                    "s3:PutLifecycleConfiguration",
+                ],
+                "Resource": ["arn:aws:s3:::secretcachepipeline-*"],
+            },
+            {
+                "Sid": "PipelineNotifications",
+                "Effect": "Allow",
+                "Action": [
+                    "sns:CreateTopic",
+                    "sns:DeleteTopic",
+                    "sns:SetTopicAttributes",
+                    "sns:GetTopicAttributes",
+                    "sns:Subscribe",
+                    "sns:Unsubscribe",
+                    "sns:TagResource",
+                    "codestar-notifications:CreateNotificationRule",
+                    "codestar-notifications:DeleteNotificationRule",
+                    "codestar-notifications:UpdateNotificationRule",
+                    "codestar-notifications:DescribeNotificationRule",
+                    "codestar-notifications:TagResource",
+                ],
+                "Resource": [
+                    *_arns("sns", account, region, ["SecretCachePipeline-*"]),
+                    *_arns("codestar-notifications", account, region, ["notificationrule/*"]),
+                ],
+            },
+            {
+                "Sid": "PipelineSourceConnection",
+                "Effect": "Allow",
+                "Action": ["codeconnections:PassConnection", "codestar-connections:PassConnection"],
+                "Resource": [
+                    *_arns("codeconnections", account, region, ["connection/*"]),
+                    *_arns("codestar-connections", account, region, ["connection/*"]),
+                ],
+            },
+        ]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def commands(config: ProjectConfig) -> list[str]:
+    tooling = config.tooling_environment
+    accounts: dict[tuple[str, str], bool] = {(tooling.account, tooling.region): True}
+    for env in config.environments:
+        for side in (env.trusted, env.trusting):
+            accounts.setdefault((side.account, side.region), False)
+    lines = ["# 1. In each account, with its administrator's credentials: the scoped execution policy."]
+    for account, _region in accounts:
+        lines.append(
+            f"aws iam create-policy --policy-name {POLICY_NAME} "
+            f"--policy-document file://{(OUTPUT / f'{account}.json').relative_to(PROJECT_ROOT)}   # account {account}"
+        )
+    lines.append("")
+    lines.append("# 2. Bootstrap each account with it (not AdministratorAccess); the targets trust the tooling account.")
+    for (account, region), is_tooling in accounts.items():
+        trust = "" if is_tooling else f"--trust {tooling.account} "
+        lines.append(
+            f"npx cdk bootstrap aws://{account}/{region} {trust}"
+            f"--cloudformation-execution-policies arn:aws:iam::{account}:policy/{POLICY_NAME}"
+        )
+    lines += [
+        "",
+        "# 3. Deploy the pipeline once, into the tooling account; every push deploys from then on.",
+        "npx cdk deploy SecretCachePipeline",
+        "",
+    ]
+    lines.append("# Cleanup: the stages in reverse order, the pipeline, then withdraw the trust and the policy.")
+    for env in config.environments:
+        for stage in ("TrustedConfiguration", "TrustingResources", "TrustedResources"):
+            lines.append(f"npx cdk destroy 'SecretCachePipeline/{stage}-{env.name}/*'")
+    lines.append("npx cdk destroy SecretCachePipeline")
+    for (account, region), is_tooling in accounts.items():
+        if not is_tooling:
+            lines.append(f"npx cdk bootstrap aws://{account}/{region} --untrust {tooling.account}")
+    for (account, _), _ in accounts.items():
+        lines.append(
+            f"aws iam delete-policy --policy-arn arn:aws:iam::{account}:policy/{POLICY_NAME}   # after the bootstrap no longer uses it"
+        )
+    return lines
+
+
+def main() -> int:
+    context = json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"]
+    try:
+        config = load_config({key: context.get(key) for key in CONTEXT_KEYS})
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    tooling = config.tooling_environment
+    accounts = {(tooling.account, tooling.region)} | {
+        (side.account, side.region) for env in config.environments for side in (env.trusted, env.trusting)
+    }
+    for account, region in sorted(accounts):
+        policy = execution_policy(account, region, tooling=(account, region) == (tooling.account, tooling.region))
+        (OUTPUT / f"{account}.json").write_text(json.dumps(policy, indent=2) + "\n")
+    print("\n".join(commands(config)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
