@@ -36,7 +36,6 @@ def test_only_the_tooling_account_may_create_the_pipeline():
 def test_commands_bootstrap_with_the_policy_trust_the_tooling_account_and_untrust_at_cleanup():
     config = load_config(copy.deepcopy(default_context()))
     lines = commands(config)
-    text = "\n".join(lines)
     policy = "--cloudformation-execution-policies arn:aws:iam::{}:policy/SecretCacheCfnExecution"
     assert not any("AdministratorAccess" in line for line in lines if not line.startswith("#"))
     assert f"npx cdk bootstrap aws://111111111111/us-east-1 --trust 222222222222 {policy.format('111111111111')}" in lines
