@@ -32,6 +32,7 @@ from stages.deployment_stages import DEPLOYMENT_ORDER
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ASSEMBLY = PROJECT_ROOT / "cdk.out"
+CDK_JSON = PROJECT_ROOT / "cdk.json"
 REPORTS = PROJECT_ROOT / "reports"
 INTEGRATION_TEST = PROJECT_ROOT / "tests" / "integration" / "test_secret_cache.py"
 
@@ -90,7 +91,7 @@ def manual_approvals(environment: str) -> bool:
     """The environment's approval switch, from cdk.json as the pipeline reads it."""
     from pipeline.config import CONTEXT_KEYS, load_config
 
-    context = json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"]
+    context = json.loads(CDK_JSON.read_text())["context"]
     config = load_config({key: context.get(key) for key in CONTEXT_KEYS})
     return next((env.manual_approvals for env in config.environments if env.name == environment), True)
 

@@ -11,7 +11,7 @@ from constructs import Construct
 
 from pipeline.config import DeploymentEnvironment
 from stacks.constructs.consumer_configuration import ConsumerConfiguration
-from stacks.constructs.integration_test_role import IntegrationTestRole
+from stacks.constructs.external_id_role import ExternalIdRole
 from stacks.naming import SecretCacheArns
 
 
@@ -32,11 +32,11 @@ class TrustedAccountConfiguration(Stack):
             secret_arn=arns.secret,
         )
         CfnOutput(self, "ConfigurationParameterName", value=configuration.parameter.parameter_name)
-        test_role = IntegrationTestRole(
+        test_role = ExternalIdRole(
             self,
             "IntegrationTestConsumerRole",
             role_name=arns.names.integration_test_consumer_role,
-            step_role_arn=arns.integration_test_step_role,
+            principal_arn=arns.integration_test_step_role,
             external_id=arns.names.integration_test_external_id,
             description="Lets the pipeline's IntegrationTest step run the consumer and read how it ended.",
             statements=[

@@ -14,8 +14,7 @@ from pipeline.config import DeploymentEnvironment
 from stacks.constructs.cache_secret_function import CacheSecretFunction
 from stacks.constructs.cache_table import SecretCacheTable
 from stacks.constructs.cached_secret import CachedSecret
-from stacks.constructs.cross_account_role import CrossAccountRole
-from stacks.constructs.integration_test_role import IntegrationTestRole
+from stacks.constructs.external_id_role import ExternalIdRole
 from stacks.constructs.log_encryption import LogsKey, function_log_group_name, state_machine_log_group_name
 from stacks.constructs.secret_cache_workflow import SecretCacheWorkflow
 from stacks.naming import SecretCacheArns
@@ -65,19 +64,26 @@ class TrustingAccountResources(Stack):
             cache_function=cache_function.function,
             logs_key=logs_key.key,
         )
-        CrossAccountRole(
+        # TrustingAccountRl: Step Functions passes the calling state machine's ARN as the
+        # ExternalId, so no other workflow (or person) using the consumer role gets in.
+        ExternalIdRole(
             self,
             "CrossAccountRole",
             role_name=names.cross_account_role,
-            consumer_role_arn=arns.consumer_role,
-            consumer_workflow_arn=arns.consumer_workflow,
-            cache_workflow_arn=workflow.state_machine.state_machine_arn,
+            principal_arn=arns.consumer_role,
+            external_id=arns.consumer_workflow,
+            description="Lets the trusted account's SecretCacheConsumerWfw start SecretCacheWfw synchronously.",
+            statements=[
+                iam.PolicyStatement(
+                    sid="StartSecretCacheWfw", actions=["states:StartSyncExecution"], resources=[workflow.state_machine.state_machine_arn]
+                )
+            ],
         )
-        IntegrationTestRole(
+        ExternalIdRole(
             self,
             "IntegrationTestSecretRole",
             role_name=names.integration_test_secret_role,
-            step_role_arn=arns.integration_test_step_role,
+            principal_arn=arns.integration_test_step_role,
             external_id=names.integration_test_external_id,
             description="Lets the pipeline's IntegrationTest step read the secret, to compare it with what the consumer got.",
             statements=[

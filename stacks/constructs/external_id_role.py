@@ -1,4 +1,8 @@
-"""A role the pipeline's IntegrationTest step assumes, and nothing else may."""
+"""A role that one named principal may assume, with an ExternalId, to do exactly what it lists.
+
+TrustingAccountRl (the consumer's door into the trusting account, ExternalId = the
+consumer's ARN, as Step Functions sends it) and the integration test's two roles.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,14 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 
-class IntegrationTestRole(Construct):
-    """Trusts only the IntegrationTest step's role (tooling account), with an ExternalId,
-    and allows exactly ``statements``."""
-
+class ExternalIdRole(Construct):
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
         role_name: str,
-        step_role_arn: str,
+        principal_arn: str,
         external_id: str,
         description: str,
         statements: list[iam.PolicyStatement],
@@ -27,7 +28,7 @@ class IntegrationTestRole(Construct):
             "Role",
             role_name=role_name,
             description=description,
-            assumed_by=iam.ArnPrincipal(step_role_arn).with_conditions({"StringEquals": {"sts:ExternalId": external_id}}),
+            assumed_by=iam.ArnPrincipal(principal_arn).with_conditions({"StringEquals": {"sts:ExternalId": external_id}}),
         )
         for statement in statements:
             self.role.add_to_policy(statement)
