@@ -111,8 +111,11 @@ def test_a_wrong_external_id_denies_the_cross_account_step(accounts, target):
 # 2 -----------------------------------------------------------------------------
 
 
+OTHER_SECRET_VALUE = "other-value-Xq3"  # made up: only there to be looked for
+
+
 def test_a_secret_outside_the_allow_list_is_refused_by_name(accounts, target):
-    other = accounts.trusting("secretsmanager").create_secret(Name="not-for-the-consumer", SecretString="other-value-Xq3")
+    other = accounts.trusting("secretsmanager").create_secret(Name="not-for-the-consumer", SecretString=OTHER_SECRET_VALUE)
     configuration = accounts.configuration()
     configuration["secret"]["secretArn"] = other["ARN"]
     with accounts.configured(json.dumps(configuration)):
@@ -120,7 +123,7 @@ def test_a_secret_outside_the_allow_list_is_refused_by_name(accounts, target):
     assert result["status"] == "FAILED"
     assert result["error"] == "SecretNotAllowed"
     history = accounts.trusted("stepfunctions").get_execution_history(executionArn=result["executionArn"])
-    assert "other-value-Xq3" not in json.dumps(result, default=str) + json.dumps(history, default=str)
+    assert OTHER_SECRET_VALUE not in json.dumps(result, default=str) + json.dumps(history, default=str)
 
 
 # 3 -----------------------------------------------------------------------------

@@ -72,8 +72,8 @@ def test_no_secret_value_in_any_template(synthesized_app):
         for secret in resources(template, "AWS::SecretsManager::Secret").values():
             assert "SecretString" not in secret["Properties"]
             assert "GenerateSecretString" in secret["Properties"]
-        text = json.dumps(template)
-        assert 'SecretString": "' not in text
+        # No SecretString anywhere, not even nested in another resource's properties.
+        assert '"SecretString"' not in json.dumps(template)
         for function in resources(template, "AWS::Lambda::Function").values():
             variables = function["Properties"].get("Environment", {}).get("Variables", {})
             assert not any("SECRET" in name or "PASSWORD" in name for name in variables)
