@@ -14,7 +14,9 @@ from typing import Any
 from aws_cdk import Acknowledgment, Stack, Validations
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from constructs import IConstruct
 
 from stacks.constructs.audit_skips import skip_checkov
@@ -115,6 +117,10 @@ def harden_generated_resources(stack: Stack, pipeline: Any) -> None:
     for node in stack.node.find_all():
         if isinstance(node, iam.CfnRole):
             _condition_service_trust(stack, node)
+        elif isinstance(node, sns.CfnTopicPolicy):
+            _condition_service_statements(stack, node, "PolicyDocument", node.policy_document)
+        elif isinstance(node, kms.CfnKey):
+            _condition_service_statements(stack, node, "KeyPolicy", node.key_policy)
     generated = pipeline.node
     skip_checkov(
         generated.find_child("UpdatePipeline").node.find_child("SelfMutation").node.find_child("Role").node.find_child("DefaultPolicy"),
@@ -128,6 +134,15 @@ def harden_generated_resources(stack: Stack, pipeline: Any) -> None:
         "CDK Pipelines' asset-publishing role: CodeBuild logs and reports under /aws/codebuild/* and report-group/* of the "
         "tooling account, and starting its own builds; the generated project names are not known to the policy.",
     )
+
+
+def _condition_service_statements(stack: Stack, resource: Any, property_name: str, document: Any) -> None:
+    """A service principal in a resource policy (the topic's, a key's) acts only for this account."""
+    for index, statement in enumerate(stack.resolve(document).get("Statement", [])):
+        if "Service" in statement.get("Principal", {}) and "Condition" not in statement:
+            resource.add_property_override(
+                f"{property_name}.Statement.{index}.Condition", {"StringEquals": {"aws:SourceAccount": stack.account}}
+            )
 
 
 def _condition_service_trust(stack: Stack, role: iam.CfnRole) -> None:

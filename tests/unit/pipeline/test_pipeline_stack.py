@@ -150,11 +150,15 @@ def test_self_mutation_and_cross_account_keys_are_on(default_pipeline):
     assert default_pipeline["Resources"][key_id]["Properties"]["EnableKeyRotation"] is True
 
 
-def test_generated_service_roles_carry_the_source_account(default_pipeline, dev):
-    for role in resources(default_pipeline, "AWS::IAM::Role").values():
-        for statement in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
-            if "Service" in statement["Principal"]:
-                assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == dev.trusting.account
+def test_every_service_principal_acts_only_for_the_tooling_account(default_pipeline, dev):
+    # Role trusts, the topic's policy and the keys' policies: the confused-deputy guard.
+    documents = [r["Properties"]["AssumeRolePolicyDocument"] for r in resources(default_pipeline, "AWS::IAM::Role").values()]
+    documents += [r["Properties"]["PolicyDocument"] for r in resources(default_pipeline, "AWS::SNS::TopicPolicy").values()]
+    documents += [r["Properties"]["KeyPolicy"] for r in resources(default_pipeline, "AWS::KMS::Key").values()]
+    service_statements = [s for document in documents for s in document["Statement"] if "Service" in s.get("Principal", {})]
+    assert len(service_statements) == 7  # 5 role trusts, the topic policy, the notifications key
+    for statement in service_statements:
+        assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == dev.trusting.account, statement
 
 
 def test_failures_and_waiting_approvals_notify_an_encrypted_topic(default_pipeline):
