@@ -22,7 +22,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from pipeline.config import ProjectConfig
+from pipeline.config import DeploymentEnvironment, ProjectConfig
 from pipeline.generated_findings import acknowledge_pipeline_findings, acknowledge_step_role_findings, harden_generated_resources
 from pipeline.steps import integration_test_step, synth_step
 from stacks.naming import SecretCacheNames
@@ -66,56 +66,9 @@ class PipelineStack(Stack):
         if config.notification_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(config.notification_email))
 
-        step_roles: list[tuple[iam.Role, str]] = []
-        for environment in config.environments:
-            names = SecretCacheNames(environment.name)
-            stages = [
-                stage_class(self, stage_id(stage_class, environment), environment=environment, tooling_account=tooling_account)
-                for stage_class in DEPLOYMENT_ORDER
-            ]
-            step_role = iam.Role(
-                self,
-                f"IntegrationTestStepRole-{environment.name}",
-                role_name=names.integration_test_step_role,
-                assumed_by=iam.ServicePrincipal(
-                    "codebuild.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": tooling_account}}
-                ),
-                description=f"The IntegrationTest step of {environment.name}: may only assume the two integration-test roles.",
-            )
-            by_class = {type(stage): stage for stage in stages}
-            test = integration_test_step(
-                environment=environment.name,
-                source=source,
-                role=step_role,
-                consumer_arn_output=by_class[TrustedConfiguration].stack.consumer_arn_output,
-                secret_arn_output=by_class[TrustingResources].stack.secret_arn_output,
-                consumer_role_arn=self._role_arn(environment.trusted.account, names.integration_test_consumer_role),
-                secret_role_arn=self._role_arn(environment.trusting.account, names.integration_test_secret_role),
-                external_id=names.integration_test_external_id,
-            )
-            step_roles.append((step_role, environment.name))
-            step_role.add_to_policy(
-                iam.PolicyStatement(
-                    sid="AssumeTheIntegrationTestRoles",
-                    actions=["sts:AssumeRole"],
-                    resources=[
-                        self._role_arn(environment.trusted.account, names.integration_test_consumer_role),
-                        self._role_arn(environment.trusting.account, names.integration_test_secret_role),
-                    ],
-                )
-            )
-            for index, stage in enumerate(stages):
-                pre = []
-                if index and environment.manual_approvals:
-                    pre.append(
-                        pipelines.ManualApprovalStep(
-                            f"Approve-{stage.stage_name}",
-                            comment=f"Deploy {stage.stack.stack_name} into account {stage.stack.account} ({stage.stack.region})?",
-                            notification_topic=self.topic,
-                        )
-                    )
-                post = [test] if index == len(stages) - 1 else []
-                self.pipeline.add_stage(stage, pre=pre, post=post)
+        step_roles = [
+            (self._add_environment(environment, source, tooling_account), environment.name) for environment in config.environments
+        ]
 
         self.pipeline.build_pipeline()
         self._trigger_on_push(config.branch)
@@ -133,6 +86,50 @@ class PipelineStack(Stack):
         missing = config.missing_source_keys()
         if missing:
             self._refuse_to_deploy(missing)
+
+    def _add_environment(self, environment: DeploymentEnvironment, source: pipelines.CodePipelineSource, tooling_account: str) -> iam.Role:
+        """The environment's three stages in order, approvals between them, the integration test
+        after the last; returns the integration test step's role."""
+        names = SecretCacheNames(environment.name)
+        stages = [
+            stage_class(self, stage_id(stage_class, environment), environment=environment, tooling_account=tooling_account)
+            for stage_class in DEPLOYMENT_ORDER
+        ]
+        test_roles = [
+            self._role_arn(environment.trusted.account, names.integration_test_consumer_role),
+            self._role_arn(environment.trusting.account, names.integration_test_secret_role),
+        ]
+        step_role = iam.Role(
+            self,
+            f"IntegrationTestStepRole-{environment.name}",
+            role_name=names.integration_test_step_role,
+            assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": tooling_account}}),
+            description=f"The IntegrationTest step of {environment.name}: may only assume the two integration-test roles.",
+        )
+        step_role.add_to_policy(iam.PolicyStatement(sid="AssumeTheIntegrationTestRoles", actions=["sts:AssumeRole"], resources=test_roles))
+        by_class = {type(stage): stage for stage in stages}
+        test = integration_test_step(
+            environment=environment.name,
+            source=source,
+            role=step_role,
+            consumer_arn_output=by_class[TrustedConfiguration].stack.consumer_arn_output,
+            secret_arn_output=by_class[TrustingResources].stack.secret_arn_output,
+            consumer_role_arn=test_roles[0],
+            secret_role_arn=test_roles[1],
+            external_id=names.integration_test_external_id,
+        )
+        for index, stage in enumerate(stages):
+            pre = []
+            if index and environment.manual_approvals:
+                pre.append(
+                    pipelines.ManualApprovalStep(
+                        f"Approve-{stage.stage_name}",
+                        comment=f"Deploy {stage.stack.stack_name} into account {stage.stack.account} ({stage.stack.region})?",
+                        notification_topic=self.topic,
+                    )
+                )
+            self.pipeline.add_stage(stage, pre=pre, post=[test] if index == len(stages) - 1 else [])
+        return step_role
 
     def _role_arn(self, account: str, role_name: str) -> str:
         return self.format_arn(account=account, region="", service="iam", resource="role", resource_name=role_name)
