@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,17 @@ class SynthesizedApp:
         return {name: template for name, template in self.templates.items() if name in stages}
 
 
+_WANTS_AUDIT = False
+_BACKGROUND = ThreadPoolExecutor(max_workers=1)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The shared audit (checkov, ~5 s) starts in the background right after synth, while
+    # other tests run, but only in a session that has a test for it.
+    global _WANTS_AUDIT
+    _WANTS_AUDIT = any("audit_run" in getattr(item, "fixturenames", ()) for item in items)
+
+
 @pytest.fixture(scope="session")
 def synthesized_app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
     import aws_cdk as cdk
@@ -57,14 +69,22 @@ def synthesized_app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
 
     # Stage stacks by stage id ("TrustedResources-dev"), top-level stacks by their id.
     templates = {stack.stage or stack.artifact_id: stack.template() for stack in read_stacks(outdir)}
-    return SynthesizedApp(outdir=outdir, templates=templates, config=config)
+    synthesized = SynthesizedApp(outdir=outdir, templates=templates, config=config)
+    if _WANTS_AUDIT:
+        from tests.audit_run import run_shared_audit
+
+        _AUDIT_RUNS.append(_BACKGROUND.submit(run_shared_audit, outdir, tmp_path_factory.mktemp("audit")))
+    return synthesized
+
+
+_AUDIT_RUNS: list[Future[Any]] = []
 
 
 @pytest.fixture(scope="session")
-def audit_run(synthesized_app: SynthesizedApp, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from tests.audit_run import run_shared_audit
-
-    return run_shared_audit(synthesized_app.outdir, tmp_path_factory.mktemp("audit"))
+def audit_run(synthesized_app: SynthesizedApp) -> Any:
+    """The shared audit run (tests/audit_run.py), started when the app was synthesized."""
+    (running,) = _AUDIT_RUNS
+    return running.result(timeout=600)
 
 
 @pytest.fixture(scope="session")
