@@ -29,12 +29,16 @@ def _operation(service: str, action: str) -> OperationModel:
     return model.operation_model(operation)
 
 
+# Where the SDK's client name is not the service ID in PascalCase.
+_IRREGULAR_SERVICE_NAMES = {"sfn": "Sfn", "dynamodb": "DynamoDb"}
+
+
 @cache
 def _sdk_service_name(service: str) -> str:
     # Step Functions names aws-sdk errors after the SDK's client ("SecretsManager",
-    # "Ssm", "DynamoDb", "Sfn"), i.e. the service ID in PascalCase.
-    if service == "sfn":
-        return "Sfn"
+    # "Ssm", "DynamoDb", "Sfn"): mostly the service ID in PascalCase.
+    if service in _IRREGULAR_SERVICE_NAMES:
+        return _IRREGULAR_SERVICE_NAMES[service]
     service_id = botocore.session.get_session().get_service_model(service).service_id
     return "".join(word[:1].upper() + word[1:].lower() for word in str(service_id).replace("-", " ").split())
 

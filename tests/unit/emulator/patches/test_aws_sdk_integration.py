@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import StateTaskService
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import StateTaskServiceAwsSdk
 
@@ -57,3 +58,11 @@ def test_camel_case_apis_take_pascal_case_parameters(patched, unique):
     result = patched.run(patched.state_machine(unique, definition))
     assert result["status"] == "SUCCEEDED", result
     assert json.loads(result["output"]) == {"Name": f"{unique}-target"}
+
+
+@pytest.mark.parametrize(
+    ("service", "name"),
+    [("ssm", "Ssm"), ("secretsmanager", "SecretsManager"), ("dynamodb", "DynamoDb"), ("sfn", "Sfn"), ("s3", "S3"), ("lambda", "Lambda")],
+)
+def test_error_prefixes_are_the_sdk_client_names(service, name):
+    assert aws_sdk_integration._sdk_service_name(service) == name
