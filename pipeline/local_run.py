@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.assembly import read_stacks
+from pipeline.assembly import StackArtifact, read_stacks
 from stages.deployment_stages import DEPLOYMENT_ORDER
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -71,13 +71,17 @@ def environments_in(assembly: Path) -> list[str]:
     return [stack.stage.removeprefix(first) for stack in read_stacks(assembly) if stack.stage.startswith(first)]
 
 
-def deploy_stage(emulator: Any, assembly: Path, stage_id: str) -> dict[str, str]:
-    """Deploy one stage's stacks; their outputs."""
+def stage_stacks(assembly: Path, stage_id: str) -> list[StackArtifact]:
     stacks = [stack for stack in read_stacks(assembly) if stack.stage == stage_id]
     if not stacks:
         raise StageFailed(f"the cloud assembly {assembly} has no stage {stage_id}: synthesize it first")
+    return stacks
+
+
+def deploy_stage(emulator: Any, assembly: Path, stage_id: str) -> dict[str, str]:
+    """Deploy one stage's stacks; their outputs."""
     outputs: dict[str, str] = {}
-    for stack in stacks:
+    for stack in stage_stacks(assembly, stage_id):
         outputs.update(emulator.deploy(stack))
     return outputs
 
@@ -187,12 +191,9 @@ class LocalRun:
             if index and approvals:  # where the pipeline has its ManualApprovalSteps
                 self.approve(name)
             with self.stage(name) as result:
-                self.outputs[stage_id] = deploy_stage(emulator, self.options.assembly, stage_id)
-                stacks = [stack for stack in read_stacks(self.options.assembly) if stack.stage == stage_id]
-                result.detail = ", ".join(
-                    f"{stack.artifact_id.split(stage_id.replace('-', ''))[-1][:-8] or stack.stack_name} -> {stack.account}"
-                    for stack in stacks
-                )
+                stacks = stage_stacks(self.options.assembly, stage_id)
+                self.outputs[stage_id] = {key: value for stack in stacks for key, value in emulator.deploy(stack).items()}
+                result.detail = ", ".join(f"{stack.stack_name.removeprefix(stage_id + '-')} -> {stack.account}" for stack in stacks)
 
     def integration_test(self, emulator: Any, environment: str) -> None:
         import pytest
