@@ -17,7 +17,7 @@ AUDIT_VENV := .venv-audit
 AUDIT_STAMP := $(AUDIT_VENV)/.installed
 
 # What the cloud assembly is made from: cdk.out/ is stale when any of it is newer.
-APP_SOURCES := pipeline_app.py cdk.json requirements.txt $(shell find pipeline stages stacks lambda_src -name '*.py' 2>/dev/null)
+APP_SOURCES := pipeline_app.py cdk.json requirements.txt $(shell find project pipeline stages stacks lambda_src -name '*.py' 2>/dev/null)
 # `make audit ASSEMBLY=dir` audits another cloud assembly (a modified copy, say) as is.
 ASSEMBLY ?= cdk.out
 
@@ -43,7 +43,7 @@ $(AUDIT_STAMP): requirements-audit.txt
 install: $(PY_STAMP) $(NODE_STAMP) $(AUDIT_STAMP) ## create .venv and node_modules (done by every target)
 
 local: install ## THE MAIN COMMAND: synth, audit, deploy into emulated accounts, integration test (APPROVE=1, KEEP_UP=1)
-	$(PY) -m pipeline.local_run
+	$(PY) -m local_pipeline
 
 synth: install ## synthesize every environment's stacks into cdk.out/ (cdk-nag runs here)
 	cdk synth --quiet
@@ -54,18 +54,19 @@ cdk.out/manifest.json: $(APP_SOURCES) | install
 audit: install $(if $(filter cdk.out,$(ASSEMBLY)),cdk.out/manifest.json) ## checkov over the assembly; reports in reports/checkov/
 	$(PY) -m pipeline.audit --assembly $(ASSEMBLY) --reports reports/checkov
 
-test: install ## run the unit tests (no AWS, no network)
+test: install ## every test: unit, policy checks, the audit gate, the emulator, the local run, integration on emulated accounts (no AWS, no network)
 	$(PY) -m pytest
 
 bench: install ## time each stage of the local run, consumer executions, and local/synth ratio
-	$(PY) -m pipeline.bench
+	$(PY) -m local_pipeline.bench
 
 bootstrap-commands: install ## print (not run) the least-privilege bootstrap, first deploy and cleanup commands
 	@$(PY) -m pipeline.bootstrap
 
-lint: install ## ruff: lint and formatting
+lint: install ## ruff (lint and formatting) and the one-way layers (import-linter, .importlinter)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 clean: ## remove build output, reports and caches (keeps .venv and node_modules)
 	rm -rf cdk.out reports .pytest_cache

@@ -12,10 +12,9 @@ import sys
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from pipeline.config import CONTEXT_KEYS, ConfigError, ProjectConfig, load_config
 from pipeline.pipeline_stack import PipelineStack
-
-PIPELINE_STACK = "SecretCachePipeline"
+from project.config import CONTEXT_KEYS, ConfigError, ProjectConfig, load_config
+from project.deployment_order import PIPELINE_NAME
 
 
 def build_app(app: cdk.App) -> ProjectConfig:
@@ -24,7 +23,7 @@ def build_app(app: cdk.App) -> ProjectConfig:
     tooling = config.tooling_environment
     PipelineStack(
         app,
-        PIPELINE_STACK,
+        PIPELINE_NAME,
         config=config,
         env=cdk.Environment(account=tooling.account, region=tooling.region),
         description="Secret cache: the self-mutating pipeline that deploys every environment",

@@ -1,8 +1,8 @@
 """The emulator's one public object: two (or more) AWS accounts in this process.
 
     with Emulator() as aws:
-        aws.deploy(stack)                       # a StackArtifact from pipeline.assembly
-        sfn = aws.client("stepfunctions", "111111111111")
+        aws.deploy(stack)                       # a StackArtifact from project.assembly
+        sfn = aws.client("stepfunctions", "111111111111", "eu-west-1")
 
 Inside, it is moto (in process, Step Functions execution on, Lambda without Docker)
 with the patches in ``emulator.patches``. Nothing in the application knows it runs
@@ -31,7 +31,7 @@ from moto.ssm.models import ssm_backends
 
 from emulator import patches
 from emulator.identity import PARTITION, Credentials, forget_sessions
-from pipeline.assembly import FileAsset, StackArtifact
+from project.assembly import FileAsset, StackArtifact
 
 MOTO_CONFIG = {
     "stepfunctions": {"execute_state_machine": True},
@@ -43,6 +43,8 @@ CDK_QUALIFIER = "hnb659fds"
 # The bootstrap stack version `cdk bootstrap` writes; the templates' rule requires >= 6.
 BOOTSTRAP_VERSION = "30"
 ADMIN_USER = "emulator-admin"
+# IAM is global; moto's IAM calls still take a region, which changes nothing.
+IAM_REGION = "us-east-1"
 _CLIENT_CONFIG = Config(retries={"max_attempts": 1})
 
 
@@ -51,25 +53,26 @@ class DeployError(Exception):
 
 
 class Emulator:
-    def __init__(self, region: str = "us-east-1") -> None:
-        self.region = region
-        self._stack = ExitStack()
+    """Every account in every region: an account exists once a call names it. There is no
+    default region: each client names its own, as each deployed stack does."""
+
+    def __init__(self) -> None:
+        self._contexts = ExitStack()
         self._admins: dict[str, Credentials] = {}
         self._bootstrapped: set[tuple[str, str]] = set()
-        self.outputs: dict[str, dict[str, str]] = {}  # stack name -> outputs
 
     def __enter__(self) -> Emulator:
         # moto's Step Functions interpreter logs every caught error and every failed task
         # with its full state tree; what matters reaches the execution's history anyway.
-        self._stack.enter_context(_quiet("moto"))
+        self._contexts.enter_context(_quiet("moto"))
         # The patches first: the sync-states endpoint must be known when moto starts.
-        self._stack.enter_context(patches.applied())
-        self._stack.enter_context(mock_aws(config=MOTO_CONFIG))
+        self._contexts.enter_context(patches.applied())
+        self._contexts.enter_context(mock_aws(config=MOTO_CONFIG))
         forget_sessions()
         return self
 
     def __exit__(self, *exc: object | TracebackType) -> None:
-        self._stack.close()
+        self._contexts.close()
 
     # --- accounts ------------------------------------------------------------
 
@@ -77,15 +80,14 @@ class Emulator:
         """An administrator of ``account`` (an IAM user whose key moto files under it)."""
         if account not in self._admins:
             backend = iam_backends[account][PARTITION]
-            backend.create_user(region_name=self.region, user_name=ADMIN_USER)
+            backend.create_user(region_name=IAM_REGION, user_name=ADMIN_USER)
             key = backend.create_access_key(user_name=ADMIN_USER)
             self._admins[account] = Credentials(key.access_key_id, key.secret_access_key)
         return self._admins[account]
 
-    def client(self, service: str, account: str, region: str | None = None) -> Any:
-        return boto3.client(
-            service, region_name=region or self.region, config=_CLIENT_CONFIG, **self.credentials(account).as_boto3_kwargs()
-        )
+    def client(self, service: str, account: str, region: str) -> Any:
+        """A client of ``account``'s administrator in ``region``."""
+        return boto3.client(service, region_name=region, config=_CLIENT_CONFIG, **self.credentials(account).as_boto3_kwargs())
 
     # --- deployment ----------------------------------------------------------
 
@@ -162,9 +164,7 @@ class Emulator:
             if not status.endswith("IN_PROGRESS") or time.monotonic() > deadline:
                 raise DeployError(f"{stack.stack_name} ended {status}: {self._failure_reason(cloudformation, stack.stack_name)}")
             time.sleep(0.05)
-        outputs = {output["OutputKey"]: output["OutputValue"] for output in description.get("Outputs", [])}
-        self.outputs[stack.stack_name] = outputs
-        return outputs
+        return {output["OutputKey"]: output["OutputValue"] for output in description.get("Outputs", [])}
 
     @staticmethod
     def _failure_reason(cloudformation: Any, stack_name: str) -> str:

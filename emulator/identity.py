@@ -19,6 +19,7 @@ from moto.sts.exceptions import STSClientError
 from moto.sts.models import sts_backends
 
 from emulator.trust import Decision, Principal, evaluate_trust
+from project.arns import account_of_arn
 
 PARTITION = "aws"
 
@@ -43,10 +44,6 @@ class Credentials:
             "aws_secret_access_key": self.secret_access_key,
             "aws_session_token": self.session_token,
         }
-
-
-def account_of_arn(arn: str) -> str:
-    return arn.split(":")[4]
 
 
 def role_trust_policy(role_arn: str) -> dict[str, Any] | None:

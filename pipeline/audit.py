@@ -18,12 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.assembly import AssemblyError, read_stacks
+from project.assembly import AssemblyError, read_stacks
+from project.paths import ASSEMBLY, PROJECT_ROOT, REPORTS
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CHECKOV = PROJECT_ROOT / ".venv-audit" / "bin" / "checkov"
 CONFIG = PROJECT_ROOT / ".checkov.yaml"
-DEFAULT_REPORTS = PROJECT_ROOT / "reports" / "checkov"
+DEFAULT_REPORTS = REPORTS / "checkov"
 REPORT_FILES = ("results_junitxml.xml", "results_sarif.sarif", "results_cli.txt", "results_json.json")
 
 
@@ -129,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--assembly", type=Path, action="append", help="cloud assembly directory (default: cdk.out)")
     parser.add_argument("--reports", type=Path, default=DEFAULT_REPORTS, help="where the reports go")
     args = parser.parse_args(argv)
-    assemblies = args.assembly or [PROJECT_ROOT / "cdk.out"]
+    assemblies = args.assembly or [ASSEMBLY]
     try:
         report = audit(assemblies, args.reports.resolve())
     except AuditError as error:

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
-from pipeline.config import CONTEXT_KEYS, ConfigError, ProjectConfig, load_config
+from project.config import ConfigError, ProjectConfig
+from project.context import config_from_cdk_json
+from project.deployment_order import DEPLOYMENT_ORDER, PIPELINE_NAME
+from project.paths import PROJECT_ROOT, REPORTS
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 POLICY_NAME = "SecretCacheCfnExecution"
-OUTPUT = PROJECT_ROOT / "reports" / "bootstrap"
+OUTPUT = REPORTS / "bootstrap"
 
 # Resource names every stack of this project uses (stacks/naming.py); CloudFormation also
 # names generated resources after the stack ("SecretCachePipeline-...", "TrustedResources-...").
@@ -27,9 +28,7 @@ NAME_PREFIXES = (
     "TrustedAccountRl",
     "TrustingAccountRl",
     "CacheSecret",
-    "TrustedResources",
-    "TrustingResources",
-    "TrustedConfiguration",
+    *(stage.name for stage in DEPLOYMENT_ORDER),
 )
 # Actions that accept no resource ARN (Service Authorization Reference): "*" is the only choice.
 UNSCOPABLE = [
@@ -202,7 +201,7 @@ def execution_policy(account: str, region: str, *, tooling: bool) -> dict[str, A
                     "codepipeline:TagResource",
                     "codepipeline:UntagResource",
                 ],
-                "Resource": _arns("codepipeline", account, region, ["SecretCachePipeline"]),
+                "Resource": _arns("codepipeline", account, region, [PIPELINE_NAME]),
             },
             {
                 "Sid": "PipelineProjects",
@@ -246,7 +245,7 @@ def execution_policy(account: str, region: str, *, tooling: bool) -> dict[str, A
                     "codestar-notifications:TagResource",
                 ],
                 "Resource": [
-                    *_arns("sns", account, region, ["SecretCachePipeline-*"]),
+                    *_arns("sns", account, region, [f"{PIPELINE_NAME}-*"]),
                     *_arns("codestar-notifications", account, region, ["notificationrule/*"]),
                 ],
             },
@@ -286,14 +285,14 @@ def commands(config: ProjectConfig) -> list[str]:
     lines += [
         "",
         "# 3. Deploy the pipeline once, into the tooling account; every push deploys from then on.",
-        "npx cdk deploy SecretCachePipeline",
+        f"npx cdk deploy {PIPELINE_NAME}",
         "",
     ]
     lines.append("# Cleanup: the stages in reverse order, the pipeline, then withdraw the trust and the policy.")
     for env in config.environments:
-        for stage in ("TrustedConfiguration", "TrustingResources", "TrustedResources"):
-            lines.append(f"npx cdk destroy 'SecretCachePipeline/{stage}-{env.name}/*'")
-    lines.append("npx cdk destroy SecretCachePipeline")
+        for stage in reversed(DEPLOYMENT_ORDER):
+            lines.append(f"npx cdk destroy '{PIPELINE_NAME}/{stage.id(env.name)}/*'")
+    lines.append(f"npx cdk destroy {PIPELINE_NAME}")
     for (account, region), is_tooling in accounts.items():
         if not is_tooling:
             lines.append(f"npx cdk bootstrap aws://{account}/{region} --untrust {tooling.account}")
@@ -305,9 +304,8 @@ def commands(config: ProjectConfig) -> list[str]:
 
 
 def main() -> int:
-    context = json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"]
     try:
-        config = load_config({key: context.get(key) for key in CONTEXT_KEYS})
+        config = config_from_cdk_json()
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2

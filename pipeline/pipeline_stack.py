@@ -11,7 +11,6 @@ the configured branch deploys everything, the pipeline included.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from aws_cdk import CfnRule, CfnRuleAssertion, Fn, Stack, pipelines
@@ -22,13 +21,14 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from pipeline.config import DeploymentEnvironment, ProjectConfig
 from pipeline.generated_findings import acknowledge_pipeline_findings, acknowledge_step_role_findings, harden_generated_resources
 from pipeline.steps import integration_test_step, synth_step
-from stacks.naming import SecretCacheNames
-from stages.deployment_stages import DEPLOYMENT_ORDER, TrustedConfiguration, TrustingResources, stage_id
+from project.config import DeploymentEnvironment, ProjectConfig
+from project.deployment_order import PIPELINE_NAME, TRUSTED_CONFIGURATION, TRUSTING_RESOURCES, integration_test_id
+from project.paths import PACKAGE_JSON
+from stacks.naming import SecretCacheArns
+from stages.deployment_stages import STAGE_CLASSES
 
-PACKAGE_JSON = Path(__file__).resolve().parents[1] / "package.json"
 # Stand-ins while the source is not configured: synth works, deploying does not (see _refuse_to_deploy).
 UNSET_REPOSITORY = "unset/unset"
 UNSET_CONNECTION = "arn:aws:codeconnections:us-east-1:000000000000:connection/unset"
@@ -52,7 +52,7 @@ class PipelineStack(Stack):
         self.pipeline = pipelines.CodePipeline(
             self,
             "Pipeline",
-            pipeline_name="SecretCachePipeline",
+            pipeline_name=PIPELINE_NAME,
             pipeline_type=codepipeline.PipelineType.V2,
             synth=synth_step(source),
             cross_account_keys=True,  # stages deploy into other accounts
@@ -79,8 +79,8 @@ class PipelineStack(Stack):
         acknowledge_pipeline_findings(self, self.pipeline, bucket_id)
         harden_generated_resources(self, self.pipeline)
         for role, environment in step_roles:
-            step_scope = self.pipeline.pipeline.node.find_child(f"TrustedConfiguration-{environment}").node.find_child(
-                f"IntegrationTest-{environment}"
+            step_scope = self.pipeline.pipeline.node.find_child(TRUSTED_CONFIGURATION.id(environment)).node.find_child(
+                integration_test_id(environment)
             )
             acknowledge_step_role_findings(self, role, step_scope, bucket_id)
         missing = config.missing_source_keys()
@@ -90,15 +90,10 @@ class PipelineStack(Stack):
     def _add_environment(self, environment: DeploymentEnvironment, source: pipelines.CodePipelineSource, tooling_account: str) -> iam.Role:
         """The environment's three stages in order, approvals between them, the integration test
         after the last; returns the integration test step's role."""
-        names = SecretCacheNames(environment.name)
-        stages = [
-            stage_class(self, stage_id(stage_class, environment), environment=environment, tooling_account=tooling_account)
-            for stage_class in DEPLOYMENT_ORDER
-        ]
-        test_roles = [
-            self._role_arn(environment.trusted.account, names.integration_test_consumer_role),
-            self._role_arn(environment.trusting.account, names.integration_test_secret_role),
-        ]
+        arns = SecretCacheArns(self, environment, tooling_account=tooling_account)
+        names = arns.names
+        stages = [stage_class(self, environment=environment, tooling_account=tooling_account) for stage_class in STAGE_CLASSES]
+        test_roles = [arns.integration_test_consumer_role, arns.integration_test_secret_role]
         step_role = iam.Role(
             self,
             f"IntegrationTestStepRole-{environment.name}",
@@ -107,13 +102,13 @@ class PipelineStack(Stack):
             description=f"The IntegrationTest step of {environment.name}: may only assume the two integration-test roles.",
         )
         step_role.add_to_policy(iam.PolicyStatement(sid="AssumeTheIntegrationTestRoles", actions=["sts:AssumeRole"], resources=test_roles))
-        by_class = {type(stage): stage for stage in stages}
+        by_stage = {stage.deployment_stage: stage for stage in stages}
         test = integration_test_step(
-            environment=environment.name,
+            environment_name=environment.name,
             source=source,
             role=step_role,
-            consumer_arn_output=by_class[TrustedConfiguration].stack.consumer_arn_output,
-            secret_arn_output=by_class[TrustingResources].stack.secret_arn_output,
+            consumer_arn_output=by_stage[TRUSTED_CONFIGURATION].stack.consumer_arn_output,
+            secret_arn_output=by_stage[TRUSTING_RESOURCES].stack.secret_arn_output,
             consumer_role_arn=test_roles[0],
             secret_role_arn=test_roles[1],
             external_id=names.integration_test_external_id,
@@ -130,9 +125,6 @@ class PipelineStack(Stack):
                 )
             self.pipeline.add_stage(stage, pre=pre, post=[test] if index == len(stages) - 1 else [])
         return step_role
-
-    def _role_arn(self, account: str, role_name: str) -> str:
-        return self.format_arn(account=account, region="", service="iam", resource="role", resource_name=role_name)
 
     def _trigger_on_push(self, branch: str) -> None:
         (source_action,) = self.pipeline.pipeline.stages[0].actions

@@ -12,6 +12,8 @@ from aws_cdk import Duration, pipelines
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_iam as iam
 
+from project.deployment_order import integration_test_id
+
 # CodeBuild's standard image; the versions are the project's prerequisites.
 BUILD_ENVIRONMENT = codebuild.BuildEnvironment(
     build_image=codebuild.LinuxBuildImage.STANDARD_7_0, compute_type=codebuild.ComputeType.MEDIUM
@@ -54,7 +56,7 @@ def synth_step(source: pipelines.IFileSetProducer) -> pipelines.CodeBuildStep:
 
 def integration_test_step(
     *,
-    environment: str,
+    environment_name: str,
     source: pipelines.IFileSetProducer,
     role: iam.IRole,
     consumer_arn_output: Any,
@@ -65,11 +67,11 @@ def integration_test_step(
 ) -> pipelines.CodeBuildStep:
     """The integration test module of `make local`, against the deployed accounts."""
     return pipelines.CodeBuildStep(
-        f"IntegrationTest-{environment}",
+        integration_test_id(environment_name),
         input=source,
         role=role,
         build_environment=BUILD_ENVIRONMENT,
-        partial_build_spec=_build_spec({f"IntegrationTest-{environment}": INTEGRATION_REPORT}),
+        partial_build_spec=_build_spec({integration_test_id(environment_name): INTEGRATION_REPORT}),
         env={
             "SECRET_CACHE_TARGET": "aws",
             "TRUSTED_ROLE_ARN": consumer_role_arn,

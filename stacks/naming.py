@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from aws_cdk import ArnFormat, Stack
 
-from pipeline.config import DeploymentEnvironment
+from project.config import DeploymentEnvironment
 
 
 @dataclass(frozen=True)
@@ -127,10 +127,6 @@ class SecretCacheArns:
     @property
     def cache_workflow(self) -> str:
         return self._arn(self._env.trusting.account, "states", "stateMachine", self.names.cache_workflow, fmt=ArnFormat.COLON_RESOURCE_NAME)
-
-    @property
-    def cache_function(self) -> str:
-        return self._arn(self._env.trusting.account, "lambda", "function", self.names.cache_function, fmt=ArnFormat.COLON_RESOURCE_NAME)
 
     @property
     def consumer_executions(self) -> str:

@@ -9,7 +9,7 @@ from aws_cdk import Acknowledgment, CfnOutput, Stack, Validations
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from pipeline.config import DeploymentEnvironment
+from project.config import DeploymentEnvironment
 from stacks.constructs.consumer_configuration import ConsumerConfiguration
 from stacks.constructs.external_id_role import ExternalIdRole
 from stacks.naming import SecretCacheArns

@@ -11,7 +11,7 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from pipeline.config import DeploymentEnvironment
+from project.config import DeploymentEnvironment
 from stacks.constructs.consumer_workflow import ConsumerWorkflow
 from stacks.constructs.log_encryption import LogsKey, state_machine_log_group_name
 from stacks.naming import SecretCacheArns

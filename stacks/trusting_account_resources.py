@@ -10,7 +10,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from pipeline.config import DeploymentEnvironment
+from project.config import DeploymentEnvironment
 from stacks.constructs.cache_secret_function import CacheSecretFunction
 from stacks.constructs.cache_table import SecretCacheTable
 from stacks.constructs.cached_secret import CachedSecret

@@ -1,32 +1,38 @@
-"""One cdk.Stage per deployment step, each deploying one stack into one account.
+"""One cdk.Stage per deployment stage, each deploying one stack into one account.
 
-``DEPLOYMENT_ORDER`` is the blog's order, and the only valid one:
-TrustedAccountRl must exist before TrustingAccountRl's trust policy names it,
-and the consumer is switched on only once the trusting side exists.
+Their names, order and accounts come from ``project.deployment_order`` (why that order
+is the only valid one is written there); this module only attaches a stack class to
+each. ``STAGE_CLASSES`` follows ``DEPLOYMENT_ORDER``.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 from aws_cdk import Environment, Stack, Stage
 from constructs import Construct
 
-from pipeline.config import DeploymentEnvironment
+from project.config import DeploymentEnvironment
+from project.deployment_order import (
+    DEPLOYMENT_ORDER,
+    TRUSTED_CONFIGURATION,
+    TRUSTED_RESOURCES,
+    TRUSTING_RESOURCES,
+    DeploymentStage,
+)
 from stacks.trusted_account_configuration import TrustedAccountConfiguration
 from stacks.trusted_account_resources import TrustedAccountResources
 from stacks.trusting_account_resources import TrustingAccountResources
 
 
 class _SingleStackStage(Stage):
+    deployment_stage: ClassVar[DeploymentStage]
     stack_class: ClassVar[type[Stack]]
-    account: ClassVar[Literal["trusted", "trusting"]]
 
-    def __init__(
-        self, scope: Construct, construct_id: str, *, environment: DeploymentEnvironment, tooling_account: str, **kwargs: Any
-    ) -> None:
-        super().__init__(scope, construct_id, **kwargs)
-        target = getattr(environment, self.account)
+    def __init__(self, scope: Construct, *, environment: DeploymentEnvironment, tooling_account: str, **kwargs: Any) -> None:
+        super().__init__(scope, self.deployment_stage.id(environment.name), **kwargs)
+        side = self.deployment_stage.side
+        target = getattr(environment, side)
         name = self.stack_class.__name__
         self.stack = self.stack_class(
             self,
@@ -34,28 +40,24 @@ class _SingleStackStage(Stage):
             environment=environment,  # type: ignore[call-arg]
             tooling_account=tooling_account,
             env=Environment(account=target.account, region=target.region),
-            description=f"Secret cache ({environment.name}): {name} in the {self.account} account",
+            description=f"Secret cache ({environment.name}): {name} in the {side} account",
         )
 
 
 class TrustedResources(_SingleStackStage):
+    deployment_stage = TRUSTED_RESOURCES
     stack_class = TrustedAccountResources
-    account = "trusted"
 
 
 class TrustingResources(_SingleStackStage):
+    deployment_stage = TRUSTING_RESOURCES
     stack_class = TrustingAccountResources
-    account = "trusting"
 
 
 class TrustedConfiguration(_SingleStackStage):
+    deployment_stage = TRUSTED_CONFIGURATION
     stack_class = TrustedAccountConfiguration
-    account = "trusted"
 
 
-DEPLOYMENT_ORDER: tuple[type[_SingleStackStage], ...] = (TrustedResources, TrustingResources, TrustedConfiguration)
-
-
-def stage_id(stage_class: type[Stage], environment: DeploymentEnvironment) -> str:
-    """``TrustedResources-dev``: the pipeline's stage name and the assembly's directory."""
-    return f"{stage_class.__name__}-{environment.name}"
+_BY_STAGE = {stage_class.deployment_stage: stage_class for stage_class in (TrustedResources, TrustingResources, TrustedConfiguration)}
+STAGE_CLASSES: tuple[type[_SingleStackStage], ...] = tuple(_BY_STAGE[stage] for stage in DEPLOYMENT_ORDER)

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.assembly import read_stacks
 from pipeline.audit import AuditReport, find_templates, run_checkov
-from tests.conftest import PROJECT_ROOT
-
-POLICY_FIXTURES = PROJECT_ROOT / "tests" / "policy_checks" / "fixtures"
+from project.assembly import read_stacks
+from project.paths import PROJECT_ROOT
+from tests.policy_checks.helpers import FIXTURES
 
 Template = dict[str, Any]
 
@@ -145,7 +144,7 @@ def run_shared_audit(assembly: Path, root: Path) -> AuditRun:
     )
     # Of each copy only the template that differs from the pristine assembly.
     planted_templates = [_template_of(copy, PLANTS[check][0]) for check, copy in copies.items()]
-    fixtures = sorted(POLICY_FIXTURES.glob("*.template.json"))
+    fixtures = sorted(FIXTURES.glob("*.template.json"))
     report = run_checkov([*fixtures, *find_templates(pristine), *planted_templates], root / "reports")
     stdout, stderr = cli.communicate(timeout=300)
     return AuditRun(

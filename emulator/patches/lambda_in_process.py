@@ -4,6 +4,7 @@ its CloudWatch log group."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import io
 import json
@@ -82,7 +83,11 @@ _OUTPUT = _InvocationOutput()
 
 
 class _Runtime:
-    """Unpacked code and imported handler modules, per deployed code (by its SHA-256)."""
+    """Unpacked code per deployed code (by its SHA-256), and imported handler modules per
+    function: on AWS every function has execution environments of its own, so module
+    state (a cached setting, a client) never passes from one function to another, even
+    when they share the code ("Lambda execution environment", Lambda developer guide:
+    docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html)."""
 
     def __init__(self) -> None:
         self._root = Path(tempfile.mkdtemp(prefix="emulated-lambda-"))
@@ -96,7 +101,7 @@ class _Runtime:
         shutil.rmtree(self._root, ignore_errors=True)
 
     def handler(self, function: LambdaFunction) -> Any:
-        key = (function.code_sha_256, function.handler)
+        key = (function.function_arn, function.code_sha_256, function.handler)
         if key not in self._handlers:
             self._handlers[key] = self._load(function)
         return self._handlers[key]
@@ -109,7 +114,8 @@ class _Runtime:
         module_path, _, attribute = function.handler.rpartition(".")
         # Import under a private name per emulator, so two emulators (or the tests' own
         # imports of the same source) never share module state such as cached boto3 clients.
-        alias = f"_emulated_lambda_{self._token}_{function.code_sha_256[:12]}"
+        environment_id = hashlib.sha256(f"{function.function_arn}|{function.code_sha_256}".encode()).hexdigest()[:12]
+        alias = f"_emulated_lambda_{self._token}_{environment_id}"
         top, *rest = module_path.split(".")
         package_init = code_dir / top / "__init__.py"
         if package_init.exists():

@@ -1,51 +1,37 @@
-"""Where the integration tests run: an injected target (the local pipeline run), real AWS
-(SECRET_CACHE_TARGET=aws), or, by default, this session's synthesized app deployed into
-a fresh emulator for this package."""
+"""Where the integration tests run: a target handed in by a plugin (the local pipeline
+run), real AWS (SECRET_CACHE_TARGET=aws), or, by default, this session's synthesized app
+deployed into fresh emulated accounts for this package."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.integration.target import SecretCacheTarget, aws_target, local_target
+from integration_target import SecretCacheTarget, aws_target, injected_target, on_aws
+from tests.helpers import SynthesizedApp
 
-INJECTED_TARGET = "secret_cache_target"  # attribute the local pipeline sets on pytest's config
-
-
-@dataclass
-class LocalDeployment:
-    emulator: Any
-    outputs: dict[str, dict[str, str]]
-    environment: str
-
-    def target(self) -> SecretCacheTarget:
-        return local_target(self.emulator, self.outputs, self.environment)
-
-
-def on_aws() -> bool:
-    return os.environ.get("SECRET_CACHE_TARGET", "local") == "aws"
+if TYPE_CHECKING:  # the emulator (moto) loads only where the tests deploy locally
+    from local_pipeline.deployment import LocalDeployment
 
 
 @pytest.fixture(scope="package")
-def local_deployment(synthesized_app: Any) -> Iterator[LocalDeployment]:
+def local_deployment(synthesized_app: SynthesizedApp) -> Iterator[LocalDeployment]:
     from emulator import Emulator
-    from pipeline.local_run import deploy_environment
+    from local_pipeline.deployment import deploy_environment
+    from project.assembly import read_stacks
 
-    environment = synthesized_app.config.environments[0]
-    with Emulator(region=environment.region) as emulator:
-        outputs = deploy_environment(emulator, synthesized_app.outdir, environment.name)
-        yield LocalDeployment(emulator, outputs, environment.name)
+    with Emulator() as emulator:
+        yield deploy_environment(emulator, read_stacks(synthesized_app.outdir), synthesized_app.config.environments[0].name)
 
 
 @pytest.fixture(scope="package")
 def secret_cache_target(request: pytest.FixtureRequest) -> SecretCacheTarget:
-    injected = getattr(request.config, INJECTED_TARGET, None)
+    injected = injected_target(request.config)
     if injected is not None:
         return injected
     if on_aws():
         return aws_target()
-    return request.getfixturevalue("local_deployment").target()
+    deployment: LocalDeployment = request.getfixturevalue("local_deployment")
+    return deployment.target()

@@ -16,14 +16,14 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import LocalDeployment, on_aws
-from tests.integration.target import SecretCacheTarget, secret_of
+from integration_target import SecretCacheTarget, on_aws, secret_of
+from local_pipeline.deployment import LocalDeployment
 
 pytestmark = pytest.mark.skipif(on_aws(), reason="changes the deployed accounts: emulator only")
 
 
 @pytest.fixture
-def deployment(local_deployment: LocalDeployment) -> LocalDeployment:
+def accounts(local_deployment: LocalDeployment) -> LocalDeployment:
     return local_deployment
 
 
@@ -32,56 +32,28 @@ def target(local_deployment: LocalDeployment) -> SecretCacheTarget:
     return local_deployment.target()
 
 
-class Accounts:
-    """The deployed names and clients, read from the stacks' outputs."""
-
-    def __init__(self, deployment: LocalDeployment) -> None:
-        trusted = deployment.outputs[f"TrustedResources-{deployment.environment}"]
-        trusting = deployment.outputs[f"TrustingResources-{deployment.environment}"]
-        configuration = deployment.outputs[f"TrustedConfiguration-{deployment.environment}"]
-        self.consumer_arn = trusted["ConsumerStateMachineArn"]
-        self.secret_arn = trusting["SecretArn"]
-        self.table = trusting["CacheTableName"]
-        self.parameter = configuration["ConfigurationParameterName"]
-        self.trusted_account = self.consumer_arn.split(":")[4]
-        self.trusting_account = self.secret_arn.split(":")[4]
-        self.emulator = deployment.emulator
-
-    def trusted(self, service: str) -> Any:
-        return self.emulator.client(service, self.trusted_account)
-
-    def trusting(self, service: str) -> Any:
-        return self.emulator.client(service, self.trusting_account)
-
-    def configuration(self) -> dict[str, Any]:
-        return json.loads(self.trusted("ssm").get_parameter(Name=self.parameter)["Parameter"]["Value"])
-
-    @contextmanager
-    def configured(self, value: str | None) -> Iterator[None]:
-        """The consumer's configuration parameter set to ``value`` (None: deleted), then restored."""
-        ssm = self.trusted("ssm")
-        original = ssm.get_parameter(Name=self.parameter)["Parameter"]["Value"]
-        if value is None:
-            ssm.delete_parameter(Name=self.parameter)
-        else:
-            ssm.put_parameter(Name=self.parameter, Value=value, Type="String", Overwrite=True)
-        try:
-            yield
-        finally:
-            ssm.put_parameter(Name=self.parameter, Value=original, Type="String", Overwrite=True)
-
-    def clear_cache(self) -> None:
-        dynamodb = self.trusting("dynamodb")
-        for item in dynamodb.scan(TableName=self.table)["Items"]:
-            dynamodb.delete_item(TableName=self.table, Key={"SecretArn": item["SecretArn"]})
+def configuration(accounts: LocalDeployment) -> dict[str, Any]:
+    """The consumer's configuration, as deployed."""
+    return json.loads(accounts.trusted("ssm").get_parameter(Name=accounts.configuration_parameter)["Parameter"]["Value"])
 
 
-@pytest.fixture
-def accounts(deployment: LocalDeployment) -> Accounts:
-    return Accounts(deployment)
+@contextmanager
+def configured(accounts: LocalDeployment, value: str | None) -> Iterator[None]:
+    """The consumer's configuration parameter set to ``value`` (None: deleted), then restored."""
+    ssm = accounts.trusted("ssm")
+    name = accounts.configuration_parameter
+    original = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+    if value is None:
+        ssm.delete_parameter(Name=name)
+    else:
+        ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
+    try:
+        yield
+    finally:
+        ssm.put_parameter(Name=name, Value=original, Type="String", Overwrite=True)
 
 
-def _failed_state(accounts: Accounts, execution_arn: str) -> str:
+def _failed_state(accounts: LocalDeployment, execution_arn: str) -> str:
     """The state whose task failed (or the Fail state), from the execution history."""
     events = accounts.trusted("stepfunctions").get_execution_history(executionArn=execution_arn)["events"]
     entered = [event["stateEnteredEventDetails"]["name"] for event in events if "stateEnteredEventDetails" in event]
@@ -93,7 +65,7 @@ def _failed_state(accounts: Accounts, execution_arn: str) -> str:
 
 def test_a_wrong_external_id_denies_the_cross_account_step(accounts, target):
     iam = accounts.trusting("iam")
-    role_name = accounts.configuration()["trustingAccountRoleArn"].rsplit("/", 1)[1]
+    role_name = configuration(accounts)["trustingAccountRoleArn"].rsplit("/", 1)[1]
     original = iam.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
     wrong = json.loads(json.dumps(original))
     wrong["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"] = accounts.consumer_arn + "-someone-else"
@@ -116,9 +88,9 @@ OTHER_SECRET_VALUE = "other-value-Xq3"  # made up: only there to be looked for
 
 def test_a_secret_outside_the_allow_list_is_refused_by_name(accounts, target):
     other = accounts.trusting("secretsmanager").create_secret(Name="not-for-the-consumer", SecretString=OTHER_SECRET_VALUE)
-    configuration = accounts.configuration()
-    configuration["secret"]["secretArn"] = other["ARN"]
-    with accounts.configured(json.dumps(configuration)):
+    changed = configuration(accounts)
+    changed["secret"]["secretArn"] = other["ARN"]
+    with configured(accounts, json.dumps(changed)):
         result = target.run_consumer()
     assert result["status"] == "FAILED"
     assert result["error"] == "SecretNotAllowed"
@@ -130,14 +102,14 @@ def test_a_secret_outside_the_allow_list_is_refused_by_name(accounts, target):
 
 
 def test_a_missing_configuration_parameter_is_named(accounts, target):
-    with accounts.configured(None):
+    with configured(accounts, None):
         result = target.run_consumer()
     assert (result["status"], result["error"]) == ("FAILED", "ConfigurationNotFound")
 
 
 @pytest.mark.parametrize("value", ["not json at all", '{"trustingAccountRoleArn": "arn:aws:iam::222222222222:role/x"}', "[]"])
 def test_an_invalid_configuration_is_named(accounts, target, value):
-    with accounts.configured(value):
+    with configured(accounts, value):
         result = target.run_consumer()
     assert (result["status"], result["error"]) == ("FAILED", "InvalidConfiguration")
 
@@ -164,14 +136,14 @@ def test_a_secret_that_does_not_exist_fails_the_run(accounts, target):
 
 def test_a_failed_cache_write_still_returns_the_secret(accounts, target):
     dynamodb = accounts.trusting("dynamodb")
-    description = dynamodb.describe_table(TableName=accounts.table)["Table"]
-    dynamodb.delete_table(TableName=accounts.table)  # every read and write of the cache now fails
+    description = dynamodb.describe_table(TableName=accounts.cache_table)["Table"]
+    dynamodb.delete_table(TableName=accounts.cache_table)  # every read and write of the cache now fails
     try:
         secret = secret_of(target.run_consumer())
         logs = accounts.trusting("logs").filter_log_events(logGroupName="/aws/lambda/" + _function_name(accounts))["events"]
     finally:
         dynamodb.create_table(
-            TableName=accounts.table,
+            TableName=accounts.cache_table,
             KeySchema=description["KeySchema"],
             AttributeDefinitions=description["AttributeDefinitions"],
             BillingMode="PAY_PER_REQUEST",
@@ -181,7 +153,7 @@ def test_a_failed_cache_write_still_returns_the_secret(accounts, target):
     assert any("CacheWriteFailed" in event["message"] for event in logs), "the Lambda did fail"
 
 
-def _function_name(accounts: Accounts) -> str:
+def _function_name(accounts: LocalDeployment) -> str:
     (function,) = accounts.trusting("lambda").list_functions()["Functions"]
     return function["FunctionName"]
 
@@ -190,10 +162,10 @@ def _function_name(accounts: Accounts) -> str:
 
 
 def test_a_cached_item_past_its_expiry_is_not_served(accounts, target):
-    secret_id = accounts.configuration()["secret"]["secretArn"]
+    secret_id = configuration(accounts)["secret"]["secretArn"]
     expired = datetime.now(UTC) - timedelta(minutes=1)
     accounts.trusting("dynamodb").put_item(
-        TableName=accounts.table,
+        TableName=accounts.cache_table,
         Item={
             "SecretArn": {"S": secret_id},
             "SecretValue": {"S": "stale-value-from-before-rotation"},
@@ -229,7 +201,7 @@ def test_the_secret_value_appears_in_no_log(accounts, target):
     secret_of(target.run_consumer())
     value = target.read_secret_value()
     for account in (accounts.trusted_account, accounts.trusting_account):
-        logs = accounts.emulator.client("logs", account)
+        logs = accounts.emulator.client("logs", account, accounts.region)
         for group in logs.describe_log_groups()["logGroups"]:
             for event in logs.filter_log_events(logGroupName=group["logGroupName"])["events"]:
                 assert value not in event["message"], group["logGroupName"]

@@ -1,14 +1,14 @@
 """The integration test: run the consumer, and the secret comes back, then from the cache.
 
 Runs against whatever ``secret_cache_target`` gives: the local emulator by default,
-real AWS with SECRET_CACHE_TARGET=aws (see target.py).
+real AWS with SECRET_CACHE_TARGET=aws (see integration_target/target.py).
 """
 
 from __future__ import annotations
 
 from hashlib import sha256
 
-from tests.integration.target import secret_of
+from integration_target import secret_of
 
 
 def fingerprint(value: str) -> str:

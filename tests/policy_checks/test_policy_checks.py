@@ -13,14 +13,13 @@ import re
 
 import pytest
 
-from tests.policy_checks.conftest import FIXTURES
+from project.paths import PROJECT_ROOT
+from tests.policy_checks.helpers import FIXTURES
 
 CHECK_IDS = sorted(path.name.removesuffix(".template.json") for path in FIXTURES.glob("CKV_SCP_*.template.json"))
 
 
 def test_every_policy_module_has_a_fixture():
-    from tests.conftest import PROJECT_ROOT
-
     modules = [p for p in (PROJECT_ROOT / "policy_checks").glob("*.py") if p.name not in ("__init__.py", "iam_documents.py")]
     declared = sorted(re.search(r'"(CKV_SCP_\d{3})"', module.read_text()).group(1) for module in modules)
     assert declared == CHECK_IDS

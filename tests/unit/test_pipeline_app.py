@@ -7,7 +7,8 @@ import os
 import subprocess
 import sys
 
-from tests.conftest import PROJECT_ROOT, default_context
+from project.context import cdk_json_context as default_context
+from project.paths import PROJECT_ROOT
 
 
 def test_invalid_configuration_exits_non_zero_with_one_line_on_stderr():

@@ -3,12 +3,7 @@ and the patched emulator (to show each patch closes it)."""
 
 from __future__ import annotations
 
-import io
-import json
-import time
-import zipfile
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import boto3
 import pytest
@@ -16,66 +11,7 @@ from moto import mock_aws
 
 from emulator import Emulator
 from emulator.core import MOTO_CONFIG
-
-ACCOUNT = "111111111111"
-OTHER_ACCOUNT = "222222222222"
-REGION = "us-east-1"
-
-
-def states_trust(account: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "states.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-                }
-            ],
-        }
-    )
-
-
-class Account:
-    """One account's clients: an emulator account, or moto's default account when vanilla."""
-
-    def __init__(self, client: Callable[[str], Any], account_id: str) -> None:
-        self.client = client
-        self.id = account_id
-
-    def role(self, name: str, trust: str | None = None) -> str:
-        return self.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=trust or states_trust(self.id))["Role"]["Arn"]
-
-    def state_machine(self, name: str, definition: dict[str, Any], *, kind: str = "STANDARD", role_arn: str | None = None) -> str:
-        role_arn = role_arn or self.role(f"{name}-role")
-        return self.client("stepfunctions").create_state_machine(name=name, definition=json.dumps(definition), roleArn=role_arn, type=kind)[
-            "stateMachineArn"
-        ]
-
-    def run(self, state_machine_arn: str, payload: dict[str, Any] | None = None, deadline: float = 15) -> dict[str, Any]:
-        sfn = self.client("stepfunctions")
-        arn = sfn.start_execution(stateMachineArn=state_machine_arn, input=json.dumps(payload or {}))["executionArn"]
-        stop = time.monotonic() + deadline
-        while True:
-            description = sfn.describe_execution(executionArn=arn)
-            if description["status"] != "RUNNING" or time.monotonic() > stop:
-                return description
-            time.sleep(0.02)
-
-    def python_function(self, name: str, source: str, role_arn: str, environment: dict[str, str] | None = None) -> str:
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w") as archive:
-            archive.writestr("handler.py", source)
-        return self.client("lambda").create_function(
-            FunctionName=name,
-            Runtime="python3.13",
-            Role=role_arn,
-            Handler="handler.handle",
-            Code={"ZipFile": buffer.getvalue()},
-            Environment={"Variables": environment or {}},
-        )["FunctionArn"]
+from tests.unit.emulator.helpers import ACCOUNT, OTHER_ACCOUNT, REGION, Account
 
 
 @pytest.fixture
@@ -87,18 +23,18 @@ def vanilla() -> Iterator[Account]:
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[Emulator]:
-    with Emulator(region=REGION) as aws:
+    with Emulator() as aws:
         yield aws
 
 
 @pytest.fixture
 def patched(emulator: Emulator) -> Account:
-    return Account(lambda service: emulator.client(service, ACCOUNT), ACCOUNT)
+    return Account(lambda service: emulator.client(service, ACCOUNT, REGION), ACCOUNT)
 
 
 @pytest.fixture
 def other(emulator: Emulator) -> Account:
-    return Account(lambda service: emulator.client(service, OTHER_ACCOUNT), OTHER_ACCOUNT)
+    return Account(lambda service: emulator.client(service, OTHER_ACCOUNT, REGION), OTHER_ACCOUNT)
 
 
 _counter = iter(range(10_000))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 
 from pipeline.bootstrap import NAME_PREFIXES, UNSCOPABLE, commands, execution_policy
-from pipeline.config import load_config
-from tests.conftest import default_context
+from project.config import load_config
+from project.context import cdk_json_context as default_context
 
 
 def _statements(tooling: bool) -> list[dict]:

@@ -10,14 +10,8 @@ import pytest
 
 from pipeline.steps import CHECKOV_REPORT, INTEGRATION_REPORT, UNIT_TEST_REPORT
 from stacks.naming import SecretCacheNames
-from tests.conftest import default_context
+from tests.helpers import CONFIGURED_SOURCE
 from tests.unit.stacks.template_helpers import allowed_actions, identity_statements, render, resources, role_by_name
-
-CONFIGURED = {
-    "repository": "acme/secret-cache",
-    "branch": "release",
-    "connection-arn": "arn:aws:codeconnections:us-east-1:222222222222:connection/0a1b2c3d",
-}
 
 
 def _pipeline(template: dict[str, Any]) -> dict[str, Any]:
@@ -39,28 +33,9 @@ def default_pipeline(synthesized_app) -> dict[str, Any]:
     return synthesized_app.templates["SecretCachePipeline"]
 
 
-@pytest.fixture(scope="module")
-def configured_pipeline(tmp_path_factory) -> dict[str, Any]:
-    """A second synth: the source configured, a second environment without approvals."""
-    import aws_cdk as cdk
-
-    from pipeline_app import build_app
-
-    context = default_context() | CONFIGURED
-    context["environments"] = context["environments"] + [
-        {
-            "name": "prod",
-            # The tooling account's region: another region adds a cross-region support stack.
-            "trusted": {"account": "333333333333", "region": "us-east-1"},
-            "trusting": {"account": "444444444444", "region": "us-east-1"},
-            "manualApprovals": False,
-        }
-    ]
-    outdir = tmp_path_factory.mktemp("configured")
-    app = cdk.App(outdir=str(outdir), context=context)
-    build_app(app)
-    app.synth()
-    return json.loads((outdir / "SecretCachePipeline.template.json").read_text())
+@pytest.fixture(scope="session")
+def configured_pipeline(configured_app) -> dict[str, Any]:
+    return configured_app.templates["SecretCachePipeline"]
 
 
 def test_actions_in_order_audit_first_approvals_between_stages_test_last(default_pipeline):
@@ -104,9 +79,9 @@ def test_a_push_to_the_branch_triggers_the_v2_pipeline(default_pipeline, configu
     assert _pipeline(default_pipeline)["PipelineType"] == "V2"
     (trigger,) = _pipeline(configured_pipeline)["Triggers"]
     assert trigger["ProviderType"] == "CodeStarSourceConnection"
-    assert trigger["GitConfiguration"]["Push"] == [{"Branches": {"Includes": ["release"]}}]
+    assert trigger["GitConfiguration"]["Push"] == [{"Branches": {"Includes": [CONFIGURED_SOURCE["branch"]]}}]
     (source,) = _pipeline(configured_pipeline)["Stages"][0]["Actions"]
-    assert source["Configuration"]["FullRepositoryId"] == "acme/secret-cache"
+    assert source["Configuration"]["FullRepositoryId"] == CONFIGURED_SOURCE["repository"]
     assert source["Configuration"]["DetectChanges"] is False  # the trigger does it, filtered
 
 

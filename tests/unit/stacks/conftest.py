@@ -4,7 +4,8 @@ from typing import Any
 
 import pytest
 
-from pipeline.config import DeploymentEnvironment
+from project.config import DeploymentEnvironment
+from project.deployment_order import TRUSTED_CONFIGURATION, TRUSTED_RESOURCES, TRUSTING_RESOURCES
 from stacks.naming import SecretCacheNames
 
 
@@ -29,14 +30,14 @@ def expected_arns(dev: DeploymentEnvironment, names: SecretCacheNames) -> dict[s
 
 @pytest.fixture(scope="session")
 def trusted_resources(synthesized_app: Any, dev: DeploymentEnvironment) -> dict[str, Any]:
-    return synthesized_app.templates[f"TrustedResources-{dev.name}"]
+    return synthesized_app.templates[TRUSTED_RESOURCES.id(dev.name)]
 
 
 @pytest.fixture(scope="session")
 def trusting_resources(synthesized_app: Any, dev: DeploymentEnvironment) -> dict[str, Any]:
-    return synthesized_app.templates[f"TrustingResources-{dev.name}"]
+    return synthesized_app.templates[TRUSTING_RESOURCES.id(dev.name)]
 
 
 @pytest.fixture(scope="session")
 def trusted_configuration(synthesized_app: Any, dev: DeploymentEnvironment) -> dict[str, Any]:
-    return synthesized_app.templates[f"TrustedConfiguration-{dev.name}"]
+    return synthesized_app.templates[TRUSTED_CONFIGURATION.id(dev.name)]

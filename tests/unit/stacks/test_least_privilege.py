@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.assembly import read_stacks
+from project.assembly import read_stacks
 from tests.unit.stacks.template_helpers import as_list, identity_statements, resources
 
 # Actions that read or hand out secrets, credentials or data: never on "*".

@@ -6,7 +6,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from emulator.patches import assume_role_trust
-from tests.unit.emulator.conftest import ACCOUNT, OTHER_ACCOUNT
+from tests.unit.emulator.helpers import ACCOUNT, OTHER_ACCOUNT, REGION
 
 
 def _trust(principal: str, external_id: str) -> str:
@@ -32,8 +32,10 @@ def test_moto_still_lets_a_wrong_external_id_through(vanilla):
 
 
 def test_the_right_principal_with_the_right_external_id_gets_in(emulator, unique):
-    role = emulator.client("iam", OTHER_ACCOUNT).create_role(RoleName=unique, AssumeRolePolicyDocument=_trust(ACCOUNT, "right"))
-    credentials = emulator.client("sts", ACCOUNT).assume_role(RoleArn=role["Role"]["Arn"], RoleSessionName="session", ExternalId="right")
+    role = emulator.client("iam", OTHER_ACCOUNT, REGION).create_role(RoleName=unique, AssumeRolePolicyDocument=_trust(ACCOUNT, "right"))
+    credentials = emulator.client("sts", ACCOUNT, REGION).assume_role(
+        RoleArn=role["Role"]["Arn"], RoleSessionName="session", ExternalId="right"
+    )
     assert credentials["AssumedRoleUser"]["Arn"].startswith(f"arn:aws:sts::{OTHER_ACCOUNT}:assumed-role/{unique}/")
 
 
@@ -46,14 +48,14 @@ def test_the_right_principal_with_the_right_external_id_gets_in(emulator, unique
     ],
 )
 def test_a_wrong_external_id_or_principal_is_denied(emulator, unique, principal, external_id, why):
-    role = emulator.client("iam", OTHER_ACCOUNT).create_role(RoleName=unique, AssumeRolePolicyDocument=_trust(principal, "right"))
+    role = emulator.client("iam", OTHER_ACCOUNT, REGION).create_role(RoleName=unique, AssumeRolePolicyDocument=_trust(principal, "right"))
     arguments = {"RoleArn": role["Role"]["Arn"], "RoleSessionName": "session"} | ({"ExternalId": external_id} if external_id else {})
     with pytest.raises(ClientError) as raised:
-        emulator.client("sts", ACCOUNT).assume_role(**arguments)
+        emulator.client("sts", ACCOUNT, REGION).assume_role(**arguments)
     assert raised.value.response["Error"]["Code"] == "AccessDenied"
     assert why in raised.value.response["Error"]["Message"]
 
 
 def test_a_role_that_does_not_exist_cannot_be_assumed(emulator):
     with pytest.raises(ClientError, match="does not exist"):
-        emulator.client("sts", ACCOUNT).assume_role(RoleArn=f"arn:aws:iam::{OTHER_ACCOUNT}:role/nobody", RoleSessionName="session")
+        emulator.client("sts", ACCOUNT, REGION).assume_role(RoleArn=f"arn:aws:iam::{OTHER_ACCOUNT}:role/nobody", RoleSessionName="session")

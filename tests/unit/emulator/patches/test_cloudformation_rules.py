@@ -6,7 +6,7 @@ import pytest
 
 from emulator import DeployError
 from emulator.patches import cloudformation_rules
-from pipeline.assembly import read_stacks
+from project.assembly import read_stacks
 
 NEVER = {
     "Rules": {"Refuse": {"Assertions": [{"Assert": {"Fn::Not": [{"Fn::Equals": ["a", "a"]}]}, "AssertDescription": "set key x"}]}},

@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 
 from emulator.patches import lambda_in_process
-from tests.unit.emulator.conftest import ACCOUNT
+from tests.unit.emulator.helpers import ACCOUNT
 
 HANDLER = """
 import os
@@ -58,3 +58,26 @@ def test_a_handler_error_is_a_function_error(patched, unique):
     assert response["FunctionError"] == "Unhandled"
     error = json.loads(response["Payload"].read())
     assert (error["errorType"], error["errorMessage"]) == ("ValueError", "asked to fail")
+
+
+# The setting is read once, at import: module state, as a real handler keeps it.
+CACHING_HANDLER = """
+import os
+
+SETTING = os.environ["SETTING"]
+
+def handle(event, context):
+    return SETTING
+"""
+
+
+def test_functions_that_share_code_do_not_share_module_state(patched, unique):
+    """Each function has its own execution environments (Lambda developer guide, "Lambda
+    execution environment"): two functions deployed from one zip (two environments of this
+    project, say) each keep their own module-level state."""
+    role = patched.role(f"{unique}-role", LAMBDA_TRUST)
+    for name in ("first", "second"):
+        patched.python_function(f"{unique}-{name}", CACHING_HANDLER, role, {"SETTING": name})
+    lambda_ = patched.client("lambda")
+    answers = [json.loads(lambda_.invoke(FunctionName=f"{unique}-{name}")["Payload"].read()) for name in ("first", "second", "first")]
+    assert answers == ["first", "second", "first"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 
 from emulator.patches import task_credentials
-from tests.unit.emulator.conftest import ACCOUNT, OTHER_ACCOUNT
+from tests.unit.emulator.helpers import ACCOUNT, OTHER_ACCOUNT
 
 WHO_AM_I = {
     "StartAt": "Who",

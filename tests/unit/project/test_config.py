@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from pipeline.config import ConfigError, load_config
-from tests.conftest import default_context
+from project.config import ConfigError, load_config
+from project.context import cdk_json_context as default_context
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
 """What the integration test runs against: the consumer, and a way to read the secret.
 
-The same test module runs against the local emulator (``make local``, ``make test``)
-and against real AWS (the pipeline's IntegrationTest step); only this object differs,
-and it comes from a fixture or the environment, never from editing the test.
+The same test module runs against the emulated accounts (``make local``, ``make test``)
+and against real AWS (the pipeline's IntegrationTest step); only this object differs.
+Real AWS is described by the environment (``aws_target``); the emulated accounts hand
+their target in through the pytest plugin (``integration_target.pytest_plugin``).
 """
 
 from __future__ import annotations
@@ -59,6 +60,11 @@ def secret_of(description: dict[str, Any]) -> dict[str, Any]:
     return json.loads(description["output"])["Secret"]
 
 
+def on_aws() -> bool:
+    """SECRET_CACHE_TARGET=aws: the test runs against the accounts of the environment."""
+    return os.environ.get("SECRET_CACHE_TARGET", "local") == "aws"
+
+
 def aws_target() -> SecretCacheTarget:
     """Real AWS, from the environment of the pipeline's IntegrationTest step.
 
@@ -97,23 +103,4 @@ def aws_target() -> SecretCacheTarget:
         stepfunctions=as_role("TRUSTED_ROLE_ARN").client("stepfunctions"),
         read_secret_value=lambda: secrets.get_secret_value(SecretId=secret_arn)["SecretString"],
         deadline_seconds=float(os.environ.get("CONSUMER_DEADLINE_SECONDS", "330")),
-    )
-
-
-def local_target(emulator: Any, outputs: dict[str, dict[str, str]], environment: str) -> SecretCacheTarget:
-    """The emulated accounts after a local deployment; ``outputs`` by stage id."""
-    consumer_arn = outputs[f"TrustedResources-{environment}"]["ConsumerStateMachineArn"]
-    secret_arn = outputs[f"TrustingResources-{environment}"]["SecretArn"]
-    trusted_account, trusting_account = consumer_arn.split(":")[4], secret_arn.split(":")[4]
-    secrets = emulator.client("secretsmanager", trusting_account)
-    # By name, as the workflow asks for it: still right after the secret is re-created.
-    secret_name = secret_arn.split(":secret:", 1)[1].rsplit("-", 1)[0]
-    return SecretCacheTarget(
-        name="local",
-        consumer_arn=consumer_arn,
-        stepfunctions=emulator.client("stepfunctions", trusted_account),
-        read_secret_value=lambda: secrets.get_secret_value(SecretId=secret_name)["SecretString"],
-        deadline_seconds=30.0,
-        poll_seconds=0.01,
-        max_poll_seconds=0.05,
     )

@@ -1,3 +1,5 @@
+"""Where the policy fixtures are."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -16,7 +16,12 @@ from pathlib import Path
 
 from rich.console import Console
 
-from pipeline.local_run import LocalRun, RunOptions, cdk_synth, deploy_environment, environments_in
+from emulator import Emulator
+from local_pipeline.deployment import deploy_environment, environments_in
+from local_pipeline.run import LocalRun, RunOptions
+from local_pipeline.synth import cdk_synth
+from project.assembly import read_stacks
+from project.deployment_order import DEPLOYMENT_ORDER, INTEGRATION_TEST
 
 EXECUTIONS = 15
 
@@ -30,20 +35,14 @@ def bare_synth_seconds() -> float:
 
 def consumer_medians(assembly: Path) -> tuple[float, float]:
     """Median seconds of one consumer execution, cache hit and cache miss."""
-    from emulator import Emulator
-    from tests.integration.target import local_target
-
-    environment = environments_in(assembly)[0]
+    stacks = read_stacks(assembly)
     with Emulator() as emulator:
-        outputs = deploy_environment(emulator, assembly, environment)
-        target = local_target(emulator, outputs, environment)
-        dynamodb = emulator.client("dynamodb", outputs[f"TrustingResources-{environment}"]["SecretArn"].split(":")[4])
-        table = outputs[f"TrustingResources-{environment}"]["CacheTableName"]
+        deployment = deploy_environment(emulator, stacks, environments_in(stacks)[0])
+        target = deployment.target()
 
         def timed(clear_cache: bool) -> float:
             if clear_cache:
-                for item in dynamodb.scan(TableName=table)["Items"]:
-                    dynamodb.delete_item(TableName=table, Key={"SecretArn": item["SecretArn"]})
+                deployment.clear_cache()
             started = time.perf_counter()
             result = target.run_consumer()
             assert result["status"] == "SUCCEEDED", result
@@ -63,10 +62,9 @@ def main() -> int:
         return 1
     seconds = {result.name: result.seconds for result in run.results}
     total = run.total_seconds
-    deploy = sum(
-        value for name, value in seconds.items() if name.split("/")[-1] in ("TrustedResources", "TrustingResources", "TrustedConfiguration")
-    )
-    integration = sum(value for name, value in seconds.items() if name.endswith("/IntegrationTest"))
+    deployment_stages = {stage.name for stage in DEPLOYMENT_ORDER}
+    deploy = sum(value for name, value in seconds.items() if name.split("/")[-1] in deployment_stages)
+    integration = sum(value for name, value in seconds.items() if name.endswith(f"/{INTEGRATION_TEST}"))
     synth = bare_synth_seconds()
     hit, miss = consumer_medians(run.options.assembly)
     print(f"local run, synth:            {seconds['Synth']:6.2f} s")

@@ -1,0 +1,56 @@
+"""`make local KEEP_UP=1`: the emulated accounts stay up on 127.0.0.1 for the AWS CLI."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from emulator import Emulator
+from local_pipeline.deployment import LocalDeployment
+
+
+def serve(
+    emulator: Emulator,
+    deployments: Sequence[LocalDeployment],
+    port: int,
+    console: Any,
+    *,
+    until: Callable[[], bool] | None = None,
+) -> None:
+    """Serve until Ctrl-C (or ``until()``), after printing each account's credentials and
+    the commands that run each environment's consumer."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request under the instructions
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        console.print(f"\nThe emulated accounts are up on http://127.0.0.1:{port} (Ctrl-C stops them). For the AWS CLI:\n")
+        accounts = sorted({(d.trusted_account, d.region) for d in deployments} | {(d.trusting_account, d.region) for d in deployments})
+        for account, region in accounts:
+            credentials = emulator.credentials(account)
+            console.print(
+                f"  # account {account}\n"
+                f"  export AWS_ACCESS_KEY_ID={credentials.access_key_id} AWS_SECRET_ACCESS_KEY={credentials.secret_access_key} "
+                f"AWS_DEFAULT_REGION={region}",
+                highlight=False,
+                soft_wrap=True,  # commands to copy: never broken across lines
+            )
+        for deployment in deployments:
+            endpoint = f"aws --endpoint-url http://127.0.0.1:{port}"
+            console.print(
+                f"\n  # {deployment.environment_name}: with account {deployment.trusted_account}'s credentials\n"
+                f"  {endpoint} stepfunctions start-execution --state-machine-arn {deployment.consumer_arn}\n"
+                f"  {endpoint} stepfunctions describe-execution --execution-arn <executionArn>",
+                highlight=False,
+                soft_wrap=True,  # commands to copy: never broken across lines
+            )
+        stop = threading.Event()
+        while not stop.is_set() and not (until and until()):
+            stop.wait(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()

@@ -1,0 +1,69 @@
+"""Helpers shared across the test tree (fixtures live in the conftest files, helpers here)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from project.assembly import read_stacks
+from project.config import ProjectConfig
+
+# The second synth's configuration: the source set, and a second environment without
+# approvals. Both environments, and so the tooling account, are in eu-west-1: the local
+# run must deploy and run an environment in its own region, not in a default one.
+CONFIGURED_REGION = "eu-west-1"
+CONFIGURED_SOURCE = {
+    "repository": "acme/secret-cache",
+    "branch": "release",
+    "connection-arn": f"arn:aws:codeconnections:{CONFIGURED_REGION}:222222222222:connection/0a1b2c3d",
+}
+
+
+def configured_context(context: Mapping[str, Any]) -> dict[str, Any]:
+    """``context`` (cdk.json's) with CONFIGURED_SOURCE, every environment moved to
+    CONFIGURED_REGION, and the environment ``prod`` (accounts 333.../444..., no approvals)."""
+    environments = [
+        {**env, "trusted": {**env["trusted"], "region": CONFIGURED_REGION}, "trusting": {**env["trusting"], "region": CONFIGURED_REGION}}
+        for env in context["environments"]
+    ]
+    environments.append(
+        {
+            "name": "prod",
+            "trusted": {"account": "333333333333", "region": CONFIGURED_REGION},
+            "trusting": {"account": "444444444444", "region": CONFIGURED_REGION},
+            "manualApprovals": False,
+        }
+    )
+    return {**context, **CONFIGURED_SOURCE, "environments": environments}
+
+
+@dataclass(frozen=True)
+class SynthesizedApp:
+    """Templates of one synth, keyed by stage id (``TrustedResources-dev``) or, for the
+    pipeline stack, by its id (``SecretCachePipeline``)."""
+
+    outdir: Path
+    templates: Mapping[str, dict[str, Any]]
+    config: ProjectConfig
+
+    @property
+    def application_templates(self) -> dict[str, dict[str, Any]]:
+        """The stage stacks only (what deploys into the two accounts), not the pipeline."""
+        stages = {stack.stage for stack in read_stacks(self.outdir) if stack.stage}
+        return {name: template for name, template in self.templates.items() if name in stages}
+
+
+def synthesize(outdir: Path, context: Mapping[str, Any]) -> SynthesizedApp:
+    """The app, synthesized in process (cdk-nag included) with ``context``."""
+    import aws_cdk as cdk
+
+    from pipeline_app import build_app
+
+    app = cdk.App(outdir=str(outdir), context=dict(context))
+    config = build_app(app)
+    app.synth()
+    # Stage stacks by stage id ("TrustedResources-dev"), top-level stacks by their id.
+    templates = {stack.stage or stack.artifact_id: stack.template() for stack in read_stacks(outdir)}
+    return SynthesizedApp(outdir=outdir, templates=templates, config=config)
