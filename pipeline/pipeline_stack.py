@@ -78,9 +78,9 @@ class PipelineStack(Stack):
         bucket_id = self.resolve(self.get_logical_id(self.pipeline.pipeline.artifact_bucket.node.default_child))
         acknowledge_pipeline_findings(self, self.pipeline, bucket_id)
         harden_generated_resources(self, self.pipeline)
-        for role, environment in step_roles:
-            step_scope = self.pipeline.pipeline.node.find_child(TRUSTED_CONFIGURATION.id(environment)).node.find_child(
-                integration_test_id(environment)
+        for role, environment_name in step_roles:
+            step_scope = self.pipeline.pipeline.node.find_child(TRUSTED_CONFIGURATION.id(environment_name)).node.find_child(
+                integration_test_id(environment_name)
             )
             acknowledge_step_role_findings(self, role, step_scope, bucket_id)
         missing = config.missing_source_keys()

@@ -7,26 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from iam_documents import AllowStatementCheck, action_covers, actions, is_wildcard_resource, resources
-
-SENSITIVE_ACTIONS = (
-    "secretsmanager:GetSecretValue",
-    "sts:AssumeRole",
-    "iam:PassRole",
-    "states:StartExecution",
-    "states:StartSyncExecution",
-    "dynamodb:GetItem",
-    "dynamodb:BatchGetItem",
-    "dynamodb:Query",
-    "dynamodb:Scan",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:BatchWriteItem",
-    "kms:Decrypt",
-    "ssm:GetParameter",
-    "ssm:GetParameters",
-    "ssm:GetParametersByPath",
-)
+from sensitive_actions import SENSITIVE_ACTIONS
 
 
 def grants_sensitive_action(statement: dict[str, Any]) -> bool:

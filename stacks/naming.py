@@ -19,68 +19,68 @@ from project.config import DeploymentEnvironment
 class SecretCacheNames:
     """Physical names of one environment's resources (both accounts)."""
 
-    environment: str
+    environment_name: str
 
     @property
     def consumer_role(self) -> str:
-        return f"TrustedAccountRl-{self.environment}"
+        return f"TrustedAccountRl-{self.environment_name}"
 
     @property
     def consumer_workflow(self) -> str:
-        return f"SecretCacheConsumerWfw-{self.environment}"
+        return f"SecretCacheConsumerWfw-{self.environment_name}"
 
     @property
     def consumer_configuration_parameter(self) -> str:
-        return f"/secret-cache/{self.environment}/consumer-configuration"
+        return f"/secret-cache/{self.environment_name}/consumer-configuration"
 
     @property
     def cross_account_role(self) -> str:
-        return f"TrustingAccountRl-{self.environment}"
+        return f"TrustingAccountRl-{self.environment_name}"
 
     @property
     def cache_workflow(self) -> str:
-        return f"SecretCacheWfw-{self.environment}"
+        return f"SecretCacheWfw-{self.environment_name}"
 
     @property
     def cache_workflow_role(self) -> str:
-        return f"SecretCacheWfwRl-{self.environment}"
+        return f"SecretCacheWfwRl-{self.environment_name}"
 
     @property
     def cache_function(self) -> str:
-        return f"CacheSecret-{self.environment}"
+        return f"CacheSecret-{self.environment_name}"
 
     @property
     def cache_function_role(self) -> str:
-        return f"CacheSecretRl-{self.environment}"
+        return f"CacheSecretRl-{self.environment_name}"
 
     @property
     def cache_table(self) -> str:
-        return f"SecretCache-{self.environment}"
+        return f"SecretCache-{self.environment_name}"
 
     @property
     def integration_test_step_role(self) -> str:
         """The pipeline's IntegrationTest step runs as this role, in the tooling account."""
-        return f"SecretCacheItStepRl-{self.environment}"
+        return f"SecretCacheItStepRl-{self.environment_name}"
 
     @property
     def integration_test_consumer_role(self) -> str:
         """In the trusted account: may only start and describe the consumer."""
-        return f"SecretCacheItConsumerRl-{self.environment}"
+        return f"SecretCacheItConsumerRl-{self.environment_name}"
 
     @property
     def integration_test_secret_role(self) -> str:
         """In the trusting account: may only read the secret, to compare with what came back."""
-        return f"SecretCacheItSecretRl-{self.environment}"
+        return f"SecretCacheItSecretRl-{self.environment_name}"
 
     @property
     def integration_test_external_id(self) -> str:
-        return f"secret-cache-integration-test-{self.environment}"
+        return f"secret-cache-integration-test-{self.environment_name}"
 
     @property
     def secret(self) -> str:
         # No "-XXXXXX" tail: a partial ARN ending like Secrets Manager's random
         # suffix would be ambiguous.
-        return f"secret-cache/{self.environment}/secret"
+        return f"secret-cache/{self.environment_name}/secret"
 
 
 class SecretCacheArns:

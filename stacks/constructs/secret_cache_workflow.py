@@ -112,7 +112,9 @@ class SecretCacheWorkflow(Construct):
             "GetSecretValue",
             service="secretsmanager",
             action="getSecretValue",
-            # Explicit: the derived "secretsmanager:getSecretValue" trips case-sensitive audits.
+            # The permission is ReadAllowListedSecret above: the role is immutable
+            # (WorkflowRole), so the statement CallAwsService derives from these two never
+            # reaches the template. They are required, and spelled as IAM spells the action.
             iam_action="secretsmanager:GetSecretValue",
             iam_resources=[secret.secret_arn],
             parameters={"SecretId": secret_id},

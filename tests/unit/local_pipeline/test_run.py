@@ -18,6 +18,7 @@ from rich.console import Console
 from local_pipeline import run as run_module
 from local_pipeline.run import LocalRun, RunOptions
 from pipeline.audit import AuditReport, Finding
+from project.arns import region_of_arn
 from tests.helpers import CONFIGURED_REGION, SynthesizedApp
 
 
@@ -93,5 +94,5 @@ def test_environments_in_eu_west_1_deploy_and_pass_there(configured_app: Synthes
     assert code == 0, output
     assert [r.name for r in run.results if r.name.endswith("/IntegrationTest")] == ["dev/IntegrationTest", "prod/IntegrationTest"]
     assert [d.region for d in run.deployments] == [CONFIGURED_REGION, CONFIGURED_REGION]
-    assert [d.consumer_arn.split(":")[3] for d in run.deployments] == [CONFIGURED_REGION, CONFIGURED_REGION]
+    assert [region_of_arn(d.consumer_arn) for d in run.deployments] == [CONFIGURED_REGION, CONFIGURED_REGION]
     assert approved == ["dev/TrustingResources", "dev/TrustedConfiguration"]

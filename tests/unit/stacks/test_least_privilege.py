@@ -4,29 +4,19 @@ from __future__ import annotations
 
 import copy
 import json
+from fnmatch import fnmatchcase
 from typing import Any
 
 import pytest
 
+from policy_checks.sensitive_actions import SENSITIVE_ACTIONS
 from project.assembly import read_stacks
 from tests.unit.stacks.template_helpers import as_list, identity_statements, resources
 
-# Actions that read or hand out secrets, credentials or data: never on "*".
-SENSITIVE_ACTIONS = (
-    "secretsmanager:getsecretvalue",
-    "sts:assumerole",
-    "states:startsyncexecution",
-    "states:startexecution",
-    "iam:passrole",
-    "kms:decrypt",
-    "ssm:getparameter",
-    "lambda:invokefunction",
-)
-
 
 def _is_sensitive(action: str) -> bool:
-    action = action.lower()  # IAM matches actions case-insensitively
-    return action in SENSITIVE_ACTIONS or action.startswith("dynamodb:")
+    # IAM matches actions case-insensitively, with wildcards (an Allow of "dynamodb:*" grants GetItem).
+    return any(fnmatchcase(sensitive.lower(), action.lower()) for sensitive in SENSITIVE_ACTIONS)
 
 
 def wildcard_grants(template: dict[str, Any]) -> list[tuple[str, Any]]:
