@@ -1,7 +1,7 @@
 """What the integration test runs against, and how a target is handed to it.
 
 The test module (tests/integration/) asks for a ``SecretCacheTarget``; this package
-defines it, builds it for real AWS from the environment, and carries one built
+defines it, builds it for real AWS from environment variables, and carries one built
 elsewhere (the emulated accounts of the local run) into a pytest session as a plugin.
 It imports neither the emulator nor the CDK.
 """

@@ -3,7 +3,7 @@
     pytest.main([...], plugins=[TargetPlugin(target)])
 
 The tests' ``secret_cache_target`` fixture takes it from the session's stash
-(``injected_target``) before it looks at the environment.
+(``injected_target``) before it looks at the environment variables.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The same test module runs against the emulated accounts (``make local``, ``make test``)
 and against real AWS (the pipeline's IntegrationTest step); only this object differs.
-Real AWS is described by the environment (``aws_target``); the emulated accounts hand
+Real AWS is described by environment variables (``aws_target``); the emulated accounts hand
 their target in through the pytest plugin (``integration_target.pytest_plugin``).
 """
 
@@ -61,12 +61,12 @@ def secret_of(description: dict[str, Any]) -> dict[str, Any]:
 
 
 def on_aws() -> bool:
-    """SECRET_CACHE_TARGET=aws: the test runs against the accounts of the environment."""
+    """SECRET_CACHE_TARGET=aws: the test runs against real accounts, named by environment variables."""
     return os.environ.get("SECRET_CACHE_TARGET", "local") == "aws"
 
 
 def aws_target() -> SecretCacheTarget:
-    """Real AWS, from the environment of the pipeline's IntegrationTest step.
+    """Real AWS, from the environment variables of the pipeline's IntegrationTest step.
 
     CONSUMER_STATE_MACHINE_ARN  the consumer to run (a stack output)
     SECRET_ARN                  the secret to compare with (a stack output)

@@ -172,7 +172,7 @@ def invoke_in_process(
         function.role, service="lambda.amazonaws.com", source_arn=function.function_arn, region=self.region_name
     )
     event = json.loads(body) if body else {}
-    environment = {
+    process_env = {
         **(function.environment_vars or {}),
         # What the Lambda runtime sets: the role's credentials, the region, the function.
         "AWS_ACCESS_KEY_ID": credentials.access_key_id,
@@ -184,7 +184,7 @@ def invoke_in_process(
     }
     with (
         _INVOKE_LOCK,
-        mock.patch.dict(os.environ, environment),
+        mock.patch.dict(os.environ, process_env),
         _OUTPUT.capture() as printed,
         redirect_stdout(_OUTPUT),
     ):
