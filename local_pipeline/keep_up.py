@@ -31,21 +31,19 @@ def serve(
         accounts = sorted({(d.trusted_account, d.region) for d in deployments} | {(d.trusting_account, d.region) for d in deployments})
         for account, region in accounts:
             credentials = emulator.credentials(account)
-            console.print(
+            _print_commands(
+                console,
                 f"  # account {account}\n"
                 f"  export AWS_ACCESS_KEY_ID={credentials.access_key_id} AWS_SECRET_ACCESS_KEY={credentials.secret_access_key} "
                 f"AWS_DEFAULT_REGION={region}",
-                highlight=False,
-                soft_wrap=True,  # commands to copy: never broken across lines
             )
         for deployment in deployments:
             endpoint = f"aws --endpoint-url http://127.0.0.1:{port}"
-            console.print(
+            _print_commands(
+                console,
                 f"\n  # {deployment.environment_name}: with account {deployment.trusted_account}'s credentials\n"
                 f"  {endpoint} stepfunctions start-execution --state-machine-arn {deployment.consumer_arn}\n"
                 f"  {endpoint} stepfunctions describe-execution --execution-arn <executionArn>",
-                highlight=False,
-                soft_wrap=True,  # commands to copy: never broken across lines
             )
         stop = threading.Event()
         while not stop.is_set() and not (until and until()):
@@ -54,3 +52,7 @@ def serve(
         pass
     finally:
         server.stop()
+
+
+def _print_commands(console: Any, text: str) -> None:
+    console.print(text, highlight=False, soft_wrap=True)  # commands to copy: never broken across lines
