@@ -30,6 +30,7 @@ from moto.ssm.models import Parameter as SsmParameter
 from moto.ssm.models import ssm_backends
 
 from emulator import patches
+from emulator.authorization import ADMIN_USER
 from emulator.identity import PARTITION, Credentials, forget_sessions
 from project.assembly import FileAsset, StackArtifact
 
@@ -42,7 +43,7 @@ MOTO_CONFIG = {
 CDK_QUALIFIER = "hnb659fds"
 # The bootstrap stack version `cdk bootstrap` writes; the templates' rule requires >= 6.
 BOOTSTRAP_VERSION = "30"
-ADMIN_USER = "emulator-admin"
+
 # IAM is global; moto's IAM calls still take a region, which changes nothing.
 IAM_REGION = "us-east-1"
 _CLIENT_CONFIG = Config(retries={"max_attempts": 1})

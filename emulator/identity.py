@@ -18,7 +18,8 @@ from moto.iam.models import get_account_id_from, iam_backends
 from moto.sts.exceptions import STSClientError
 from moto.sts.models import sts_backends
 
-from emulator.trust import Decision, Principal, evaluate_trust
+from emulator.authorization import identity_policies
+from emulator.policy_evaluation import Decision, Principal, Request, authorize, evaluate_trust
 from project.arns import account_of_arn
 
 PARTITION = "aws"
@@ -115,11 +116,23 @@ def forget_sessions() -> None:
 
 
 def authorize_assume_role(principal: Principal, role_arn: str, external_id: str | None) -> None:
-    """Raise AccessDenied unless the role's trust policy lets ``principal`` assume it."""
+    """Raise AccessDenied unless ``principal`` may assume the role: the role's trust policy
+    must allow it, and, unless the trust names this very role or user, so must the
+    caller's identity policy (IAM User Guide, "Cross-account policy evaluation logic")."""
     context = {"aws:PrincipalArn": principal.arn, "aws:PrincipalAccount": principal.account}
     if external_id is not None:
         context["sts:ExternalId"] = external_id
-    decision = check_trust(role_arn, principal, context)
+    trust = role_trust_policy(role_arn)
+    if trust is None:
+        raise deny(principal, role_arn, Decision(False, f"role {role_arn} does not exist"))
+    request = Request(principal, "sts:AssumeRole", role_arn, context)
+    decision = authorize(
+        request,
+        identity_policies=identity_policies(principal),
+        resource_account=account_of_arn(role_arn),
+        resource_policy=trust,
+        resource_policy_rule="required",
+    )
     if not decision.allowed:
         raise deny(principal, role_arn, decision)
 

@@ -17,6 +17,7 @@ from emulator.patches import (
     cloudformation_resources,
     cloudformation_rules,
     execution_names,
+    identity_policies,
     intrinsic_failures,
     lambda_in_process,
     sync_execution,
@@ -26,6 +27,7 @@ from emulator.patches import (
 
 PATCHES: tuple[ModuleType, ...] = (
     assume_role_trust,
+    identity_policies,
     aws_sdk_integration,
     task_credentials,
     sync_execution,

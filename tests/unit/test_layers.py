@@ -75,7 +75,7 @@ def _verdicts(report: str) -> dict[str, str]:
     ("module", "planted", "broken"),
     [
         ("stacks/naming.py", "import local_pipeline.run", {LAYERS}),
-        ("emulator/trust.py", "import pipeline.audit", {LAYERS}),
+        ("emulator/policy_evaluation.py", "import pipeline.audit", {LAYERS}),
         ("project/config.py", "import aws_cdk", {NO_CDK}),
         ("local_pipeline/report.py", "import stacks.naming", {NO_CDK}),
         # tests.helpers synthesizes the app: the emulator would reach the app and the CDK too.

