@@ -63,6 +63,9 @@ class Target:
 class Operation:
     action: str
     target: Callable[[Call, str], Target]  # (the call, the caller's account) -> what it acts on
+    # A parameter that hands a role to the service, which needs iam:PassRole on that role
+    # (IAM User Guide, "Grant a user permissions to pass a role to an AWS service").
+    passes_role: str | None = None
 
 
 class AccessDeniedJson(JsonRESTError):
@@ -158,6 +161,22 @@ def _lambda_function(call: Call, caller: str) -> Target:
     return Target(_arn("lambda", call.region, account, f"function:{name}"), account)
 
 
+def _stack(call: Call, caller: str) -> Target:
+    from moto.cloudformation.models import cloudformation_backends
+
+    name = call._get_param("StackName")
+    account = _account_in(str(name or call._get_param("ChangeSetName") or ""), caller)
+    backend = cloudformation_backends[account][call.region]
+    if not name:
+        name = backend.describe_change_set(str(call._get_param("ChangeSetName"))).stack_id
+    name = str(name)
+    if name.startswith("arn:"):
+        return Target(name, account)
+    stack = next((stack for stack in backend.stacks.values() if stack.name == name), None)
+    # A stack not created yet is authorized on its name, any ID.
+    return Target(stack.stack_id if stack is not None else _arn("cloudformation", call.region, account, f"stack/{name}/*"), account)
+
+
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("ssm", "GetParameter"): Operation("ssm:GetParameter", _ssm_parameter),
     ("stepfunctions", "StartSyncExecution"): Operation("states:StartSyncExecution", _state_machine),
@@ -168,6 +187,10 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("dynamodb", "PutItem"): Operation("dynamodb:PutItem", _dynamodb_table),
     ("secretsmanager", "GetSecretValue"): Operation("secretsmanager:GetSecretValue", _secret),
     ("lambda", "Invoke"): Operation("lambda:InvokeFunction", _lambda_function),
+    ("cloudformation", "CreateChangeSet"): Operation("cloudformation:CreateChangeSet", _stack, passes_role="RoleARN"),
+    ("cloudformation", "DescribeChangeSet"): Operation("cloudformation:DescribeChangeSet", _stack),
+    ("cloudformation", "ExecuteChangeSet"): Operation("cloudformation:ExecuteChangeSet", _stack),
+    ("cloudformation", "DeleteStack"): Operation("cloudformation:DeleteStack", _stack, passes_role="RoleARN"),
 }
 
 # Operations no policy can deny ("No permissions are required to perform this operation",
@@ -268,6 +291,13 @@ def authorize_call(principal: Principal, call: Call, operation_name: str) -> Non
     decision = check(principal, operation.action, target, call.region)
     if not decision.allowed:
         raise denial(service, principal, _what(operation.action, target.arn, decision))
+    passed = call._get_param(operation.passes_role) if operation.passes_role else None
+    if passed:
+        role = Target(str(passed), _account_in(str(passed), principal.account))
+        context = {"iam:PassedToService": f"{service}.amazonaws.com"}
+        decision = check(principal, "iam:PassRole", role, call.region, context)
+        if not decision.allowed:
+            raise denial(service, principal, _what("iam:PassRole", role.arn, decision))
     via = _VIA_SERVICE.get(service)
     if via and target.kms_key:
         key = key_target(target.kms_key, call.region, target.account)

@@ -12,10 +12,11 @@ here: templates, assets and handler code are the ones `cdk synth` wrote.
 from __future__ import annotations
 
 import io
+import json
 import logging
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from types import TracebackType
 from typing import Any
@@ -31,7 +32,7 @@ from moto.ssm.models import ssm_backends
 
 from emulator import patches
 from emulator.authorization import ADMIN_USER
-from emulator.identity import PARTITION, Credentials, forget_sessions
+from emulator.identity import PARTITION, Credentials, assume_role_as, forget_sessions, principal_for_access_key
 from project.assembly import FileAsset, StackArtifact
 
 MOTO_CONFIG = {
@@ -41,8 +42,9 @@ MOTO_CONFIG = {
     "iam": {"load_aws_managed_policies": False},
 }
 CDK_QUALIFIER = "hnb659fds"
-# The bootstrap stack version `cdk bootstrap` writes; the templates' rule requires >= 6.
-BOOTSTRAP_VERSION = "30"
+BOOTSTRAP_STACK = "CDKToolkit"
+# The customer managed policies handed to the bootstrap as the execution role's.
+EXECUTION_POLICY_NAME = "SecretCacheCfnExecution"
 
 # IAM is global; moto's IAM calls still take a region, which changes nothing.
 IAM_REGION = "us-east-1"
@@ -92,16 +94,35 @@ class Emulator:
 
     # --- deployment ----------------------------------------------------------
 
-    def bootstrap(self, account: str, region: str) -> None:
-        """What `cdk bootstrap` leaves in an account: the version parameter and the asset bucket."""
+    def bootstrap(
+        self,
+        account: str,
+        region: str,
+        *,
+        template: str,
+        trusted_accounts: Sequence[str] = (),
+        execution_policies: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
+        """`cdk bootstrap` as its administrator runs it: the CDK CLI's own bootstrap
+        ``template`` (``cdk bootstrap --show-template``), deployed as the stack CDKToolkit,
+        trusting ``trusted_accounts``, with ``execution_policies`` created as customer managed
+        policies and handed over as ``CloudFormationExecutionPolicies``."""
         if (account, region) in self._bootstrapped:
             return
-        self.client("ssm", account, region).put_parameter(
-            Name=f"/cdk-bootstrap/{CDK_QUALIFIER}/version", Value=BOOTSTRAP_VERSION, Type="String"
+        iam = self.client("iam", account, region)
+        policy_arns = [
+            iam.create_policy(PolicyName=f"{EXECUTION_POLICY_NAME}{index or ''}", PolicyDocument=json.dumps(document))["Policy"]["Arn"]
+            for index, document in enumerate(execution_policies)
+        ]
+        parameters = {"TrustedAccounts": ",".join(trusted_accounts), "CloudFormationExecutionPolicies": ",".join(policy_arns)}
+        cloudformation = self.client("cloudformation", account, region)
+        cloudformation.create_stack(
+            StackName=BOOTSTRAP_STACK,
+            TemplateBody=template,
+            Capabilities=["CAPABILITY_NAMED_IAM"],
+            Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items() if value],
         )
-        s3 = self.client("s3", account, region)
-        bucket = f"cdk-{CDK_QUALIFIER}-assets-{account}-{region}"
-        s3.create_bucket(Bucket=bucket, **({} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}))
+        self._wait(cloudformation, BOOTSTRAP_STACK, "CREATE_COMPLETE", timeout_seconds=60)
         self._bootstrapped.add((account, region))
 
     def _publish(self, asset: FileAsset, account: str, region: str) -> None:
@@ -140,32 +161,80 @@ class Emulator:
                     )
                 )
 
-    def deploy(self, stack: StackArtifact, *, timeout_seconds: float = 60) -> dict[str, str]:
-        """Create ``stack`` in its account and region; return its outputs."""
-        self.bootstrap(stack.account, stack.region)
+    def deploy(self, stack: StackArtifact, *, deployer_account: str | None = None, timeout_seconds: float = 60) -> dict[str, str]:
+        """Create or update ``stack`` as CDK Pipelines does: the assets published, then, as
+        the stack's deploy role (assumed by ``deployer_account``'s administrator, as the
+        pipeline's action role is), a change set handed to the CloudFormation execution
+        role, then executed. Returns the stack's outputs."""
+        if (stack.account, stack.region) not in self._bootstrapped:
+            raise DeployError(f"{stack.stack_name}: account {stack.account} ({stack.region}) is not bootstrapped")
+        if stack.deploy_role_arn is None or stack.execution_role_arn is None:
+            raise DeployError(f"{stack.stack_name}: the assembly names no deploy and execution roles (a legacy synthesizer?)")
         for asset in stack.assets:
+            # Published by the account's administrator (on AWS, the pipeline's Assets step as
+            # the file-publishing role; not emulated yet).
             self._publish(asset, stack.account, stack.region)
         template = stack.template()
         self._seed_public_parameters(stack, template)
-        cloudformation = self.client("cloudformation", stack.account, stack.region)
+        deployer = self.credentials(deployer_account or stack.account)
+        session = assume_role_as(
+            principal_for_access_key(deployer.access_key_id), stack.deploy_role_arn, external_id=None, region=stack.region
+        )
+        cloudformation = boto3.client("cloudformation", region_name=stack.region, config=_CLIENT_CONFIG, **session.as_boto3_kwargs())
+        exists = self._stack_status(stack) not in (None, "REVIEW_IN_PROGRESS")
         try:
-            cloudformation.create_stack(
+            change_set = cloudformation.create_change_set(
                 StackName=stack.stack_name,
+                ChangeSetName=f"{stack.stack_name}-{int(time.time() * 1000)}",
+                ChangeSetType="UPDATE" if exists else "CREATE",
                 TemplateBody=stack.template_file.read_text(),
+                RoleARN=stack.execution_role_arn,
                 Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
             )
-        except ClientError as error:  # refused before anything was created (a rule, a bad template)
+        except ClientError as error:  # refused before anything was created (a rule, a bad template, a permission)
             raise DeployError(f"{stack.stack_name}: {error.response['Error']['Message']}") from None
+        described = cloudformation.describe_change_set(ChangeSetName=change_set["Id"])
+        if described["Status"] == "FAILED" and "didn't contain changes" in described.get("StatusReason", ""):
+            return self._outputs(stack)  # nothing to do, as CDK Pipelines' Deploy action then does
+        cloudformation.execute_change_set(ChangeSetName=change_set["Id"])
+        admin = self.client("cloudformation", stack.account, stack.region)
+        self._wait(admin, stack.stack_name, "UPDATE_COMPLETE" if exists else "CREATE_COMPLETE", timeout_seconds=timeout_seconds)
+        return self._outputs(stack)
+
+    def delete(self, stack: StackArtifact, *, deployer_account: str | None = None, timeout_seconds: float = 60) -> None:
+        """Delete ``stack`` as `cdk destroy` does: as the deploy role, CloudFormation acting as the execution role."""
+        deployer = self.credentials(deployer_account or stack.account)
+        assert stack.deploy_role_arn is not None and stack.execution_role_arn is not None
+        session = assume_role_as(
+            principal_for_access_key(deployer.access_key_id), stack.deploy_role_arn, external_id=None, region=stack.region
+        )
+        cloudformation = boto3.client("cloudformation", region_name=stack.region, config=_CLIENT_CONFIG, **session.as_boto3_kwargs())
+        cloudformation.delete_stack(StackName=stack.stack_name, RoleARN=stack.execution_role_arn)
+        if self._stack_status(stack) not in (None, "DELETE_COMPLETE"):
+            admin = self.client("cloudformation", stack.account, stack.region)
+            raise DeployError(f"{stack.stack_name} ended {self._stack_status(stack)}: {self._failure_reason(admin, stack.stack_name)}")
+
+    def _stack_status(self, stack: StackArtifact) -> str | None:
+        admin = self.client("cloudformation", stack.account, stack.region)
+        try:
+            return str(admin.describe_stacks(StackName=stack.stack_name)["Stacks"][0]["StackStatus"])
+        except ClientError:
+            return None
+
+    def _outputs(self, stack: StackArtifact) -> dict[str, str]:
+        admin = self.client("cloudformation", stack.account, stack.region)
+        description = admin.describe_stacks(StackName=stack.stack_name)["Stacks"][0]
+        return {output["OutputKey"]: output["OutputValue"] for output in description.get("Outputs", [])}
+
+    def _wait(self, cloudformation: Any, stack_name: str, done: str, *, timeout_seconds: float) -> None:
         deadline = time.monotonic() + timeout_seconds
         while True:
-            description = cloudformation.describe_stacks(StackName=stack.stack_name)["Stacks"][0]
-            status = description["StackStatus"]
-            if status == "CREATE_COMPLETE":
-                break
+            status = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]["StackStatus"]
+            if status == done:
+                return
             if not status.endswith("IN_PROGRESS") or time.monotonic() > deadline:
-                raise DeployError(f"{stack.stack_name} ended {status}: {self._failure_reason(cloudformation, stack.stack_name)}")
+                raise DeployError(f"{stack_name} ended {status}: {self._failure_reason(cloudformation, stack_name)}")
             time.sleep(0.05)
-        return {output["OutputKey"]: output["OutputValue"] for output in description.get("Outputs", [])}
 
     @staticmethod
     def _failure_reason(cloudformation: Any, stack_name: str) -> str:

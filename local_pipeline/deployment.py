@@ -14,6 +14,8 @@ from typing import Any
 
 from emulator import Emulator
 from integration_target import SecretCacheTarget
+from local_pipeline.synth import bootstrap_template
+from pipeline.bootstrap import execution_policies
 from project.arns import account_of_arn, region_of_arn
 from project.assembly import StackArtifact
 from project.deployment_order import (
@@ -43,11 +45,37 @@ def stage_stacks(stacks: Sequence[StackArtifact], stage_id: str) -> list[StackAr
     return found
 
 
-def deploy_stage(emulator: Emulator, stacks: Sequence[StackArtifact]) -> dict[str, str]:
-    """Deploy one stage's stacks, in order; their outputs."""
+def tooling_account(stacks: Sequence[StackArtifact]) -> str:
+    """The pipeline's account: where the top-level stack (the pipeline) deploys."""
+    accounts = {stack.account for stack in stacks if not stack.stage}
+    if len(accounts) != 1:
+        raise MissingStage(f"the cloud assembly has {len(accounts)} top-level stacks' accounts, not one pipeline account")
+    return accounts.pop()
+
+
+def bootstrap_accounts(emulator: Emulator, stacks: Sequence[StackArtifact]) -> str:
+    """`cdk bootstrap` in every account and region the assembly deploys to, as
+    `make bootstrap-commands` prints it: the project's scoped execution policies, the
+    deployment accounts trusting the tooling account. Returns the tooling account."""
+    tooling = tooling_account(stacks)
+    template = bootstrap_template()
+    for account, region in sorted({(stack.account, stack.region) for stack in stacks}):
+        is_tooling = account == tooling
+        emulator.bootstrap(
+            account,
+            region,
+            template=template,
+            trusted_accounts=[] if is_tooling else [tooling],
+            execution_policies=execution_policies(account, region, tooling=is_tooling),
+        )
+    return tooling
+
+
+def deploy_stage(emulator: Emulator, stacks: Sequence[StackArtifact], *, deployer_account: str) -> dict[str, str]:
+    """Deploy one stage's stacks, in order, as the pipeline does from ``deployer_account``; their outputs."""
     outputs: dict[str, str] = {}
     for stack in stacks:
-        outputs.update(emulator.deploy(stack))
+        outputs.update(emulator.deploy(stack, deployer_account=deployer_account))
     return outputs
 
 
@@ -122,5 +150,9 @@ class LocalDeployment:
 
 def deploy_environment(emulator: Emulator, stacks: Sequence[StackArtifact], environment_name: str) -> LocalDeployment:
     """Every deployment stage of one environment, in order, without approvals."""
-    outputs = {stage_id: deploy_stage(emulator, stage_stacks(stacks, stage_id)) for stage_id in deployment_stage_ids(environment_name)}
+    tooling = bootstrap_accounts(emulator, stacks)
+    outputs = {
+        stage_id: deploy_stage(emulator, stage_stacks(stacks, stage_id), deployer_account=tooling)
+        for stage_id in deployment_stage_ids(environment_name)
+    }
     return LocalDeployment(emulator, environment_name, outputs)

@@ -24,7 +24,7 @@ from typing import Any
 
 from emulator import Emulator
 from local_pipeline.approvals import Approver, NotApproved, stages_awaiting_approval
-from local_pipeline.deployment import LocalDeployment, MissingStage, deploy_stage, environments_in, stage_stacks
+from local_pipeline.deployment import LocalDeployment, MissingStage, bootstrap_accounts, deploy_stage, environments_in, stage_stacks
 from local_pipeline.integration_test import run_integration_test
 from local_pipeline.keep_up import serve
 from local_pipeline.report import StageFailed, StageResult, shorten, stage_line, summary_table, write_summary
@@ -58,6 +58,7 @@ class LocalRun:
     # Read from the cloud assembly once, by the Synth stage.
     stacks: list[StackArtifact] = field(default_factory=list)
     awaiting_approval: set[str] = field(default_factory=set)
+    tooling_account: str = ""  # set when the accounts are bootstrapped
     total_seconds: float = 0.0  # the whole run, wall clock (stages and what is between them)
 
     @contextmanager
@@ -100,6 +101,7 @@ class LocalRun:
         with self.stage("Audit") as result:
             checking = pool.submit(audit, [self.options.assembly], self.options.reports / "checkov")
             emulator = contexts.enter_context(Emulator())
+            self.tooling_account = bootstrap_accounts(emulator, self.stacks)
             result.detail = self._audit_verdict(checking.result())
         return emulator
 
@@ -121,7 +123,7 @@ class LocalRun:
                     raise StageFailed(f"{name}: {refused}") from None
             with self.stage(name) as result:
                 deployed = stage_stacks(self.stacks, stage_id)
-                outputs[stage_id] = deploy_stage(emulator, deployed)
+                outputs[stage_id] = deploy_stage(emulator, deployed, deployer_account=self.tooling_account)
                 result.detail = ", ".join(f"{stack.stack_name.removeprefix(stage_id + '-')} -> {stack.account}" for stack in deployed)
         deployment = LocalDeployment(emulator, environment_name, outputs)
         self.deployments.append(deployment)

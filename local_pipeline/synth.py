@@ -1,9 +1,10 @@
-"""`cdk synth` with the pinned CLI, exactly as `make synth` runs it (cdk-nag included)."""
+"""The pinned CDK CLI: `cdk synth` exactly as `make synth` runs it (cdk-nag included), and its bootstrap template."""
 
 from __future__ import annotations
 
 import os
 import subprocess
+from functools import cache
 from pathlib import Path
 
 from project.paths import PROJECT_ROOT
@@ -12,13 +13,31 @@ from project.paths import PROJECT_ROOT
 CDK_BIN = PROJECT_ROOT / "node_modules" / ".bin"
 
 
+def _process_env() -> dict[str, str]:
+    return {**os.environ, "PATH": f"{CDK_BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
 def cdk_synth(outdir: Path) -> subprocess.CompletedProcess[str]:
-    process_env = {**os.environ, "PATH": f"{CDK_BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     return subprocess.run(
         [str(CDK_BIN / "cdk"), "synth", "--quiet", "--output", str(outdir)],
         cwd=PROJECT_ROOT,
-        env=process_env,
+        env=_process_env(),
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+@cache
+def bootstrap_template() -> str:
+    """The bootstrap template of the pinned CDK CLI (`cdk bootstrap --show-template`): what
+    `cdk bootstrap` deploys into each account, and what the emulated accounts get."""
+    shown = subprocess.run(
+        [str(CDK_BIN / "cdk"), "bootstrap", "--show-template"],
+        cwd=PROJECT_ROOT,
+        env=_process_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return shown.stdout

@@ -33,10 +33,13 @@ NAME_PREFIXES = (
 # Actions that accept no resource ARN (Service Authorization Reference): "*" is the only choice.
 UNSCOPABLE = [
     "kms:CreateKey",
+    "kms:ListAliases",
     "secretsmanager:GetRandomPassword",
     "codestar-notifications:ListTargets",
     "iam:GetAccountSummary",
     "cloudformation:DescribeStacks",
+    "logs:DescribeIndexPolicies",
+    "logs:DescribeResourcePolicies",
 ]
 
 
@@ -56,6 +59,9 @@ def execution_policy(account: str, region: str, *, tooling: bool) -> dict[str, A
                 "iam:DeleteRole",
                 "iam:GetRole",
                 "iam:UpdateRole",
+                "iam:UpdateRoleDescription",
+                "iam:ListRolePolicies",
+                "iam:ListAttachedRolePolicies",
                 "iam:TagRole",
                 "iam:UntagRole",
                 "iam:UpdateAssumeRolePolicy",
@@ -76,11 +82,14 @@ def execution_policy(account: str, region: str, *, tooling: bool) -> dict[str, A
                 "kms:PutKeyPolicy",
                 "kms:GetKeyPolicy",
                 "kms:EnableKeyRotation",
+                "kms:DisableKeyRotation",
                 "kms:GetKeyRotationStatus",
+                "kms:UpdateKeyDescription",
                 "kms:ScheduleKeyDeletion",
                 "kms:TagResource",
                 "kms:UntagResource",
                 "kms:CreateGrant",
+                "kms:RevokeGrant",
                 "kms:Decrypt",
                 "kms:Encrypt",
                 "kms:GenerateDataKey",
@@ -99,6 +108,7 @@ def execution_policy(account: str, region: str, *, tooling: bool) -> dict[str, A
                 "states:DescribeStateMachine",
                 "states:TagResource",
                 "states:UntagResource",
+                "states:ListTagsForResource",
             ],
             "Resource": _arns(
                 "states", account, region, [f"stateMachine:{name}" for name in ("SecretCacheConsumerWfw-*", "SecretCacheWfw-*")]
@@ -116,7 +126,8 @@ def execution_policy(account: str, region: str, *, tooling: bool) -> dict[str, A
                 "logs:DisassociateKmsKey",
                 "logs:TagResource",
                 "logs:UntagResource",
-                "logs:DescribeLogGroups",
+                "logs:ListTagsForResource",
+                "logs:GetDataProtectionPolicy",
             ],
             "Resource": _arns(
                 "logs",
@@ -130,6 +141,13 @@ def execution_policy(account: str, region: str, *, tooling: bool) -> dict[str, A
             ),
         },
         {
+            # IAM authorizes DescribeLogGroups on "log-group::log-stream:", never on a named group.
+            "Sid": "ListLogGroups",
+            "Effect": "Allow",
+            "Action": ["logs:DescribeLogGroups"],
+            "Resource": _arns("logs", account, region, ["log-group:*"]),
+        },
+        {
             "Sid": "ProjectFunction",
             "Effect": "Allow",
             "Action": [
@@ -138,6 +156,10 @@ def execution_policy(account: str, region: str, *, tooling: bool) -> dict[str, A
                 "lambda:UpdateFunctionConfiguration",
                 "lambda:DeleteFunction",
                 "lambda:GetFunction",
+                "lambda:GetFunctionCodeSigningConfig",
+                "lambda:GetFunctionRecursionConfig",
+                "lambda:GetFunctionScalingConfig",
+                "lambda:GetRuntimeManagementConfig",
                 "lambda:TagResource",
                 "lambda:UntagResource",
                 "lambda:GetLayerVersion",
@@ -146,6 +168,13 @@ def execution_policy(account: str, region: str, *, tooling: bool) -> dict[str, A
                 *_arns("lambda", account, region, ["function:CacheSecret-*"]),
                 f"arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-*",
             ],
+        },
+        {
+            # The Lambda function's code, as `cdk deploy` or the pipeline's Assets step published it.
+            "Sid": "FunctionCode",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+            "Resource": [f"arn:aws:s3:::cdk-hnb659fds-assets-{account}-{region}/*"],
         },
         {
             "Sid": "ProjectCacheTable",
@@ -159,6 +188,10 @@ def execution_policy(account: str, region: str, *, tooling: bool) -> dict[str, A
                 "dynamodb:DescribeTimeToLive",
                 "dynamodb:UpdateContinuousBackups",
                 "dynamodb:DescribeContinuousBackups",
+                "dynamodb:DescribeContributorInsights",
+                "dynamodb:DescribeKinesisStreamingDestination",
+                "dynamodb:GetResourcePolicy",
+                "dynamodb:ListTagsOfResource",
                 "dynamodb:TagResource",
                 "dynamodb:UntagResource",
             ],
@@ -172,6 +205,8 @@ def execution_policy(account: str, region: str, *, tooling: bool) -> dict[str, A
                 "secretsmanager:UpdateSecret",
                 "secretsmanager:DeleteSecret",
                 "secretsmanager:DescribeSecret",
+                # The Secret's read and update handlers read the value back.
+                "secretsmanager:GetSecretValue",
                 "secretsmanager:TagResource",
                 "secretsmanager:UntagResource",
             ],
@@ -180,7 +215,15 @@ def execution_policy(account: str, region: str, *, tooling: bool) -> dict[str, A
         {
             "Sid": "ProjectParameters",
             "Effect": "Allow",
-            "Action": ["ssm:PutParameter", "ssm:DeleteParameter", "ssm:GetParameter", "ssm:GetParameters", "ssm:AddTagsToResource"],
+            "Action": [
+                "ssm:PutParameter",
+                "ssm:DeleteParameter",
+                "ssm:GetParameter",
+                "ssm:GetParameters",
+                "ssm:AddTagsToResource",
+                "ssm:RemoveTagsFromResource",
+                "ssm:ListTagsForResource",
+            ],
             "Resource": [
                 *_arns("ssm", account, region, ["parameter/secret-cache/*", "parameter/cdk-bootstrap/hnb659fds/version"]),
                 f"arn:aws:ssm:{region}::parameter/aws/service/powertools/*",
@@ -260,6 +303,11 @@ def execution_policy(account: str, region: str, *, tooling: bool) -> dict[str, A
             },
         ]
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def execution_policies(account: str, region: str, *, tooling: bool) -> list[dict[str, Any]]:
+    """The execution policy of ``account``, as the managed policies it is created as."""
+    return [execution_policy(account, region, tooling=tooling)]
 
 
 def commands(config: ProjectConfig) -> list[str]:

@@ -32,6 +32,10 @@ class StackArtifact:
     template_file: Path
     assets: tuple[FileAsset, ...]
     stage: str  # the stage's id, e.g. "TrustedResources-dev"; "" for a stack at the top level (the pipeline)
+    # The bootstrap roles a deployment goes through: the one the deployer assumes, and the
+    # one it hands to CloudFormation. None for a stack synthesized without them.
+    deploy_role_arn: str | None = None
+    execution_role_arn: str | None = None
 
     def template(self) -> dict:
         return json.loads(self.template_file.read_text())
@@ -50,6 +54,13 @@ def _environment(artifact_id: str, environment: str) -> tuple[str, str]:
     if not account.isdigit() or not region or region.startswith("unknown"):
         raise AssemblyError(f"stack {artifact_id} has no concrete account and region ({environment})")
     return account, region
+
+
+def _role_arn(properties: dict, key: str, account: str, region: str) -> str | None:
+    value = properties.get(key)
+    if not value:
+        return None
+    return str(value).replace("${AWS::Partition}", "aws").replace("${AWS::AccountId}", account).replace("${AWS::Region}", region)
 
 
 def _file_assets(directory: Path, asset_manifest: str, account: str, region: str) -> tuple[FileAsset, ...]:
@@ -91,6 +102,8 @@ def read_stacks(directory: Path, stage: str = "") -> list[StackArtifact]:
                     template_file=(directory / properties["templateFile"]).resolve(),
                     assets=tuple(asset for manifest in asset_manifests for asset in _file_assets(directory, manifest, account, region)),
                     stage=stage,
+                    deploy_role_arn=_role_arn(properties, "assumeRoleArn", account, region),
+                    execution_role_arn=_role_arn(properties, "cloudFormationExecutionRoleArn", account, region),
                 )
             )
         elif artifact.get("type") == "cdk:cloud-assembly":

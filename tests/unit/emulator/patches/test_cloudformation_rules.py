@@ -51,10 +51,14 @@ def test_the_bootstrap_version_rule_reads_the_parameter(patched, unique):
 
 
 def test_the_pipeline_without_a_source_cannot_be_deployed(emulator, synthesized_app, dev):
-    (pipeline,) = [stack for stack in read_stacks(synthesized_app.outdir) if not stack.stage]
+    from local_pipeline.deployment import bootstrap_accounts
+
+    stacks = read_stacks(synthesized_app.outdir)
+    (pipeline,) = [stack for stack in stacks if not stack.stage]
     assert pipeline.account == dev.trusting.account  # the tooling account by default
+    bootstrap_accounts(emulator, stacks)
     with pytest.raises(DeployError) as refused:
-        emulator.deploy(pipeline)
+        emulator.deploy(pipeline)  # a change set, as the deploy role: refused by the rule all the same
     assert str(refused.value) == (
         "SecretCachePipeline: The pipeline has no source: set the context key(s) repository and connection-arn "
         "in cdk.json or with -c, then deploy again."

@@ -1,0 +1,170 @@
+"""CloudFormation acts as the stack's execution role: before it reports a resource
+created, updated or deleted, every permission its type's handlers list must be allowed
+to that role, on the resource IAM checks it on (``resource_schemas``).
+
+A stack operation runs with the role its change set (or CreateStack) was handed
+(``RoleARN``). CloudFormation assumes it as ``cloudformation.amazonaws.com``, so the
+role's trust policy is checked too. Without a role, CloudFormation acts with the
+caller's credentials; in the emulator only the accounts' administrators deploy that
+way (the bootstrap stack), and nothing is checked for them.
+
+A denial fails the resource with CloudFormation's message shape (``Resource handler
+returned message: "User: ... is not authorized to perform: <action> on resource:
+<arn> because ..." (HandlerErrorCode: AccessDenied)``) and the stack rolls back.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from emulator.authorization import Target, check
+from emulator.authorization import key_target as _key_target
+from emulator.identity import assume_role_as_service
+from emulator.policy_evaluation import Principal
+from emulator.resource_schemas import SchemaMissing, referenced_arns, required_actions, resource_for
+from project.arns import account_of_arn
+
+# Types CloudFormation handles itself, with no resource provider and no permission.
+NO_HANDLER = {"AWS::CDK::Metadata", "AWS::CloudFormation::WaitConditionHandle"}
+
+
+class HandlerAccessDenied(Exception):
+    """The execution role may not do what a resource handler needs."""
+
+
+@dataclass(frozen=True)
+class Execution:
+    role_arn: str
+    stack_id: str
+
+
+_current = threading.local()
+
+
+@contextmanager
+def executing_as(role_arn: str | None, stack_id: str) -> Iterator[None]:
+    """Stack operations in this block act as ``role_arn`` (None: the caller, unchecked)."""
+    previous = getattr(_current, "execution", None)
+    _current.execution = Execution(role_arn, stack_id) if role_arn else None
+    try:
+        yield
+    finally:
+        _current.execution = previous
+
+
+def current_execution() -> Execution | None:
+    return getattr(_current, "execution", None)
+
+
+# --- which resources a resource is known by ----------------------------------------------
+
+_ARN_ATTRIBUTES = ("arn", "function_arn", "table_arn", "topic_arn", "state_machine_arn", "physical_resource_id")
+# Properties that name a KMS key by ID or alias rather than by ARN.
+_KEY_PROPERTIES = ("KmsKeyId", "KMSMasterKeyId", "KmsMasterKeyId", "EncryptionKey", "TargetKeyId")
+
+
+def _own_arns(resource_type: str, resource: Any, properties: Mapping[str, Any], account: str, region: str) -> list[str]:
+    values = [getattr(resource, name, None) for name in _ARN_ATTRIBUTES]
+    arns = [value for value in values if isinstance(value, str) and value.startswith("arn:")]
+    arns = [arn.removesuffix(":*") for arn in arns]  # a log group's ARN as moto gives it ends in ":*"
+    if resource_type == "AWS::IAM::Policy":
+        arns += [f"arn:aws:iam::{account}:role/{name}" for name in properties.get("Roles", [])]
+    elif resource_type == "AWS::SSM::Parameter":
+        arns.append(f"arn:aws:ssm:{region}:{account}:parameter/{str(properties.get('Name', '')).lstrip('/')}")
+    elif resource_type == "AWS::KMS::Alias":
+        arns.append(f"arn:aws:kms:{region}:{account}:{properties.get('AliasName')}")
+    elif resource_type == "AWS::Lambda::Function":
+        code = properties.get("Code", {})
+        if code.get("S3Bucket"):
+            arns += [f"arn:aws:s3:::{code['S3Bucket']}/{code.get('S3Key', '')}", f"arn:aws:s3:::{code['S3Bucket']}"]
+    elif resource_type == "AWS::S3::BucketPolicy":
+        arns.append(f"arn:aws:s3:::{properties.get('Bucket')}")
+    return arns
+
+
+def _key_arns(properties: Any, region: str, account: str) -> list[str]:
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, Mapping):
+            for name, item in value.items():
+                if name in _KEY_PROPERTIES and isinstance(item, str) and not item.startswith("arn:"):
+                    key = _key_target(item, region, account)
+                    if key is not None:
+                        found.append(key.arn)
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(properties)
+    return found
+
+
+def candidate_arns(resource_type: str, resource: Any, properties: Mapping[str, Any], account: str, region: str) -> list[str]:
+    return [
+        *_own_arns(resource_type, resource, properties, account, region),
+        *referenced_arns(properties),
+        *_key_arns(properties, region, account),
+    ]
+
+
+# --- the check -------------------------------------------------------------------------------
+
+
+def authorize_handler(
+    operation: str, *, logical_id: str, resource_type: str, resource: Any, properties: Mapping[str, Any], region: str
+) -> None:
+    """Raise HandlerAccessDenied unless the current execution role may ``operation`` the resource."""
+    execution = current_execution()
+    if execution is None or resource_type in NO_HANDLER:
+        return
+    account = account_of_arn(execution.role_arn)
+    try:
+        actions = required_actions(resource_type, operation, properties, region)
+    except SchemaMissing as missing:
+        raise HandlerAccessDenied(f"{logical_id}: {missing}") from None
+    credentials = assume_role_as_service(
+        execution.role_arn, service="cloudformation.amazonaws.com", source_arn=execution.stack_id, region=region
+    )
+    del credentials  # the check is on the role; the session only proves the trust
+    principal = Principal(account=account, arn=execution.role_arn)
+    session = f"arn:aws:sts::{account}:assumed-role/{execution.role_arn.rsplit('/', 1)[-1]}/AWSCloudFormation"
+    candidates = candidate_arns(resource_type, resource, properties, account, region)
+    for action in actions:
+        arn = resource_for(action, candidates, account=account, region=region)
+        if arn is None:
+            # No ARN of the resource has the action's resource types' format: checked on
+            # "*" (the broadest claim), which only a statement on "*" or that type's
+            # wildcard allows. A guess: the emulator knows no narrower resource for it.
+            arn = "*"
+        decision = check(principal, action, _target(arn, account), region)
+        if not decision.allowed:
+            raise HandlerAccessDenied(
+                f'Resource handler returned message: "User: {session} is not authorized to perform: {action} '
+                f'on resource: {arn} because {decision.reason}" (HandlerErrorCode: AccessDenied)'
+            )
+
+
+# AWS's public Lambda layers (Powertools for AWS Lambda, account 017000801446) let
+# everyone read them: their layer version policy, as AWS publishes them.
+_PUBLIC_LAYER_ACCOUNTS = {"017000801446"}
+_PUBLIC_LAYER_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "lambda:GetLayerVersion", "Resource": "*"}],
+}
+
+
+def _target(arn: str, account: str) -> Target:
+    owner = account_of_arn(arn) if arn.startswith("arn:") and arn.split(":")[4] else account
+    if owner in _PUBLIC_LAYER_ACCOUNTS and ":layer:" in arn:
+        return Target(arn, owner, policy=_PUBLIC_LAYER_POLICY)
+    if arn.startswith("arn:aws:kms:") and ":key/" in arn:
+        key = _key_target(arn, arn.split(":")[3], owner)
+        if key is not None:
+            return key
+    return Target(arn, owner)

@@ -1,0 +1,152 @@
+"""Change sets execute as the execution role they were handed: each resource operation
+needs the permissions its type's schema lists (emulator.cloudformation_execution), and a
+denied one fails the resource and rolls the stack back, as CloudFormation does."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any
+from unittest import mock
+
+from moto.cloudformation import parsing
+from moto.cloudformation.models import CloudFormationBackend, Event
+from moto.cloudformation.parsing import ResourceMap
+
+from emulator.cloudformation_execution import HandlerAccessDenied, authorize_handler, current_execution, executing_as
+
+REASON = (
+    "moto's CloudFormation creates every resource whatever the execution role may do, and has no rollback: "
+    "an execution policy missing a handler permission deployed here and failed on AWS."
+)
+
+_original_parse = parsing.parse_resource_and_generate_name
+_original_create = parsing.parse_and_create_resource
+_original_update = parsing.parse_and_update_resource
+_original_delete = ResourceMap._delete_resource
+_original_execute = CloudFormationBackend.execute_change_set
+
+_resolved = threading.local()  # logical ID -> properties as CloudFormation resolved them
+
+
+class ResourceFailed(Exception):
+    def __init__(self, logical_id: str, resource_type: str, reason: str) -> None:
+        super().__init__(reason)
+        self.logical_id, self.resource_type, self.reason = logical_id, resource_type, reason
+
+
+def _parse(logical_id: str, resource_json: dict[str, Any], resources_map: ResourceMap) -> Any:
+    parsed = _original_parse(logical_id, resource_json, resources_map)
+    if parsed:
+        _resolved.__dict__[logical_id] = parsed[1].get("Properties", {})
+    return parsed
+
+
+def _checked(operation: str, logical_id: str, resource_json: dict[str, Any], resource: Any, region: str) -> None:
+    try:
+        authorize_handler(
+            operation,
+            logical_id=logical_id,
+            resource_type=resource_json["Type"],
+            resource=resource,
+            properties=_resolved.__dict__.get(logical_id, resource_json.get("Properties", {})),
+            region=region,
+        )
+    except HandlerAccessDenied as denied:
+        raise ResourceFailed(logical_id, resource_json["Type"], str(denied)) from None
+
+
+def _create(logical_id: str, resource_json: dict[str, Any], resources_map: ResourceMap, account_id: str, region_name: str) -> Any:
+    resource = _original_create(logical_id, resource_json, resources_map, account_id, region_name)
+    if resource is not None and current_execution() is not None:
+        # Checked once the handler has run, as on AWS a handler fails part-way: the
+        # rollback deletes what it made.
+        resources_map._parsed_resources[logical_id] = resource
+        _checked("create", logical_id, resource_json, resource, region_name)
+    return resource
+
+
+def _update(logical_id: str, resource_json: dict[str, Any], resources_map: ResourceMap, account_id: str, region_name: str) -> Any:
+    resource = _original_update(logical_id, resource_json, resources_map, account_id, region_name)
+    if resource is not None and current_execution() is not None:
+        _checked("update", logical_id, resource_json, resource, region_name)
+    return resource
+
+
+def _delete(self: ResourceMap, parsed_resource: Any, resource_json: dict[str, Any]) -> None:
+    if current_execution() is not None:
+        logical_id = getattr(parsed_resource, "logical_resource_id", "")
+        _checked("delete", logical_id, resource_json, parsed_resource, self._region_name)
+    _original_delete(self, parsed_resource, resource_json)
+
+
+def _event(stack: Any, failure: ResourceFailed, status: str) -> Event:
+    return Event(
+        stack_id=stack.stack_id,
+        stack_name=stack.name,
+        logical_resource_id=failure.logical_id,
+        physical_resource_id="",
+        resource_type=failure.resource_type,
+        resource_status=status,
+        resource_status_reason=failure.reason,
+        resource_properties=None,
+    )
+
+
+def _execute_change_set(self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None) -> None:
+    change_set = self.describe_change_set(change_set_name)
+    stack = self.stacks[change_set.stack_id]
+    role_arn = change_set.role_arn or getattr(stack, "role_arn", None)
+    previous = (stack.template, dict(stack.resource_map.resolved_parameters)) if change_set.change_set_type == "UPDATE" else None
+    try:
+        with executing_as(role_arn, stack.stack_id):
+            _original_execute(self, change_set_name, stack_name)
+    except ResourceFailed as failure:
+        _roll_back(stack, change_set, failure, previous)
+    else:
+        # moto keeps the outputs of the template the stack was created with (none, for a
+        # change set's stack): the executed template's outputs are the stack's now.
+        stack._parse_template()
+        stack.output_map = stack._create_output_map()
+    finally:
+        _resolved.__dict__.clear()
+
+
+def _roll_back(stack: Any, change_set: Any, failure: ResourceFailed, previous: tuple[str, dict[str, Any]] | None) -> None:
+    """CloudFormation's rollback: a failed creation deletes what it made; a failed update
+    puts the previous template back (AWS CloudFormation User Guide, "Stack failure
+    options"). The rollback itself is not permission-checked (a guess: AWS rolls back
+    with the same role, which needed those permissions to deploy the previous version)."""
+    change_set.execution_status = "EXECUTE_FAILED"
+    if previous is None:
+        stack.events.append(_event(stack, failure, "CREATE_FAILED"))
+        stack._add_stack_event(
+            "ROLLBACK_IN_PROGRESS", resource_status_reason=f"The following resource(s) failed to create: [{failure.logical_id}]. "
+        )
+        stack.resource_map.delete()
+        stack._add_stack_event("ROLLBACK_COMPLETE")
+        stack.status = "ROLLBACK_COMPLETE"
+        return
+    template, parameters = previous
+    stack.events.append(_event(stack, failure, "UPDATE_FAILED"))
+    stack._add_stack_event(
+        "UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=f"The following resource(s) failed to update: [{failure.logical_id}]. "
+    )
+    stack.resource_map.update(stack.parse_template(template), parameters)
+    stack.template = template
+    stack._parse_template()
+    stack.output_map = stack._create_output_map()
+    stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+    stack.status = "UPDATE_ROLLBACK_COMPLETE"
+
+
+@contextmanager
+def patch() -> Iterator[None]:
+    with ExitStack() as stack:
+        stack.enter_context(mock.patch.object(parsing, "parse_resource_and_generate_name", _parse))
+        stack.enter_context(mock.patch.object(parsing, "parse_and_create_resource", _create))
+        stack.enter_context(mock.patch.object(parsing, "parse_and_update_resource", _update))
+        stack.enter_context(mock.patch.object(ResourceMap, "_delete_resource", _delete))
+        stack.enter_context(mock.patch.object(CloudFormationBackend, "execute_change_set", _execute_change_set))
+        yield

