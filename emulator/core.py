@@ -181,6 +181,9 @@ class Emulator:
             principal_for_access_key(deployer.access_key_id), stack.deploy_role_arn, external_id=None, region=stack.region
         )
         cloudformation = boto3.client("cloudformation", region_name=stack.region, config=_CLIENT_CONFIG, **session.as_boto3_kwargs())
+        if self._stack_status(stack) == "ROLLBACK_COMPLETE":
+            # A stack whose creation failed can only be deleted; the CDK CLI deletes it and creates it anew.
+            cloudformation.delete_stack(StackName=stack.stack_name, RoleARN=stack.execution_role_arn)
         exists = self._stack_status(stack) not in (None, "REVIEW_IN_PROGRESS")
         try:
             change_set = cloudformation.create_change_set(

@@ -26,6 +26,7 @@ _original_create = parsing.parse_and_create_resource
 _original_update = parsing.parse_and_update_resource
 _original_delete = ResourceMap._delete_resource
 _original_execute = CloudFormationBackend.execute_change_set
+_original_delete_stack = CloudFormationBackend.delete_stack
 
 _resolved = threading.local()  # logical ID -> properties as CloudFormation resolved them
 
@@ -77,6 +78,8 @@ def _update(logical_id: str, resource_json: dict[str, Any], resources_map: Resou
 def _delete(self: ResourceMap, parsed_resource: Any, resource_json: dict[str, Any]) -> None:
     if current_execution() is not None:
         logical_id = getattr(parsed_resource, "logical_resource_id", "")
+        # The properties as the stack resolved them (Refs to its other resources).
+        _resolved.__dict__[logical_id] = parsing.clean_json(resource_json.get("Properties", {}), self)
         _checked("delete", logical_id, resource_json, parsed_resource, self._region_name)
     _original_delete(self, parsed_resource, resource_json)
 
@@ -98,7 +101,7 @@ def _execute_change_set(self: CloudFormationBackend, change_set_name: str, stack
     change_set = self.describe_change_set(change_set_name)
     stack = self.stacks[change_set.stack_id]
     role_arn = change_set.role_arn or getattr(stack, "role_arn", None)
-    previous = (stack.template, dict(stack.resource_map.resolved_parameters)) if change_set.change_set_type == "UPDATE" else None
+    previous = (stack.template, dict(stack.resource_map.input_parameters)) if change_set.change_set_type == "UPDATE" else None
     try:
         with executing_as(role_arn, stack.stack_id):
             _original_execute(self, change_set_name, stack_name)
@@ -141,6 +144,28 @@ def _roll_back(stack: Any, change_set: Any, failure: ResourceFailed, previous: t
     stack.status = "UPDATE_ROLLBACK_COMPLETE"
 
 
+def _delete_stack(self: CloudFormationBackend, name_or_stack_id: str) -> None:
+    stack = next((s for s in self.stacks.values() if name_or_stack_id in (s.stack_id, s.name)), None)
+    if stack is None:
+        return  # deleting a stack that does not exist succeeds, as on AWS
+    try:
+        # As the role the stack was deployed with (CloudFormation keeps it with the stack).
+        with executing_as(getattr(stack, "role_arn", None), stack.stack_id):
+            _original_delete_stack(self, stack.stack_id)
+    except ResourceFailed as failure:
+        # moto took the stack out of the account before deleting its resources: a stack
+        # whose deletion failed stays, DELETE_FAILED, with what is left of it.
+        self.deleted_stacks.pop(stack.stack_id, None)
+        self.stacks[stack.stack_id] = stack
+        stack.events.append(_event(stack, failure, "DELETE_FAILED"))
+        stack._add_stack_event(
+            "DELETE_FAILED", resource_status_reason=f"The following resource(s) failed to delete: [{failure.logical_id}]. "
+        )
+        stack.status = "DELETE_FAILED"
+    finally:
+        _resolved.__dict__.clear()
+
+
 @contextmanager
 def patch() -> Iterator[None]:
     with ExitStack() as stack:
@@ -149,4 +174,5 @@ def patch() -> Iterator[None]:
         stack.enter_context(mock.patch.object(parsing, "parse_and_update_resource", _update))
         stack.enter_context(mock.patch.object(ResourceMap, "_delete_resource", _delete))
         stack.enter_context(mock.patch.object(CloudFormationBackend, "execute_change_set", _execute_change_set))
+        stack.enter_context(mock.patch.object(CloudFormationBackend, "delete_stack", _delete_stack))
         yield

@@ -109,21 +109,15 @@ class ExecutableStateMachine:
     def cloudformation_name_type() -> str:
         return "StateMachineName"
 
-    @classmethod
-    def create_from_cloudformation_json(
-        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **_: Any
-    ) -> Any:
-        properties = cloudformation_json["Properties"]
+    @staticmethod
+    def _configuration(properties: dict[str, Any]) -> dict[str, Any]:
         if properties.get("DefinitionSubstitutions") or properties.get("DefinitionS3Location"):
             raise NotImplementedError("the emulator deploys state machines from DefinitionString only")
         logging = properties.get("LoggingConfiguration") or {}
         tracing = properties.get("TracingConfiguration") or {}
-        return stepfunctions_backend(account_id, region_name).create_state_machine(
-            name=properties.get("StateMachineName", resource_name),
-            definition=properties["DefinitionString"],
-            roleArn=properties["RoleArn"],
-            tags=[{"key": tag["Key"], "value": tag["Value"]} for tag in properties.get("Tags", [])],
-            loggingConfiguration={
+        return {
+            "definition": properties["DefinitionString"],
+            "loggingConfiguration": {
                 "level": logging.get("Level", "OFF"),
                 "includeExecutionData": bool(logging.get("IncludeExecutionData", False)),
                 "destinations": [
@@ -131,8 +125,38 @@ class ExecutableStateMachine:
                     for d in logging.get("Destinations", [])
                 ],
             },
-            tracingConfiguration={"enabled": bool(tracing.get("Enabled", False))},
+            "tracingConfiguration": {"enabled": bool(tracing.get("Enabled", False))},
+        }
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **_: Any
+    ) -> Any:
+        properties = cloudformation_json["Properties"]
+        configuration = cls._configuration(properties)
+        return stepfunctions_backend(account_id, region_name).create_state_machine(
+            name=properties.get("StateMachineName", resource_name),
+            definition=configuration["definition"],
+            roleArn=properties["RoleArn"],
+            tags=[{"key": tag["Key"], "value": tag["Value"]} for tag in properties.get("Tags", [])],
+            loggingConfiguration=configuration["loggingConfiguration"],
+            tracingConfiguration=configuration["tracingConfiguration"],
             sm_type=properties.get("StateMachineType", "STANDARD"),
+        )
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> Any:
+        # In place, as UpdateStateMachine does (the name and type cannot change without replacement).
+        properties = cloudformation_json["Properties"]
+        configuration = cls._configuration(properties)
+        return stepfunctions_backend(account_id, region_name).update_state_machine(
+            original_resource.arn,
+            definition=configuration["definition"],
+            role_arn=properties["RoleArn"],
+            logging_configuration=configuration["loggingConfiguration"],
+            tracing_configuration=configuration["tracingConfiguration"],
         )
 
     @classmethod

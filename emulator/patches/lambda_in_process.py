@@ -101,7 +101,9 @@ class _Runtime:
         shutil.rmtree(self._root, ignore_errors=True)
 
     def handler(self, function: LambdaFunction) -> Any:
-        key = (function.function_arn, function.code_sha_256, function.handler)
+        # A new configuration starts new execution environments, as UpdateFunctionConfiguration does on AWS.
+        configuration = json.dumps(function.environment_vars or {}, sort_keys=True)
+        key = (function.function_arn, function.code_sha_256, function.handler, configuration)
         if key not in self._handlers:
             self._handlers[key] = self._load(function)
         return self._handlers[key]
@@ -114,7 +116,8 @@ class _Runtime:
         module_path, _, attribute = function.handler.rpartition(".")
         # Import under a private name per emulator, so two emulators (or the tests' own
         # imports of the same source) never share module state such as cached boto3 clients.
-        environment_id = hashlib.sha256(f"{function.function_arn}|{function.code_sha_256}".encode()).hexdigest()[:12]
+        configuration = json.dumps(function.environment_vars or {}, sort_keys=True)
+        environment_id = hashlib.sha256(f"{function.function_arn}|{function.code_sha_256}|{configuration}".encode()).hexdigest()[:12]
         alias = f"_emulated_lambda_{self._token}_{environment_id}"
         top, *rest = module_path.split(".")
         package_init = code_dir / top / "__init__.py"
@@ -205,12 +208,28 @@ def invoke_in_process(
     return payload
 
 
+# AWS's public layers (Powertools for AWS Lambda is published by account 017000801446):
+# they exist in every region for everyone; the emulated accounts cannot publish them.
+PUBLIC_LAYER_ACCOUNTS = ("017000801446",)
+_original_layers_data = LambdaFunction._get_layers_data
+
+
+def _layers_data(self: LambdaFunction, layers_versions_arns: list[str]) -> Any:
+    public = [arn for arn in layers_versions_arns if arn.split(":")[4] in PUBLIC_LAYER_ACCOUNTS]
+    own = [arn for arn in layers_versions_arns if arn not in public]
+    # The layer's code is not loaded: the handler runs with the same package installed (README).
+    return [*_original_layers_data(self, own), *({"Arn": arn, "CodeSize": 0} for arn in public)]
+
+
 @contextmanager
 def patch() -> Iterator[None]:
     global _runtime
     _runtime = _Runtime()
     try:
-        with mock.patch.object(LambdaSimpleBackend, "invoke", invoke_in_process):
+        with (
+            mock.patch.object(LambdaSimpleBackend, "invoke", invoke_in_process),
+            mock.patch.object(LambdaFunction, "_get_layers_data", _layers_data),
+        ):
             yield
     finally:
         _runtime.close()
