@@ -14,6 +14,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from pipeline.pipeline_stack import PipelineStack
 from project.config import CONTEXT_KEYS, ConfigError, ProjectConfig, load_config
+from project.context import keys_not_in_cdk_json
 from project.deployment_order import PIPELINE_NAME
 
 
@@ -39,12 +40,32 @@ def build_app(app: cdk.App) -> ProjectConfig:
 FAIL_ON_VALIDATION = {"@aws-cdk/core:failSynthOnValidationErrors": True, "@aws-cdk/core:appMode": "inmemory"}
 
 
+def uncommitted_context(config: ProjectConfig) -> str | None:
+    """Why this run must stop, if a deployable pipeline would carry context that cdk.json lacks.
+
+    The pipeline's Synth runs `make synth` on the committed cdk.json: a key given only with
+    ``-c`` at `cdk deploy` would be gone at the first self-mutation, which would then redeploy
+    the pipeline without it. A pipeline without a source refuses to deploy anyway, so there
+    ``-c`` stays free for local experiments."""
+    keys = keys_not_in_cdk_json(config)
+    if not keys or config.missing_source_keys():
+        return None
+    return (
+        f"context key(s) {', '.join(keys)} given with -c differ from cdk.json: the pipeline's Synth reads only the "
+        "committed cdk.json, so a self-mutation would drop them; commit them to cdk.json instead"
+    )
+
+
 def main() -> int:
     app = cdk.App(post_cli_context=FAIL_ON_VALIDATION)
     try:
-        build_app(app)
+        config = build_app(app)
     except ConfigError as error:
         print(error, file=sys.stderr)
+        return 2
+    refusal = uncommitted_context(config)
+    if refusal:
+        print(refusal, file=sys.stderr)
         return 2
     try:
         app.synth()

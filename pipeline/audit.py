@@ -1,11 +1,14 @@
-"""The least-privilege audit: checkov over every template of a cloud assembly.
+"""The least-privilege audit: checkov and cfn-lint over every template of a cloud assembly.
 
     python -m pipeline.audit [--assembly DIR ...] [--reports DIR]
 
-Runs the built-in CloudFormation checks and the project's own (``policy_checks/``)
-as configured in ``.checkov.yaml``, offline; writes the JUnit, SARIF, JSON and
-plain-text reports; prints a summary; exits 1 on any failed check, 2 if the audit
-itself could not run. Justified skips (resource metadata) are listed with reasons.
+Runs checkov's built-in CloudFormation checks and the project's own (``policy_checks/``)
+as configured in ``.checkov.yaml``, offline, and beside it, in its own process, cfn-lint
+(``pipeline/cfn_lint.py``); writes checkov's JUnit, SARIF, JSON and plain-text reports and
+cfn-lint's text and JUnit reports into one directory; prints a summary; exits 1 on any
+failed check or cfn-lint error, 2 if the audit itself could not run. Justified skips
+(resource metadata) are listed with reasons, cfn-lint's warnings and informational
+findings as notes.
 """
 
 from __future__ import annotations
@@ -15,20 +18,20 @@ import json
 import subprocess
 import sys
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from project.assembly import AssemblyError, read_stacks
+from pipeline import cfn_lint
+from pipeline.audit_tool import AuditError, prepare_run
+from project.assembly import AssemblyError, StackArtifact, read_stacks
 from project.paths import ASSEMBLY, PROJECT_ROOT, REPORTS
 
 CHECKOV = PROJECT_ROOT / ".venv-audit" / "bin" / "checkov"
 CONFIG = PROJECT_ROOT / ".checkov.yaml"
 DEFAULT_REPORTS = REPORTS / "checkov"
 REPORT_FILES = ("results_junitxml.xml", "results_sarif.sarif", "results_cli.txt", "results_json.json")
-
-
-class AuditError(Exception):
-    """The audit could not run (not a failed check)."""
+CHECKOV_NAME, CFN_LINT_NAME = "checkov", "cfn-lint"  # which tool a Finding comes from
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class Finding:
     resource: str
     template: Path
     reason: str = ""  # the skip's comment, for skipped checks
+    tool: str = CHECKOV_NAME  # or CFN_LINT_NAME: then check_id is a rule ID and check_name its message
 
 
 @dataclass
@@ -46,6 +50,8 @@ class AuditReport:
     passed: list[Finding] = field(default_factory=list)
     failed: list[Finding] = field(default_factory=list)
     skipped: list[Finding] = field(default_factory=list)
+    # cfn-lint's warnings and informational findings: reported, never failing. Its errors are in ``failed``.
+    notes: list[cfn_lint.LintFinding] = field(default_factory=list)
 
     def failed_in(self, directory: Path) -> set[str]:
         """Check IDs that failed on templates under ``directory``."""
@@ -53,15 +59,20 @@ class AuditReport:
         return {finding.check_id for finding in self.failed if directory in finding.template.parents}
 
     def ran(self) -> set[str]:
-        return {finding.check_id for finding in self.passed + self.failed + self.skipped}
+        """checkov's check IDs that ran (cfn-lint reports only what it finds)."""
+        return {finding.check_id for finding in self.passed + self.failed + self.skipped if finding.tool == CHECKOV_NAME}
+
+
+def _stacks(assembly: Path) -> list[StackArtifact]:
+    try:
+        return read_stacks(assembly)
+    except AssemblyError as error:
+        raise AuditError(str(error)) from None
 
 
 def find_templates(assembly: Path) -> list[Path]:
     """Every stack template of a cloud assembly, nested stage assemblies included."""
-    try:
-        return [stack.template_file for stack in read_stacks(assembly)]
-    except AssemblyError as error:
-        raise AuditError(str(error)) from None
+    return [stack.template_file for stack in _stacks(assembly)]
 
 
 def _findings(results: dict, kind: str) -> list[Finding]:
@@ -78,13 +89,7 @@ def _findings(results: dict, kind: str) -> list[Finding]:
 
 
 def run_checkov(templates: Sequence[Path], reports: Path, *, checkov: Path = CHECKOV) -> AuditReport:
-    if not templates:
-        raise AuditError("no CloudFormation template to audit")
-    if not checkov.is_file():
-        raise AuditError(f"checkov not found at {checkov}: run `make audit` (it installs .venv-audit)")
-    reports.mkdir(parents=True, exist_ok=True)
-    for name in REPORT_FILES:
-        (reports / name).unlink(missing_ok=True)  # never read a previous run's verdict
+    prepare_run(checkov, "run `make audit` (it installs .venv-audit)", templates, reports, REPORT_FILES)
     command = [str(checkov), "--config-file", str(CONFIG), "--output-file-path", str(reports)]
     for template in templates:
         command += ["-f", str(template)]
@@ -103,24 +108,49 @@ def run_checkov(templates: Sequence[Path], reports: Path, *, checkov: Path = CHE
     return report
 
 
+def add_lint_findings(report: AuditReport, findings: Sequence[cfn_lint.LintFinding]) -> None:
+    """cfn-lint's errors join ``report.failed`` (named by rule and resource), the rest ``report.notes``."""
+    report.failed += [
+        Finding(check_id=f.rule_id, check_name=f.message, resource=f.resource, template=f.template, tool=CFN_LINT_NAME)
+        for f in findings
+        if f.is_error
+    ]
+    report.notes += [finding for finding in findings if not finding.is_error]
+
+
 def audit(assemblies: Sequence[Path], reports: Path = DEFAULT_REPORTS, *, checkov: Path = CHECKOV) -> AuditReport:
-    templates = [template for assembly in assemblies for template in find_templates(assembly)]
-    return run_checkov(templates, reports, checkov=checkov)
+    stacks = [stack for assembly in assemblies for stack in _stacks(assembly)]
+    # cfn-lint (~1.5 s) runs in its own process while checkov runs in another: the audit
+    # takes as long as the slower of the two.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        linting = pool.submit(cfn_lint.lint, [(stack.template_file, stack.region) for stack in stacks], reports)
+        report = run_checkov([stack.template_file for stack in stacks], reports, checkov=checkov)
+        add_lint_findings(report, linting.result())
+    return report
 
 
 def summary(report: AuditReport, reports: Path) -> str:
-    results = len(report.passed) + len(report.failed) + len(report.skipped)
+    failed = [finding for finding in report.failed if finding.tool == CHECKOV_NAME]
+    lint_errors = [finding for finding in report.failed if finding.tool != CHECKOV_NAME]
+    results = len(report.passed) + len(failed) + len(report.skipped)
     lines = [
         f"checkov: {len(report.ran())} checks, {results} results on {len(report.templates)} templates: "
-        f"{len(report.passed)} passed, {len(report.failed)} failed, {len(report.skipped)} skipped (with reasons)"
+        f"{len(report.passed)} passed, {len(failed)} failed, {len(report.skipped)} skipped (with reasons)"
     ]
-    lines += [f"  FAILED {f.check_id} {f.resource} ({f.template.name}): {f.check_name}" for f in report.failed]
+    lines += [f"  FAILED {f.check_id} {f.resource} ({f.template.name}): {f.check_name}" for f in failed]
     lines += [f"  skipped {f.check_id} {f.resource}: {f.reason}" for f in report.skipped]
+    levels = [note.level for note in report.notes]
+    lines.append(
+        f"cfn-lint: {len(report.templates)} templates: {len(lint_errors)} errors, "
+        f"{levels.count('Warning')} warnings, {levels.count('Informational')} informational"
+    )
+    lines += [f"  FAILED {f.check_id} {f.resource} ({f.template.name}): {f.check_name}" for f in lint_errors]
+    lines += [f"  {note.level.lower()} {cfn_lint.describe(note)}" for note in report.notes]
     try:
         shown = reports.relative_to(Path.cwd())
     except ValueError:
         shown = reports
-    lines.append(f"reports: {shown}/ ({', '.join(REPORT_FILES)})")
+    lines.append(f"reports: {shown}/ ({', '.join(REPORT_FILES + cfn_lint.REPORT_FILES)})")
     return "\n".join(lines)
 
 

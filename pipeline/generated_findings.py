@@ -117,6 +117,8 @@ def harden_generated_resources(stack: Stack, pipeline: Any) -> None:
     for node in stack.node.find_all():
         if isinstance(node, iam.CfnRole):
             _condition_service_trust(stack, node)
+        elif isinstance(node, iam.CfnPolicy):
+            _match_connection_prefix(stack, node)
         elif isinstance(node, sns.CfnTopicPolicy):
             _condition_service_statements(stack, node, "PolicyDocument", node.policy_document)
         elif isinstance(node, kms.CfnKey):
@@ -134,6 +136,34 @@ def harden_generated_resources(stack: Stack, pipeline: Any) -> None:
         "CDK Pipelines' asset-publishing role: CodeBuild logs and reports under /aws/codebuild/* and report-group/* of the "
         "tooling account, and starting its own builds; the generated project names are not known to the policy.",
     )
+
+
+# The two names of one service: CodeStar Connections became CodeConnections, and a connection's
+# ARN carries either prefix. IAM authorizes UseConnection under the prefix of the ARN it is
+# used on: codestar-connections:UseConnection does not cover an arn:aws:codeconnections:
+# connection (cfn-lint I3510). CDK Pipelines grants the old prefix whatever the ARN.
+CONNECTION_SERVICES = ("codestar-connections", "codeconnections")
+USE_CONNECTION = "UseConnection"
+
+
+def _connection_service(arn: Any) -> str | None:
+    parts = arn.split(":") if isinstance(arn, str) else []
+    return parts[2] if len(parts) > 5 and parts[2] in CONNECTION_SERVICES else None
+
+
+def _match_connection_prefix(stack: Stack, policy: iam.CfnPolicy) -> None:
+    """Grant UseConnection under the service prefix of the connection ARN it names."""
+    for index, statement in enumerate(stack.resolve(policy.policy_document).get("Statement", [])):
+        actions = statement.get("Action", [])
+        resources = statement.get("Resource", [])
+        actions, resources = [actions] if isinstance(actions, str) else actions, [resources] if isinstance(resources, str) else resources
+        services = {_connection_service(arn) for arn in resources}
+        uses = [action for action in actions if action in {f"{service}:{USE_CONNECTION}" for service in CONNECTION_SERVICES}]
+        if not uses or len(services) != 1 or None in services:
+            continue
+        (service,) = services
+        fixed = [f"{service}:{USE_CONNECTION}" if action in uses else action for action in actions]
+        policy.add_property_override(f"PolicyDocument.Statement.{index}.Action", fixed[0] if len(fixed) == 1 else fixed)
 
 
 def _condition_service_statements(stack: Stack, resource: Any, property_name: str, document: Any) -> None:

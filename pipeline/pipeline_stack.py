@@ -34,9 +34,21 @@ UNSET_REPOSITORY = "unset/unset"
 UNSET_CONNECTION = "arn:aws:codeconnections:us-east-1:000000000000:connection/unset"
 
 
+def npm_pin(package: str) -> str:
+    """An exact version from package.json's devDependencies, where the project pins its Node tools."""
+    version: str = json.loads(PACKAGE_JSON.read_text())["devDependencies"][package]
+    return version
+
+
 def cdk_cli_version() -> str:
     """The CLI the pipeline installs: the one package.json pins, so it reads this library's output."""
-    return json.loads(PACKAGE_JSON.read_text())["devDependencies"]["aws-cdk"]
+    return npm_pin("aws-cdk")
+
+
+def cdk_assets_version() -> str:
+    """The asset publisher the Assets step installs; unpinned, CDK Pipelines installs
+    `cdk-assets@latest`, whatever npm serves on the day of the build."""
+    return npm_pin("cdk-assets")
 
 
 class PipelineStack(Stack):
@@ -59,6 +71,7 @@ class PipelineStack(Stack):
             enable_key_rotation=True,
             self_mutation=True,
             cli_version=cdk_cli_version(),
+            cdk_assets_cli_version=cdk_assets_version(),
             publish_assets_in_parallel=False,  # one Assets action, not one per asset
         )
         topic_key = kms.Key(self, "NotificationsKey", description="Encrypts the pipeline's notifications.", enable_key_rotation=True)

@@ -12,6 +12,7 @@ from aws_cdk import Duration, pipelines
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_iam as iam
 
+from pipeline.cfn_lint import JUNIT_REPORT as CFN_LINT_JUNIT
 from project.deployment_order import integration_test_id
 
 # CodeBuild's standard image; the versions are the project's prerequisites.
@@ -21,8 +22,12 @@ BUILD_ENVIRONMENT = codebuild.BuildEnvironment(
 RUNTIMES = {"python": "3.12", "nodejs": "22"}
 
 UNIT_TEST_REPORT = "reports/unit/junit.xml"
-CHECKOV_REPORT = "reports/checkov/results_junitxml.xml"
+AUDIT_REPORTS = "reports/checkov"  # `make audit` writes checkov's and cfn-lint's reports here
+CHECKOV_REPORT = f"{AUDIT_REPORTS}/results_junitxml.xml"
+CFN_LINT_REPORT = f"{AUDIT_REPORTS}/{CFN_LINT_JUNIT}"
 INTEGRATION_REPORT = "reports/integration/junit.xml"
+# Only what the integration test imports: not the CDK, moto or checkov of requirements-dev.txt.
+INTEGRATION_REQUIREMENTS = "requirements-integration.txt"
 
 
 def _build_spec(reports: dict[str, str]) -> codebuild.BuildSpec:
@@ -35,19 +40,19 @@ def _build_spec(reports: dict[str, str]) -> codebuild.BuildSpec:
 
 
 def synth_step(source: pipelines.IFileSetProducer) -> pipelines.CodeBuildStep:
-    """Install, test, synthesize, audit: a failed test or a failed check stops the pipeline
-    before anything is deployed. The audit's SARIF and text reports travel in cdk.out/."""
+    """Install, test, synthesize, audit: a failed test, a failed check or a cfn-lint error
+    stops the pipeline before anything is deployed. The audit's reports travel in cdk.out/."""
     return pipelines.CodeBuildStep(
         "Synth",
         input=source,
         build_environment=BUILD_ENVIRONMENT,
-        partial_build_spec=_build_spec({"UnitTests": UNIT_TEST_REPORT, "Checkov": CHECKOV_REPORT}),
+        partial_build_spec=_build_spec({"UnitTests": UNIT_TEST_REPORT, "Checkov": CHECKOV_REPORT, "CfnLint": CFN_LINT_REPORT}),
         env={"PYTEST_ADDOPTS": f"--junitxml={UNIT_TEST_REPORT}"},
         commands=[
             "make test",
             "make synth",
             "make audit",
-            "mkdir -p cdk.out/audit-reports && cp reports/checkov/* cdk.out/audit-reports/",
+            f"mkdir -p cdk.out/audit-reports && cp {AUDIT_REPORTS}/* cdk.out/audit-reports/",
         ],
         primary_output_directory="cdk.out",
         timeout=Duration.minutes(60),
@@ -79,7 +84,7 @@ def integration_test_step(
             "TEST_ROLE_EXTERNAL_ID": external_id,
         },
         env_from_cfn_outputs={"CONSUMER_STATE_MACHINE_ARN": consumer_arn_output, "SECRET_ARN": secret_arn_output},
-        install_commands=["python -m venv .venv", ".venv/bin/python -m pip install --quiet -r requirements-dev.txt"],
+        install_commands=["python -m venv .venv", f".venv/bin/python -m pip install --quiet -r {INTEGRATION_REQUIREMENTS}"],
         commands=[f".venv/bin/python -m pytest tests/integration/test_secret_cache.py -p no:cacheprovider --junitxml={INTEGRATION_REPORT}"],
         timeout=Duration.minutes(20),
     )

@@ -1,7 +1,8 @@
 """One audit run shared by the whole test session: the policy fixtures, the project's
 real cloud assembly, and one copy of it per planted violation, all in a single checkov
-run (checkov's start-up dominates); beside it, in parallel, the `make audit` entry point
-on one planted copy."""
+run (checkov's start-up dominates); beside it, in parallel, cfn-lint over the real
+assembly and a copy with planted cfn-lint findings, and the `make audit` entry point on
+one copy planted for both tools."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pipeline.audit import AuditReport, find_templates, run_checkov
+from pipeline.cfn_lint import LintFinding, lint
 from project.assembly import read_stacks
 from project.paths import PROJECT_ROOT
 from tests.policy_checks.helpers import FIXTURES
@@ -79,6 +82,18 @@ def _secret_in_lambda_environment(template: Template) -> None:
     function["Environment"]["Variables"]["DB_PASSWORD"] = "planted-literal-for-the-test"
 
 
+def _lambda_timeout_beyond_limit(template: Template) -> None:
+    _first(template, "AWS::Lambda::Function")["Properties"]["Timeout"] = 901  # CloudFormation accepts at most 900
+
+
+def _use_connection_under_the_old_prefix(template: Template) -> None:
+    # What CDK Pipelines grants before pipeline/generated_findings.py matches the ARN's prefix.
+    for policy in template["Resources"].values():
+        for statement in policy.get("Properties", {}).get("PolicyDocument", {}).get("Statement", []):
+            if statement["Action"] == "codeconnections:UseConnection":
+                statement["Action"] = "codestar-connections:UseConnection"
+
+
 # check ID -> (stage whose template gets the violation, how)
 PLANTS: dict[str, tuple[str, Callable[[Template], None]]] = {
     "CKV_SCP_001": ("TrustingResources", _open_cross_account_trust),
@@ -103,19 +118,38 @@ PLANTS: dict[str, tuple[str, Callable[[Template], None]]] = {
 }
 
 
+# cfn-lint rule ID -> (stage whose template gets it, "" for the pipeline's, how); all in one copy.
+LINT_PLANTS: dict[str, tuple[str, Callable[[Template], None]]] = {
+    "E3717": ("TrustingResources", _lambda_timeout_beyond_limit),  # an error: fails the audit
+    "I3510": ("", _use_connection_under_the_old_prefix),  # informational: reported only
+}
+
+
 def _template_of(assembly: Path, stage: str) -> Path:
-    (template_file,) = [stack.template_file for stack in read_stacks(assembly) if stack.stage.startswith(f"{stage}-")]
+    """The template of the stage's stack, or with ``stage == ""`` of the pipeline stack."""
+    (template_file,) = [
+        stack.template_file for stack in read_stacks(assembly) if (stack.stage.startswith(f"{stage}-") if stage else not stack.stage)
+    ]
     return template_file
+
+
+def _plant(assembly: Path, stage: str, plant: Callable[[Template], None]) -> None:
+    template_file = _template_of(assembly, stage)
+    template = json.loads(template_file.read_text())
+    plant(template)
+    template_file.write_text(json.dumps(template, indent=1))
 
 
 def _copy_with(source: Path, destination: Path, stage: str, plant: Callable[[Template], None] | None) -> Path:
     shutil.copytree(source, destination)
     if plant is not None:
-        template_file = _template_of(destination, stage)
-        template = json.loads(template_file.read_text())
-        plant(template)
-        template_file.write_text(json.dumps(template, indent=1))
+        _plant(destination, stage, plant)
     return destination
+
+
+def _lint_assemblies(*assemblies: Path) -> list[LintFinding]:
+    stacks = [stack for assembly in assemblies for stack in read_stacks(assembly)]
+    return lint([(stack.template_file, stack.region) for stack in stacks], assemblies[0].parent / "cfn-lint-reports")
 
 
 @dataclass(frozen=True)
@@ -124,17 +158,24 @@ class AuditRun:
     copies: dict[str, Path]
     report: AuditReport
     reports: Path
+    lint_copy: Path
+    lint: list[LintFinding]  # over the pristine assembly and lint_copy
     cli_copy: Path
     cli: subprocess.CompletedProcess[str]
 
 
 CLI_PLANT = "CKV_SCP_003"
+CLI_LINT_PLANT = "E3717"
 
 
 def run_shared_audit(assembly: Path, root: Path) -> AuditRun:
     pristine = _copy_with(assembly, root / "pristine", "", None)
     copies = {check: _copy_with(assembly, root / check, stage, plant) for check, (stage, plant) in PLANTS.items()}
+    lint_copy = _copy_with(assembly, root / "cfn-lint", "", None)
+    for stage, plant in LINT_PLANTS.values():
+        _plant(lint_copy, stage, plant)
     cli_copy = copies[CLI_PLANT]
+    _plant(cli_copy, *LINT_PLANTS[CLI_LINT_PLANT])
     cli = subprocess.Popen(
         [sys.executable, "-m", "pipeline.audit", "--assembly", str(cli_copy), "--reports", str(root / "cli-reports")],
         cwd=PROJECT_ROOT,
@@ -145,13 +186,18 @@ def run_shared_audit(assembly: Path, root: Path) -> AuditRun:
     # Of each copy only the template that differs from the pristine assembly.
     planted_templates = [_template_of(copy, PLANTS[check][0]) for check, copy in copies.items()]
     fixtures = sorted(FIXTURES.glob("*.template.json"))
-    report = run_checkov([*fixtures, *find_templates(pristine), *planted_templates], root / "reports")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        linting = pool.submit(_lint_assemblies, pristine, lint_copy)
+        report = run_checkov([*fixtures, *find_templates(pristine), *planted_templates], root / "reports")
+        findings = linting.result()
     stdout, stderr = cli.communicate(timeout=300)
     return AuditRun(
         pristine=pristine,
         copies=copies,
         report=report,
         reports=root / "reports",
+        lint_copy=lint_copy,
+        lint=findings,
         cli_copy=cli_copy,
         cli=subprocess.CompletedProcess(cli.args, cli.returncode, stdout, stderr),
     )

@@ -55,13 +55,19 @@ class SynthesizedApp:
         return {name: template for name, template in self.templates.items() if name in stages}
 
 
+# What the CDK CLI adds to the context of every `cdk synth`: resource path and asset
+# metadata and the CDKMetadata resource. With them the templates under test are those that
+# `make synth` and the pipeline write (cfn-lint, for one, tells a CDK template by them).
+CLI_CONTEXT = {"aws:cdk:enable-path-metadata": True, "aws:cdk:enable-asset-metadata": True, "aws:cdk:version-reporting": True}
+
+
 def synthesize(outdir: Path, context: Mapping[str, Any]) -> SynthesizedApp:
-    """The app, synthesized in process (cdk-nag included) with ``context``."""
+    """The app, synthesized in process (cdk-nag included) with ``context``, as the CLI would."""
     import aws_cdk as cdk
 
     from pipeline_app import build_app
 
-    app = cdk.App(outdir=str(outdir), context=dict(context))
+    app = cdk.App(outdir=str(outdir), context={**CLI_CONTEXT, **context})
     config = build_app(app)
     app.synth()
     # Stage stacks by stage id ("TrustedResources-dev"), top-level stacks by their id.

@@ -29,10 +29,13 @@ LAMBDA_TRANSIENT = (
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
 )
+# What StartSyncExecution can return that a retry may cure (Step Functions API Reference):
+# its own KmsThrottlingException (KMS throttled the call Step Functions made for it) and
+# ThrottlingException, one of the errors common to every action. It has no
+# InternalServerException; an SDK integration's error gets the "Exception" suffix.
 STEP_FUNCTIONS_TRANSIENT = (
     "Sfn.ThrottlingException",
     "Sfn.KmsThrottlingException",
-    "Sfn.InternalServerException",
 )
 
 

@@ -1,5 +1,6 @@
 """The audit gate bites: plant one violation into a copy of the real cloud assembly and
-the audit fails with that check's ID; the untouched copy passes (tests/audit_run.py)."""
+the audit fails with that check's ID (checkov) or rule ID (cfn-lint); the untouched copy
+passes (tests/audit_run.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import xml.etree.ElementTree as ElementTree
 
 import pytest
 
+from pipeline import cfn_lint
 from pipeline.audit import REPORT_FILES, AuditError, find_templates
-from tests.audit_run import CLI_PLANT, PLANTS
+from tests.audit_run import CLI_LINT_PLANT, CLI_PLANT, PLANTS
 
 
 def test_the_real_assembly_passes_every_check(audit_run):
@@ -49,3 +51,36 @@ def test_an_assembly_without_manifest_is_refused_by_name(tmp_path):
 def test_make_audit_path_exits_non_zero_and_names_the_check(audit_run):
     assert audit_run.cli.returncode == 1, audit_run.cli.stderr
     assert f"FAILED {CLI_PLANT}" in audit_run.cli.stdout
+
+
+def _lint_in(audit_run, assembly) -> list[cfn_lint.LintFinding]:
+    return [finding for finding in audit_run.lint if assembly.resolve() in finding.template.parents]
+
+
+def test_cfn_lint_finds_no_error_in_the_real_assembly_and_lists_the_rest(audit_run):
+    findings = _lint_in(audit_run, audit_run.pristine)
+    assert [cfn_lint.describe(finding) for finding in findings if finding.is_error] == []
+    # CDK's redundant DependsOn (W3005) stays: listed, never failing.
+    assert {finding.rule_id for finding in findings} >= {"W3005"}
+    assert "I3510" not in {finding.rule_id for finding in findings}
+
+
+def test_a_cfn_lint_error_is_named_by_rule_and_resource_and_informational_findings_are_not_errors(audit_run):
+    findings = _lint_in(audit_run, audit_run.lint_copy)
+    errors = {(finding.rule_id, finding.resource) for finding in findings if finding.is_error}
+    assert {rule for rule, _ in errors} == {"E3717"}
+    (resource,) = [resource for rule, resource in errors]
+    assert resource.startswith("CacheSecretFunction")
+    informational = [finding for finding in findings if finding.rule_id == "I3510"]
+    assert [(f.level, f.resource.startswith("PipelineSource")) for f in informational] == [("Informational", True)]
+
+
+def test_make_audit_path_fails_on_a_cfn_lint_error_and_writes_its_reports(audit_run):
+    assert audit_run.cli.returncode == 1, audit_run.cli.stderr
+    assert f"FAILED {CLI_LINT_PLANT} CacheSecretFunction" in audit_run.cli.stdout
+    assert "cfn-lint: 4 templates: 1 errors" in audit_run.cli.stdout
+    reports = audit_run.cli_copy.parent / "cli-reports"
+    assert CLI_LINT_PLANT in (reports / cfn_lint.TEXT_REPORT).read_text()
+    junit = ElementTree.parse(reports / cfn_lint.JUNIT_REPORT).getroot()
+    failures = [case.get("name") for case in junit.iter("testcase") if case.find("failure") is not None]
+    assert len(failures) == 1 and "TrustingAccountResources" in failures[0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import botocore.session
+
 from tests.unit.stacks.template_helpers import (
     allowed_actions,
     assert_role_trusts_step_functions_only_for,
@@ -97,6 +99,17 @@ def test_every_consumer_task_retries_transient_errors_with_backoff(trusted_resou
         assert retry["BackoffRate"] > 1 and retry["MaxAttempts"] >= 1
         assert "States.ALL" not in retry["ErrorEquals"]
         assert "TimeoutSeconds" in task
+
+
+def test_the_cross_account_task_retries_only_what_start_sync_execution_can_return(trusted_resources, names):
+    (retry,) = state_machine_definition(trusted_resources, names.consumer_workflow)["States"]["GetSecretCrossAccount"]["Retry"]
+    # The operation's own errors (botocore's model of the Step Functions API Reference), named as
+    # an SDK integration names them ("Sfn." and the "Exception" suffix), and the throttling
+    # error common to every action (API Reference, "Common Errors").
+    operation = botocore.session.get_session().get_service_model("stepfunctions").operation_model("StartSyncExecution")
+    returned = {f"Sfn.{shape.name.removesuffix('Exception')}Exception" for shape in operation.error_shapes}
+    assert set(retry["ErrorEquals"]) <= returned | {"Sfn.ThrottlingException"}
+    assert {"Sfn.ThrottlingException", "Sfn.KmsThrottlingException"} <= set(retry["ErrorEquals"])
 
 
 def test_outputs_name_the_consumer_state_machine(trusted_resources, names):

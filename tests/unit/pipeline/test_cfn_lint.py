@@ -1,0 +1,29 @@
+"""pipeline/cfn_lint.py on the second synth (its own region, the source configured), and
+when cfn-lint cannot run. The gate's bite is in test_audit.py, on the shared audit run."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.audit_tool import AuditError
+from pipeline.cfn_lint import JUNIT_REPORT, TEXT_REPORT, describe, lint
+from project.assembly import read_stacks
+from tests.helpers import CONFIGURED_REGION
+
+
+def test_the_configured_assembly_lints_clean_in_its_region(configured_app, tmp_path):
+    stacks = read_stacks(configured_app.outdir)
+    assert {stack.region for stack in stacks} == {CONFIGURED_REGION}
+    findings = lint([(stack.template_file, stack.region) for stack in stacks], tmp_path)
+    # No error, and the source role's UseConnection matches its codeconnections ARN (no I3510).
+    assert [describe(finding) for finding in findings if finding.is_error or finding.rule_id == "I3510"] == []
+    assert (tmp_path / TEXT_REPORT).is_file()
+    assert (tmp_path / JUNIT_REPORT).read_text().count("<testcase ") == len(stacks)
+
+
+def test_without_cfn_lint_the_audit_cannot_run_and_says_where_it_looked(configured_app, tmp_path):
+    template = read_stacks(configured_app.outdir)[0].template_file
+    with pytest.raises(AuditError, match="cfn-lint not found at .*nowhere"):
+        lint([(template, CONFIGURED_REGION)], tmp_path, cfn_lint=tmp_path / "nowhere" / "cfn-lint")
+    with pytest.raises(AuditError, match="no CloudFormation template"):
+        lint([], tmp_path)
