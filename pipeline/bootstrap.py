@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from project.config import ConfigError, ProjectConfig
@@ -305,38 +306,71 @@ def execution_policy(account: str, region: str, *, tooling: bool) -> dict[str, A
     return {"Version": "2012-10-17", "Statement": statements}
 
 
+# IAM User Guide, "IAM and AWS STS quotas": a managed policy document holds at most
+# 6,144 characters, white space not counted.
+MANAGED_POLICY_LIMIT = 6144
+
+
+def policy_size(document: dict[str, Any]) -> int:
+    return len("".join(json.dumps(document, separators=(",", ":")).split()))
+
+
 def execution_policies(account: str, region: str, *, tooling: bool) -> list[dict[str, Any]]:
-    """The execution policy of ``account``, as the managed policies it is created as."""
-    return [execution_policy(account, region, tooling=tooling)]
+    """The execution policy of ``account``, as the managed policies it is created as: its
+    statements, in order, in as few documents as IAM's size limit allows
+    (`cdk bootstrap --cloudformation-execution-policies` takes a list)."""
+    statements = execution_policy(account, region, tooling=tooling)["Statement"]
+    documents: list[dict[str, Any]] = [{"Version": "2012-10-17", "Statement": []}]
+    for statement in statements:
+        grown = {"Version": "2012-10-17", "Statement": [*documents[-1]["Statement"], statement]}
+        if documents[-1]["Statement"] and policy_size(grown) > MANAGED_POLICY_LIMIT:
+            documents.append({"Version": "2012-10-17", "Statement": [statement]})
+        else:
+            documents[-1] = grown
+    return documents
 
 
-def commands(config: ProjectConfig) -> list[str]:
+def policy_names(count: int) -> list[str]:
+    """The managed policies' names: SecretCacheCfnExecution, SecretCacheCfnExecution1, ..."""
+    return [f"{POLICY_NAME}{index or ''}" for index in range(count)]
+
+
+def _accounts(config: ProjectConfig) -> dict[tuple[str, str], bool]:
+    """Every (account, region) to bootstrap, the tooling one first: is it the tooling one?"""
     tooling = config.tooling_environment
     accounts: dict[tuple[str, str], bool] = {(tooling.account, tooling.region): True}
     for env in config.environments:
         for side in (env.trusted, env.trusting):
             accounts.setdefault((side.account, side.region), False)
-    lines = ["# 1. In each account, with its administrator's credentials: the scoped execution policy."]
-    for account, _region in accounts:
-        lines.append(
-            f"aws iam create-policy --policy-name {POLICY_NAME} "
-            f"--policy-document file://{(OUTPUT / f'{account}.json').relative_to(PROJECT_ROOT)}   # account {account}"
-        )
+    return accounts
+
+
+def policy_files(account: str, count: int) -> list[Path]:
+    return [OUTPUT / f"{account}{f'-{index}' if index else ''}.json" for index in range(count)]
+
+
+def commands(config: ProjectConfig) -> list[str]:
+    tooling = config.tooling_environment
+    accounts = _accounts(config)
+    parts = {key: len(execution_policies(*key, tooling=is_tooling)) for key, is_tooling in accounts.items()}
+    lines = ["# 1. In each account, with its administrator's credentials: the scoped execution policies."]
+    for (account, _region), count in parts.items():
+        for name, path in zip(policy_names(count), policy_files(account, count), strict=True):
+            document = path.relative_to(PROJECT_ROOT)
+            lines.append(f"aws iam create-policy --policy-name {name} --policy-document file://{document}   # account {account}")
     lines.append("")
-    lines.append("# 2. Bootstrap each account with it (not AdministratorAccess); the targets trust the tooling account.")
+    lines.append("# 2. Bootstrap each account with them (not AdministratorAccess); the targets trust the tooling account.")
     for (account, region), is_tooling in accounts.items():
         trust = "" if is_tooling else f"--trust {tooling.account} "
-        lines.append(
-            f"npx cdk bootstrap aws://{account}/{region} {trust}"
-            f"--cloudformation-execution-policies arn:aws:iam::{account}:policy/{POLICY_NAME}"
-        )
+        arns = ",".join(f"arn:aws:iam::{account}:policy/{name}" for name in policy_names(parts[(account, region)]))
+        lines.append(f"npx cdk bootstrap aws://{account}/{region} {trust}--cloudformation-execution-policies {arns}")
     lines += [
         "",
         "# 3. Deploy the pipeline once, into the tooling account; every push deploys from then on.",
         f"npx cdk deploy {PIPELINE_NAME}",
         "",
     ]
-    lines.append("# Cleanup: the stages in reverse order, the pipeline, then withdraw the trust and the policy.")
+    lines.append("# Cleanup: the stages in reverse order, the pipeline, then withdraw the trust and the policies.")
     for env in config.environments:
         for stage in reversed(DEPLOYMENT_ORDER):
             lines.append(f"npx cdk destroy '{PIPELINE_NAME}/{stage.id(env.name)}/*'")
@@ -344,10 +378,11 @@ def commands(config: ProjectConfig) -> list[str]:
     for (account, region), is_tooling in accounts.items():
         if not is_tooling:
             lines.append(f"npx cdk bootstrap aws://{account}/{region} --untrust {tooling.account}")
-    for (account, _), _ in accounts.items():
-        lines.append(
-            f"aws iam delete-policy --policy-arn arn:aws:iam::{account}:policy/{POLICY_NAME}   # after the bootstrap no longer uses it"
-        )
+    for (account, _region), count in parts.items():
+        for name in policy_names(count):
+            lines.append(
+                f"aws iam delete-policy --policy-arn arn:aws:iam::{account}:policy/{name}   # after the bootstrap no longer uses it"
+            )
     return lines
 
 
@@ -358,13 +393,10 @@ def main() -> int:
         print(error, file=sys.stderr)
         return 2
     OUTPUT.mkdir(parents=True, exist_ok=True)
-    tooling = config.tooling_environment
-    accounts = {(tooling.account, tooling.region)} | {
-        (side.account, side.region) for env in config.environments for side in (env.trusted, env.trusting)
-    }
-    for account, region in sorted(accounts):
-        policy = execution_policy(account, region, tooling=(account, region) == (tooling.account, tooling.region))
-        (OUTPUT / f"{account}.json").write_text(json.dumps(policy, indent=2) + "\n")
+    for (account, region), is_tooling in _accounts(config).items():
+        documents = execution_policies(account, region, tooling=is_tooling)
+        for path, document in zip(policy_files(account, len(documents)), documents, strict=True):
+            path.write_text(json.dumps(document, indent=2) + "\n")
     print("\n".join(commands(config)))
     return 0
 

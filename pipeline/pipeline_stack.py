@@ -160,7 +160,7 @@ class PipelineStack(Stack):
                 CfnRuleAssertion(
                     assert_=Fn.condition_not(Fn.condition_equals("unset", "unset")),
                     assert_description=f"The pipeline has no source: set the context key(s) {keys} "
-                    "in cdk.json or with -c, then deploy again.",
+                    "in cdk.json, commit it, then deploy again.",
                 )
             ],
         )

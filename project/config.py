@@ -207,7 +207,7 @@ def load_config(context: Mapping[str, Any]) -> ProjectConfig:
     data = {key: _context_value(context.get(key), key) for key in CONTEXT_KEYS}
     data = {key: value for key, value in data.items() if value is not None or key in ("environments", "tooling")}
     if data["environments"] is None:
-        raise ConfigError(["invalid configuration: environments: required key is missing (set it in cdk.json or with -c)"])
+        raise ConfigError(["invalid configuration: environments: required key is missing (set it in cdk.json)"])
     try:
         return ProjectConfig.model_validate(data)
     except ValidationError as error:

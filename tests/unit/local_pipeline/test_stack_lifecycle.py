@@ -62,15 +62,27 @@ def _function(deployment: LocalDeployment) -> dict:
     return function
 
 
-def _without_action(deployment: LocalDeployment, action: str) -> None:
-    """The trusting account's execution policy, with ``action`` taken out (a new default version)."""
+def _execution_policies(deployment: LocalDeployment) -> list[dict]:
     iam = deployment.trusting("iam")
-    (policy,) = [p for p in iam.list_policies(Scope="Local")["Policies"] if p["PolicyName"].startswith("SecretCacheCfnExecution")]
-    document = iam.get_policy_version(PolicyArn=policy["Arn"], VersionId=policy["DefaultVersionId"])["PolicyVersion"]["Document"]
-    for statement in document["Statement"]:
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        statement["Action"] = [kept for kept in actions if kept != action] or "none:None"
-    iam.create_policy_version(PolicyArn=policy["Arn"], PolicyDocument=json.dumps(document), SetAsDefault=True)
+    return [p for p in iam.list_policies(Scope="Local")["Policies"] if p["PolicyName"].startswith("SecretCacheCfnExecution")]
+
+
+def _without_action(deployment: LocalDeployment, action: str) -> None:
+    """The trusting account's execution policies, with ``action`` taken out (new default versions)."""
+    iam = deployment.trusting("iam")
+    for policy in _execution_policies(deployment):
+        document = iam.get_policy_version(PolicyArn=policy["Arn"], VersionId=policy["DefaultVersionId"])["PolicyVersion"]["Document"]
+        for statement in document["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            statement["Action"] = [kept for kept in actions if kept != action] or "none:None"
+        iam.create_policy_version(PolicyArn=policy["Arn"], PolicyDocument=json.dumps(document), SetAsDefault=True)
+
+
+def _as_deployed(deployment: LocalDeployment) -> None:
+    """The execution policies as bootstrapped (their first versions) again."""
+    iam = deployment.trusting("iam")
+    for policy in _execution_policies(deployment):
+        iam.set_default_policy_version(PolicyArn=policy["Arn"], VersionId="v1")
 
 
 def test_deploy_update_failed_update_and_deletion(assembly, dev):
@@ -105,13 +117,7 @@ def test_deploy_update_failed_update_and_deletion(assembly, dev):
         assert secret_of(target.run_consumer())["SecretValue"] == target.read_secret_value()
 
         # Deletion, in reverse stage order, under the scoped policies (the one action back).
-        iam = deployment.trusting("iam")
-        (policy,) = [p for p in iam.list_policies(Scope="Local")["Policies"] if p["PolicyName"].startswith("SecretCacheCfnExecution")]
-        iam.create_policy_version(
-            PolicyArn=policy["Arn"],
-            PolicyDocument=json.dumps(iam.get_policy_version(PolicyArn=policy["Arn"], VersionId="v1")["PolicyVersion"]["Document"]),
-            SetAsDefault=True,
-        )
+        _as_deployed(deployment)
         for step in reversed(DEPLOYMENT_ORDER):
             for stack in stage_stacks(stacks, step.id(dev.name)):
                 emulator.delete(stack, deployer_account=dev.trusting.account)

@@ -61,5 +61,5 @@ def test_the_pipeline_without_a_source_cannot_be_deployed(emulator, synthesized_
         emulator.deploy(pipeline)  # a change set, as the deploy role: refused by the rule all the same
     assert str(refused.value) == (
         "SecretCachePipeline: The pipeline has no source: set the context key(s) repository and connection-arn "
-        "in cdk.json or with -c, then deploy again."
+        "in cdk.json, commit it, then deploy again."
     )

@@ -1,0 +1,96 @@
+"""The scoped execution policy really deploys, and every resource type's handler
+permissions are really checked: taking one action out (one per resource type in the
+templates) fails that resource's deployment, naming the action and the resource.
+
+The permissions come from the CloudFormation resource provider schemas (cfn-lint's
+package data), as emulator.resource_schemas reads them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from emulator import DeployError, Emulator
+from emulator.resource_schemas import NO_HANDLER_TYPES, required_actions
+from local_pipeline.deployment import deploy_stage, tooling_account
+from local_pipeline.synth import bootstrap_template
+from pipeline.bootstrap import MANAGED_POLICY_LIMIT, execution_policies, policy_size
+from project.assembly import StackArtifact, read_stacks
+
+
+def _stage_stacks(synthesized_app) -> list[StackArtifact]:
+    return [stack for stack in read_stacks(synthesized_app.outdir) if stack.stage]
+
+
+def _cases(synthesized_app) -> list[tuple[StackArtifact, str, str, str]]:
+    """(stack, resource type, logical ID, action): for each resource type of the stage
+    stacks, one of its create or read actions that no other type of that stack needs,
+    so that taking it out can fail only that type's resource."""
+    cases = []
+    seen: set[str] = set()
+    for stack in _stage_stacks(synthesized_app):
+        resources = stack.template()["Resources"]
+        needs = {
+            logical_id: required_actions(resource["Type"], "create", resource.get("Properties", {}))
+            for logical_id, resource in resources.items()
+            if resource["Type"] not in NO_HANDLER_TYPES
+        }
+        for logical_id, actions in needs.items():
+            kind = resources[logical_id]["Type"]
+            if kind in seen:
+                continue
+            others = {a for other, acts in needs.items() if resources[other]["Type"] != kind for a in acts}
+            own = [action for action in actions if action not in others and action.split(":")[0] in kind.lower().replace("::", ":")]
+            own = own or [action for action in actions if action not in others]
+            if own:
+                seen.add(kind)
+                cases.append((stack, kind, logical_id, own[0]))
+    return cases
+
+
+def test_every_resource_type_of_the_stage_stacks_has_a_case(synthesized_app):
+    kinds = {r["Type"] for s in _stage_stacks(synthesized_app) for r in s.template()["Resources"].values()} - NO_HANDLER_TYPES
+    assert {kind for _, kind, _, _ in _cases(synthesized_app)} == kinds
+
+
+def _without(documents: list[dict], action: str) -> list[dict]:
+    reduced = json.loads(json.dumps(documents))
+    for document in reduced:
+        for statement in document["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            statement["Action"] = [kept for kept in actions if kept != action] or "none:None"
+    assert reduced != documents, f"the policy does not grant {action} by name"
+    return reduced
+
+
+def test_taking_one_action_out_fails_that_resource_naming_it(synthesized_app):
+    tooling = tooling_account(read_stacks(synthesized_app.outdir))
+    cases = _cases(synthesized_app)
+    for stack, kind, logical_id, action in cases:
+        # Fresh accounts each time: a failed creation leaves behind what its rollback retains
+        # (the secret, log groups: DeletionPolicy Retain), as on AWS.
+        with Emulator() as emulator:
+            policies = execution_policies(stack.account, stack.region, tooling=stack.account == tooling)
+            emulator.bootstrap(
+                stack.account,
+                stack.region,
+                template=bootstrap_template(),
+                trusted_accounts=[] if stack.account == tooling else [tooling],
+                execution_policies=_without(policies, action),
+            )
+            with pytest.raises(DeployError) as failed:
+                deploy_stage(emulator, [stack], deployer_account=tooling)
+        message = str(failed.value)
+        assert "ROLLBACK_COMPLETE" in message, message
+        assert f"{logical_id}: Resource handler returned message" in message, (kind, action, message)
+        assert f"is not authorized to perform: {action} on resource: " in message, (kind, action, message)
+    print("\n".join(f"{kind}: {action} ({logical_id})" for _, kind, logical_id, action in cases))
+
+
+def test_the_execution_policies_fit_iams_managed_policy_limit(dev):
+    for account, tooling in ((dev.trusted.account, False), (dev.trusting.account, True)):
+        for document in execution_policies(account, dev.region, tooling=tooling):
+            # IAM User Guide, "IAM and AWS STS quotas": a managed policy holds at most
+            # 6,144 characters, white space not counted.
+            assert policy_size(document) <= MANAGED_POLICY_LIMIT == 6144
