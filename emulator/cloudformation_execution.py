@@ -80,6 +80,9 @@ def _own_arns(resource_type: str, resource: Any, properties: Mapping[str, Any], 
             arns += [f"arn:aws:s3:::{code['S3Bucket']}/{code.get('S3Key', '')}", f"arn:aws:s3:::{code['S3Bucket']}"]
     elif resource_type == "AWS::S3::BucketPolicy":
         arns.append(f"arn:aws:s3:::{properties.get('Bucket')}")
+    elif resource_type == "AWS::S3::Bucket":
+        # Object actions of the bucket's handlers (which objects, the schema does not say: a guess).
+        arns += [f"{arn}/*" for arn in arns if arn.startswith("arn:aws:s3:::")]
     return arns
 
 
@@ -102,8 +105,19 @@ def _key_arns(properties: Any, region: str, account: str) -> list[str]:
     return found
 
 
+# The property holding the role a resource hands to its service (what iam:PassRole is checked on).
+_PASSED_ROLE = {
+    "AWS::CodeBuild::Project": "ServiceRole",
+    "AWS::CodePipeline::Pipeline": "RoleArn",
+    "AWS::Lambda::Function": "Role",
+    "AWS::StepFunctions::StateMachine": "RoleArn",
+}
+
+
 def candidate_arns(resource_type: str, resource: Any, properties: Mapping[str, Any], account: str, region: str) -> list[str]:
+    passed = properties.get(_PASSED_ROLE.get(resource_type, ""))
     return [
+        *([passed] if isinstance(passed, str) else []),
         *_own_arns(resource_type, resource, properties, account, region),
         *referenced_arns(properties),
         *_key_arns(properties, region, account),

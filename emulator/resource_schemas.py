@@ -32,6 +32,8 @@ NO_HANDLER_TYPES = frozenset({"AWS::CDK::Metadata", "AWS::CloudFormation::WaitCo
 # User Guide, "Resource type handlers": after create and update it reads the resource back).
 HANDLERS_OF: dict[str, tuple[Handler, ...]] = {"create": ("create", "read"), "update": ("update", "read"), "delete": ("delete",)}
 
+SERVICE_ALIASES = {"codestar-connections": "codeconnections", "codeconnections": "codestar-connections"}
+
 # Where AWS authorizes an action on another resource than its Service Authorization
 # Reference entry says (checked against real IAM decisions, DESIGN.md section 8).
 ARN_OVERRIDES = {"logs:DescribeLogGroups": "arn:aws:logs:{region}:{account}:log-group::log-stream:"}
@@ -144,6 +146,56 @@ PROPERTY_ONLY_ACTIONS: dict[str, dict[str, str]] = {
         "iam:DetachRolePolicy": "ManagedPolicyArns",
     },
     "AWS::KMS::Key": {"kms:DisableKey": "Enabled", "kms:EnableKey": "Enabled"},
+    "AWS::S3::Bucket": {
+        **dict.fromkeys(("s3:PutBucketTagging", "s3:TagResource", "s3:UntagResource"), "Tags"),
+        "s3:PutBucketAbac": "AbacStatus",
+        **dict.fromkeys(("s3:PutAnalyticsConfiguration", "s3:DeleteBucketAnalyticsConfiguration"), "AnalyticsConfigurations"),
+        **dict.fromkeys(("s3:PutBucketCORS", "s3:DeleteBucketCors"), "CorsConfiguration"),
+        "s3:PutInventoryConfiguration": "InventoryConfigurations",
+        **dict.fromkeys(("s3:PutLifecycleConfiguration", "s3:DeleteBucketLifecycle"), "LifecycleConfiguration"),
+        **dict.fromkeys(("s3:PutMetricsConfiguration", "s3:DeleteBucketMetricsConfiguration"), "MetricsConfigurations"),
+        "s3:PutBucketNotification": "NotificationConfiguration",
+        **dict.fromkeys(
+            ("s3:PutBucketReplication", "s3:PutReplicationConfiguration", "s3:DeleteBucketReplication", "iam:PassRole"),
+            "ReplicationConfiguration",
+        ),
+        **dict.fromkeys(("s3:PutBucketWebsite", "s3:DeleteBucketWebsite"), "WebsiteConfiguration"),
+        "s3:PutAccelerateConfiguration": "AccelerateConfiguration",
+        # A canned ACL on the bucket; PutObjectAcl is a guess (the schema says no more).
+        **dict.fromkeys(("s3:PutBucketAcl", "s3:PutObjectAcl"), "AccessControl"),
+        **dict.fromkeys(("s3:PutBucketObjectLockConfiguration", "s3:PutObjectLockConfiguration"), "ObjectLockConfiguration"),
+        "s3:PutBucketLogging": "LoggingConfiguration",
+        "s3:PutBucketOwnershipControls": "OwnershipControls",
+        "s3:PutIntelligentTieringConfiguration": "IntelligentTieringConfigurations",
+        **dict.fromkeys(
+            (
+                "s3:CreateBucketMetadataTableConfiguration",
+                "s3:DeleteBucketMetadataTableConfiguration",
+                "s3:UpdateBucketMetadataJournalTableConfiguration",
+                "s3:UpdateBucketMetadataInventoryTableConfiguration",
+                "s3:UpdateBucketMetadataAnnotationTableConfiguration",
+                "s3tables:CreateNamespace",
+                "s3tables:CreateTable",
+                "s3tables:CreateTableBucket",
+                "s3tables:GetTable",
+                "s3tables:PutTableBucketPolicy",
+                "s3tables:PutTableEncryption",
+                "s3tables:PutTablePolicy",
+                "s3tables:GetTableMetadataLocation",
+                "s3tables:UpdateTableMetadataLocation",
+            ),
+            "MetadataTableConfiguration",
+        ),
+    },
+    "AWS::CodePipeline::Pipeline": {
+        **dict.fromkeys(("codepipeline:DisableStageTransition", "codepipeline:EnableStageTransition"), "DisableInboundStageTransitions"),
+    },
+    "AWS::SNS::Topic": {
+        **dict.fromkeys(("sns:Subscribe", "sns:Unsubscribe"), "Subscription"),
+        "sns:PutDataProtectionPolicy": "DataProtectionPolicy",
+        **dict.fromkeys(("iam:GetRole", "iam:PassRole"), "DeliveryStatusLogging"),
+        **dict.fromkeys(("sns:TagResource", "sns:UntagResource"), "Tags"),
+    },
     "AWS::SecretsManager::Secret": {
         "secretsmanager:ReplicateSecretToRegions": "ReplicaRegions",
         "secretsmanager:RemoveRegionsFromReplication": "ReplicaRegions",
@@ -164,9 +216,23 @@ def _providers(region: str) -> dict[str, str]:
     return providers
 
 
+# Types whose schema in cfn-lint lists no handler (legacy resource types): their handlers'
+# permissions, as the emulator guesses them from the service's API (AWS publishes none).
+GUESSED_HANDLERS: dict[str, dict[str, tuple[str, ...]]] = {
+    "AWS::CodeBuild::Project": {
+        "create": ("codebuild:CreateProject", "iam:PassRole"),
+        "read": ("codebuild:BatchGetProjects",),
+        "update": ("codebuild:UpdateProject", "iam:PassRole"),
+        "delete": ("codebuild:DeleteProject",),
+    },
+}
+
+
 @cache
 def handler_permissions(resource_type: str, region: str = "us-east-1") -> dict[str, tuple[str, ...]]:
     """``{"create": ("kms:CreateAlias", ...), "read": ..., ...}`` for ``resource_type``."""
+    if resource_type in GUESSED_HANDLERS:
+        return GUESSED_HANDLERS[resource_type]
     file_id = _providers(region).get(resource_type)
     if file_id is None:
         raise SchemaMissing(f"no CloudFormation schema for {resource_type} in cfn-lint {cfnlint.__version__}")
@@ -236,9 +302,18 @@ def resource_for(action: str, candidates: Iterable[str], *, account: str, region
     formats = arn_formats(action)
     if not formats:
         return "*"
+    candidates = list(candidates)
     for candidate in candidates:
         if any(_format_pattern(arn_format).match(candidate) for arn_format in formats):
             return candidate
+    for candidate in candidates:
+        # A guess: a service AWS renamed names one resource under both prefixes
+        # (CodeStar Connections became CodeConnections in 2024).
+        service = candidate.split(":")[2] if candidate.count(":") >= 5 else ""
+        if service in SERVICE_ALIASES:
+            alias = candidate.replace(f":{service}:", f":{SERVICE_ALIASES[service]}:", 1)
+            if any(_format_pattern(arn_format).match(alias) for arn_format in formats):
+                return candidate
     return None
 
 

@@ -15,6 +15,7 @@ from emulator.patches import (
     assume_role_trust,
     aws_sdk_integration,
     cloudformation_execution_role,
+    cloudformation_pipeline_resources,
     cloudformation_resources,
     cloudformation_rules,
     execution_names,
@@ -37,6 +38,7 @@ PATCHES: tuple[ModuleType, ...] = (
     intrinsic_failures,
     lambda_in_process,
     cloudformation_resources,
+    cloudformation_pipeline_resources,
     cloudformation_rules,
     cloudformation_execution_role,
 )

@@ -212,7 +212,7 @@ class S3BucketPolicy:
 
     @classmethod
     def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
-        s3_backends[account_id]["aws"].delete_bucket_policy(cloudformation_json["Properties"]["Bucket"])
+        s3_backends[account_id]["aws"].delete_bucket_policy(resource_name)  # the physical ID is the bucket's name
 
 
 _original_role_create = Role.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
