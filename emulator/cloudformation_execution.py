@@ -25,7 +25,14 @@ from emulator.authorization import Target, check
 from emulator.authorization import key_target as _key_target
 from emulator.identity import assume_role_as_service
 from emulator.policy_evaluation import Principal
-from emulator.resource_schemas import NO_HANDLER_TYPES, SchemaMissing, referenced_arns, required_actions, resource_for
+from emulator.resource_schemas import (
+    NO_HANDLER_TYPES,
+    SchemaMissing,
+    property_values,
+    referenced_arns,
+    required_actions,
+    resource_for,
+)
 from project.arns import account_of_arn
 
 
@@ -87,22 +94,13 @@ def _own_arns(resource_type: str, resource: Any, properties: Mapping[str, Any], 
 
 
 def _key_arns(properties: Any, region: str, account: str) -> list[str]:
-    found: list[str] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, Mapping):
-            for name, item in value.items():
-                if name in _KEY_PROPERTIES and isinstance(item, str) and not item.startswith("arn:"):
-                    key = _key_target(item, region, account)
-                    if key is not None:
-                        found.append(key.arn)
-                walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
-
-    walk(properties)
-    return found
+    """The ARNs of the KMS keys that properties name by ID or alias."""
+    keys = [
+        _key_target(value, region, account)
+        for name, value in property_values(properties)
+        if name in _KEY_PROPERTIES and isinstance(value, str) and not value.startswith("arn:")
+    ]
+    return [key.arn for key in keys if key is not None]
 
 
 # The property holding the role a resource hands to its service (what iam:PassRole is checked on).

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -317,19 +317,18 @@ def resource_for(action: str, candidates: Iterable[str], *, account: str, region
     return None
 
 
+def property_values(properties: Any, name: str | None = None) -> Iterator[tuple[str | None, Any]]:
+    """Every value in a resource's properties, nested ones included, with the name of the
+    property that holds it (None inside a list)."""
+    yield name, properties
+    if isinstance(properties, Mapping):
+        for key, item in properties.items():
+            yield from property_values(item, str(key))
+    elif isinstance(properties, list):
+        for item in properties:
+            yield from property_values(item, name)
+
+
 def referenced_arns(properties: Any) -> list[str]:
     """Every ARN a resource's (resolved) properties name, in order."""
-    found: list[str] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, str) and value.startswith("arn:"):
-            found.append(value)
-        elif isinstance(value, Mapping):
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
-
-    walk(properties)
-    return found
+    return [value for _, value in property_values(properties) if isinstance(value, str) and value.startswith("arn:")]

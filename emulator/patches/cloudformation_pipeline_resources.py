@@ -73,6 +73,10 @@ class _Model:
         return cls.create_from_cloudformation_json(original_resource.physical_resource_id, cloudformation_json, account_id, region_name)
 
 
+def _api_tags(properties: dict[str, Any]) -> list[dict[str, str]]:
+    return [{"key": tag["Key"], "value": tag["Value"]} for tag in properties.get("Tags", [])]
+
+
 def _camel(value: Any, *, keep_keys: bool = False) -> Any:
     """CloudFormation's PascalCase properties as the API's camelCase; an action's
     ``Configuration`` keeps its keys (they are PascalCase in both)."""
@@ -100,8 +104,7 @@ class CodePipeline(_Model):
         name = properties.get("Name", resource_name)
         declaration = _camel({key: value for key, value in properties.items() if key not in cls._RESOURCE_ONLY})
         declaration["name"] = name
-        tags = [{"key": tag["Key"], "value": tag["Value"]} for tag in properties.get("Tags", [])]
-        codepipeline_backends[account_id][region_name].create_pipeline(declaration, tags)
+        codepipeline_backends[account_id][region_name].create_pipeline(declaration, _api_tags(properties))
         return _Resource(name, f"arn:aws:codepipeline:{region_name}:{account_id}:{name}", {"Version": "1"})
 
     @classmethod
@@ -126,7 +129,7 @@ class CodeBuildProject(_Model):
             artifacts=_camel(properties["Artifacts"]),
             environment=_camel(properties["Environment"]),
             service_role=properties["ServiceRole"],
-            tags=[{"key": tag["Key"], "value": tag["Value"]} for tag in properties.get("Tags", [])],
+            tags=_api_tags(properties),
             cache=_camel(properties["Cache"]) if "Cache" in properties else None,
             timeout=properties.get("TimeoutInMinutes"),
             queued_timeout=properties.get("QueuedTimeoutInMinutes"),
