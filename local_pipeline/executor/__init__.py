@@ -1,0 +1,1 @@
+"""Runs the synthesized CodePipeline on this machine: its definition, its actions, its runs."""

@@ -1,0 +1,161 @@
+"""A run of a pipeline definition: its stages in order, each stage's actions by run order,
+artifacts handed from action to action, variables from namespaces, a record of it all.
+
+What each action does is its handler's business (``handlers``, keyed by the action type's
+provider); the engine only runs them in CodePipeline's order (user guide, "How pipeline
+executions work"): a stage starts when the one before it succeeded; within a stage,
+actions with a lower ``RunOrder`` finish first; an action that fails fails its stage and
+the run, and nothing after it runs. Actions that share a run order run one after the
+other here, where CodePipeline runs them side by side (their order then follows the
+definition: an emulator's choice).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from local_pipeline.executor.definition import Action, DefinitionError, Pipeline, resolve_variables
+
+ActionStatus = Literal["InProgress", "Succeeded", "Failed", "Stopped", "Skipped"]
+RunStatus = Literal["InProgress", "Succeeded", "Failed", "Stopped", "Superseded"]
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    """What a handler gets: the action, its configuration with ``#{...}`` resolved, its
+    input artifacts (directories to read), its output artifacts (empty directories to
+    fill) and a log file of its own."""
+
+    action: Action
+    configuration: Mapping[str, Any]
+    inputs: Mapping[str, Path]
+    outputs: Mapping[str, Path]
+    log: Path
+    variables: Mapping[str, Mapping[str, str]]
+
+
+@dataclass(frozen=True)
+class ActionOutcome:
+    status: ActionStatus
+    summary: str = ""  # one line: what it did, or why it failed
+    variables: Mapping[str, str] = field(default_factory=dict)  # exported under the action's namespace
+    restart: bool = False  # the pipeline's definition changed: the run starts again on the new one
+
+
+Handler = Callable[[ActionContext], ActionOutcome]
+
+
+@dataclass
+class ActionRecord:
+    stage: str
+    action: str
+    status: ActionStatus
+    seconds: float = 0.0
+    summary: str = ""
+
+
+@dataclass
+class RunRecord:
+    """``run.json``: the run as the user sees it."""
+
+    id: str
+    commit: str
+    branch: str
+    status: RunStatus = "InProgress"
+    actions: list[ActionRecord] = field(default_factory=list)
+    reason: str = ""
+
+    def write(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+
+class PipelineRun:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        handlers: Mapping[str, Handler],
+        *,
+        directory: Path,
+        record: RunRecord,
+        variables: Mapping[str, Mapping[str, str]] | None = None,
+        on_action: Callable[[ActionRecord], None] | None = None,
+    ) -> None:
+        self.pipeline = pipeline
+        self.handlers = handlers
+        self.directory = directory
+        self.record = record
+        self.variables: dict[str, dict[str, str]] = {"variables": dict(pipeline.variables)}
+        for namespace, values in (variables or {}).items():
+            self.variables.setdefault(namespace, {}).update(values)
+        self.on_action = on_action or (lambda _: None)
+        self.artifacts: dict[str, Path] = {}
+
+    def execute(self) -> RunRecord:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            for stage in self.pipeline.stages:
+                for group in stage.action_groups():
+                    for action in group:
+                        outcome = self._run(action)
+                        why = f"{action.stage}/{action.name}: {outcome.summary}"
+                        if outcome.status != "Succeeded":
+                            return self._end("Stopped" if outcome.status == "Stopped" else "Failed", why)
+                        if outcome.restart:
+                            return self._end("Superseded", why)
+            return self._end("Succeeded", "")
+        finally:
+            self.record.write(self.directory / "run.json")
+
+    def _end(self, status: RunStatus, reason: str) -> RunRecord:
+        self.record.status, self.record.reason = status, reason
+        return self.record
+
+    def _run(self, action: Action) -> ActionOutcome:
+        entry = ActionRecord(action.stage, action.name, "InProgress")
+        self.record.actions.append(entry)
+        self.record.write(self.directory / "run.json")
+        started = time.perf_counter()
+        outcome = self._outcome(action)
+        entry.status, entry.seconds, entry.summary = (
+            outcome.status,
+            time.perf_counter() - started,
+            outcome.summary.splitlines()[0] if outcome.summary else "",
+        )
+        if action.namespace:
+            self.variables.setdefault(action.namespace, {}).update(outcome.variables)
+        self.on_action(entry)
+        return outcome
+
+    def _outcome(self, action: Action) -> ActionOutcome:
+        handler = self.handlers.get(action.type.provider)
+        if handler is None:
+            return ActionOutcome("Failed", f"action type {action.type} is not supported by the local executor")
+        try:
+            configuration = resolve_variables(dict(action.configuration), self.variables)
+        except DefinitionError as error:
+            return ActionOutcome("Failed", str(error))
+        folder = self.directory / "actions" / f"{action.stage}.{action.name}"
+        outputs = {name: folder / "out" / name for name in action.output_artifacts}
+        for path in outputs.values():
+            path.mkdir(parents=True, exist_ok=True)
+        context = ActionContext(
+            action=action,
+            configuration=configuration,
+            inputs={name: self.artifacts[name] for name in action.input_artifacts},
+            outputs=outputs,
+            log=folder / "log.txt",
+            variables=self.variables,
+        )
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            outcome = handler(context)
+        except Exception as error:  # noqa: BLE001  (a handler's crash fails its action, named, not the executor)
+            outcome = ActionOutcome("Failed", f"{type(error).__name__}: {error}")
+        if outcome.status == "Succeeded":
+            self.artifacts.update(outputs)
+        return outcome
