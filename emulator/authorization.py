@@ -190,6 +190,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("cloudformation", "CreateChangeSet"): Operation("cloudformation:CreateChangeSet", _stack, passes_role="RoleARN"),
     ("cloudformation", "DescribeChangeSet"): Operation("cloudformation:DescribeChangeSet", _stack),
     ("cloudformation", "ExecuteChangeSet"): Operation("cloudformation:ExecuteChangeSet", _stack),
+    ("cloudformation", "DeleteChangeSet"): Operation("cloudformation:DeleteChangeSet", _stack),
     ("cloudformation", "DeleteStack"): Operation("cloudformation:DeleteStack", _stack, passes_role="RoleARN"),
     ("cloudformation", "DescribeStacks"): Operation("cloudformation:DescribeStacks", _stack),
     ("cloudformation", "DescribeStackEvents"): Operation("cloudformation:DescribeStackEvents", _stack),

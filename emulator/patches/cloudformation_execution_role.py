@@ -18,7 +18,8 @@ from emulator.cloudformation_execution import HandlerAccessDenied, authorize_han
 
 REASON = (
     "moto's CloudFormation creates every resource whatever the execution role may do, and has no rollback: "
-    "an execution policy missing a handler permission deployed here and failed on AWS."
+    "an execution policy missing a handler permission deployed here and failed on AWS. It also reports an "
+    "update of a type it cannot update (a log group, a table, a key) as done, and leaves the resource as it was."
 )
 
 _original_parse = parsing.parse_resource_and_generate_name
@@ -29,6 +30,7 @@ _original_execute = CloudFormationBackend.execute_change_set
 _original_delete_stack = CloudFormationBackend.delete_stack
 
 _resolved = threading.local()  # logical ID -> properties as CloudFormation resolved them
+_state = threading.local()  # rolling_back: a rollback puts back what the failed update could not change
 
 
 class ResourceFailed(Exception):
@@ -68,7 +70,20 @@ def _create(logical_id: str, resource_json: dict[str, Any], resources_map: Resou
     return resource
 
 
+def _updatable(resource_type: str) -> bool:
+    model = parsing.get_model_map().get(resource_type)
+    update = getattr(model, "update_from_cloudformation_json", None)
+    return update is not None and not hasattr(update, "__isabstractmethod__")
+
+
 def _update(logical_id: str, resource_json: dict[str, Any], resources_map: ResourceMap, account_id: str, region_name: str) -> Any:
+    if not _updatable(resource_json["Type"]) and not getattr(_state, "rolling_back", False):
+        # moto would leave the resource as it was and report the update done: say so instead.
+        raise ResourceFailed(
+            logical_id,
+            resource_json["Type"],
+            f"the emulator cannot update a {resource_json['Type']} (moto implements no update for it); AWS would",
+        )
     resource = _original_update(logical_id, resource_json, resources_map, account_id, region_name)
     if resource is not None and current_execution() is not None:
         _checked("update", logical_id, resource_json, resource, region_name)
@@ -136,7 +151,11 @@ def _roll_back(stack: Any, change_set: Any, failure: ResourceFailed, previous: t
     stack._add_stack_event(
         "UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=f"The following resource(s) failed to update: [{failure.logical_id}]. "
     )
-    stack.resource_map.update(stack.parse_template(template), parameters)
+    _state.rolling_back = True
+    try:
+        stack.resource_map.update(stack.parse_template(template), parameters)
+    finally:
+        _state.rolling_back = False
     stack.template = template
     stack._parse_template()
     stack.output_map = stack._create_output_map()

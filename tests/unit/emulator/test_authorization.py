@@ -30,6 +30,7 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("cloudformation", "CreateChangeSet"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
     ("cloudformation", "DescribeChangeSet"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
     ("cloudformation", "ExecuteChangeSet"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
+    ("cloudformation", "DeleteChangeSet"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
     ("cloudformation", "DeleteStack"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
     ("cloudformation", "DescribeStacks"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
     ("cloudformation", "DescribeStackEvents"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},

@@ -138,3 +138,20 @@ def test_bootstrap_is_idempotent(synthesized_app):
     with Emulator() as emulator:
         stacks = read_stacks(synthesized_app.outdir)
         assert bootstrap_accounts(emulator, stacks) == bootstrap_accounts(emulator, stacks)
+
+
+def test_an_update_the_emulator_cannot_make_fails_instead_of_passing_silently(assembly, dev):
+    """moto implements no update of a log group: the emulator says so and rolls back,
+    rather than report an update it did not make."""
+    with Emulator() as emulator:
+        stacks = read_stacks(assembly)
+        deploy_environment(emulator, stacks, dev.name)
+        trusting = _trusting_stack(assembly, dev.name)
+
+        def retention(template: dict) -> None:
+            (group,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::Logs::LogGroup" and "lambda" in json.dumps(r)]
+            group["Properties"]["RetentionInDays"] = 60
+
+        _edit(trusting, retention)
+        with pytest.raises(DeployError, match=r"cannot update a AWS::Logs::LogGroup \(moto implements no update for it\); AWS would"):
+            deploy_stage(emulator, [trusting], deployer_account=dev.trusting.account)
