@@ -1,0 +1,91 @@
+"""The source action from a local git repository, and the manual approval action."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from local_pipeline.executor.approval_action import ApprovalAction, Decision
+from local_pipeline.executor.definition import read_pipeline
+from local_pipeline.executor.engine import ActionContext, ActionOutcome, PipelineRun, RunRecord
+from local_pipeline.executor.source_action import PushedCommit, SourceAction
+from tests.unit.local_pipeline.executor.helpers import action
+
+
+def _git(repository: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repository), *args], capture_output=True, text=True, check=True).stdout  # noqa: S607
+
+
+def _repository(tmp_path: Path) -> tuple[Path, str]:
+    repository = tmp_path / "repo"
+    repository.mkdir()
+    _git(repository, "init", "-q", "-b", "main")
+    _git(repository, "config", "user.email", "dev@example.com")
+    _git(repository, "config", "user.name", "Dev")
+    (repository / "app.txt").write_text("v1")
+    (repository / "sub").mkdir()
+    (repository / "sub" / "more.txt").write_text("more")
+    _git(repository, "add", ".")
+    _git(repository, "commit", "-q", "-m", "the first commit")
+    return repository, _git(repository, "rev-parse", "HEAD").strip()
+
+
+def test_the_pushed_commit_becomes_the_artifact_with_the_documented_variables(tmp_path):
+    repository, commit = _repository(tmp_path)
+    (repository / "app.txt").write_text("uncommitted change")  # not part of the commit
+    seen = {}
+
+    def build(context: ActionContext) -> ActionOutcome:
+        seen["files"] = sorted(str(p.relative_to(context.inputs["Src"])) for p in context.inputs["Src"].rglob("*") if p.is_file())
+        seen["app"] = (context.inputs["Src"] / "app.txt").read_text()
+        seen["commit"] = context.configuration["Commit"]
+        return ActionOutcome("Succeeded")
+
+    source = action("Fetch", "CodeStarSourceConnection", outputs=["Src"], namespace="SourceVariables", category="Source") | {
+        "Configuration": {"ConnectionArn": "arn:aws:codeconnections:us-east-1:222222222222:connection/x", "FullRepositoryId": "acme/app"}
+    }
+    use = action("Use", "Build", inputs=["Src"]) | {
+        "Configuration": {"Commit": "#{SourceVariables.CommitId} #{SourceVariables.BranchName}"}
+    }
+    pipeline = read_pipeline({"Stages": [{"Name": "Source", "Actions": [source]}, {"Name": "Build", "Actions": [use]}]})
+    handlers = {"CodeStarSourceConnection": SourceAction(PushedCommit(repository, commit, "main")), "Build": build}
+    record = PipelineRun(pipeline, handlers, directory=tmp_path / "run", record=RunRecord("1", commit, "main")).execute()
+    assert record.status == "Succeeded", record.reason
+    assert seen == {"files": ["app.txt", "sub/more.txt"], "app": "v1", "commit": f"{commit} main"}
+    assert record.actions[0].summary == f"{commit[:12]} on main: 2 files"
+
+
+def test_a_commit_that_is_not_there_fails_the_source_naming_it(tmp_path):
+    repository, _ = _repository(tmp_path)
+    source = action("Fetch", "CodeStarSourceConnection", outputs=["Src"], category="Source")
+    pipeline = read_pipeline({"Stages": [{"Name": "Source", "Actions": [source]}]})
+    handlers = {"CodeStarSourceConnection": SourceAction(PushedCommit(repository, "0" * 40, "main"))}
+    record = PipelineRun(pipeline, handlers, directory=tmp_path / "run", record=RunRecord("1", "0", "main")).execute()
+    assert record.status == "Failed" and f"commit {'0' * 40} is not in {repository}" in record.reason
+
+
+def test_approval_lets_the_run_go_on_and_rejection_stops_it(tmp_path):
+    asked = []
+
+    def decide(approve: bool):
+        def decision(where: str, custom_data: str) -> Decision:
+            asked.append((where, custom_data))
+            return Decision(approve, "alice", "looks fine" if approve else "not today")
+
+        return decision
+
+    approve = action("Approve", "Manual", category="Approval") | {"Configuration": {"CustomData": "Deploy X into 111111111111?"}}
+    after = action("After", "Echo", run_order=2)
+    pipeline = read_pipeline({"Stages": [{"Name": "Gate", "Actions": [approve, after]}]})
+    ran = []
+    echo = {"Echo": lambda context: ran.append(1) or ActionOutcome("Succeeded")}
+
+    approved = PipelineRun(
+        pipeline, {"Manual": ApprovalAction(decide(True)), **echo}, directory=tmp_path / "a", record=RunRecord("1", "c", "main")
+    ).execute()
+    assert (approved.status, approved.actions[0].summary, ran) == ("Succeeded", "approved by alice: looks fine", [1])
+    rejected = PipelineRun(
+        pipeline, {"Manual": ApprovalAction(decide(False)), **echo}, directory=tmp_path / "r", record=RunRecord("2", "c", "main")
+    ).execute()
+    assert (rejected.status, rejected.reason, ran) == ("Stopped", "Gate/Approve: rejected by alice: not today", [1])
+    assert asked == [("Gate/Approve", "Deploy X into 111111111111?")] * 2
