@@ -39,6 +39,11 @@ class Credentials:
     secret_access_key: str
     session_token: str | None = None
 
+    def as_environment(self) -> dict[str, str]:
+        """As the SDKs and the AWS CLI read them from the environment."""
+        variables = {"AWS_ACCESS_KEY_ID": self.access_key_id, "AWS_SECRET_ACCESS_KEY": self.secret_access_key}
+        return variables | ({"AWS_SESSION_TOKEN": self.session_token} if self.session_token else {})
+
     def as_boto3_kwargs(self) -> dict[str, Any]:
         return {
             "aws_access_key_id": self.access_key_id,

@@ -1,0 +1,129 @@
+"""The CodeBuild action (``Build/AWS/CodeBuild/1`` and ``Test/AWS/CodeBuild/1``), run here.
+
+As the CodePipeline user guide's "AWS CodeBuild build and test action reference" and
+CodeBuild's "Build specification reference" describe it:
+
+- the project's buildspec runs (``buildspec.run_buildspec``) in a working directory
+  holding the action's primary input artifact;
+- its environment: the project's environment variables, then the action's
+  (``EnvironmentVariables``, a JSON list, ``#{...}`` already resolved), over what the
+  build machine has; the credentials of the project's service role; the endpoint of the
+  emulated accounts (``AWS_ENDPOINT_URL``);
+- the primary output artifact holds the files ``artifacts:`` selects; ``exported-variables``
+  become the action's variables; ``reports:`` files are kept with the run.
+
+The working directory of a project stays at one path from build to build, and the
+paths its buildspec lists under ``cache: paths`` stay in it (CodeBuild user guide, "Build
+caching", local caching): installs made by one build serve the next. What the build
+image and ``runtime-versions`` would give cannot be honoured here: the build runs with
+this machine's tools, and says so.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emulator.identity import Credentials
+from local_pipeline.executor.buildspec import BuildspecError, parse_buildspec, run_buildspec
+from local_pipeline.executor.engine import ActionContext, ActionOutcome
+
+
+@dataclass(frozen=True)
+class Project:
+    """What the executor needs of an ``AWS::CodeBuild::Project``."""
+
+    name: str
+    buildspec: str | Mapping[str, Any]
+    service_role_arn: str
+    environment_variables: Mapping[str, str] = field(default_factory=dict)
+    timeout_minutes: int = 60
+
+
+@dataclass(frozen=True)
+class CodeBuildAction:
+    projects: Callable[[str], Project]  # a project by name
+    credentials: Callable[[str], Credentials]  # a service role's credentials, as CodeBuild assumes it
+    machine_environment: Mapping[str, str]  # PATH, HOME, ...: what the build machine has
+    endpoint: str | None  # the emulated accounts' endpoint, None against AWS itself
+    builds: Path  # one working directory per project, kept between builds
+    reports: Path  # where each action's report files are kept
+    said: set[str] = field(default_factory=set)  # what could not be honoured, said once per run
+
+    def __call__(self, context: ActionContext) -> ActionOutcome:
+        configuration = context.configuration
+        project = self.projects(str(configuration["ProjectName"]))
+        primary = configuration.get("PrimarySource") or (context.action.input_artifacts[0] if context.action.input_artifacts else None)
+        try:
+            spec = parse_buildspec(project.buildspec)
+        except BuildspecError as error:
+            return ActionOutcome("Failed", f"project {project.name}: {error}")
+        workdir = self._workdir(project.name, spec, context.inputs.get(primary) if primary else None)
+        result = run_buildspec(
+            spec,
+            workdir=workdir,
+            environment=self._environment(project),
+            overrides={**project.environment_variables, **_action_variables(configuration.get("EnvironmentVariables"))},
+            log=context.log,
+            timeout_seconds=project.timeout_minutes * 60,
+        )
+        for line in result.not_honoured:
+            if line not in self.said:
+                self.said.add(line)
+                with context.log.open("a") as log:
+                    log.write(f"[not honoured locally] {line}\n")
+        self._keep_reports(context, result.reports)
+        if not result.succeeded:
+            return ActionOutcome("Failed", result.reason)
+        if context.outputs:
+            output = next(iter(context.outputs.values()))
+            for source, inside in result.artifact_layout.items():
+                target = output / inside
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target)
+        reports = sum(len(files) for files in result.reports.values())
+        return ActionOutcome("Succeeded", f"{project.name}: build succeeded, {reports} report files", dict(result.exported_variables))
+
+    def _environment(self, project: Project) -> dict[str, str]:
+        environment = {**self.machine_environment, **self.credentials(project.service_role_arn).as_environment()}
+        if self.endpoint:
+            # Every SDK and the AWS CLI read these; StartSyncExecution's "sync-" host prefix would
+            # otherwise miss the endpoint (botocore).
+            environment |= {"AWS_ENDPOINT_URL": self.endpoint, "AWS_DISABLE_HOST_PREFIX_INJECTION": "true"}
+        return environment
+
+    def _workdir(self, project: str, spec: Mapping[str, Any], source: Path | None) -> Path:
+        """The project's working directory: the cached paths kept, the rest replaced by the source."""
+        workdir = self.builds / project / "src"
+        workdir.mkdir(parents=True, exist_ok=True)
+        cached = {str(path).split("/", 1)[0] for path in (spec.get("cache") or {}).get("paths", [])}
+        for entry in workdir.iterdir():
+            if entry.name not in cached:
+                shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+        if source is not None:
+            shutil.copytree(source, workdir, dirs_exist_ok=True, symlinks=True)
+        return workdir
+
+    def _keep_reports(self, context: ActionContext, reports: Mapping[str, list[Path]]) -> None:
+        for group, files in reports.items():
+            folder = self.reports / f"{context.action.stage}.{context.action.name}" / group
+            folder.mkdir(parents=True, exist_ok=True)
+            for file in files:
+                shutil.copy2(file, folder / file.name)
+
+
+def _action_variables(value: Any) -> dict[str, str]:
+    """The action's ``EnvironmentVariables``: a JSON list of {name, value, type}; only
+    PLAINTEXT ones are set here (PARAMETER_STORE and SECRETS_MANAGER would be read from the
+    accounts: not yet)."""
+    if not value:
+        return {}
+    declared = json.loads(value) if isinstance(value, str) else value
+    unsupported = [v["name"] for v in declared if v.get("type", "PLAINTEXT") != "PLAINTEXT"]
+    if unsupported:
+        raise ValueError(f"environment variables {', '.join(unsupported)} are not PLAINTEXT: the local executor sets only those")
+    return {str(v["name"]): str(v["value"]) for v in declared}

@@ -1,0 +1,102 @@
+"""The CodeBuild action in a pipeline of its own: the project's buildspec on the primary
+input, the service role's credentials and the endpoint in its environment, artifacts,
+exported variables and reports handed on, cached paths kept from build to build."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from emulator.identity import Credentials
+from local_pipeline.executor.codebuild_action import CodeBuildAction, Project
+from local_pipeline.executor.definition import read_pipeline
+from local_pipeline.executor.engine import ActionContext, ActionOutcome, PipelineRun, RunRecord
+from tests.unit.local_pipeline.executor.helpers import action
+
+BUILDSPEC = {
+    "version": "0.2",
+    "env": {"variables": {"GREETING": "from-buildspec", "STAGE": "from-buildspec"}, "exported-variables": ["BUILT_AT"]},
+    "phases": {
+        "install": {"runtime-versions": {"python": "3.12"}, "commands": ["mkdir -p .cache-dir", "echo run >> .cache-dir/runs"]},
+        "build": {
+            "commands": [
+                "mkdir -p out reports",
+                'echo "$GREETING $STAGE $AWS_ACCESS_KEY_ID $AWS_ENDPOINT_URL" > out/env.txt',
+                "cat source.txt >> out/env.txt",
+                "wc -l < .cache-dir/runs > out/runs.txt",
+                "export BUILT_AT=now",
+                'echo \'<testsuite tests="1"><testcase name="t"/></testsuite>\' > reports/junit.xml',
+            ]
+        },
+    },
+    "reports": {"Unit": {"files": ["reports/junit.xml"], "file-format": "JUNITXML"}},
+    "artifacts": {"base-directory": "out", "files": ["**/*"]},
+    "cache": {"paths": [".cache-dir/**/*"]},
+}
+
+
+def _pipeline() -> dict:
+    source = action("Fetch", "Src", outputs=["Src"], category="Source")
+    build = action("Build", "CodeBuild", inputs=["Src"], outputs=["Built"], namespace="Build") | {
+        "Configuration": {
+            "ProjectName": "demo",
+            "EnvironmentVariables": json.dumps([{"name": "STAGE", "type": "PLAINTEXT", "value": "from-action"}]),
+        }
+    }
+    read = action("Read", "Read", inputs=["Built"], run_order=2) | {"Configuration": {"At": "#{Build.BUILT_AT}"}}
+    return {"Stages": [{"Name": "Source", "Actions": [source]}, {"Name": "Build", "Actions": [build, read]}]}
+
+
+def test_a_build_runs_its_buildspec_and_hands_on_what_it_made(tmp_path: Path):
+    seen: list[tuple[str, str, str]] = []
+
+    def fetch(context: ActionContext) -> ActionOutcome:
+        (context.outputs["Src"] / "source.txt").write_text("the source\n")
+        return ActionOutcome("Succeeded")
+
+    def read(context: ActionContext) -> ActionOutcome:
+        built = context.inputs["Built"]
+        seen.append(((built / "env.txt").read_text(), (built / "runs.txt").read_text().strip(), str(context.configuration["At"])))
+        return ActionOutcome("Succeeded")
+
+    codebuild = CodeBuildAction(
+        projects=lambda name: Project(name, BUILDSPEC, "arn:aws:iam::222222222222:role/build", {"GREETING": "from-project"}),
+        credentials=lambda role: Credentials("AKIDFORBUILDROLE", "secret"),
+        machine_environment={"PATH": os.environ["PATH"], "HOME": str(tmp_path)},
+        endpoint="http://127.0.0.1:5123",
+        builds=tmp_path / "builds",
+        reports=tmp_path / "reports",
+    )
+    handlers = {"Src": fetch, "CodeBuild": codebuild, "Read": read}
+    for run in ("1", "2"):
+        record = PipelineRun(read_pipeline(_pipeline()), handlers, directory=tmp_path / run, record=RunRecord(run, "c", "main")).execute()
+        assert record.status == "Succeeded", record.reason
+    # The project's variables and then the action's override the buildspec's; the role's key
+    # and the endpoint are set; the cached folder survived into the second build.
+    assert seen == [
+        ("from-project from-action AKIDFORBUILDROLE http://127.0.0.1:5123\nthe source\n", "1", "now"),
+        ("from-project from-action AKIDFORBUILDROLE http://127.0.0.1:5123\nthe source\n", "2", "now"),
+    ]
+    assert (tmp_path / "reports" / "Build.Build" / "Unit" / "junit.xml").is_file()
+    log = (tmp_path / "2" / "actions" / "Build.Build" / "log.txt").read_text()
+    assert "[not honoured locally]" not in log  # said once, in the first run
+    assert "[not honoured locally]" in (tmp_path / "1" / "actions" / "Build.Build" / "log.txt").read_text()
+
+
+def test_a_failing_command_fails_the_action_naming_it(tmp_path: Path):
+    failing = {"version": "0.2", "phases": {"build": {"commands": ["echo fine", "exit 3"]}}}
+    codebuild = CodeBuildAction(
+        projects=lambda name: Project(name, failing, "arn:aws:iam::222222222222:role/build"),
+        credentials=lambda role: Credentials("AKID", "secret"),
+        machine_environment={"PATH": os.environ["PATH"]},
+        endpoint=None,
+        builds=tmp_path / "builds",
+        reports=tmp_path / "reports",
+    )
+    stages = [{"Name": "Build", "Actions": [action("Synth", "CodeBuild") | {"Configuration": {"ProjectName": "p"}}]}]
+    record = PipelineRun(
+        read_pipeline({"Stages": stages}), {"CodeBuild": codebuild}, directory=tmp_path / "r", record=RunRecord("1", "c", "main")
+    ).execute()
+    assert record.status == "Failed"
+    assert record.reason.startswith("Build/Synth: phase build: command `exit 3` exited 3"), record.reason
