@@ -67,14 +67,19 @@ def test_change_sets_create_then_update_through_the_actions_role(synthesized_app
             return assume_role_as(deployer, role_arn, external_id=None, region=region)
 
         handlers = {"Copy": copy, "CloudFormation": CloudFormationAction(sessions, stack.region), "Echo": echo}
-        first = PipelineRun(
-            read_pipeline(_pipeline(stack, template_path)), handlers, directory=tmp_path / "1", record=RunRecord("1", "a", "main")
-        ).execute()
-        assert first.status == "Succeeded", first.reason
-        assert [a.summary for a in first.actions][1:3] == [
-            f"change set PipelineChange of {stack.stack_name} (create)",
-            f"{stack.stack_name}: CREATE_COMPLETE",
-        ]
+
+        def run(run_id: str, change: str, status: str) -> None:
+            record = RunRecord(run_id, run_id, "main")
+            ended = PipelineRun(
+                read_pipeline(_pipeline(stack, template_path)), handlers, directory=tmp_path / run_id, record=record
+            ).execute()
+            assert ended.status == "Succeeded", ended.reason
+            assert [a.summary for a in ended.actions][1:3] == [
+                f"change set PipelineChange of {stack.stack_name} ({change})",
+                f"{stack.stack_name}: {status}",
+            ]
+
+        run("1", "create", "CREATE_COMPLETE")
         assert echoed[0].endswith(":stateMachine:SecretCacheConsumerWfw-dev")
 
         # The next commit changes the template: the same actions update the stack.
@@ -84,13 +89,6 @@ def test_change_sets_create_then_update_through_the_actions_role(synthesized_app
         parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
         parts[0] = parts[0].replace('{"StartAt":', '{"Comment":"second commit","StartAt":', 1)
         template_file.write_text(json.dumps(template))
-        second = PipelineRun(
-            read_pipeline(_pipeline(stack, template_path)), handlers, directory=tmp_path / "2", record=RunRecord("2", "b", "main")
-        ).execute()
-        assert second.status == "Succeeded", second.reason
-        assert [a.summary for a in second.actions][1:3] == [
-            f"change set PipelineChange of {stack.stack_name} (update)",
-            f"{stack.stack_name}: UPDATE_COMPLETE",
-        ]
+        run("2", "update", "UPDATE_COMPLETE")
         described = emulator.client("stepfunctions", stack.account, stack.region).describe_state_machine(stateMachineArn=echoed[0])
         assert json.loads(described["definition"])["Comment"] == "second commit"
