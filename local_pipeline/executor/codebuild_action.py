@@ -58,11 +58,12 @@ class CodeBuildAction:
         configuration = context.configuration
         project = self.projects(str(configuration["ProjectName"]))
         primary = configuration.get("PrimarySource") or (context.action.input_artifacts[0] if context.action.input_artifacts else None)
+        source = context.inputs.get(primary) if primary else None
         try:
-            spec = parse_buildspec(project.buildspec)
-        except BuildspecError as error:
+            spec = parse_buildspec(_buildspec_text(project.buildspec, source))
+        except (BuildspecError, FileNotFoundError) as error:
             return ActionOutcome("Failed", f"project {project.name}: {error}")
-        workdir = self._workdir(project.name, spec, context.inputs.get(primary) if primary else None)
+        workdir = self._workdir(project.name, spec, source)
         result = run_buildspec(
             spec,
             workdir=workdir,
@@ -114,6 +115,16 @@ class CodeBuildAction:
             folder.mkdir(parents=True, exist_ok=True)
             for file in files:
                 shutil.copy2(file, folder / file.name)
+
+
+def _buildspec_text(buildspec: str | Mapping[str, Any], source: Path | None) -> str | Mapping[str, Any]:
+    """The project's buildspec: inline, or a file of the source when it names one (CodeBuild
+    user guide, "Buildspec file name and storage location": a path relative to the source root)."""
+    if isinstance(buildspec, str) and "\n" not in buildspec and buildspec.strip().endswith((".yml", ".yaml", ".json")):
+        if source is None or not (source / buildspec.strip()).is_file():
+            raise FileNotFoundError(f"the buildspec file {buildspec.strip()} is not in the source")
+        return (source / buildspec.strip()).read_text()
+    return buildspec
 
 
 def _action_variables(value: Any) -> dict[str, str]:

@@ -100,3 +100,35 @@ def test_a_failing_command_fails_the_action_naming_it(tmp_path: Path):
     ).execute()
     assert record.status == "Failed"
     assert record.reason.startswith("Build/Synth: phase build: command `exit 3` exited 3"), record.reason
+
+
+def test_a_buildspec_named_by_file_is_read_from_the_source(tmp_path: Path):
+    def fetch(context: ActionContext) -> ActionOutcome:
+        spec = {
+            "version": "0.2",
+            "phases": {"build": {"commands": ["mkdir -p out", "echo from-file > out/made.txt"]}},
+            "artifacts": {"base-directory": "out", "files": ["*"]},
+        }
+        (context.outputs["Src"] / "buildspec-asset.yaml").write_text(json.dumps(spec))
+        return ActionOutcome("Succeeded")
+
+    codebuild = CodeBuildAction(
+        projects=lambda name: Project(name, "buildspec-asset.yaml", "arn:aws:iam::222222222222:role/build"),
+        credentials=lambda role: Credentials("AKID", "secret"),
+        machine_environment={"PATH": os.environ["PATH"]},
+        endpoint=None,
+        builds=tmp_path / "builds",
+        reports=tmp_path / "reports",
+    )
+    stages = [
+        {"Name": "Source", "Actions": [action("Fetch", "Src", outputs=["Src"], category="Source")]},
+        {
+            "Name": "Assets",
+            "Actions": [action("Files", "CodeBuild", inputs=["Src"], outputs=["Out"]) | {"Configuration": {"ProjectName": "a"}}],
+        },
+    ]
+    run = PipelineRun(
+        read_pipeline({"Stages": stages}), {"Src": fetch, "CodeBuild": codebuild}, directory=tmp_path / "r", record=RunRecord("1", "c", "m")
+    )
+    assert run.execute().status == "Succeeded"
+    assert (run.artifacts["Out"] / "made.txt").read_text() == "from-file\n"
