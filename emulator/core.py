@@ -217,6 +217,14 @@ class Emulator:
             admin = self.client("cloudformation", stack.account, stack.region)
             raise DeployError(f"{stack.stack_name} ended {self._stack_status(stack)}: {self._failure_reason(admin, stack.stack_name)}")
 
+    def deployed_resources(self, stack: StackArtifact) -> dict[str, Any]:
+        """The resources of a deployed stack, by logical ID, as the emulated account holds them."""
+        from moto.cloudformation.models import cloudformation_backends
+
+        backend = cloudformation_backends[stack.account][stack.region]
+        (deployed,) = [s for s in backend.stacks.values() if s.name == stack.stack_name]
+        return {logical_id: deployed.resource_map[logical_id] for logical_id in deployed.resource_map}
+
     def _stack_status(self, stack: StackArtifact) -> str | None:
         admin = self.client("cloudformation", stack.account, stack.region)
         try:

@@ -25,9 +25,13 @@ class _Resource:
     """What moto's CloudFormation engine needs of a created resource: its physical ID (what
     Ref gives), its ARN, and the attributes Fn::GetAtt may ask for."""
 
-    def __init__(self, physical_resource_id: str, arn: str, attributes: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, physical_resource_id: str, arn: str, attributes: dict[str, str] | None = None, properties: dict[str, Any] | None = None
+    ) -> None:
         self.physical_resource_id = physical_resource_id
         self.arn = arn
+        # The resource's properties as CloudFormation resolved them: what the service runs.
+        self.properties = properties or {}
         self._attributes = {"Arn": arn, **(attributes or {})}
 
     def is_created(self) -> bool:
@@ -105,7 +109,7 @@ class CodePipeline(_Model):
         declaration = _camel({key: value for key, value in properties.items() if key not in cls._RESOURCE_ONLY})
         declaration["name"] = name
         codepipeline_backends[account_id][region_name].create_pipeline(declaration, _api_tags(properties))
-        return _Resource(name, f"arn:aws:codepipeline:{region_name}:{account_id}:{name}", {"Version": "1"})
+        return _Resource(name, f"arn:aws:codepipeline:{region_name}:{account_id}:{name}", {"Version": "1"}, properties)
 
     @classmethod
     def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
@@ -137,7 +141,7 @@ class CodeBuildProject(_Model):
             logs_config=_camel(properties["LogsConfig"]) if "LogsConfig" in properties else None,
             vpc_config=_camel(properties["VpcConfig"]) if "VpcConfig" in properties else None,
         )
-        return _Resource(name, f"arn:aws:codebuild:{region_name}:{account_id}:project/{name}")
+        return _Resource(name, f"arn:aws:codebuild:{region_name}:{account_id}:project/{name}", properties=properties)
 
     @classmethod
     def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:

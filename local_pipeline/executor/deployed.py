@@ -1,0 +1,49 @@
+"""The pipeline as it is deployed in the emulated tooling account: its definition and its
+CodeBuild projects, read from the pipeline stack's resources as CloudFormation resolved
+them (a project's name, a role's ARN), so that a run executes what is deployed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from emulator import Emulator
+from local_pipeline.executor.codebuild_action import Project
+from local_pipeline.executor.definition import DefinitionError, Pipeline, read_pipeline
+from project.assembly import StackArtifact
+
+
+@dataclass(frozen=True)
+class DeployedPipeline:
+    pipeline: Pipeline
+    role_arn: str  # the pipeline's service role
+    projects: Callable[[str], Project]
+
+
+def deployed_pipeline(emulator: Emulator, stack: StackArtifact) -> DeployedPipeline:
+    resources = emulator.deployed_resources(stack)
+    template = stack.template()["Resources"]
+    pipelines = [(logical_id, resources[logical_id]) for logical_id, r in template.items() if r["Type"] == "AWS::CodePipeline::Pipeline"]
+    if len(pipelines) != 1:
+        raise DefinitionError(f"the stack {stack.stack_name} holds {len(pipelines)} pipelines, not one")
+    ((_, deployed),) = pipelines
+    projects = {
+        resources[logical_id].physical_resource_id: resources[logical_id].properties
+        for logical_id, r in template.items()
+        if r["Type"] == "AWS::CodeBuild::Project"
+    }
+
+    def project(name: str) -> Project:
+        if name not in projects:
+            raise DefinitionError(f"no CodeBuild project {name} in the stack {stack.stack_name}")
+        properties = projects[name]
+        variables = properties.get("Environment", {}).get("EnvironmentVariables", [])
+        return Project(
+            name=name,
+            buildspec=properties["Source"]["BuildSpec"],
+            service_role_arn=properties["ServiceRole"],
+            environment_variables={str(v["Name"]): str(v["Value"]) for v in variables if v.get("Type", "PLAINTEXT") == "PLAINTEXT"},
+            timeout_minutes=int(properties.get("TimeoutInMinutes", 60)),
+        )
+
+    return DeployedPipeline(read_pipeline(deployed.properties, name=deployed.physical_resource_id), deployed.properties["RoleArn"], project)
