@@ -44,6 +44,7 @@ class Call(Protocol):
     service_name: str
     region: str
     path: str
+    moto_resource: str  # the ARN moto names for S3 calls ("arn:aws:s3:::bucket/key"), else "*"
 
     def _get_param(self, name: str, if_none: Any = None) -> Any: ...
 
@@ -83,6 +84,10 @@ _QUERY_PROTOCOL = {"sts", "iam", "cloudformation"}
 
 def denial(service: str, principal: Principal, what: str, *, prefix: str = "") -> Exception:
     """``<prefix>User: <principal> is not authorized to perform: <what>`` as ``service`` says it."""
+    if service == "s3":
+        from moto.s3.exceptions import S3ClientError
+
+        return S3ClientError("AccessDenied", f"{prefix}User: {principal.arn} is not authorized to perform: {what}")  # XML, 403
     if service in _QUERY_PROTOCOL and not prefix:
         return AccessDeniedError(principal.arn, what)
     return AccessDeniedJson(f"{prefix}User: {principal.arn} is not authorized to perform: {what}")
@@ -161,6 +166,18 @@ def _lambda_function(call: Call, caller: str) -> Target:
     return Target(_arn("lambda", call.region, account, f"function:{name}"), account)
 
 
+def _s3_object(call: Call, caller: str) -> Target:
+    from moto.s3.models import s3_backends
+
+    arn = call.moto_resource
+    bucket = arn.removeprefix("arn:aws:s3:::").split("/", 1)[0]
+    # A bucket belongs to the account that made it; its ARN does not say which.
+    owner = next((account for account, backends in s3_backends.items() if bucket in backends["aws"].buckets), caller)
+    found = s3_backends[owner]["aws"].buckets.get(bucket)
+    policy = _document(found.policy.decode()) if found is not None and found.policy else None
+    return Target(arn, owner, policy=policy)
+
+
 def _stack(call: Call, caller: str) -> Target:
     from moto.cloudformation.models import cloudformation_backends
 
@@ -187,6 +204,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("dynamodb", "PutItem"): Operation("dynamodb:PutItem", _dynamodb_table),
     ("secretsmanager", "GetSecretValue"): Operation("secretsmanager:GetSecretValue", _secret),
     ("lambda", "Invoke"): Operation("lambda:InvokeFunction", _lambda_function),
+    # HeadObject is authorized as s3:GetObject, as moto names it (S3 API reference, HeadObject: "you must have READ access").
+    ("s3", "PutObject"): Operation("s3:PutObject", _s3_object),
+    ("s3", "GetObject"): Operation("s3:GetObject", _s3_object),
     ("cloudformation", "CreateChangeSet"): Operation("cloudformation:CreateChangeSet", _stack, passes_role="RoleARN"),
     ("cloudformation", "DescribeChangeSet"): Operation("cloudformation:DescribeChangeSet", _stack),
     ("cloudformation", "ExecuteChangeSet"): Operation("cloudformation:ExecuteChangeSet", _stack),

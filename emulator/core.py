@@ -125,7 +125,8 @@ class Emulator:
         self._wait(cloudformation, BOOTSTRAP_STACK, "CREATE_COMPLETE", timeout_seconds=60)
         self._bootstrapped.add((account, region))
 
-    def _publish(self, asset: FileAsset, account: str, region: str) -> None:
+    def _publish(self, asset: FileAsset, account: str, region: str, publisher: Credentials) -> None:
+        """Upload a file asset as cdk-assets does: as its publishing role, assumed by ``publisher``."""
         if asset.packaging == "zip":
             buffer = io.BytesIO()
             with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -135,7 +136,11 @@ class Emulator:
             body = buffer.getvalue()
         else:
             body = asset.source.read_bytes()
-        self.client("s3", account, region).put_object(Bucket=asset.bucket_name, Key=asset.object_key, Body=body)
+        credentials = publisher
+        if asset.role_arn:
+            credentials = assume_role_as(principal_for_access_key(publisher.access_key_id), asset.role_arn, external_id=None, region=region)
+        s3 = boto3.client("s3", region_name=region, config=_CLIENT_CONFIG, **credentials.as_boto3_kwargs())
+        s3.put_object(Bucket=asset.bucket_name, Key=asset.object_key, Body=body)
 
     @staticmethod
     def _seed_public_parameters(stack: StackArtifact, template: dict[str, Any]) -> None:
@@ -170,13 +175,16 @@ class Emulator:
             raise DeployError(f"{stack.stack_name}: account {stack.account} ({stack.region}) is not bootstrapped")
         if stack.deploy_role_arn is None or stack.execution_role_arn is None:
             raise DeployError(f"{stack.stack_name}: the assembly names no deploy and execution roles (a legacy synthesizer?)")
+        deployer = self.credentials(deployer_account or stack.account)
         for asset in stack.assets:
-            # Published by the account's administrator (on AWS, the pipeline's Assets step as
-            # the file-publishing role; not emulated yet).
-            self._publish(asset, stack.account, stack.region)
+            try:
+                self._publish(asset, stack.account, stack.region, deployer)
+            except ClientError as error:
+                raise DeployError(
+                    f"{stack.stack_name}: publishing asset {asset.object_key} to {asset.bucket_name}: {error.response['Error']['Message']}"
+                ) from None
         template = stack.template()
         self._seed_public_parameters(stack, template)
-        deployer = self.credentials(deployer_account or stack.account)
         session = assume_role_as(
             principal_for_access_key(deployer.access_key_id), stack.deploy_role_arn, external_id=None, region=stack.region
         )

@@ -21,6 +21,7 @@ class FileAsset:
     packaging: str  # "zip" (a directory to zip) or "file"
     bucket_name: str
     object_key: str
+    role_arn: str | None = None  # the role that publishes it (the bootstrap's file-publishing role)
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,13 @@ def _environment(artifact_id: str, environment: str) -> tuple[str, str]:
     return account, region
 
 
+def _substituted(value: str, account: str, region: str) -> str:
+    return value.replace("${AWS::Partition}", "aws").replace("${AWS::AccountId}", account).replace("${AWS::Region}", region)
+
+
 def _role_arn(properties: dict, key: str, account: str, region: str) -> str | None:
     value = properties.get(key)
-    if not value:
-        return None
-    return str(value).replace("${AWS::Partition}", "aws").replace("${AWS::AccountId}", account).replace("${AWS::Region}", region)
+    return _substituted(str(value), account, region) if value else None
 
 
 def _file_assets(directory: Path, asset_manifest: str, account: str, region: str) -> tuple[FileAsset, ...]:
@@ -68,13 +71,13 @@ def _file_assets(directory: Path, asset_manifest: str, account: str, region: str
     assets = []
     for asset in manifest.get("files", {}).values():
         for destination in asset["destinations"].values():
-            bucket = destination["bucketName"].replace("${AWS::AccountId}", account).replace("${AWS::Region}", region)
             assets.append(
                 FileAsset(
                     source=(directory / asset["source"]["path"]).resolve(),
                     packaging=asset["source"].get("packaging", "file"),
-                    bucket_name=bucket,
+                    bucket_name=_substituted(destination["bucketName"], account, region),
                     object_key=destination["objectKey"],
+                    role_arn=_role_arn(destination, "assumeRoleArn", account, region),
                 )
             )
     return tuple(assets)

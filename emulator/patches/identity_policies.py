@@ -24,7 +24,9 @@ REASON = (
 
 
 def _authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
-    # moto calls this before every operation it dispatches (core.responses.call_action).
+    # moto calls this before every operation it dispatches (core.responses.call_action), and
+    # S3's handlers before each of theirs, with the bucket or object they act on.
+    self.moto_resource = resource
     authorize_call(principal_for_access_key(self.get_access_key()), self, self._get_action())
 
 

@@ -27,6 +27,8 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("dynamodb", "PutItem"): {"TableName": "SecretCache-dev"},
     ("secretsmanager", "GetSecretValue"): {"SecretId": "secret-cache/dev/secret"},
     ("lambda", "Invoke"): {"path": "/2015-03-31/functions/CacheSecret-dev/invocations"},
+    ("s3", "PutObject"): {"moto_resource": "arn:aws:s3:::cdk-hnb659fds-assets-222222222222-eu-west-1/asset.zip"},
+    ("s3", "GetObject"): {"moto_resource": "arn:aws:s3:::cdk-hnb659fds-assets-222222222222-eu-west-1/asset.zip"},
     ("cloudformation", "CreateChangeSet"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
     ("cloudformation", "DescribeChangeSet"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
     ("cloudformation", "ExecuteChangeSet"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
@@ -44,6 +46,10 @@ class FakeCall:
     service_name: str
     region: str = REGION
     params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def moto_resource(self) -> str:
+        return str(self.params.get("moto_resource", "*"))
 
     @property
     def path(self) -> str:

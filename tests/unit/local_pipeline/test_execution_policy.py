@@ -17,6 +17,7 @@ from local_pipeline.deployment import deploy_stage, tooling_account
 from local_pipeline.synth import bootstrap_template
 from pipeline.bootstrap import MANAGED_POLICY_LIMIT, execution_policies, policy_size
 from project.assembly import StackArtifact, read_stacks
+from project.deployment_order import TRUSTING_RESOURCES
 
 
 def _stacks(synthesized_app, configured_app) -> list[StackArtifact]:
@@ -99,3 +100,31 @@ def test_the_execution_policies_fit_iams_managed_policy_limit(dev):
             # IAM User Guide, "IAM and AWS STS quotas": a managed policy holds at most
             # 6,144 characters, white space not counted.
             assert policy_size(document) <= MANAGED_POLICY_LIMIT == 6144
+
+
+def test_assets_are_published_as_the_file_publishing_role(synthesized_app):
+    """cdk-assets publishes as the bootstrap's file-publishing role: without s3:PutObject the
+    deployment stops before CloudFormation is asked anything, naming the role and the action."""
+    stacks = read_stacks(synthesized_app.outdir)
+    (stack,) = [s for s in stacks if s.stage == TRUSTING_RESOURCES.id("dev")]  # the Lambda's code is an asset
+    assert stack.assets
+    tooling = tooling_account(stacks)
+    with Emulator() as emulator:
+        emulator.bootstrap(
+            stack.account,
+            stack.region,
+            template=bootstrap_template(),
+            trusted_accounts=[] if stack.account == tooling else [tooling],
+            execution_policies=execution_policies(stack.account, stack.region, tooling=stack.account == tooling),
+        )
+        iam = emulator.client("iam", stack.account, stack.region)
+        role = stack.assets[0].role_arn.rsplit("/", 1)[1]
+        (name,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
+        document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(_without([document], "s3:PutObject*")[0]))
+        with pytest.raises(DeployError) as failed:
+            deploy_stage(emulator, [stack], deployer_account=tooling)
+    message = str(failed.value)
+    assert f"publishing asset {stack.assets[0].object_key} to {stack.assets[0].bucket_name}" in message
+    assert f"assumed-role/{role}" in message or f"role/{role}" in message
+    assert "is not authorized to perform: s3:PutObject on resource: arn:aws:s3:::" in message
