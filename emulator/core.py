@@ -166,16 +166,23 @@ class Emulator:
                     )
                 )
 
-    def deploy(self, stack: StackArtifact, *, deployer_account: str | None = None, timeout_seconds: float = 60) -> dict[str, str]:
+    def deploy(
+        self,
+        stack: StackArtifact,
+        *,
+        deployer_account: str | None = None,
+        deployer: Credentials | None = None,
+        timeout_seconds: float = 60,
+    ) -> dict[str, str]:
         """Create or update ``stack`` as CDK Pipelines does: the assets published, then, as
-        the stack's deploy role (assumed by ``deployer_account``'s administrator, as the
-        pipeline's action role is), a change set handed to the CloudFormation execution
-        role, then executed. Returns the stack's outputs."""
+        the stack's deploy role (assumed by ``deployer``, or else by ``deployer_account``'s
+        administrator, as the pipeline's action role assumes it), a change set handed to the
+        CloudFormation execution role, then executed. Returns the stack's outputs."""
         if (stack.account, stack.region) not in self._bootstrapped:
             raise DeployError(f"{stack.stack_name}: account {stack.account} ({stack.region}) is not bootstrapped")
         if stack.deploy_role_arn is None or stack.execution_role_arn is None:
             raise DeployError(f"{stack.stack_name}: the assembly names no deploy and execution roles (a legacy synthesizer?)")
-        deployer = self.credentials(deployer_account or stack.account)
+        deployer = deployer or self.credentials(deployer_account or stack.account)
         for asset in stack.assets:
             try:
                 self._publish(asset, stack.account, stack.region, deployer)

@@ -52,14 +52,28 @@ class Credentials:
         }
 
 
+def _role(role_arn: str) -> Any:
+    backend = iam_backends[account_of_arn(role_arn)][PARTITION]
+    return next((role for role in backend.roles.values() if role.arn == role_arn), None)
+
+
 def role_trust_policy(role_arn: str) -> dict[str, Any] | None:
     """The trust policy of an existing role, or None if there is no such role."""
-    backend = iam_backends[account_of_arn(role_arn)][PARTITION]
-    role = next((role for role in backend.roles.values() if role.arn == role_arn), None)
+    role = _role(role_arn)
     if role is None:
         return None
     document = role.assume_role_policy_document
     return json.loads(document) if isinstance(document, str) else document
+
+
+def role_tags(role_arn: str) -> dict[str, str]:
+    """The role's tags, as ``aws:ResourceTag/<key>`` carries them for sts:AssumeRole (the CDK's
+    own roles may assume only roles tagged ``aws-cdk:bootstrap-role``)."""
+    role = _role(role_arn)
+    tags = getattr(role, "tags", None) or []
+    if isinstance(tags, dict):  # moto keeps them as a mapping or as a list, by version
+        return {str(key): str(value.get("Value", value) if isinstance(value, dict) else value) for key, value in tags.items()}
+    return {str(tag["Key"]): str(tag["Value"]) for tag in tags}
 
 
 def principal_for_access_key(access_key_id: str) -> Principal:
@@ -125,6 +139,10 @@ def authorize_assume_role(principal: Principal, role_arn: str, external_id: str 
     must allow it, and, unless the trust names this very role or user, so must the
     caller's identity policy (IAM User Guide, "Cross-account policy evaluation logic")."""
     context = {"aws:PrincipalArn": principal.arn, "aws:PrincipalAccount": principal.account}
+    # A role's tags reach conditions as aws:ResourceTag/<key> and as IAM's own iam:ResourceTag/<key>
+    # (IAM User Guide, "Controlling access to IAM resources": the CDK's roles use the latter).
+    for key, value in role_tags(role_arn).items():
+        context |= {f"aws:ResourceTag/{key}": value, f"iam:ResourceTag/{key}": value}
     if external_id is not None:
         context["sts:ExternalId"] = external_id
     trust = role_trust_policy(role_arn)

@@ -1,0 +1,82 @@
+"""Self-mutation in process: the pipeline stack deployed from the Synth step's assembly
+through the self-mutation project's role, and a run restarted when the definition changed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from emulator import Emulator
+from emulator.identity import assume_role_as_service
+from local_pipeline.deployment import bootstrap_accounts
+from local_pipeline.executor.definition import read_pipeline
+from local_pipeline.executor.deployed import deployed_pipeline
+from local_pipeline.executor.engine import ActionContext, ActionOutcome, PipelineRun, RunRecord
+from local_pipeline.executor.self_mutation_action import SelfMutationAction
+from project.assembly import read_stacks
+from tests.unit.local_pipeline.executor.helpers import action
+
+
+def test_an_unchanged_pipeline_goes_on_and_a_changed_one_restarts_the_run(configured_app, tmp_path: Path):
+    assembly = Path(shutil.copytree(configured_app.outdir, tmp_path / "cdk.out"))
+    stacks = read_stacks(assembly)
+    (pipeline_stack,) = [s for s in stacks if not s.stage]
+    with Emulator() as emulator:
+        tooling = bootstrap_accounts(emulator, stacks)
+        emulator.deploy(pipeline_stack, deployer_account=tooling)  # `cdk deploy SecretCachePipeline`, once, by hand
+        deployed = deployed_pipeline(emulator, pipeline_stack)
+        (mutate,) = [a for a in deployed.pipeline.actions() if a.name == "SelfMutate"]
+
+        def credentials(role_arn: str):
+            return assume_role_as_service(
+                role_arn,
+                service="codebuild.amazonaws.com",
+                source_arn=f"arn:aws:codebuild:{pipeline_stack.region}:{tooling}:project/x",
+                region=pipeline_stack.region,
+            )
+
+        handler = SelfMutationAction(
+            emulator,
+            pipeline_stack.stack_name,
+            deployed.projects,
+            credentials,
+            lambda: deployed_pipeline(emulator, pipeline_stack).pipeline,
+        )
+
+        def copy(context: ActionContext) -> ActionOutcome:
+            (output,) = context.outputs.values()
+            shutil.copytree(assembly, output, dirs_exist_ok=True)
+            return ActionOutcome("Succeeded")
+
+        stages = [
+            {"Name": "Build", "Actions": [action("Synth", "Copy", outputs=["Synth_Output"])]},
+            {
+                "Name": "UpdatePipeline",
+                "Actions": [action("SelfMutate", "SelfMutate", inputs=["Synth_Output"]) | {"Configuration": dict(mutate.configuration)}],
+            },
+            {"Name": "After", "Actions": [action("Next", "Copy", outputs=["Other"])]},
+        ]
+        handlers = {"Copy": copy, "SelfMutate": handler}
+
+        unchanged = PipelineRun(
+            read_pipeline({"Stages": stages}), handlers, directory=tmp_path / "1", record=RunRecord("1", "a", "release")
+        ).execute()
+        assert unchanged.status == "Succeeded", unchanged.reason
+        assert unchanged.actions[1].summary == "SecretCachePipeline is up to date"
+
+        # A commit adds an action to the pipeline: self-mutation deploys it and the run restarts.
+        template_file = pipeline_stack.template_file
+        template = json.loads(template_file.read_text())
+        (pipeline,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::CodePipeline::Pipeline"]
+        source_stage = pipeline["Properties"]["Stages"][0]
+        source_stage["Actions"].append(
+            {"Name": "Wait", "ActionTypeId": {"Category": "Approval", "Owner": "AWS", "Provider": "Manual", "Version": "1"}, "RunOrder": 2}
+        )
+        template_file.write_text(json.dumps(template))
+        changed = PipelineRun(
+            read_pipeline({"Stages": stages}), handlers, directory=tmp_path / "2", record=RunRecord("2", "b", "release")
+        ).execute()
+        assert changed.status == "Superseded", changed.reason
+        assert [a.action for a in changed.actions] == ["Synth", "SelfMutate"]
+        assert "Wait" in [a.name for a in deployed_pipeline(emulator, pipeline_stack).pipeline.actions()]
