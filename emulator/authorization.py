@@ -219,6 +219,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
 # Operations no policy can deny ("No permissions are required to perform this operation",
 # STS API Reference, GetCallerIdentity).
 ALWAYS_ALLOWED = {("sts", "GetCallerIdentity")}
+# Operations a patch authorizes itself, with what only it knows (assume_role_trust: the trust
+# policy, the ExternalId, the role's tags, then the caller's identity policy).
+AUTHORIZED_BY_THEIR_PATCH = {("sts", "AssumeRole")}
 
 # moto's name of a service, where it is not the API's endpoint prefix.
 _MOTO_SERVICE_NAMES = {"awslambda": "lambda"}
@@ -300,7 +303,7 @@ def authorize_call(principal: Principal, call: Call, operation_name: str) -> Non
     if not principal.arn or is_administrator(principal):
         return
     service = _MOTO_SERVICE_NAMES.get(call.service_name, call.service_name)
-    if (service, operation_name) in ALWAYS_ALLOWED:
+    if (service, operation_name) in ALWAYS_ALLOWED | AUTHORIZED_BY_THEIR_PATCH:
         return
     operation = OPERATIONS.get((service, operation_name))
     if operation is None:

@@ -83,6 +83,12 @@ def test_the_action_exists_and_the_arn_has_its_resource_types_format(service, op
     assert any(_arn_pattern(arn_format).match(target.arn) for arn_format in formats), (target.arn, formats)
 
 
+def test_assume_role_is_authorized_by_its_own_patch():
+    from emulator.authorization import AUTHORIZED_BY_THEIR_PATCH
+
+    assert AUTHORIZED_BY_THEIR_PATCH == {("sts", "AssumeRole")}
+
+
 def test_operations_allowed_to_everyone_need_no_permission():
     # STS API Reference, GetCallerIdentity: "No permissions are required to perform this operation."
     assert ALWAYS_ALLOWED == {("sts", "GetCallerIdentity")}

@@ -98,3 +98,18 @@ def test_a_customer_managed_key_needs_kms_decrypt_via_the_service(patched, uniqu
 
 def test_the_account_administrator_may_do_anything(patched):
     assert patched.client("secretsmanager").list_secrets()["SecretList"] is not None
+
+
+def test_a_role_session_assuming_a_role_needs_its_identity_policy_and_the_trust(patched, unique):
+    """sts:AssumeRole by a role session, through the API: the trust policy and the caller's
+    identity policy both decide (IAM User Guide, "Policy evaluation logic")."""
+    target = patched.role(f"{unique}-target", _user_trust(ACCOUNT), permissions=NO_PERMISSIONS)
+    may = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": target}]}
+    allowed = _session_client(patched, patched.role(f"{unique}-may", _user_trust(ACCOUNT), permissions=may), "sts")
+    assert allowed.assume_role(RoleArn=target, RoleSessionName="session")["AssumedRoleUser"]["Arn"].startswith(
+        f"arn:aws:sts::{ACCOUNT}:assumed-role/"
+    )
+    refused = _session_client(patched, patched.role(f"{unique}-may-not", _user_trust(ACCOUNT), permissions=NO_PERMISSIONS), "sts")
+    with pytest.raises(ClientError) as denied:
+        refused.assume_role(RoleArn=target, RoleSessionName="session")
+    assert "is not authorized to perform: sts:AssumeRole" in denied.value.response["Error"]["Message"]
