@@ -125,6 +125,17 @@ class Emulator:
         self._wait(cloudformation, BOOTSTRAP_STACK, "CREATE_COMPLETE", timeout_seconds=60)
         self._bootstrapped.add((account, region))
 
+    def publish_assets(self, stack: StackArtifact, publisher: Credentials) -> None:
+        """Publish the stack's file assets as cdk-assets does, each through its publishing
+        role assumed by ``publisher``; DeployError naming the asset if one is refused."""
+        for asset in stack.assets:
+            try:
+                self._publish(asset, stack.account, stack.region, publisher)
+            except ClientError as error:
+                raise DeployError(
+                    f"{stack.stack_name}: publishing asset {asset.object_key} to {asset.bucket_name}: {error.response['Error']['Message']}"
+                ) from None
+
     def _publish(self, asset: FileAsset, account: str, region: str, publisher: Credentials) -> None:
         """Upload a file asset as cdk-assets does: as its publishing role, assumed by ``publisher``."""
         if asset.packaging == "zip":
@@ -183,13 +194,7 @@ class Emulator:
         if stack.deploy_role_arn is None or stack.execution_role_arn is None:
             raise DeployError(f"{stack.stack_name}: the assembly names no deploy and execution roles (a legacy synthesizer?)")
         deployer = deployer or self.credentials(deployer_account or stack.account)
-        for asset in stack.assets:
-            try:
-                self._publish(asset, stack.account, stack.region, deployer)
-            except ClientError as error:
-                raise DeployError(
-                    f"{stack.stack_name}: publishing asset {asset.object_key} to {asset.bucket_name}: {error.response['Error']['Message']}"
-                ) from None
+        self.publish_assets(stack, deployer)
         template = stack.template()
         self._seed_public_parameters(stack, template)
         session = assume_role_as(

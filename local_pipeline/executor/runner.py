@@ -1,0 +1,128 @@
+"""A run of the deployed pipeline for a pushed commit, in the emulated accounts.
+
+The definition is the deployed pipeline's (``deployed.py``); each action goes to the
+handler of its provider. Two CodeBuild actions are done in process, for speed, through
+the same roles as their buildspecs would use (README, "The executor"): the
+self-mutation (``cdk -a . deploy <pipeline stack>``) and asset publishing (cdk-assets);
+every other CodeBuild action runs its buildspec on this machine. When self-mutation
+changes the pipeline, the run starts again on the new definition, as a new attempt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from emulator import Emulator
+from emulator.identity import Credentials, assume_role_as_service
+from local_pipeline.executor.approval_action import ApprovalAction, Decision
+from local_pipeline.executor.asset_action import AssetPublishingAction
+from local_pipeline.executor.cloudformation_action import CloudFormationAction
+from local_pipeline.executor.codebuild_action import CodeBuildAction, Project
+from local_pipeline.executor.deployed import DeployedPipeline, deployed_pipeline
+from local_pipeline.executor.engine import ActionContext, ActionOutcome, ActionRecord, Handler, PipelineRun, RunRecord
+from local_pipeline.executor.self_mutation_action import SelfMutationAction
+from local_pipeline.executor.sessions import PipelineSessions
+from local_pipeline.executor.source_action import PushedCommit, SourceAction
+from project.assembly import StackArtifact
+
+# Restarts after self-mutation before the run gives up (a pipeline that changes itself on
+# every run would otherwise never end).
+MAX_ATTEMPTS = 3
+
+
+def is_self_mutation(project: Project, pipeline_stack: str) -> bool:
+    return f"deploy {pipeline_stack}" in str(project.buildspec) and "cdk -a ." in str(project.buildspec)
+
+
+def is_asset_publishing(project: Project) -> bool:
+    text = str(project.buildspec)
+    return "cdk-assets" in text or (text.startswith("buildspec-") and text.endswith("-FileAsset.yaml"))
+
+
+@dataclass(frozen=True)
+class CodeBuildDispatch:
+    """The CodeBuild provider's handler: in process for self-mutation and assets, the
+    buildspec on this machine for every other project."""
+
+    projects: Callable[[str], Project]
+    in_process_self_mutation: Handler
+    in_process_assets: Handler
+    buildspec: Handler
+    pipeline_stack: str
+
+    def __call__(self, context: ActionContext) -> ActionOutcome:
+        project = self.projects(str(context.configuration["ProjectName"]))
+        if is_self_mutation(project, self.pipeline_stack):
+            return self.in_process_self_mutation(context)
+        if is_asset_publishing(project):
+            return self.in_process_assets(context)
+        return self.buildspec(context)
+
+
+@dataclass(frozen=True)
+class PipelineRunner:
+    emulator: Emulator
+    pipeline_stack: StackArtifact
+    endpoint: str | None  # where builds reach the emulated accounts
+    machine_environment: Mapping[str, str]
+    workspace: Path  # the builds' working directories and kept reports, across runs
+    decide: Callable[[str, str], Decision]
+    on_action: Callable[[ActionRecord], None] | None = None
+
+    def _credentials(self, project_arn_prefix: str) -> Callable[[str], Credentials]:
+        region = self.pipeline_stack.region
+
+        def credentials(role_arn: str) -> Credentials:
+            # CodeBuild assumes a project's service role on behalf of that project.
+            return assume_role_as_service(role_arn, service="codebuild.amazonaws.com", source_arn=project_arn_prefix, region=region)
+
+        return credentials
+
+    def _handlers(self, deployed: DeployedPipeline, pushed: PushedCommit) -> dict[str, Handler]:
+        stack = self.pipeline_stack
+        sessions = PipelineSessions(
+            pipeline_arn=f"arn:aws:codepipeline:{stack.region}:{stack.account}:{deployed.pipeline.name}",
+            pipeline_role_arn=deployed.role_arn,
+            region=stack.region,
+        )
+        credentials = self._credentials(f"arn:aws:codebuild:{stack.region}:{stack.account}:project/*")
+        codebuild = CodeBuildDispatch(
+            projects=deployed.projects,
+            in_process_self_mutation=SelfMutationAction(
+                self.emulator, stack.stack_name, deployed.projects, credentials, lambda: deployed_pipeline(self.emulator, stack).pipeline
+            ),
+            in_process_assets=AssetPublishingAction(self.emulator, deployed.projects, credentials),
+            buildspec=CodeBuildAction(
+                projects=deployed.projects,
+                credentials=credentials,
+                machine_environment=self.machine_environment,
+                endpoint=self.endpoint,
+                builds=self.workspace / "builds",
+                reports=self.workspace / "reports",
+            ),
+            pipeline_stack=stack.stack_name,
+        )
+        return {
+            "CodeStarSourceConnection": SourceAction(pushed),
+            "CodeBuild": codebuild,
+            "CloudFormation": CloudFormationAction(sessions.action_role, stack.region),
+            "Manual": ApprovalAction(self.decide),
+        }
+
+    def run(self, pushed: PushedCommit, run_id: str, directory: Path) -> RunRecord:
+        """Run the deployed pipeline on ``pushed``; a superseded attempt is followed by the next."""
+        record = RunRecord(run_id, pushed.commit, pushed.branch)
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            deployed = deployed_pipeline(self.emulator, self.pipeline_stack)
+            record = RunRecord(run_id if attempt == 1 else f"{run_id}.{attempt}", pushed.commit, pushed.branch)
+            folder = directory if attempt == 1 else directory / f"attempt-{attempt}"
+            record = PipelineRun(
+                deployed.pipeline, self._handlers(deployed, pushed), directory=folder, record=record, on_action=self.on_action
+            ).execute()
+            if record.status != "Superseded":
+                return record
+        record.status, record.reason = "Failed", f"the pipeline changed itself {MAX_ATTEMPTS} times in a row: {record.reason}"
+        record.write(directory / "run.json")
+        return record
