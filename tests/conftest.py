@@ -14,6 +14,14 @@ from project.context import cdk_json_context
 from project.paths import PROJECT_ROOT
 from tests.helpers import SynthesizedApp, configured_context, synthesize
 
+# The suite emulates AWS in process. Run as a build of the pipeline (its Synth step, on
+# this machine against the emulated accounts, or on AWS), the environment may hold an
+# endpoint and credentials: the suite must never reach an account through them. Only the
+# integration test run against real accounts (SECRET_CACHE_TARGET=aws) uses them.
+if os.environ.get("SECRET_CACHE_TARGET") != "aws":
+    for _name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        os.environ.pop(_name, None)
+
 # The pinned Node (package.json) runs jsii here as under `make`: no end-of-life noise,
 # same runtime as `npx cdk synth`.
 _PINNED_NODE_BIN = PROJECT_ROOT / "node_modules" / ".bin"
