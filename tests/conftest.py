@@ -12,14 +12,14 @@ import pytest
 from project.config import DeploymentEnvironment
 from project.context import cdk_json_context
 from project.paths import PROJECT_ROOT
-from tests.helpers import SynthesizedApp, configured_context, synthesize
+from tests.helpers import SynthesizedApp, configured_context, synthesize, without_source
 
 # The suite emulates AWS in process. Run as a build of the pipeline (its Synth step, on
 # this machine against the emulated accounts, or on AWS), the environment may hold an
 # endpoint and credentials: the suite must never reach an account through them. Only the
 # integration test run against real accounts (SECRET_CACHE_TARGET=aws) uses them.
 if os.environ.get("SECRET_CACHE_TARGET") != "aws":
-    for _name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+    for _name in [name for name in os.environ if name.startswith("AWS_")]:  # endpoint, keys, host prefixes, profile
         os.environ.pop(_name, None)
 
 # The pinned Node (package.json) runs jsii here as under `make`: no end-of-life noise,
@@ -43,8 +43,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def synthesized_app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
-    """cdk.json's configuration, as `make synth` builds it."""
-    synthesized = synthesize(tmp_path_factory.mktemp("cdk.out"), cdk_json_context())
+    """cdk.json's configuration, as `make synth` builds it, but without a source whatever
+    cdk.json says (the tests of the refusal to deploy need it; ``configured_app`` has one)."""
+    synthesized = synthesize(tmp_path_factory.mktemp("cdk.out"), without_source(cdk_json_context()))
     if _WANTS_AUDIT:
         from tests.audit_run import run_shared_audit
 

@@ -21,6 +21,11 @@ CONFIGURED_SOURCE = {
 }
 
 
+def without_source(context: Mapping[str, Any]) -> dict[str, Any]:
+    """``context`` with no pipeline source, whatever cdk.json sets (a team commits its own)."""
+    return {key: value for key, value in context.items() if key not in ("repository", "connection-arn")}
+
+
 def configured_context(context: Mapping[str, Any]) -> dict[str, Any]:
     """``context`` (cdk.json's) with CONFIGURED_SOURCE, every environment moved to
     CONFIGURED_REGION, and the environment ``prod`` (accounts 333.../444..., no approvals)."""

@@ -13,6 +13,7 @@ from pipeline_app import uncommitted_context
 from project.context import cdk_json_context as default_context
 from project.context import config_from_context
 from project.paths import PROJECT_ROOT
+from tests.helpers import without_source
 
 SOURCE = {"repository": "acme/secret-cache", "connection-arn": "arn:aws:codeconnections:us-east-1:222222222222:connection/0a1b2c3d"}
 
@@ -55,7 +56,7 @@ def test_a_deployable_pipeline_configured_with_c_only_is_refused_naming_the_keys
 
 def test_without_a_source_c_stays_free_for_local_experiments():
     # Such a pipeline refuses to deploy anyway (its template carries a rule that cannot hold).
-    context = {**default_context(), "notification-email": "ops@example.com"}
+    context = {**without_source(default_context()), "notification-email": "ops@example.com"}
     context["environments"] = [{**context["environments"][0], "name": "qa"}]
     assert uncommitted_context(config_from_context(context)) is None
 

@@ -100,3 +100,20 @@ def test_the_integration_requirements_are_all_the_test_imports():
     )
     assert collected.returncode == 0, collected.stdout[-3000:] + collected.stderr[-2000:]
     assert "2 tests collected" in collected.stdout
+
+
+def test_the_synth_and_integration_builds_keep_their_installs(synthesized_app):
+    """CodeBuild's local custom cache keeps the paths the buildspec lists from build to build:
+    the virtual environments and node_modules are installed once, on AWS and on this machine."""
+    pipeline = synthesized_app.templates["SecretCachePipeline"]
+    projects = [r["Properties"] for r in pipeline["Resources"].values() if r["Type"] == "AWS::CodeBuild::Project"]
+    cached = {}
+    for project in projects:
+        spec = json.loads(project["Source"]["BuildSpec"]) if project["Source"]["BuildSpec"].lstrip().startswith("{") else {}
+        if "cache" in spec:
+            assert project["Cache"] == {"Type": "LOCAL", "Modes": ["LOCAL_CUSTOM_CACHE"]}
+            cached[project["Description"].rsplit("/", 1)[-1]] = spec["cache"]["paths"]
+    assert cached == {
+        "Synth": [".venv/**/*", ".venv-audit/**/*", "node_modules/**/*"],
+        "IntegrationTest-dev": [".venv/**/*"],
+    }
