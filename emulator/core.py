@@ -125,10 +125,10 @@ class Emulator:
         self._wait(cloudformation, BOOTSTRAP_STACK, "CREATE_COMPLETE", timeout_seconds=60)
         self._bootstrapped.add((account, region))
 
-    def publish_assets(self, stack: StackArtifact, publisher: Credentials) -> None:
-        """Publish the stack's file assets as cdk-assets does, each through its publishing
-        role assumed by ``publisher``; DeployError naming the asset if one is refused."""
-        for asset in stack.assets:
+    def publish_assets(self, stack: StackArtifact, publisher: Credentials, *, only: Sequence[FileAsset] | None = None) -> None:
+        """Publish the stack's file assets (or ``only`` those) as cdk-assets does, each through
+        its publishing role assumed by ``publisher``; DeployError naming the asset if one is refused."""
+        for asset in stack.assets if only is None else only:
             try:
                 self._publish(asset, stack.account, stack.region, publisher)
             except ClientError as error:

@@ -22,6 +22,7 @@ class FileAsset:
     bucket_name: str
     object_key: str
     role_arn: str | None = None  # the role that publishes it (the bootstrap's file-publishing role)
+    selector: str = ""  # "<asset id>:<destination id>", as `cdk-assets publish` names it
 
 
 @dataclass(frozen=True)
@@ -69,8 +70,8 @@ def _role_arn(properties: dict, key: str, account: str, region: str) -> str | No
 def _file_assets(directory: Path, asset_manifest: str, account: str, region: str) -> tuple[FileAsset, ...]:
     manifest = json.loads((directory / asset_manifest).read_text())
     assets = []
-    for asset in manifest.get("files", {}).values():
-        for destination in asset["destinations"].values():
+    for asset_id, asset in manifest.get("files", {}).items():
+        for destination_id, destination in asset["destinations"].items():
             assets.append(
                 FileAsset(
                     source=(directory / asset["source"]["path"]).resolve(),
@@ -78,6 +79,7 @@ def _file_assets(directory: Path, asset_manifest: str, account: str, region: str
                     bucket_name=_substituted(destination["bucketName"], account, region),
                     object_key=destination["objectKey"],
                     role_arn=_role_arn(destination, "assumeRoleArn", account, region),
+                    selector=f"{asset_id}:{destination_id}",
                 )
             )
     return tuple(assets)

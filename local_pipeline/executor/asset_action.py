@@ -4,18 +4,20 @@ On AWS it is a CodeBuild action whose buildspec runs cdk-assets on the Synth ste
 asset manifests, as the asset project's role, which assumes each destination's
 file-publishing role. Here the same uploads are made in process (no npm install per
 run), through the same roles: the project's service role, assumed by CodeBuild, then the
-bootstrap's file-publishing role of each destination. Every file asset of the assembly
-is published, as the action's manifests list them all.
+bootstrap's file-publishing role of each destination. It publishes what the project's
+buildspec names (``cdk-assets --path <manifest> publish <asset>:<destination>``), no more:
+a stack's template, for one, is not published by CDK Pipelines.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from emulator import DeployError, Emulator
 from emulator.identity import Credentials
-from local_pipeline.executor.codebuild_action import Project
+from local_pipeline.executor.codebuild_action import Project, buildspec_text
 from local_pipeline.executor.engine import ActionContext, ActionOutcome
 from project.assembly import AssemblyError, read_stacks
 
@@ -30,14 +32,23 @@ class AssetPublishingAction:
         project = self.projects(str(context.configuration["ProjectName"]))
         (assembly,) = [context.inputs[name] for name in context.action.input_artifacts]
         try:
+            wanted = set(_PUBLISHED.findall(buildspec_text(project.buildspec, assembly)))
             stacks = read_stacks(assembly)
-        except AssemblyError as error:
+        except (AssemblyError, FileNotFoundError) as error:
             return ActionOutcome("Failed", str(error))
         publisher = self.credentials(project.service_role_arn)
+        published = 0
         try:
             for stack in stacks:
-                self.emulator.publish_assets(stack, publisher)
+                selected = [asset for asset in stack.assets if asset.selector in wanted]
+                self.emulator.publish_assets(stack, publisher, only=selected)
+                published += len(selected)
         except DeployError as error:
             return ActionOutcome("Failed", str(error))
-        count = sum(len(stack.assets) for stack in stacks)
-        return ActionOutcome("Succeeded", f"{count} file assets published")
+        if published != len(wanted):
+            return ActionOutcome("Failed", f"the buildspec names {len(wanted)} assets; the assembly holds {published} of them")
+        return ActionOutcome("Succeeded", f"{published} file assets published")
+
+
+# `cdk-assets --path "<manifest>" --verbose publish "<asset id>:<destination id>"`
+_PUBLISHED = re.compile(r'publish \\?"?([0-9a-f]+:[^"\\ ]+)')

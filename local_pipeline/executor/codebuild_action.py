@@ -60,7 +60,7 @@ class CodeBuildAction:
         primary = configuration.get("PrimarySource") or (context.action.input_artifacts[0] if context.action.input_artifacts else None)
         source = context.inputs.get(primary) if primary else None
         try:
-            spec = parse_buildspec(_buildspec_text(project.buildspec, source))
+            spec = parse_buildspec(buildspec_text(project.buildspec, source))
         except (BuildspecError, FileNotFoundError) as error:
             return ActionOutcome("Failed", f"project {project.name}: {error}")
         workdir = self._workdir(project.name, spec, source)
@@ -117,7 +117,7 @@ class CodeBuildAction:
                 shutil.copy2(file, folder / file.name)
 
 
-def _buildspec_text(buildspec: str | Mapping[str, Any], source: Path | None) -> str | Mapping[str, Any]:
+def buildspec_text(buildspec: str | Mapping[str, Any], source: Path | None) -> str | Mapping[str, Any]:
     """The project's buildspec: inline, or a file of the source when it names one (CodeBuild
     user guide, "Buildspec file name and storage location": a path relative to the source root)."""
     if isinstance(buildspec, str) and "\n" not in buildspec and buildspec.strip().endswith((".yml", ".yaml", ".json")):
