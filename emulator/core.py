@@ -25,10 +25,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto import mock_aws
-from moto.core.utils import utcnow
 from moto.iam.models import iam_backends
-from moto.ssm.models import Parameter as SsmParameter
-from moto.ssm.models import ssm_backends
 
 from emulator import patches
 from emulator.authorization import ADMIN_USER
@@ -153,30 +150,6 @@ class Emulator:
         s3 = boto3.client("s3", region_name=region, config=_CLIENT_CONFIG, **credentials.as_boto3_kwargs())
         s3.put_object(Bucket=asset.bucket_name, Key=asset.object_key, Body=body)
 
-    @staticmethod
-    def _seed_public_parameters(stack: StackArtifact, template: dict[str, Any]) -> None:
-        # AWS-owned public parameters (/aws/service/...) the template reads at deploy time.
-        # They are reserved to AWS: added to moto's store the way moto adds its own.
-        store = ssm_backends[stack.account][stack.region]._parameters
-        for parameter in template.get("Parameters", {}).values():
-            name = str(parameter.get("Default", ""))
-            is_public = parameter.get("Type", "").startswith("AWS::SSM::Parameter::Value") and name.startswith("/aws/service/")
-            if is_public and name not in store:
-                store[name].append(
-                    SsmParameter(
-                        account_id=stack.account,
-                        name=name,
-                        value=public_parameter_value(name, stack.region),
-                        parameter_type="String",
-                        description="emulated AWS public parameter",
-                        allowed_pattern=None,
-                        keyid=None,
-                        last_modified_date=utcnow(),
-                        version=1,
-                        data_type="text",
-                    )
-                )
-
     def deploy(
         self,
         stack: StackArtifact,
@@ -195,8 +168,6 @@ class Emulator:
             raise DeployError(f"{stack.stack_name}: the assembly names no deploy and execution roles (a legacy synthesizer?)")
         deployer = deployer or self.credentials(deployer_account or stack.account)
         self.publish_assets(stack, deployer)
-        template = stack.template()
-        self._seed_public_parameters(stack, template)
         session = assume_role_as(
             principal_for_access_key(deployer.access_key_id), stack.deploy_role_arn, external_id=None, region=stack.region
         )
@@ -283,13 +254,3 @@ def _quiet(logger_name: str) -> Iterator[None]:
         yield
     finally:
         logger.setLevel(level)
-
-
-def public_parameter_value(name: str, region: str) -> str:
-    """A stand-in for an AWS public parameter's value."""
-    if name.startswith("/aws/service/powertools/python/"):
-        # /aws/service/powertools/python/<arch>/<python>/<version> -> the layer's ARN
-        _, _, _, _, _, arch, python, version = name.split("/")
-        layer = f"AWSLambdaPowertoolsPythonV3-{python.replace('.', '')}-{arch}"
-        return f"arn:aws:lambda:{region}:017000801446:layer:{layer}:{version.replace('.', '')}"
-    return f"emulated:{name}"
