@@ -52,6 +52,7 @@ class CodeBuildAction:
     endpoint: str | None  # the emulated accounts' endpoint, None against AWS itself
     builds: Path  # one working directory per project, kept between builds
     reports: Path  # where each action's report files are kept
+    region: str = "us-east-1"  # where the project is: CodeBuild sets AWS_REGION and AWS_DEFAULT_REGION to it
     said: set[str] = field(default_factory=set)  # what could not be honoured, said once per run
 
     def __call__(self, context: ActionContext) -> ActionOutcome:
@@ -90,7 +91,14 @@ class CodeBuildAction:
         return ActionOutcome("Succeeded", f"{project.name}: build succeeded, {reports} report files", dict(result.exported_variables))
 
     def _environment(self, project: Project) -> dict[str, str]:
-        environment = {**self.machine_environment, **self.credentials(project.service_role_arn).as_environment()}
+        environment = {
+            **self.machine_environment,
+            **self.credentials(project.service_role_arn).as_environment(),
+            # CodeBuild user guide, "Environment variables in build environments".
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "CODEBUILD_BUILD_ARN": f"arn:aws:codebuild:{self.region}:{project.service_role_arn.split(':')[4]}:build/{project.name}:local",
+        }
         if self.endpoint:
             # Every SDK and the AWS CLI read these; StartSyncExecution's "sync-" host prefix would
             # otherwise miss the endpoint (botocore).

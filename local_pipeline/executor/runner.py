@@ -101,6 +101,7 @@ class PipelineRunner:
                 endpoint=self.endpoint,
                 builds=self.workspace / "builds",
                 reports=self.workspace / "reports",
+                region=stack.region,
             ),
             pipeline_stack=stack.stack_name,
         )

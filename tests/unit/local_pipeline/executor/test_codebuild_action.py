@@ -22,7 +22,7 @@ BUILDSPEC = {
         "build": {
             "commands": [
                 "mkdir -p out reports",
-                'echo "$GREETING $STAGE $AWS_ACCESS_KEY_ID $AWS_ENDPOINT_URL" > out/env.txt',
+                'echo "$GREETING $STAGE $AWS_ACCESS_KEY_ID $AWS_ENDPOINT_URL $AWS_REGION" > out/env.txt',
                 "cat source.txt >> out/env.txt",
                 "wc -l < .cache-dir/runs > out/runs.txt",
                 "export BUILT_AT=now",
@@ -67,6 +67,7 @@ def test_a_build_runs_its_buildspec_and_hands_on_what_it_made(tmp_path: Path):
         endpoint="http://127.0.0.1:5123",
         builds=tmp_path / "builds",
         reports=tmp_path / "reports",
+        region="eu-west-1",
     )
     handlers = {"Src": fetch, "CodeBuild": codebuild, "Read": read}
     for run in ("1", "2"):
@@ -75,8 +76,8 @@ def test_a_build_runs_its_buildspec_and_hands_on_what_it_made(tmp_path: Path):
     # The project's variables and then the action's override the buildspec's; the role's key
     # and the endpoint are set; the cached folder survived into the second build.
     assert seen == [
-        ("from-project from-action AKIDFORBUILDROLE http://127.0.0.1:5123\nthe source\n", "1", "now"),
-        ("from-project from-action AKIDFORBUILDROLE http://127.0.0.1:5123\nthe source\n", "2", "now"),
+        ("from-project from-action AKIDFORBUILDROLE http://127.0.0.1:5123 eu-west-1\nthe source\n", "1", "now"),
+        ("from-project from-action AKIDFORBUILDROLE http://127.0.0.1:5123 eu-west-1\nthe source\n", "2", "now"),
     ]
     assert (tmp_path / "reports" / "Build.Build" / "Unit" / "junit.xml").is_file()
     log = (tmp_path / "2" / "actions" / "Build.Build" / "log.txt").read_text()
