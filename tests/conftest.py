@@ -16,10 +16,12 @@ from tests.helpers import SynthesizedApp, configured_context, synthesize, withou
 
 # The suite emulates AWS in process. Run as a build of the pipeline (its Synth step, on
 # this machine against the emulated accounts, or on AWS), the environment may hold an
-# endpoint and credentials: the suite must never reach an account through them. Only the
-# integration test run against real accounts (SECRET_CACHE_TARGET=aws) uses them.
+# endpoint: the suite must never reach an account through it. Only the integration test
+# run against real accounts (SECRET_CACHE_TARGET=aws) uses it.
 if os.environ.get("SECRET_CACHE_TARGET") != "aws":
-    for _name in [name for name in os.environ if name.startswith("AWS_")]:  # endpoint, keys, host prefixes, profile
+    # Only where calls go: the credentials may be moto's own, set by an emulator this very
+    # process runs (`make local` runs the integration test module in process).
+    for _name in ("AWS_ENDPOINT_URL", "AWS_DISABLE_HOST_PREFIX_INJECTION"):
         os.environ.pop(_name, None)
 
 # The pinned Node (package.json) runs jsii here as under `make`: no end-of-life noise,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from local_pipeline import run as run_module
 from local_pipeline.run import LocalRun, RunOptions
 from pipeline.audit import AuditReport, Finding
 from project.arns import region_of_arn
+from project.paths import PROJECT_ROOT
 from tests.helpers import CONFIGURED_REGION, SynthesizedApp
 
 
@@ -96,3 +98,33 @@ def test_environments_in_eu_west_1_deploy_and_pass_there(configured_app: Synthes
     assert [d.region for d in run.deployments] == [CONFIGURED_REGION, CONFIGURED_REGION]
     assert [region_of_arn(d.consumer_arn) for d in run.deployments] == [CONFIGURED_REGION, CONFIGURED_REGION]
     assert approved == ["dev/TrustingResources", "dev/TrustedConfiguration"]
+
+
+_FRESH_PROCESS_RUN = """
+import subprocess, sys
+from pathlib import Path
+from rich.console import Console
+from local_pipeline import run as run_module
+from pipeline.audit import AuditReport
+
+assembly, reports = Path(sys.argv[1]), Path(sys.argv[2])
+run_module.cdk_synth = lambda outdir: subprocess.CompletedProcess(["cdk"], 0, "", "")
+run_module.audit = lambda assemblies, reports, **_: AuditReport(templates=[])
+options = run_module.RunOptions(assembly=assembly, reports=reports)
+sys.exit(run_module.LocalRun(options, Console(width=200)).run())
+"""
+
+
+def test_the_run_ends_cleanly_in_a_process_of_its_own(synthesized_app, tmp_path):
+    """`make local` runs the integration test module inside its own process, under the
+    emulator: the tests' set-up must leave the emulator's environment as it found it
+    (it once removed moto's credentials, and the run crashed on its way out)."""
+    finished = subprocess.run(
+        [sys.executable, "-c", _FRESH_PROCESS_RUN, str(synthesized_app.outdir), str(tmp_path / "reports")],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stdout[-2000:] + finished.stderr[-2000:]
+    assert "local pipeline passed" in finished.stdout
