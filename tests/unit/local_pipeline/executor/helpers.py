@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from emulator import Emulator
+from local_pipeline.deployment import bootstrap_accounts
+from local_pipeline.executor.deployed import DeployedPipeline, deployed_pipeline
+from project.assembly import StackArtifact, read_stacks
 
 
 def action(
@@ -24,3 +31,21 @@ def action(
         "OutputArtifacts": [{"Name": n} for n in outputs],
     }
     return declared | ({"Namespace": namespace} if namespace else {})
+
+
+@dataclass(frozen=True)
+class DeployedConfiguredPipeline:
+    stacks: list[StackArtifact]
+    pipeline_stack: StackArtifact
+    tooling: str
+    deployed: DeployedPipeline
+
+
+def deploy_the_pipeline(emulator: Emulator, assembly: Path) -> DeployedConfiguredPipeline:
+    """Every account of ``assembly`` bootstrapped, and its pipeline stack deployed once, as
+    `cdk deploy SecretCachePipeline` does it by hand; the deployed pipeline read back."""
+    stacks = read_stacks(assembly)
+    (pipeline_stack,) = [s for s in stacks if not s.stage]
+    tooling = bootstrap_accounts(emulator, stacks)
+    emulator.deploy(pipeline_stack, deployer_account=tooling)
+    return DeployedConfiguredPipeline(stacks, pipeline_stack, tooling, deployed_pipeline(emulator, pipeline_stack))

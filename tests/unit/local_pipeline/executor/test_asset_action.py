@@ -8,22 +8,16 @@ from pathlib import Path
 
 from emulator import Emulator
 from emulator.identity import assume_role_as_service
-from local_pipeline.deployment import bootstrap_accounts
 from local_pipeline.executor.asset_action import AssetPublishingAction
 from local_pipeline.executor.definition import read_pipeline
-from local_pipeline.executor.deployed import deployed_pipeline
 from local_pipeline.executor.engine import ActionContext, ActionOutcome, PipelineRun, RunRecord
-from project.assembly import read_stacks
-from tests.unit.local_pipeline.executor.helpers import action
+from tests.unit.local_pipeline.executor.helpers import action, deploy_the_pipeline
 
 
 def test_the_assets_the_buildspec_names_are_published_through_their_roles(configured_app, tmp_path: Path):
-    stacks = read_stacks(configured_app.outdir)
-    (pipeline_stack,) = [s for s in stacks if not s.stage]
     with Emulator() as emulator:
-        tooling = bootstrap_accounts(emulator, stacks)
-        emulator.deploy(pipeline_stack, deployer_account=tooling)
-        deployed = deployed_pipeline(emulator, pipeline_stack)
+        setup = deploy_the_pipeline(emulator, configured_app.outdir)
+        stacks, pipeline_stack, tooling, deployed = setup.stacks, setup.pipeline_stack, setup.tooling, setup.deployed
         (assets,) = [a for a in deployed.pipeline.actions() if a.stage == "Assets"]
 
         def credentials(role_arn: str):

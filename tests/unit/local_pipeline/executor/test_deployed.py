@@ -4,18 +4,13 @@ emulated tooling account (the configured synth: without a source the stack refus
 from __future__ import annotations
 
 from emulator import Emulator
-from local_pipeline.deployment import bootstrap_accounts
-from local_pipeline.executor.deployed import deployed_pipeline
-from project.assembly import read_stacks
+from tests.unit.local_pipeline.executor.helpers import deploy_the_pipeline
 
 
 def test_the_deployed_definition_names_real_projects_and_roles(configured_app):
-    stacks = read_stacks(configured_app.outdir)
-    (pipeline_stack,) = [s for s in stacks if not s.stage]
     with Emulator() as emulator:
-        tooling = bootstrap_accounts(emulator, stacks)
-        emulator.deploy(pipeline_stack, deployer_account=tooling)
-        deployed = deployed_pipeline(emulator, pipeline_stack)
+        setup = deploy_the_pipeline(emulator, configured_app.outdir)
+    tooling, deployed = setup.tooling, setup.deployed
     pipeline = deployed.pipeline
     assert pipeline.name == "SecretCachePipeline"
     assert [s.name for s in pipeline.stages] == [

@@ -9,23 +9,18 @@ from pathlib import Path
 
 from emulator import Emulator
 from emulator.identity import assume_role_as_service
-from local_pipeline.deployment import bootstrap_accounts
 from local_pipeline.executor.definition import read_pipeline
 from local_pipeline.executor.deployed import deployed_pipeline
 from local_pipeline.executor.engine import ActionContext, ActionOutcome, PipelineRun, RunRecord
 from local_pipeline.executor.self_mutation_action import SelfMutationAction
-from project.assembly import read_stacks
-from tests.unit.local_pipeline.executor.helpers import action
+from tests.unit.local_pipeline.executor.helpers import action, deploy_the_pipeline
 
 
 def test_an_unchanged_pipeline_goes_on_and_a_changed_one_restarts_the_run(configured_app, tmp_path: Path):
     assembly = Path(shutil.copytree(configured_app.outdir, tmp_path / "cdk.out"))
-    stacks = read_stacks(assembly)
-    (pipeline_stack,) = [s for s in stacks if not s.stage]
     with Emulator() as emulator:
-        tooling = bootstrap_accounts(emulator, stacks)
-        emulator.deploy(pipeline_stack, deployer_account=tooling)  # `cdk deploy SecretCachePipeline`, once, by hand
-        deployed = deployed_pipeline(emulator, pipeline_stack)
+        setup = deploy_the_pipeline(emulator, assembly)
+        pipeline_stack, tooling, deployed = setup.pipeline_stack, setup.tooling, setup.deployed
         (mutate,) = [a for a in deployed.pipeline.actions() if a.name == "SelfMutate"]
 
         def credentials(role_arn: str):
