@@ -21,7 +21,7 @@ APP_SOURCES := pipeline_app.py cdk.json requirements.txt $(shell find project pi
 # `make audit ASSEMBLY=dir` audits another cloud assembly (a modified copy, say) as is.
 ASSEMBLY ?= cdk.out
 
-.PHONY: help install local synth audit test bench bootstrap-commands lint clean
+.PHONY: help install local synth audit test bench bootstrap-commands lint clean up down remote approve reject runs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -59,6 +59,24 @@ test: install ## every test: unit, policy checks, the audit gate, the emulator, 
 
 bench: install ## time each stage of the local run, consumer executions, and local/synth ratio
 	$(PY) -m local_pipeline.bench
+
+up: install ## start the emulated accounts in the background (PORT=5123); their state lasts until `make down`
+	@$(PY) -m local_pipeline.gitops up
+
+down: install ## stop the emulated accounts (their state is gone)
+	@$(PY) -m local_pipeline.gitops down
+
+remote: install ## add the git remote `local` and deploy the pipeline once: `git push local HEAD:<branch>` runs it
+	@$(PY) -m local_pipeline.gitops remote
+
+approve: install ## approve the approval the latest run waits at, and follow the run
+	@$(PY) -m local_pipeline.gitops approve
+
+reject: install ## reject the approval the latest run waits at
+	@$(PY) -m local_pipeline.gitops reject
+
+runs: install ## list the pipeline's runs
+	@$(PY) -m local_pipeline.gitops runs
 
 bootstrap-commands: install ## print (not run) the least-privilege bootstrap, first deploy and cleanup commands
 	@$(PY) -m pipeline.bootstrap

@@ -1,0 +1,355 @@
+"""`git push local` runs the pipeline: the emulated accounts as a service, a git remote, approvals.
+
+    python -m local_pipeline.gitops up | down | remote | approve | reject | runs
+    python -m local_pipeline.gitops serve --port 5123      (what `up` starts in the background)
+    python -m local_pipeline.gitops hook                    (the remote's post-receive hook)
+
+`up` starts the emulated accounts on 127.0.0.1 (the AWS API on the port, this module's
+control API on the next one) and prints each account's credentials; their state lasts
+until `down`. `remote` adds the git remote ``local`` (a bare repository in
+``.local-aws/``) and deploys the pipeline once from the working tree, as
+`cdk deploy SecretCachePipeline` does on AWS. Each push then starts a run when the
+pipeline's trigger selects the ref; the pusher sees it until it ends or waits at an
+approval, and `approve` / `reject` decide it and follow it on. Runs are recorded in
+``reports/runs/<id>/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from project.paths import PROJECT_ROOT, REPORTS
+
+STATE = Path(os.environ.get("LOCAL_AWS_STATE", PROJECT_ROOT / ".local-aws"))
+SERVICE_JSON = STATE / "service.json"
+REPOSITORY = STATE / "repo.git"
+DEFAULT_PORT = 5123
+
+
+class GitOpsError(Exception):
+    """What the user must do, in one line."""
+
+
+# --- the service ------------------------------------------------------------------------
+
+
+class Control:
+    """The control API's state: the emulated accounts, the deployed pipeline, the runs."""
+
+    def __init__(self, emulator: Any, endpoint: str) -> None:
+        self.emulator = emulator
+        self.endpoint = endpoint
+        self.service: Any = None  # a RunService once the pipeline is deployed
+        self.accounts: list[str] = []
+        self.lock = threading.Lock()
+
+    def deploy_pipeline(self, assembly: Path) -> dict[str, Any]:
+        from emulator import DeployError
+        from local_pipeline.deployment import bootstrap_accounts
+        from local_pipeline.executor.deployed import deployed_pipeline
+        from local_pipeline.executor.runner import PipelineRunner
+        from local_pipeline.executor.service import RunService
+        from project.assembly import read_stacks
+
+        kept = STATE / "pipeline-assembly"
+        shutil.rmtree(kept, ignore_errors=True)
+        shutil.copytree(assembly, kept)
+        stacks = read_stacks(kept)
+        (pipeline_stack,) = [s for s in stacks if not s.stage]
+        with self.lock:
+            tooling = bootstrap_accounts(self.emulator, stacks)
+            self.accounts = sorted({s.account for s in stacks})
+            try:
+                self.emulator.deploy(pipeline_stack, deployer_account=tooling)
+            except DeployError as error:
+                raise GitOpsError(str(error)) from None
+            environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+            runner = PipelineRunner(self.emulator, pipeline_stack, self.endpoint, environment, STATE / "workspace", decide=_never)
+
+            def start_run(pushed: Any, run_id: str, folder: Path, decide: Any) -> Any:
+                # Each run's approvals are decided through the service (`make approve`).
+                return dataclasses.replace(runner, decide=decide).run(pushed, run_id, folder)
+
+            self.service = RunService(REPORTS / "runs", lambda: deployed_pipeline(self.emulator, pipeline_stack).pipeline, start_run)
+        return {"pipeline": pipeline_stack.stack_name, "tooling": tooling}
+
+    def credentials(self) -> dict[str, dict[str, str]]:
+        return {account: self.emulator.credentials(account).as_environment() for account in self.accounts}
+
+
+def _never(where: str, data: str) -> Any:
+    raise RuntimeError("approvals are decided through the service")
+
+
+def _handler(control: Control) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *_: Any) -> None:  # no line per request
+            return
+
+        def _reply(self, status: int, body: Any) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _body(self) -> dict[str, Any]:
+            length = int(self.headers.get("Content-Length") or 0)
+            return json.loads(self.rfile.read(length) or b"{}")
+
+        def do_GET(self) -> None:  # noqa: N802  (http.server's name)
+            if self.path == "/health":
+                return self._reply(200, {"ok": True, "pipeline": control.service is not None})
+            if self.path == "/accounts":
+                return self._reply(200, control.credentials())
+            if control.service is None:
+                return self._reply(409, {"error": "no pipeline is deployed yet: run `make remote`"})
+            if self.path == "/runs":
+                return self._reply(200, {"runs": control.service.listing(), "waiting": control.service.waiting()})
+            if self.path.startswith("/runs/"):
+                run_id = self.path.removeprefix("/runs/")
+                recorded = REPORTS / "runs" / run_id / "run.json"
+                record = json.loads(recorded.read_text()) if recorded.is_file() else None
+                waiting = control.service.waiting()
+                return self._reply(200, {"record": record, "waiting": waiting if waiting and waiting[0] == run_id else None})
+            return self._reply(404, {"error": f"no {self.path}"})
+
+        def do_POST(self) -> None:  # noqa: N802  (http.server's name)
+            from local_pipeline.executor.source_action import PushedCommit
+
+            body = self._body()
+            try:
+                if self.path == "/pipeline":
+                    return self._reply(200, control.deploy_pipeline(Path(body["assembly"])))
+                if control.service is None:
+                    return self._reply(409, {"error": "no pipeline is deployed yet: run `make remote`"})
+                if self.path == "/push":
+                    ref = str(body["ref"])
+                    pushed = PushedCommit(Path(body["repository"]), str(body["commit"]), ref.removeprefix("refs/heads/"))
+                    answer = control.service.push(ref, pushed)
+                    return self._reply(200, {"started": answer.started, "run_id": answer.run_id, "message": answer.message})
+                if self.path == "/decide":
+                    return self._reply(200, {"message": control.service.decide(bool(body["approve"]), str(body.get("by", "someone")))})
+            except (GitOpsError, LookupError) as error:
+                return self._reply(409, {"error": str(error)})
+            return self._reply(404, {"error": f"no {self.path}"})
+
+    return Handler
+
+
+def serve(port: int) -> int:
+    from moto.server import ThreadedMotoServer
+
+    from emulator import Emulator
+
+    STATE.mkdir(parents=True, exist_ok=True)
+    with Emulator() as emulator:
+        aws = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        aws.start()
+        control = Control(emulator, f"http://127.0.0.1:{port}")
+        server = ThreadingHTTPServer(("127.0.0.1", port + 1), _handler(control))
+        signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
+        SERVICE_JSON.write_text(json.dumps({"pid": os.getpid(), "endpoint": control.endpoint, "control": port + 1}))
+        try:
+            server.serve_forever(poll_interval=0.2)
+        finally:
+            aws.stop()
+            SERVICE_JSON.unlink(missing_ok=True)
+    return 0
+
+
+# --- the client -------------------------------------------------------------------------
+
+
+def _service() -> dict[str, Any] | None:
+    if not SERVICE_JSON.is_file():
+        return None
+    service: dict[str, Any] = json.loads(SERVICE_JSON.read_text())
+    try:
+        os.kill(int(service["pid"]), 0)
+    except OSError:
+        SERVICE_JSON.unlink(missing_ok=True)  # left behind by a service that is gone
+        return None
+    return service
+
+
+def _call(method: str, path: str, body: dict[str, Any] | None = None, *, timeout: float = 600) -> dict[str, Any]:
+    service = _service()
+    if service is None:
+        raise GitOpsError("the emulated accounts are not up: run `make up`")
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{service['control']}{path}",
+        data=json.dumps(body).encode() if body is not None else None,
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  (our own loopback service)
+            answer: dict[str, Any] = json.loads(response.read())
+            return answer
+    except urllib.error.HTTPError as error:
+        raise GitOpsError(json.loads(error.read()).get("error", str(error))) from None
+
+
+def up(port: int) -> int:
+    service = _service()
+    if service is None:
+        STATE.mkdir(parents=True, exist_ok=True)
+        log = (STATE / "service.log").open("a")
+        subprocess.Popen(  # noqa: S603  (this interpreter, this module)
+            [sys.executable, "-m", "local_pipeline.gitops", "serve", "--port", str(port)],
+            cwd=PROJECT_ROOT,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while (service := _service()) is None or not _healthy():
+            if time.monotonic() > deadline:
+                raise GitOpsError(f"the emulated accounts did not come up in 60 s: see {STATE / 'service.log'}")
+            time.sleep(0.2)
+        print(f"The emulated accounts are up on {service['endpoint']} (fresh: no stack, no run; `make down` stops them).")
+    else:
+        print(f"The emulated accounts are already up on {service['endpoint']}.")
+    for account, variables in _call("GET", "/accounts").items():
+        print(
+            f"  # account {account}\n  export {' '.join(f'{k}={v}' for k, v in variables.items())} AWS_ENDPOINT_URL={service['endpoint']}"
+        )
+    return 0
+
+
+def _healthy() -> bool:
+    try:
+        return bool(_call("GET", "/health", timeout=2).get("ok"))
+    except (GitOpsError, OSError):
+        return False
+
+
+def down() -> int:
+    service = _service()
+    if service is None:
+        print("The emulated accounts are not up.")
+        return 0
+    os.kill(int(service["pid"]), signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while _service() is not None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    print("The emulated accounts are stopped: their stacks and runs' state are gone; `make up` starts afresh.")
+    return 0
+
+
+def remote(port: int) -> int:
+    from local_pipeline.synth import cdk_synth
+
+    if _service() is None:
+        up(port)
+    if not REPOSITORY.is_dir():
+        subprocess.run(["git", "init", "--quiet", "--bare", str(REPOSITORY)], check=True)  # noqa: S607
+    hook = REPOSITORY / "hooks" / "post-receive"
+    hook.write_text(f"#!/bin/sh\ncd {PROJECT_ROOT} && exec {sys.executable} -m local_pipeline.gitops hook\n")
+    hook.chmod(0o755)
+    remotes = subprocess.run(["git", "remote"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True).stdout.split()  # noqa: S607
+    verb = "set-url" if "local" in remotes else "add"
+    subprocess.run(["git", "remote", verb, "local", str(REPOSITORY)], cwd=PROJECT_ROOT, check=True)  # noqa: S607
+    print(f"git remote `local` -> {REPOSITORY}")
+    print("Deploying the pipeline from the working tree, as `cdk deploy SecretCachePipeline` does ...")
+    assembly = STATE / "cdk.out"
+    synthesized = cdk_synth(assembly)
+    if synthesized.returncode != 0:
+        raise GitOpsError(f"cdk synth failed: {(synthesized.stderr or synthesized.stdout).strip()[-500:]}")
+    deployed = _call("POST", "/pipeline", {"assembly": str(assembly)})
+    print(f"{deployed['pipeline']} is deployed in account {deployed['tooling']}: `git push local HEAD:<branch>` runs it.")
+    return 0
+
+
+def follow(run_id: str) -> int:
+    """Print the run's actions as they end, until it ends or waits at an approval."""
+    printed = 0
+    while True:
+        state = _call("GET", f"/runs/{run_id}")
+        record = state.get("record") or {"actions": [], "status": "InProgress"}
+        for entry in record["actions"][printed:]:
+            if entry["status"] == "InProgress":
+                break
+            mark = "✓" if entry["status"] == "Succeeded" else "✗"
+            print(f"{mark} {entry['stage']}/{entry['action']:<40} {entry['seconds']:6.1f} s  {entry['summary']}", flush=True)
+            printed += 1
+        if state.get("waiting"):
+            _, where, data = state["waiting"]
+            print(f"run {run_id} waits for approval at {where}: {data}\n  make approve   or   make reject", flush=True)
+            return 0
+        if record["status"] != "InProgress":
+            print(f"run {run_id} {record['status']}" + (f": {record.get('reason')}" if record.get("reason") else ""), flush=True)
+            return 0 if record["status"] == "Succeeded" else 1
+        time.sleep(0.5)
+
+
+def hook() -> int:
+    code = 0
+    for line in sys.stdin.read().splitlines():
+        old, new, ref = line.split()
+        if set(new) == {"0"}:
+            print(f"push of {ref} ignored: a deletion")
+            continue
+        answer = _call("POST", "/push", {"ref": ref, "commit": new, "repository": os.environ.get("GIT_DIR", str(REPOSITORY))})
+        print(answer["message"], flush=True)
+        if answer["started"]:
+            code = max(code, follow(str(answer["run_id"])))
+    return code
+
+
+def decide(approve: bool) -> int:
+    answer = _call("POST", "/decide", {"approve": approve, "by": os.environ.get("USER", "you")})
+    print(answer["message"])
+    run_id = answer["message"].split(":", 1)[0].removeprefix("run ")
+    return follow(run_id)
+
+
+def runs() -> int:
+    listing = _call("GET", "/runs")
+    print(f"{'id':>4}  {'commit':12}  {'branch':20}  {'status':10}  seconds")
+    for row in listing["runs"]:
+        print(f"{row['id']:>4}  {row['commit']:12}  {row['branch']:20}  {row['status']:10}  {row['seconds']}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("command", choices=["up", "down", "remote", "hook", "approve", "reject", "runs", "serve"])
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "serve":
+            return serve(args.port)
+        commands = {
+            "up": lambda: up(args.port),
+            "down": down,
+            "remote": lambda: remote(args.port),
+            "hook": hook,
+            "approve": lambda: decide(True),
+            "reject": lambda: decide(False),
+            "runs": runs,
+        }
+        return commands[args.command]()
+    except GitOpsError as error:
+        print(f"{args.command}: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
