@@ -21,6 +21,7 @@ this machine's tools, and says so.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from collections.abc import Callable, Mapping
@@ -107,7 +108,10 @@ class CodeBuildAction:
 
     def _workdir(self, project: str, spec: Mapping[str, Any], source: Path | None) -> Path:
         """The project's working directory: the cached paths kept, the rest replaced by the source."""
-        workdir = self.builds / project / "src"
+        # A neutral folder name, as CodeBuild's /codebuild/output/src<digits>/src: the project's
+        # generated name ("...SecretCache...-WIZ23H5NUFAX") in the path made checkov's
+        # secret detection flag the templates under it.
+        workdir = self.builds / f"src{hashlib.sha256(project.encode()).hexdigest()[:10]}" / "src"
         workdir.mkdir(parents=True, exist_ok=True)
         cached = {str(path).split("/", 1)[0] for path in (spec.get("cache") or {}).get("paths", [])}
         for entry in workdir.iterdir():
