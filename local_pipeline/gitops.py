@@ -277,9 +277,10 @@ def remote(port: int) -> int:
     return 0
 
 
-def follow(run_id: str) -> int:
-    """Print the run's actions as they end, until it ends or waits at an approval."""
-    printed = 0
+def follow(run_id: str, *, shown: int = 0) -> int:
+    """Print the run's actions as they end (after the first ``shown``), until it ends or
+    waits at an approval."""
+    printed = shown
     while True:
         state = _call("GET", f"/runs/{run_id}")
         record = state.get("record") or {"actions": [], "status": "InProgress"}
@@ -314,10 +315,15 @@ def hook() -> int:
 
 
 def decide(approve: bool) -> int:
+    waiting = _call("GET", "/runs").get("waiting")
+    if not waiting:
+        raise GitOpsError("no run waits for an approval")
+    run_id = str(waiting[0])
+    record = _call("GET", f"/runs/{run_id}").get("record") or {"actions": []}
+    shown = sum(1 for entry in record["actions"] if entry["status"] != "InProgress")  # the pusher saw these
     answer = _call("POST", "/decide", {"approve": approve, "by": os.environ.get("USER", "you")})
     print(answer["message"])
-    run_id = answer["message"].split(":", 1)[0].removeprefix("run ")
-    return follow(run_id)
+    return follow(run_id, shown=shown)
 
 
 def runs() -> int:
