@@ -10,7 +10,11 @@ CodeBuild's "Build specification reference" describe it:
   build machine has; the credentials of the project's service role; the endpoint of the
   emulated accounts (``AWS_ENDPOINT_URL``);
 - the primary output artifact holds the files ``artifacts:`` selects; ``exported-variables``
-  become the action's variables; ``reports:`` files are kept with the run.
+  become the action's variables; ``reports:`` files are kept with the run, in the action's
+  folder (``actions/<stage>.<action>/reports/<report group>/``), as CodeBuild keeps each
+  build's report;
+- a failed build names the failed test cases its JUnit reports hold, as the report's page
+  in the console lists them ("Working with test reports").
 
 The working directory of a project stays at one path from build to build, and the
 paths its buildspec lists under ``cache: paths`` stay in it (CodeBuild user guide, "Build
@@ -29,9 +33,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from defusedxml import ElementTree
+from defusedxml.common import DefusedXmlException
+
 from emulator.identity import Credentials
 from local_pipeline.executor.buildspec import BuildspecError, parse_buildspec, run_buildspec
 from local_pipeline.executor.engine import ActionContext, ActionOutcome
+
+_FAILED_TESTS_SHOWN = 5  # the rest are in the action's reports
 
 
 @dataclass(frozen=True)
@@ -52,7 +61,6 @@ class CodeBuildAction:
     machine_environment: Mapping[str, str]  # PATH, HOME, ...: what the build machine has
     endpoint: str | None  # the emulated accounts' endpoint, None against AWS itself
     builds: Path  # one working directory per project, kept between builds
-    reports: Path  # where each action's report files are kept
     region: str = "us-east-1"  # where the project is: CodeBuild sets AWS_REGION and AWS_DEFAULT_REGION to it
     said: set[str] = field(default_factory=set)  # what could not be honoured, said once per run
 
@@ -79,8 +87,13 @@ class CodeBuildAction:
                 self.said.add(line)
                 with context.log.open("a") as log:
                     log.write(f"[not honoured locally] {line}\n")
-        self._keep_reports(context, result.reports)
+        kept = _keep_reports(context, result.reports)
         if not result.succeeded:
+            failed = failed_test_cases(kept)
+            if failed:
+                more = len(failed) - _FAILED_TESTS_SHOWN
+                shown = ", ".join(failed[:_FAILED_TESTS_SHOWN]) + (f" (+{more} more)" if more > 0 else "")
+                return ActionOutcome("Failed", f"{result.reason}; failed tests: {shown}")
             return ActionOutcome("Failed", result.reason)
         if context.outputs:
             output = next(iter(context.outputs.values()))
@@ -121,12 +134,34 @@ class CodeBuildAction:
             shutil.copytree(source, workdir, dirs_exist_ok=True, symlinks=True)
         return workdir
 
-    def _keep_reports(self, context: ActionContext, reports: Mapping[str, list[Path]]) -> None:
-        for group, files in reports.items():
-            folder = self.reports / f"{context.action.stage}.{context.action.name}" / group
-            folder.mkdir(parents=True, exist_ok=True)
-            for file in files:
-                shutil.copy2(file, folder / file.name)
+
+def _keep_reports(context: ActionContext, reports: Mapping[str, list[Path]]) -> list[Path]:
+    """Copy each report group's files next to the action's log; the copies."""
+    kept: list[Path] = []
+    for group, files in reports.items():
+        folder = context.log.parent / "reports" / group
+        folder.mkdir(parents=True, exist_ok=True)
+        for file in files:
+            shutil.copy2(file, folder / file.name)
+            kept.append(folder / file.name)
+    return kept
+
+
+def failed_test_cases(report_files: list[Path]) -> list[str]:
+    """``classname::name`` of each JUnit test case with a <failure> or an <error>, in file
+    order. A report that is not XML, or has no <testcase> (coverage), adds nothing: the
+    build's own failure is said already."""
+    failed: list[str] = []
+    for file in report_files:
+        try:
+            root = ElementTree.parse(file).getroot()
+        except (ElementTree.ParseError, DefusedXmlException):
+            continue
+        for case in root.iter("testcase"):
+            if case.find("failure") is not None or case.find("error") is not None:
+                classname = case.get("classname")
+                failed.append(f"{classname}::{case.get('name')}" if classname else str(case.get("name")))
+    return failed
 
 
 def buildspec_text(buildspec: str | Mapping[str, Any], source: Path | None) -> str | Mapping[str, Any]:

@@ -100,7 +100,6 @@ class PipelineRunner:
                 machine_environment=self.machine_environment,
                 endpoint=self.endpoint,
                 builds=self.workspace / "builds",
-                reports=self.workspace / "reports",
                 region=stack.region,
             ),
             pipeline_stack=stack.stack_name,

@@ -66,7 +66,6 @@ def test_a_build_runs_its_buildspec_and_hands_on_what_it_made(tmp_path: Path):
         machine_environment={"PATH": os.environ["PATH"], "HOME": str(tmp_path)},
         endpoint="http://127.0.0.1:5123",
         builds=tmp_path / "builds",
-        reports=tmp_path / "reports",
         region="eu-west-1",
     )
     handlers = {"Src": fetch, "CodeBuild": codebuild, "Read": read}
@@ -79,7 +78,8 @@ def test_a_build_runs_its_buildspec_and_hands_on_what_it_made(tmp_path: Path):
         ("from-project from-action AKIDFORBUILDROLE http://127.0.0.1:5123 eu-west-1\nthe source\n", "1", "now"),
         ("from-project from-action AKIDFORBUILDROLE http://127.0.0.1:5123 eu-west-1\nthe source\n", "2", "now"),
     ]
-    assert (tmp_path / "reports" / "Build.Build" / "Unit" / "junit.xml").is_file()
+    for run in ("1", "2"):  # each run keeps its own build's report, next to the action's log
+        assert (tmp_path / run / "actions" / "Build.Build" / "reports" / "Unit" / "junit.xml").is_file()
     log = (tmp_path / "2" / "actions" / "Build.Build" / "log.txt").read_text()
     assert "[not honoured locally]" not in log  # said once, in the first run
     assert "[not honoured locally]" in (tmp_path / "1" / "actions" / "Build.Build" / "log.txt").read_text()
@@ -93,7 +93,6 @@ def test_a_failing_command_fails_the_action_naming_it(tmp_path: Path):
         machine_environment={"PATH": os.environ["PATH"]},
         endpoint=None,
         builds=tmp_path / "builds",
-        reports=tmp_path / "reports",
     )
     stages = [{"Name": "Build", "Actions": [action("Synth", "CodeBuild") | {"Configuration": {"ProjectName": "p"}}]}]
     record = PipelineRun(
@@ -101,6 +100,39 @@ def test_a_failing_command_fails_the_action_naming_it(tmp_path: Path):
     ).execute()
     assert record.status == "Failed"
     assert record.reason.startswith("Build/Synth: phase build: command `exit 3` exited 3"), record.reason
+
+
+def test_a_failed_build_names_the_failed_tests_of_its_junit_report(tmp_path: Path):
+    """The run's one line names the failing test, as the report's page in the CodeBuild
+    console lists failed test cases (CodeBuild user guide, "Working with test reports")."""
+    report = (
+        '<testsuites><testsuite tests="3" failures="1" errors="1">'
+        '<testcase classname="tests.unit.test_a" name="test_passes"/>'
+        '<testcase classname="tests.unit.test_a" name="test_breaks"><failure message="planted"/></testcase>'
+        '<testcase classname="tests.unit.test_b" name="test_errs"><error message="boom"/></testcase>'
+        "</testsuite></testsuites>"
+    )
+    failing = {
+        "version": "0.2",
+        "phases": {"build": {"commands": ["mkdir -p reports", f"echo '{report}' > reports/junit.xml", "exit 1"]}},
+        "reports": {"Unit": {"files": ["reports/junit.xml"], "file-format": "JUNITXML"}},
+    }
+    codebuild = CodeBuildAction(
+        projects=lambda name: Project(name, failing, "arn:aws:iam::222222222222:role/build"),
+        credentials=lambda role: Credentials("AKID", "secret"),
+        machine_environment={"PATH": os.environ["PATH"]},
+        endpoint=None,
+        builds=tmp_path / "builds",
+    )
+    stages = [{"Name": "Build", "Actions": [action("Synth", "CodeBuild") | {"Configuration": {"ProjectName": "p"}}]}]
+    record = PipelineRun(
+        read_pipeline({"Stages": stages}), {"CodeBuild": codebuild}, directory=tmp_path / "r", record=RunRecord("1", "c", "main")
+    ).execute()
+    assert record.status == "Failed"
+    assert record.reason == (
+        "Build/Synth: phase build: command `exit 1` exited 1; failed tests: tests.unit.test_a::test_breaks, tests.unit.test_b::test_errs"
+    )
+    assert (tmp_path / "r" / "actions" / "Build.Synth" / "reports" / "Unit" / "junit.xml").is_file()
 
 
 def test_a_buildspec_named_by_file_is_read_from_the_source(tmp_path: Path):
@@ -119,7 +151,6 @@ def test_a_buildspec_named_by_file_is_read_from_the_source(tmp_path: Path):
         machine_environment={"PATH": os.environ["PATH"]},
         endpoint=None,
         builds=tmp_path / "builds",
-        reports=tmp_path / "reports",
     )
     stages = [
         {"Name": "Source", "Actions": [action("Fetch", "Src", outputs=["Src"], category="Source")]},
