@@ -85,19 +85,24 @@ def test_a_build_runs_its_buildspec_and_hands_on_what_it_made(tmp_path: Path):
     assert "[not honoured locally]" in (tmp_path / "1" / "actions" / "Build.Build" / "log.txt").read_text()
 
 
-def test_a_failing_command_fails_the_action_naming_it(tmp_path: Path):
-    failing = {"version": "0.2", "phases": {"build": {"commands": ["echo fine", "exit 3"]}}}
+def _run_one_build(buildspec: dict, tmp_path: Path) -> RunRecord:
+    """A pipeline of one CodeBuild action, Build/Synth, run in ``tmp_path/r``."""
     codebuild = CodeBuildAction(
-        projects=lambda name: Project(name, failing, "arn:aws:iam::222222222222:role/build"),
+        projects=lambda name: Project(name, buildspec, "arn:aws:iam::222222222222:role/build"),
         credentials=lambda role: Credentials("AKID", "secret"),
         machine_environment={"PATH": os.environ["PATH"]},
         endpoint=None,
         builds=tmp_path / "builds",
     )
     stages = [{"Name": "Build", "Actions": [action("Synth", "CodeBuild") | {"Configuration": {"ProjectName": "p"}}]}]
-    record = PipelineRun(
+    return PipelineRun(
         read_pipeline({"Stages": stages}), {"CodeBuild": codebuild}, directory=tmp_path / "r", record=RunRecord("1", "c", "main")
     ).execute()
+
+
+def test_a_failing_command_fails_the_action_naming_it(tmp_path: Path):
+    failing = {"version": "0.2", "phases": {"build": {"commands": ["echo fine", "exit 3"]}}}
+    record = _run_one_build(failing, tmp_path)
     assert record.status == "Failed"
     assert record.reason.startswith("Build/Synth: phase build: command `exit 3` exited 3"), record.reason
 
@@ -117,17 +122,7 @@ def test_a_failed_build_names_the_failed_tests_of_its_junit_report(tmp_path: Pat
         "phases": {"build": {"commands": ["mkdir -p reports", f"echo '{report}' > reports/junit.xml", "exit 1"]}},
         "reports": {"Unit": {"files": ["reports/junit.xml"], "file-format": "JUNITXML"}},
     }
-    codebuild = CodeBuildAction(
-        projects=lambda name: Project(name, failing, "arn:aws:iam::222222222222:role/build"),
-        credentials=lambda role: Credentials("AKID", "secret"),
-        machine_environment={"PATH": os.environ["PATH"]},
-        endpoint=None,
-        builds=tmp_path / "builds",
-    )
-    stages = [{"Name": "Build", "Actions": [action("Synth", "CodeBuild") | {"Configuration": {"ProjectName": "p"}}]}]
-    record = PipelineRun(
-        read_pipeline({"Stages": stages}), {"CodeBuild": codebuild}, directory=tmp_path / "r", record=RunRecord("1", "c", "main")
-    ).execute()
+    record = _run_one_build(failing, tmp_path)
     assert record.status == "Failed"
     assert record.reason == (
         "Build/Synth: phase build: command `exit 1` exited 1; failed tests: tests.unit.test_a::test_breaks, tests.unit.test_b::test_errs"
