@@ -204,6 +204,9 @@ def _call(method: str, path: str, body: dict[str, Any] | None = None, *, timeout
             return answer
     except urllib.error.HTTPError as error:
         raise GitOpsError(json.loads(error.read()).get("error", str(error))) from None
+    except (urllib.error.URLError, ConnectionError) as error:
+        # HTTPError is a URLError: answered above. These did not answer at all.
+        raise GitOpsError(f"the service did not answer {method} {path}: {error} (its log: {STATE / 'service.log'})") from None
 
 
 def up(port: int) -> int:

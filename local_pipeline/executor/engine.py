@@ -13,6 +13,7 @@ definition: an emulator's choice).
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -71,7 +72,11 @@ class RunRecord:
     reason: str = ""
 
     def write(self, path: Path) -> None:
-        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        """Replace ``path`` whole: the service reads it while the run writes it, and a
+        truncated file read halfway broke `git push`'s follow of the run."""
+        written = path.with_name(f".{path.name}.writing")
+        written.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        os.replace(written, path)
 
 
 class PipelineRun:

@@ -3,6 +3,7 @@ free port, with its state in a folder of the test's)."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -47,3 +48,16 @@ def test_up_answers_and_down_stops_it(tmp_path):
         stopped = _gitops(state, port, "down")
     assert stopped.stdout.strip() == "The emulated accounts are stopped: their stacks and runs' state are gone; `make up` starts afresh."
     assert _gitops(state, port, "down").stdout.strip() == "The emulated accounts are not up."
+
+
+def test_a_service_that_does_not_answer_is_said_in_one_line(tmp_path):
+    """A live process that no longer answers (here: nothing listens on its port) is named,
+    with the service's log, instead of a traceback."""
+    state = tmp_path / "state"
+    state.mkdir()
+    port = _free_port()
+    (state / "service.json").write_text(json.dumps({"pid": os.getpid(), "endpoint": f"http://127.0.0.1:{port}", "control": port}))
+    runs = _gitops(state, port, "runs")
+    assert runs.returncode == 2
+    assert runs.stderr.startswith("runs: the service did not answer GET /runs: "), runs.stderr
+    assert runs.stderr.strip().endswith(f"(its log: {state / 'service.log'})")

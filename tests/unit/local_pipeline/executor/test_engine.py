@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from local_pipeline.executor.definition import read_pipeline
 from local_pipeline.executor.engine import ActionContext, ActionOutcome, PipelineRun, RunRecord
 from tests.unit.local_pipeline.executor.helpers import action
@@ -108,3 +110,18 @@ def test_a_rejected_approval_stops_the_run(tmp_path):
         {"Manual": reject},
     )
     assert (record.status, [a.action for a in record.actions]) == ("Stopped", ["Approve"])
+
+
+def test_run_json_is_replaced_whole_never_seen_half_written(tmp_path, monkeypatch):
+    """The service reads run.json while the run rewrites it: the new record is written
+    beside it and moved over it, so a reader sees the old record or the new, not a part."""
+    path = tmp_path / "run.json"
+    RunRecord(id="1", commit="c0ffee", branch="main", status="InProgress").write(path)
+
+    def interrupted(*_):
+        raise OSError("interrupted before the move")
+
+    monkeypatch.setattr("local_pipeline.executor.engine.os.replace", interrupted)
+    with pytest.raises(OSError, match="interrupted"):
+        RunRecord(id="1", commit="c0ffee", branch="main", status="Succeeded").write(path)
+    assert json.loads(path.read_text())["status"] == "InProgress"
