@@ -139,6 +139,8 @@ def _keep_reports(context: ActionContext, reports: Mapping[str, list[Path]]) -> 
     """Copy each report group's files next to the action's log; the copies."""
     kept: list[Path] = []
     for group, files in reports.items():
+        if not files:  # a group the build wrote nothing for (the audit after a failed test)
+            continue
         folder = context.log.parent / "reports" / group
         folder.mkdir(parents=True, exist_ok=True)
         for file in files:

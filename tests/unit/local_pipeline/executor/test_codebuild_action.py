@@ -120,14 +120,18 @@ def test_a_failed_build_names_the_failed_tests_of_its_junit_report(tmp_path: Pat
     failing = {
         "version": "0.2",
         "phases": {"build": {"commands": ["mkdir -p reports", f"echo '{report}' > reports/junit.xml", "exit 1"]}},
-        "reports": {"Unit": {"files": ["reports/junit.xml"], "file-format": "JUNITXML"}},
+        "reports": {
+            "Unit": {"files": ["reports/junit.xml"], "file-format": "JUNITXML"},
+            "Audit": {"files": ["reports/audit/*.xml"], "file-format": "JUNITXML"},  # never written
+        },
     }
     record = _run_one_build(failing, tmp_path)
     assert record.status == "Failed"
     assert record.reason == (
         "Build/Synth: phase build: command `exit 1` exited 1; failed tests: tests.unit.test_a::test_breaks, tests.unit.test_b::test_errs"
     )
-    assert (tmp_path / "r" / "actions" / "Build.Synth" / "reports" / "Unit" / "junit.xml").is_file()
+    kept = tmp_path / "r" / "actions" / "Build.Synth" / "reports"
+    assert [path.relative_to(kept).as_posix() for path in kept.rglob("*")] == ["Unit", "Unit/junit.xml"]
 
 
 def test_a_buildspec_named_by_file_is_read_from_the_source(tmp_path: Path):
