@@ -7,6 +7,7 @@ one copy planted for both tools."""
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
 import subprocess
 import sys
@@ -74,7 +75,7 @@ def _log_express_data(template: Template) -> None:
 def _literal_secret(template: Template) -> None:
     secret = _first(template, "AWS::SecretsManager::Secret")["Properties"]
     del secret["GenerateSecretString"]
-    secret["SecretString"] = "planted-literal-for-the-test"
+    secret["SecretString"] = secrets.token_urlsafe(16)  # generated: any literal is what CKV_SCP_006 looks for
 
 
 def _secret_in_lambda_environment(template: Template) -> None:

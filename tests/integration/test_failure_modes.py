@@ -8,6 +8,7 @@ the cache), and put each change back; they run on the emulator only.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -83,7 +84,7 @@ def test_a_wrong_external_id_denies_the_cross_account_step(accounts, target):
 # 2 -----------------------------------------------------------------------------
 
 
-OTHER_SECRET_VALUE = "other-value-Xq3"  # made up: only there to be looked for
+OTHER_SECRET_VALUE = secrets.token_urlsafe(16)  # generated per run: only there to be looked for
 
 
 def test_a_secret_outside_the_allow_list_is_refused_by_name(accounts, target):

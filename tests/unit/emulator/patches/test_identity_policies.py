@@ -4,6 +4,7 @@ evaluation logic"); moto as shipped lets a role without any permission read a se
 from __future__ import annotations
 
 import json
+import secrets
 
 import pytest
 from botocore.exceptions import ClientError
@@ -12,6 +13,7 @@ from emulator.patches import identity_policies
 from tests.unit.emulator.helpers import ACCOUNT, OTHER_ACCOUNT, REGION
 
 NO_PERMISSIONS = None
+VALUE = secrets.token_urlsafe(16)  # generated: a secret value is never written down
 
 
 def _session_client(account, role_arn: str, service: str):
@@ -34,19 +36,19 @@ def _user_trust(account_id: str) -> str:
 
 def test_moto_lets_a_role_without_permissions_read_a_secret(vanilla):
     assert identity_policies.REASON
-    vanilla.client("secretsmanager").create_secret(Name="s", SecretString="v")
+    vanilla.client("secretsmanager").create_secret(Name="s", SecretString=VALUE)
     role = vanilla.role("nothing", _user_trust(vanilla.id), permissions=NO_PERMISSIONS)
     client = _session_client(vanilla, role, "secretsmanager")
-    assert client.get_secret_value(SecretId="s")["SecretString"] == "v"  # the gap
+    assert client.get_secret_value(SecretId="s")["SecretString"] == VALUE  # the gap
 
 
 def test_a_role_may_only_do_what_its_policy_allows(patched, unique):
-    secret = patched.client("secretsmanager").create_secret(Name=unique, SecretString="v")["ARN"]
-    other = patched.client("secretsmanager").create_secret(Name=f"{unique}-other", SecretString="v")["ARN"]
+    secret = patched.client("secretsmanager").create_secret(Name=unique, SecretString=VALUE)["ARN"]
+    other = patched.client("secretsmanager").create_secret(Name=f"{unique}-other", SecretString=VALUE)["ARN"]
     allow_one = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "SecretsManager:getSecretValue", "Resource": secret}]}
     role = patched.role(unique, _user_trust(ACCOUNT), permissions=allow_one)
     client = _session_client(patched, role, "secretsmanager")
-    assert client.get_secret_value(SecretId=unique)["SecretString"] == "v"  # actions match case-insensitively
+    assert client.get_secret_value(SecretId=unique)["SecretString"] == VALUE  # actions match case-insensitively
     with pytest.raises(ClientError) as denied:
         client.get_secret_value(SecretId=other)
     error = denied.value.response["Error"]
@@ -79,7 +81,7 @@ def test_another_accounts_resource_needs_its_resource_policy(patched, other, uni
 def test_a_customer_managed_key_needs_kms_decrypt_via_the_service(patched, unique):
     kms = patched.client("kms")
     key = kms.create_key(Description=unique)["KeyMetadata"]["Arn"]  # default key policy: the account root, kms:*
-    secret = patched.client("secretsmanager").create_secret(Name=unique, SecretString="v", KmsKeyId=key)["ARN"]
+    secret = patched.client("secretsmanager").create_secret(Name=unique, SecretString=VALUE, KmsKeyId=key)["ARN"]
     read = {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret}
     decrypt = {
         "Effect": "Allow",
@@ -93,7 +95,7 @@ def test_a_customer_managed_key_needs_kms_decrypt_via_the_service(patched, uniqu
     message = denied.value.response["Error"]["Message"]
     assert message.startswith("Access to KMS is not allowed: ") and f"kms:Decrypt on resource: {key}" in message
     with_decrypt = patched.role(f"{unique}-2", _user_trust(ACCOUNT), permissions={"Version": "2012-10-17", "Statement": [read, decrypt]})
-    assert _session_client(patched, with_decrypt, "secretsmanager").get_secret_value(SecretId=secret)["SecretString"] == "v"
+    assert _session_client(patched, with_decrypt, "secretsmanager").get_secret_value(SecretId=secret)["SecretString"] == VALUE
 
 
 def test_the_account_administrator_may_do_anything(patched):
