@@ -21,7 +21,8 @@ def public_parameter_value(name: str, region: str) -> str:
     """A stand-in for an AWS public parameter's value (AWS publishes them; the emulator
     knows the one this project reads, and says so for any other)."""
     if name.startswith("/aws/service/powertools/python/"):
-        # /aws/service/powertools/python/<arch>/<python>/<version> -> the layer's ARN
+        # /aws/service/powertools/python/<arch>/<python>/<version> -> the layer's ARN (Powertools
+        # docs, "Lambda Layer"). The layer version number is a guess: the docs give no mapping.
         _, _, _, _, _, arch, python, version = name.split("/")
         layer = f"AWSLambdaPowertoolsPythonV3-{python.replace('.', '')}-{arch}"
         return f"arn:aws:lambda:{region}:017000801446:layer:{layer}:{version.replace('.', '')}"

@@ -1,3 +1,11 @@
+"""sts:AssumeRole honours the role's trust policy and its sts:ExternalId condition.
+
+AWS's documented behaviour followed: IAM User Guide, "Cross-account policy evaluation
+logic" (the role's trust policy must allow the caller) and "Access to AWS accounts owned by
+third parties" (the sts:ExternalId condition key, the confused-deputy defence). The wording
+of the denial ("no statement of the resource-based policy allows ...") is the emulator's own:
+AWS answers AccessDenied "is not authorized to perform: sts:AssumeRole", nothing more."""
+
 from __future__ import annotations
 
 import json

@@ -1,3 +1,8 @@
+"""A template's Rules are checked before anything is created, and a failed assertion
+refuses the stack with its AssertDescription: CloudFormation User Guide, "CloudFormation
+template Rules syntax" (rules are validated when a stack or a change set is created or
+updated)."""
+
 from __future__ import annotations
 
 import json

@@ -1,3 +1,10 @@
+"""AWS public parameters (``/aws/service/...``) resolve in every account and region:
+AWS Systems Manager User Guide, "Discovering public parameters in Parameter Store", and
+Powertools for AWS Lambda (Python) docs, "Lambda Layer" (the SSM parameter
+``/aws/service/powertools/python/<arch>/<python>/<version>`` holds the layer's ARN).
+The layer version number in the emulated ARN is a guess: AWS numbers layer versions one
+by one and the docs give no mapping from the Powertools version."""
+
 from __future__ import annotations
 
 import pytest
