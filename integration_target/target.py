@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,8 +65,9 @@ def on_aws() -> bool:
     return os.environ.get("SECRET_CACHE_TARGET", "local") == "aws"
 
 
-def aws_target() -> SecretCacheTarget:
-    """Real AWS, from the environment variables of the pipeline's IntegrationTest step.
+def aws_target(environment: Mapping[str, str] | None = None) -> SecretCacheTarget:
+    """Real AWS, from the environment variables of the pipeline's IntegrationTest step
+    (``environment``, this process's by default: `make local` hands in the step's own).
 
     CONSUMER_STATE_MACHINE_ARN  the consumer to run (a stack output)
     SECRET_ARN                  the secret to compare with (a stack output)
@@ -78,29 +79,37 @@ def aws_target() -> SecretCacheTarget:
     """
     import boto3
 
-    missing = [name for name in ("CONSUMER_STATE_MACHINE_ARN", "SECRET_ARN") if not os.environ.get(name)]
+    env = os.environ if environment is None else environment
+    missing = [name for name in ("CONSUMER_STATE_MACHINE_ARN", "SECRET_ARN") if not env.get(name)]
     if missing:
         raise RuntimeError(f"SECRET_CACHE_TARGET=aws needs {', '.join(missing)} in the environment")
-    session = boto3.Session()
+    # Unset keys are None: boto3 then looks further (profile, instance role), as for any SDK client.
+    session = boto3.Session(
+        aws_access_key_id=env.get("AWS_ACCESS_KEY_ID"),
+        aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY"),
+        aws_session_token=env.get("AWS_SESSION_TOKEN"),
+        region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
+    )
 
     def as_role(variable: str) -> Any:
-        role_arn = os.environ.get(variable)
+        role_arn = env.get(variable)
         if not role_arn:
             return session
-        extra = {"ExternalId": os.environ["TEST_ROLE_EXTERNAL_ID"]} if os.environ.get("TEST_ROLE_EXTERNAL_ID") else {}
+        extra = {"ExternalId": env["TEST_ROLE_EXTERNAL_ID"]} if env.get("TEST_ROLE_EXTERNAL_ID") else {}
         credentials = session.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="secret-cache-integration", **extra)
         return boto3.Session(
             aws_access_key_id=credentials["Credentials"]["AccessKeyId"],
             aws_secret_access_key=credentials["Credentials"]["SecretAccessKey"],
             aws_session_token=credentials["Credentials"]["SessionToken"],
+            region_name=session.region_name,
         )
 
-    secret_arn = os.environ["SECRET_ARN"]
+    secret_arn = env["SECRET_ARN"]
     secrets = as_role("TRUSTING_ROLE_ARN").client("secretsmanager")
     return SecretCacheTarget(
         name="aws",
-        consumer_arn=os.environ["CONSUMER_STATE_MACHINE_ARN"],
+        consumer_arn=env["CONSUMER_STATE_MACHINE_ARN"],
         stepfunctions=as_role("TRUSTED_ROLE_ARN").client("stepfunctions"),
         read_secret_value=lambda: secrets.get_secret_value(SecretId=secret_arn)["SecretString"],
-        deadline_seconds=float(os.environ.get("CONSUMER_DEADLINE_SECONDS", "330")),
+        deadline_seconds=float(env.get("CONSUMER_DEADLINE_SECONDS", "330")),
     )

@@ -1,50 +1,22 @@
-"""The pipeline's manual approvals, on this machine.
+"""`make local`'s manual approvals: granted, or asked for on the terminal.
 
-Which stages wait for an approval is the synthesized pipeline's business: a stage
-whose actions include an ``Approval`` action (the ``ManualApprovalStep`` the pipeline
-puts before it). The local run reads that from the pipeline's template, so an
-environment with ``manualApprovals: false`` asks for none here either. Whether to ask
-at all is the user's: ``--approve`` (``APPROVE=1``) asks on the terminal, otherwise
-every approval is granted.
+Which actions are approvals is the pipeline's business: the run waits wherever the
+deployed pipeline has an ``Approval`` action (``executor/approval_action.py``), so an
+environment with ``manualApprovals: false`` asks for none. Whether to ask is the
+user's: ``--approve`` (``APPROVE=1``) asks on the terminal, otherwise every approval is
+granted, and the run's record says so.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from typing import Any
 
-from project.assembly import AssemblyError, StackArtifact
-
-PIPELINE_TYPE = "AWS::CodePipeline::Pipeline"
+from local_pipeline.executor.approval_action import Decision
 
 
 class NotApproved(Exception):
-    """An approval was refused, or could not be asked for."""
-
-
-def pipeline_definitions(stacks: Sequence[StackArtifact]) -> list[dict[str, Any]]:
-    """The properties of every CodePipeline in the assembly's top-level stacks."""
-    return [
-        resource["Properties"]
-        for stack in stacks
-        if not stack.stage
-        for resource in stack.template().get("Resources", {}).values()
-        if resource.get("Type") == PIPELINE_TYPE
-    ]
-
-
-def stages_awaiting_approval(stacks: Sequence[StackArtifact]) -> set[str]:
-    """Names of the pipeline stages that open with a manual approval (``TrustingResources-dev``)."""
-    pipelines = pipeline_definitions(stacks)
-    if not pipelines:
-        raise AssemblyError(f"the cloud assembly has no {PIPELINE_TYPE}: the approvals come from the synthesized pipeline")
-    return {
-        stage["Name"]
-        for pipeline in pipelines
-        for stage in pipeline.get("Stages", [])
-        if any(action["ActionTypeId"]["Category"] == "Approval" for action in stage.get("Actions", []))
-    }
+    """An approval could not be asked for."""
 
 
 class Approver:
@@ -54,11 +26,10 @@ class Approver:
         self.ask = ask
         self.console = console
 
-    def approve(self, stage_name: str) -> None:
+    def decide(self, where: str, custom_data: str) -> Decision:
         if not self.ask:
-            return
+            return Decision(True, "make local", "granted without asking (APPROVE=1 asks)")
         if not sys.stdin.isatty():
             raise NotApproved("approval was asked for (--approve / APPROVE=1), but there is no terminal to ask")
-        answer = self.console.input(f"  approve [bold]{stage_name}[/bold]? [y/N] ").strip().lower()
-        if answer not in ("y", "yes"):
-            raise NotApproved("not approved")
+        answer = self.console.input(f"  {custom_data or where} approve [bold]{where}[/bold]? [y/N] ").strip().lower()
+        return Decision(answer in ("y", "yes"), "you at the terminal")

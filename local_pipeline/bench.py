@@ -1,9 +1,11 @@
-"""`make bench`: what the local pipeline run costs, stage by stage, against one bare synth.
+"""`make bench`: what `make local` and `git push local` cost, against one bare synth.
 
-Prints the wall time of each stage of a local run (synth, audit, deploy, integration
-test, total), one bare `cdk synth` in the same run, the median consumer execution with
-the secret in the cache (hit) and not (miss), and last, on its own line,
-``local/synth ratio: X``.
+Prints the wall time of the parts of a local run (synth, the pipeline's deployment, the
+audit, self-mutation and assets, change sets, integration test, total), one bare `cdk
+synth` in the same run, the median consumer execution with the secret in the cache (hit)
+and not (miss), two pushes through a service of their own (``push_bench``), and last,
+each on its own line, ``local/synth ratio: X`` and ``push/synth ratio: X`` (the second,
+warm push from push to Succeeded).
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ from rich.console import Console
 
 from emulator import Emulator
 from local_pipeline.deployment import deploy_environment, environments_in
+from local_pipeline.push_bench import PushBenchError, push_seconds
 from local_pipeline.run import LocalRun, RunOptions
 from local_pipeline.synth import cdk_synth
 from project.assembly import read_stacks
-from project.deployment_order import DEPLOYMENT_ORDER, INTEGRATION_TEST
 
 EXECUTIONS = 15
 
@@ -54,28 +56,45 @@ def consumer_medians(assembly: Path) -> tuple[float, float]:
     return statistics.median(hits), statistics.median(misses)
 
 
+def _seconds(steps: list[dict], *, stage: str | None = None, action_prefix: str | None = None, action_suffix: str = "") -> float:
+    return sum(
+        step["seconds"]
+        for step in steps
+        if (stage is None or step["stage"] == stage)
+        and (action_prefix is None or step["action"].startswith(action_prefix))
+        and step["action"].endswith(action_suffix)
+    )
+
+
 def main() -> int:
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
     run = LocalRun(RunOptions(), console)
     if run.run() != 0:
         console.print("bench: the local run failed; no figures")
         return 1
-    seconds = {result.name: result.seconds for result in run.results}
-    total = run.total_seconds
-    deployment_stages = {stage.name for stage in DEPLOYMENT_ORDER}
-    deploy = sum(value for name, value in seconds.items() if name.split("/")[-1] in deployment_stages)
-    integration = sum(value for name, value in seconds.items() if name.endswith(f"/{INTEGRATION_TEST}"))
+    steps, total = run.steps, run.total_seconds
     synth = bare_synth_seconds()
     hit, miss = consumer_medians(run.options.assembly)
-    print(f"local run, synth:            {seconds['Synth']:6.2f} s")
-    print(f"local run, audit:            {seconds['Audit']:6.2f} s")
-    print(f"local run, deploy:           {deploy:6.2f} s")
-    print(f"local run, integration test: {integration:6.2f} s")
-    print(f"local run, between stages:   {total - sum(seconds.values()):6.2f} s  (emulator start, reports)")
-    print(f"local run, total:            {total:6.2f} s")
-    print(f"bare cdk synth:              {synth:6.2f} s")
+    try:
+        first_push, second_push = push_seconds()
+    except PushBenchError as error:
+        console.print(f"bench: the push run failed: {error}", markup=False)
+        return 1
+    print(f"local run, synth the working tree:   {_seconds(steps, action_prefix='synth the working tree'):6.2f} s")
+    print(f"local run, deploy the pipeline:      {_seconds(steps, action_prefix='deploy the pipeline'):6.2f} s")
+    print(f"local run, Build/Synth (the audit):  {_seconds(steps, stage='Build'):6.2f} s")
+    print(f"local run, self-mutation and assets: {_seconds(steps, stage='UpdatePipeline') + _seconds(steps, stage='Assets'):6.2f} s")
+    deploy = _seconds(steps, action_suffix="Prepare") + _seconds(steps, action_suffix="Deploy")
+    print(f"local run, change sets:              {deploy:6.2f} s")
+    print(f"local run, integration test:         {_seconds(steps, action_prefix='IntegrationTest'):6.2f} s")
+    print(f"local run, between actions:          {total - sum(step['seconds'] for step in steps):6.2f} s")
+    print(f"local run, total:                    {total:6.2f} s")
+    print(f"bare cdk synth:                      {synth:6.2f} s")
     print(f"consumer execution, median of {EXECUTIONS}: cache hit {hit * 1000:.0f} ms, cache miss {miss * 1000:.0f} ms")
+    print(f"git push local, first push (cold build caches): {first_push:6.1f} s")
+    print(f"git push local, second push (warm caches):      {second_push:6.1f} s")
     print(f"local/synth ratio: {total / synth:.2f}")
+    print(f"push/synth ratio: {second_push / synth:.2f}")
     return 0
 
 

@@ -148,6 +148,17 @@ class LocalDeployment:
         )
 
 
+def deployed_environment(emulator: Emulator, stacks: Sequence[StackArtifact], environment_name: str) -> LocalDeployment:
+    """An environment the pipeline has deployed, read back: its stacks' outputs, by stage."""
+    outputs: dict[str, dict[str, str]] = {}
+    for stage_id in deployment_stage_ids(environment_name):
+        outputs[stage_id] = {}
+        for stack in stage_stacks(stacks, stage_id):
+            described = emulator.client("cloudformation", stack.account, stack.region).describe_stacks(StackName=stack.stack_name)
+            outputs[stage_id] |= {output["OutputKey"]: output["OutputValue"] for output in described["Stacks"][0].get("Outputs", [])}
+    return LocalDeployment(emulator, environment_name, outputs)
+
+
 def deploy_environment(emulator: Emulator, stacks: Sequence[StackArtifact], environment_name: str) -> LocalDeployment:
     """Every deployment stage of one environment, in order, without approvals."""
     tooling = bootstrap_accounts(emulator, stacks)

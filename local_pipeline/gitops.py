@@ -32,6 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from local_pipeline.report import action_line
 from project.paths import PROJECT_ROOT, REPORTS
 
 STATE = Path(os.environ.get("LOCAL_AWS_STATE", PROJECT_ROOT / ".local-aws"))
@@ -61,8 +62,10 @@ class Control:
         from emulator import DeployError
         from local_pipeline.deployment import bootstrap_accounts
         from local_pipeline.executor.deployed import deployed_pipeline
+        from local_pipeline.executor.local_source import with_local_source
         from local_pipeline.executor.runner import PipelineRunner
         from local_pipeline.executor.service import RunService
+        from local_pipeline.executor.source_action import PushedCommit, SourceAction
         from project.assembly import read_stacks
 
         kept = STATE / "pipeline-assembly"
@@ -73,19 +76,21 @@ class Control:
         with self.lock:
             tooling = bootstrap_accounts(self.emulator, stacks)
             self.accounts = sorted({s.account for s in stacks})
+            deployed, note = with_local_source(pipeline_stack, STATE / "pipeline-local-source")
             try:
-                self.emulator.deploy(pipeline_stack, deployer_account=tooling)
+                self.emulator.deploy(deployed, deployer_account=tooling)
             except DeployError as error:
                 raise GitOpsError(str(error)) from None
             environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-            runner = PipelineRunner(self.emulator, pipeline_stack, self.endpoint, environment, STATE / "workspace", decide=_never)
+            endpoint = self.endpoint
+            runner = PipelineRunner(self.emulator, pipeline_stack, lambda: endpoint, environment, STATE / "workspace", decide=_never)
 
-            def start_run(pushed: Any, run_id: str, folder: Path, decide: Any) -> Any:
+            def start_run(pushed: PushedCommit, run_id: str, folder: Path, decide: Any) -> Any:
                 # Each run's approvals are decided through the service (`make approve`).
-                return dataclasses.replace(runner, decide=decide).run(pushed, run_id, folder)
+                return dataclasses.replace(runner, decide=decide).run(SourceAction(pushed), pushed.commit, pushed.branch, run_id, folder)
 
             self.service = RunService(REPORTS / "runs", lambda: deployed_pipeline(self.emulator, pipeline_stack).pipeline, start_run)
-        return {"pipeline": pipeline_stack.stack_name, "tooling": tooling}
+        return {"pipeline": pipeline_stack.stack_name, "tooling": tooling, "note": note}
 
     def credentials(self) -> dict[str, dict[str, str]]:
         return {account: self.emulator.credentials(account).as_environment() for account in self.accounts}
@@ -256,7 +261,9 @@ def down() -> int:
     return 0
 
 
-def remote(port: int) -> int:
+def remote(port: int, *, git_remote: bool = True) -> int:
+    """The bare repository with its hook, the git remote ``local`` naming it (unless not
+    ``git_remote``: the bench pushes from a clone of its own), and the pipeline deployed."""
     from local_pipeline.synth import cdk_synth
 
     if _service() is None:
@@ -264,12 +271,14 @@ def remote(port: int) -> int:
     if not REPOSITORY.is_dir():
         subprocess.run(["git", "init", "--quiet", "--bare", str(REPOSITORY)], check=True)  # noqa: S607
     hook = REPOSITORY / "hooks" / "post-receive"
-    hook.write_text(f"#!/bin/sh\ncd {PROJECT_ROOT} && exec {sys.executable} -m local_pipeline.gitops hook\n")
+    # The state folder is named in the hook: a push finds this service whatever its environment.
+    hook.write_text(f"#!/bin/sh\ncd {PROJECT_ROOT} && LOCAL_AWS_STATE={STATE} exec {sys.executable} -m local_pipeline.gitops hook\n")
     hook.chmod(0o755)
-    remotes = subprocess.run(["git", "remote"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True).stdout.split()  # noqa: S607
-    verb = "set-url" if "local" in remotes else "add"
-    subprocess.run(["git", "remote", verb, "local", str(REPOSITORY)], cwd=PROJECT_ROOT, check=True)  # noqa: S607
-    print(f"git remote `local` -> {REPOSITORY}")
+    if git_remote:
+        remotes = subprocess.run(["git", "remote"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True).stdout.split()  # noqa: S607
+        verb = "set-url" if "local" in remotes else "add"
+        subprocess.run(["git", "remote", verb, "local", str(REPOSITORY)], cwd=PROJECT_ROOT, check=True)  # noqa: S607
+        print(f"git remote `local` -> {REPOSITORY}")
     print("Deploying the pipeline from the working tree, as `cdk deploy SecretCachePipeline` does ...")
     assembly = STATE / "cdk.out"
     synthesized = cdk_synth(assembly)
@@ -277,6 +286,8 @@ def remote(port: int) -> int:
         raise GitOpsError(f"cdk synth failed: {(synthesized.stderr or synthesized.stdout).strip()[-500:]}")
     deployed = _call("POST", "/pipeline", {"assembly": str(assembly)})
     print(f"{deployed['pipeline']} is deployed in account {deployed['tooling']}: `git push local HEAD:<branch>` runs it.")
+    if deployed.get("note"):
+        print(f"  ({deployed['note']})")
     return 0
 
 
@@ -290,8 +301,7 @@ def follow(run_id: str, *, shown: int = 0) -> int:
         for entry in record["actions"][printed:]:
             if entry["status"] == "InProgress":
                 break
-            mark = "✓" if entry["status"] == "Succeeded" else "✗"
-            print(f"{mark} {entry['stage']}/{entry['action']:<40} {entry['seconds']:6.1f} s  {entry['summary']}", flush=True)
+            print(action_line(entry), flush=True)
             printed += 1
         if state.get("waiting"):
             _, where, data = state["waiting"]
@@ -341,6 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("command", choices=["up", "down", "remote", "hook", "approve", "reject", "runs", "serve"])
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
+    parser.add_argument("--no-git-remote", action="store_true", help="remote: leave this repository's git remotes alone")
     args = parser.parse_args(argv)
     try:
         if args.command == "serve":
@@ -348,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
         commands = {
             "up": lambda: up(args.port),
             "down": down,
-            "remote": lambda: remote(args.port),
+            "remote": lambda: remote(args.port, git_remote=not args.no_git_remote),
             "hook": hook,
             "approve": lambda: decide(True),
             "reject": lambda: decide(False),

@@ -1,38 +1,51 @@
-"""The local pipeline run (`make local`): the AWS pipeline's stages, on this machine.
+"""The local pipeline run (`make local`): the synthesized pipeline, run on the working tree.
 
-    Synth -> Audit -> for each environment: TrustedResources -> [approve] -> TrustingResources
-    -> [approve] -> TrustedConfiguration -> IntegrationTest
+    synth the working tree -> deploy the pipeline into fresh emulated accounts -> run it:
+    Source -> Build/Synth -> UpdatePipeline -> Assets -> each stage's change sets, with the
+    approvals between them -> the integration test
 
-Deployment goes into an in-process emulation of the accounts (``emulator``), from the
-cloud assembly that `cdk synth` wrote; the integration test is the same pytest module
-the AWS pipeline runs. Reports go to reports/; the exit code is non-zero, and the last
-line names the stage, when anything fails.
+The stages, the actions and their order are the deployed pipeline's, run by the executor
+that runs `git push local` (``executor/``), through the same roles and change sets. What
+differs, and why (README, "make local runs the pipeline"): the source is the working tree;
+the accounts are fresh and live in this process; approvals are granted unless asked for
+(``APPROVE=1``); the Synth and integration-test builds are done in process
+(``in_process.py``). The record is a push's: ``reports/runs/<id>/run.json``, a log per
+action, the JUnit reports; the exit code is non-zero, and the last line names the action,
+when anything fails.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import socket
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulator import Emulator
-from local_pipeline.approvals import Approver, NotApproved, stages_awaiting_approval
-from local_pipeline.deployment import LocalDeployment, MissingStage, bootstrap_accounts, deploy_stage, environments_in, stage_stacks
-from local_pipeline.integration_test import run_integration_test
+from emulator import DeployError, Emulator
+from local_pipeline.approvals import Approver
+from local_pipeline.deployment import LocalDeployment, bootstrap_accounts, deployed_environment, environments_in
+from local_pipeline.executor.engine import ActionRecord, RunRecord, new_run_folder
+from local_pipeline.executor.local_source import with_local_source
+from local_pipeline.executor.runner import PipelineRunner
+from local_pipeline.executor.source_action import WorkingTreeSource, head_of
+from local_pipeline.in_process import InProcessIntegrationTest, InProcessSynth
 from local_pipeline.keep_up import serve
-from local_pipeline.report import StageFailed, StageResult, shorten, stage_line, summary_table, write_summary
+from local_pipeline.report import StageFailed, action_line, run_table, shorten
 from local_pipeline.synth import bootstrap_template, cdk_synth
-from pipeline.audit import AuditError, AuditReport, audit, summary
+from pipeline.audit import audit
 from project.assembly import AssemblyError, StackArtifact, read_stacks
-from project.deployment_order import DEPLOYMENT_ORDER, INTEGRATION_TEST
 from project.paths import ASSEMBLY, PROJECT_ROOT, REPORTS
+
+# The steps before the pipeline runs, named in the output as the pipeline's actions are.
+PREPARATION = "make local"
 
 
 @dataclass
@@ -41,165 +54,163 @@ class RunOptions:
     keep_up: bool = False
     port: int = 5000
     assembly: Path = ASSEMBLY
-    reports: Path = REPORTS
+    reports: Path = REPORTS  # a folder named "reports": the buildspecs' report paths start with it
 
 
-def display_name(environment_name: str, step: str) -> str:
-    """``dev/TrustingResources``: how the run names a stage of an environment."""
-    return f"{environment_name}/{step}"
+class _BuildEndpoint:
+    """The emulated accounts on 127.0.0.1, for a buildspec run as a process of its own;
+    started only if one runs (the pipeline's own builds are done in process)."""
+
+    def __init__(self) -> None:
+        self._server: Any = None
+        self.url = ""
+
+    def __call__(self) -> str:
+        if self._server is None:
+            from moto.server import ThreadedMotoServer
+
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+            self._server.start()
+            self.url = f"http://127.0.0.1:{port}"
+        return self.url
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
 
 
 @dataclass
 class LocalRun:
     options: RunOptions
     console: Any
-    results: list[StageResult] = field(default_factory=list)
+    # Every step shown, as run.json's actions: the preparation's, then the pipeline's.
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    record: RunRecord | None = None
     deployments: list[LocalDeployment] = field(default_factory=list)
-    # Read from the cloud assembly once, by the Synth stage.
-    stacks: list[StackArtifact] = field(default_factory=list)
-    awaiting_approval: set[str] = field(default_factory=set)
-    tooling_account: str = ""  # set when the accounts are bootstrapped
-    total_seconds: float = 0.0  # the whole run, wall clock (stages and what is between them)
+    total_seconds: float = 0.0  # the whole run, wall clock
 
-    @contextmanager
-    def stage(self, name: str) -> Iterator[StageResult]:
-        result = StageResult(name)
-        self.results.append(result)
+    def _show(self, entry: ActionRecord) -> None:
+        shown = asdict(entry)
+        self.steps.append(shown)
+        self.console.print(action_line(shown), markup=False, highlight=False, soft_wrap=True)
+
+    def _prepare(self, name: str, started: float, summary: str) -> None:
+        self._show(ActionRecord(PREPARATION, name, "Succeeded", time.perf_counter() - started, summary))
+
+    # --- before the run: what `cdk deploy SecretCachePipeline` does on AWS ----------------------
+
+    def _synth(self) -> list[StackArtifact]:
         started = time.perf_counter()
+        completed = cdk_synth(self.options.assembly)
+        if completed.returncode != 0:
+            reason = (completed.stderr or completed.stdout).strip()[-3000:] or f"cdk synth exited {completed.returncode}"
+            raise StageFailed(f"{PREPARATION}/synth the working tree: {reason}")
+        stacks = read_stacks(self.options.assembly)
+        self._prepare("synth the working tree", started, f"{len(stacks)} stacks in {self.options.assembly.name}/ (cdk-nag passed)")
+        return stacks
+
+    def _deploy_pipeline(self, emulator: Emulator, stacks: list[StackArtifact], scratch: Path) -> StackArtifact:
+        """Bootstrap every account, and deploy the pipeline stack as its administrator does."""
+        started = time.perf_counter()
+        tooling = bootstrap_accounts(emulator, stacks)
+        (pipeline_stack,) = [stack for stack in stacks if not stack.stage]
+        deployed, note = with_local_source(pipeline_stack, scratch)
         try:
-            with self.console.status(f"[bold]{name}[/bold] ..."):
-                yield result
-        except Exception as error:
-            result.status, result.seconds = "failed", time.perf_counter() - started
-            known = (StageFailed, NotApproved, MissingStage, AuditError, AssemblyError)
-            result.detail = result.detail or (str(error) if isinstance(error, known) else f"{type(error).__name__}: {error}")
-            self._show(result)
-            raise StageFailed(f"{name}: {result.detail}") from error
-        result.status, result.seconds = "passed", time.perf_counter() - started
-        self._show(result)
+            emulator.deploy(deployed, deployer_account=tooling)
+        except DeployError as error:
+            raise StageFailed(f"{PREPARATION}/deploy the pipeline: {error}") from None
+        said = f"; {note}" if note else ""
+        self._prepare("deploy the pipeline", started, f"{pipeline_stack.stack_name} into fresh emulated accounts, tooling {tooling}{said}")
+        return pipeline_stack
 
-    def _show(self, result: StageResult) -> None:
-        line, below = stage_line(result)
-        self.console.print(line)
-        for detail in below:
-            self.console.print(detail)
-
-    # The stages ----------------------------------------------------------------
-
-    def synth(self, pool: ThreadPoolExecutor) -> None:
-        with self.stage("Synth") as result:
-            # The emulated accounts' bootstrap template, fetched while Node synthesizes.
-            pool.submit(bootstrap_template)
-            completed = cdk_synth(self.options.assembly)
-            if completed.returncode != 0:
-                raise StageFailed((completed.stderr or completed.stdout).strip()[-3000:] or f"cdk synth exited {completed.returncode}")
-            self.stacks = read_stacks(self.options.assembly)
-            self.awaiting_approval = stages_awaiting_approval(self.stacks)
-            result.detail = f"{len(self.stacks)} stacks in {self.options.assembly.name}/ (cdk-nag passed)"
-
-    def audit(self, contexts: ExitStack, pool: ThreadPoolExecutor) -> Emulator:
-        """The audit gate. The emulated accounts start meanwhile (checkov runs in its own
-        process), but nothing is deployed unless the audit passes."""
-        with self.stage("Audit") as result:
-            checking = pool.submit(audit, [self.options.assembly], self.options.reports / "checkov")
-            emulator = contexts.enter_context(Emulator())
-            self.tooling_account = bootstrap_accounts(emulator, self.stacks)
-            result.detail = self._audit_verdict(checking.result())
-        return emulator
-
-    def _audit_verdict(self, report: AuditReport) -> str:
-        if report.failed:
-            self.console.print(summary(report, self.options.reports / "checkov"))
-            raise StageFailed(f"{len(report.failed)} failed checks: {', '.join(sorted({f.check_id for f in report.failed}))}")
-        return f"{len(report.passed)} passed, {len(report.skipped)} skipped with reasons"
-
-    def deploy(self, emulator: Emulator, environment_name: str, approver: Approver) -> LocalDeployment:
-        outputs: dict[str, dict[str, str]] = {}
-        for step in DEPLOYMENT_ORDER:
-            stage_id = step.id(environment_name)
-            name = display_name(environment_name, step.name)
-            if stage_id in self.awaiting_approval:
-                try:
-                    approver.approve(name)
-                except NotApproved as refused:
-                    raise StageFailed(f"{name}: {refused}") from None
-            with self.stage(name) as result:
-                deployed = stage_stacks(self.stacks, stage_id)
-                outputs[stage_id] = deploy_stage(emulator, deployed, deployer_account=self.tooling_account)
-                result.detail = ", ".join(f"{stack.stack_name.removeprefix(stage_id + '-')} -> {stack.account}" for stack in deployed)
-        deployment = LocalDeployment(emulator, environment_name, outputs)
-        self.deployments.append(deployment)
-        return deployment
-
-    def integration_test(self, deployment: LocalDeployment) -> None:
-        environment_name = deployment.environment_name
-        with self.stage(display_name(environment_name, INTEGRATION_TEST)) as result:
-            reports = self.options.reports / "integration"
-            result.detail = run_integration_test(
-                deployment.target(),
-                junit=reports / f"junit-{environment_name}.xml",
-                log=reports / f"pytest-{environment_name}.log",
-                suite_name=f"integration-{environment_name}",
-            )
-
-    # The whole run ---------------------------------------------------------------
+    # --- the run --------------------------------------------------------------------------------
 
     def run(self) -> int:
-        self.options.reports.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        failure = ""
+        run_id, folder = new_run_folder(self.options.reports / "runs")
+        commit, branch = head_of(PROJECT_ROOT)
         approver = Approver(ask=self.options.approve, console=self.console)
-        emulator = None
+        endpoint = _BuildEndpoint()
+        emulator: Emulator | None = None
         with ExitStack() as contexts, ThreadPoolExecutor(max_workers=2) as pool:
+            contexts.callback(endpoint.stop)
             try:
-                self.synth(pool)
-                emulator = self.audit(contexts, pool)
-                for environment_name in environments_in(self.stacks):
-                    self.integration_test(self.deploy(emulator, environment_name, approver))
-            except StageFailed as error:
-                failure = str(error)
-            except KeyboardInterrupt:
-                failure = "interrupted"
-            total = self.total_seconds = time.perf_counter() - started
-            write_summary(self.options.reports / "summary.md", self.results, self._planned_stages(), total, failure)
-            self.console.print(summary_table(self.results, total))
-            if failure:
-                stage, _, why = failure.partition(": ")
-                self.console.print(
-                    f"[red bold]local pipeline FAILED[/red bold] at stage {stage}: {shorten(why.splitlines()[0] if why else '')}"
+                pool.submit(bootstrap_template)  # asked of Node once per CLI version, while it synthesizes
+                stacks = self._synth()
+                # The audit runs (in processes of its own) while the accounts are set up; the
+                # Synth action waits for its verdict, and nothing is deployed past it unless it passes.
+                auditing = pool.submit(audit, [self.options.assembly], self.options.reports / "checkov")
+                emulator = contexts.enter_context(Emulator())
+                scratch = Path(contexts.enter_context(tempfile.TemporaryDirectory(prefix="local-run-")))
+                pipeline_stack = self._deploy_pipeline(emulator, stacks, scratch / "local-source")
+                runner = PipelineRunner(
+                    emulator,
+                    pipeline_stack,
+                    endpoint=endpoint,
+                    machine_environment={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+                    workspace=scratch / "workspace",
+                    decide=approver.decide,
+                    on_action=self._show,
+                    in_process=(
+                        InProcessSynth(self.options.assembly, auditing.result, workdir=self.options.reports.parent),
+                        InProcessIntegrationTest(region=pipeline_stack.region),
+                    ),
                 )
-                return 1
-            self.console.print(f"[green bold]local pipeline passed[/green bold] in {total:.1f} s; reports in {self._shown_reports()}/")
-            if self.options.keep_up and emulator is not None:
-                serve(emulator, self.deployments, self.options.port, self.console)
+                self.record = runner.run(WorkingTreeSource(PROJECT_ROOT), commit, branch, run_id, folder)
+                if self.record.status == "Succeeded":
+                    self.deployments = [deployed_environment(emulator, stacks, name) for name in environments_in(stacks)]
+            except (StageFailed, AssemblyError) as error:
+                self.record = RunRecord(run_id, commit, branch, "Failed", reason=str(error))
+            except KeyboardInterrupt:
+                self.record = RunRecord(run_id, commit, branch, "Stopped", reason="interrupted")
+            self._write(folder)
+            self.total_seconds = time.perf_counter() - started
+            return self._verdict(folder, emulator)
+
+    def _write(self, folder: Path) -> None:
+        """run.json with the preparation's steps first: what the pipeline ran follows them."""
+        assert self.record is not None
+        recorded = asdict(self.record)
+        recorded["actions"] = self.steps
+        (folder / "run.json").write_text(json.dumps(recorded, indent=2) + "\n")
+
+    def _verdict(self, folder: Path, emulator: Emulator | None) -> int:
+        assert self.record is not None
+        self.console.print(run_table(self.steps, self.total_seconds))
+        shown = _shown(folder)
+        if self.record.status != "Succeeded":
+            why = self.record.reason.splitlines()[0] if self.record.reason else self.record.status
+            self.console.print(f"[red bold]local pipeline {self.record.status.upper()}[/red bold] at {shorten(why)}", markup=True)
+            self.console.print(f"the run's record: {shown}/run.json", markup=False)
+            return 1
+        self.console.print(f"[green bold]local pipeline passed[/green bold] in {self.total_seconds:.1f} s; its record: {shown}/")
+        if self.options.keep_up and emulator is not None:
+            serve(emulator, self.deployments, self.options.port, self.console)
         return 0
 
-    def _planned_stages(self) -> list[str]:
-        names = ["Synth", "Audit"]
-        for environment_name in environments_in(self.stacks):  # none if the run stopped at Synth
-            names += [display_name(environment_name, step.name) for step in DEPLOYMENT_ORDER]
-            names.append(display_name(environment_name, INTEGRATION_TEST))
-        return names
 
-    def _shown_reports(self) -> Path:
-        try:
-            return self.options.reports.relative_to(PROJECT_ROOT)
-        except ValueError:
-            return self.options.reports
+def _shown(path: Path) -> Path:
+    try:
+        return path.relative_to(PROJECT_ROOT)
+    except ValueError:
+        return path
 
 
 def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
 
-    parser = argparse.ArgumentParser(description="Run the pipeline's stages locally, against emulated AWS accounts.")
-    parser.add_argument("--approve", action="store_true", default=os.environ.get("APPROVE") == "1", help="ask before each deployment stage")
+    parser = argparse.ArgumentParser(description="Run the synthesized pipeline on the working tree, in emulated AWS accounts.")
+    parser.add_argument("--approve", action="store_true", default=os.environ.get("APPROVE") == "1", help="ask at each approval")
     parser.add_argument(
         "--keep-up", action="store_true", default=os.environ.get("KEEP_UP") == "1", help="keep the emulator up on 127.0.0.1"
     )
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "5000")))
     args = parser.parse_args(argv)
-    # A log, not a terminal (CI): wide enough that a stage stays on one line.
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    # A log, not a terminal (CI): wide enough that an action stays on one line.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
     return LocalRun(RunOptions(approve=args.approve, keep_up=args.keep_up, port=args.port), console).run()
 
 

@@ -24,14 +24,18 @@ from constructs import Construct
 from pipeline.generated_findings import acknowledge_pipeline_findings, acknowledge_step_role_findings, harden_generated_resources
 from pipeline.steps import integration_test_step, synth_step
 from project.config import DeploymentEnvironment, ProjectConfig
-from project.deployment_order import PIPELINE_NAME, TRUSTED_CONFIGURATION, TRUSTING_RESOURCES, integration_test_id
+from project.deployment_order import (
+    PIPELINE_NAME,
+    SOURCE_RULE,
+    TRUSTED_CONFIGURATION,
+    TRUSTING_RESOURCES,
+    UNSET_CONNECTION,
+    UNSET_REPOSITORY,
+    integration_test_id,
+)
 from project.paths import PACKAGE_JSON
 from stacks.naming import SecretCacheArns
 from stages.deployment_stages import STAGE_CLASSES
-
-# Stand-ins while the source is not configured: synth works, deploying does not (see _refuse_to_deploy).
-UNSET_REPOSITORY = "unset/unset"
-UNSET_CONNECTION = "arn:aws:codeconnections:us-east-1:000000000000:connection/unset"
 
 
 def npm_pin(package: str) -> str:
@@ -155,7 +159,7 @@ class PipelineStack(Stack):
         keys = " and ".join(missing)
         CfnRule(
             self,
-            "SourceConfigured",
+            SOURCE_RULE,
             assertions=[
                 CfnRuleAssertion(
                     assert_=Fn.condition_not(Fn.condition_equals("unset", "unset")),

@@ -18,6 +18,12 @@ Side = Literal["trusted", "trusting"]
 
 # The pipeline's stack, and the pipeline in it, in the tooling account.
 PIPELINE_NAME = "SecretCachePipeline"
+# While cdk.json names no source, the pipeline reads these placeholders, and its stack holds
+# a rule that refuses any deployment. `make local`, whose source is the working tree, puts
+# a local repository and connection in their place and deploys the pipeline without it.
+UNSET_REPOSITORY = "unset/unset"
+UNSET_CONNECTION = "arn:aws:codeconnections:us-east-1:000000000000:connection/unset"
+SOURCE_RULE = "SourceConfigured"
 
 
 @dataclass(frozen=True)

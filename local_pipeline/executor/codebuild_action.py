@@ -78,7 +78,7 @@ class CodeBuildAction:
             spec,
             workdir=workdir,
             environment=self._environment(project),
-            overrides={**project.environment_variables, **_action_variables(configuration.get("EnvironmentVariables"))},
+            overrides={**project.environment_variables, **action_variables(configuration.get("EnvironmentVariables"))},
             log=context.log,
             timeout_seconds=project.timeout_minutes * 60,
         )
@@ -87,7 +87,7 @@ class CodeBuildAction:
                 self.said.add(line)
                 with context.log.open("a") as log:
                     log.write(f"[not honoured locally] {line}\n")
-        kept = _keep_reports(context, result.reports)
+        kept = keep_reports(context, result.reports)
         if not result.succeeded:
             failed = failed_test_cases(kept)
             if failed:
@@ -135,7 +135,7 @@ class CodeBuildAction:
         return workdir
 
 
-def _keep_reports(context: ActionContext, reports: Mapping[str, list[Path]]) -> list[Path]:
+def keep_reports(context: ActionContext, reports: Mapping[str, list[Path]]) -> list[Path]:
     """Copy each report group's files next to the action's log; the copies."""
     kept: list[Path] = []
     for group, files in reports.items():
@@ -176,7 +176,7 @@ def buildspec_text(buildspec: str | Mapping[str, Any], source: Path | None) -> s
     return buildspec
 
 
-def _action_variables(value: Any) -> dict[str, str]:
+def action_variables(value: Any) -> dict[str, str]:
     """The action's ``EnvironmentVariables``: a JSON list of {name, value, type}; only
     PLAINTEXT ones are set here (PARAMETER_STORE and SECRETS_MANAGER would be read from the
     accounts: not yet)."""

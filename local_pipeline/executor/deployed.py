@@ -12,6 +12,8 @@ from local_pipeline.executor.codebuild_action import Project
 from local_pipeline.executor.definition import DefinitionError, Pipeline, read_pipeline
 from project.assembly import StackArtifact
 
+PIPELINE_TYPE = "AWS::CodePipeline::Pipeline"
+
 
 @dataclass(frozen=True)
 class DeployedPipeline:
@@ -23,7 +25,7 @@ class DeployedPipeline:
 def deployed_pipeline(emulator: Emulator, stack: StackArtifact) -> DeployedPipeline:
     resources = emulator.deployed_resources(stack)
     template = stack.template()["Resources"]
-    pipelines = [(logical_id, resources[logical_id]) for logical_id, r in template.items() if r["Type"] == "AWS::CodePipeline::Pipeline"]
+    pipelines = [(logical_id, resources[logical_id]) for logical_id, r in template.items() if r["Type"] == PIPELINE_TYPE]
     if len(pipelines) != 1:
         raise DefinitionError(f"the stack {stack.stack_name} holds {len(pipelines)} pipelines, not one")
     ((_, deployed),) = pipelines

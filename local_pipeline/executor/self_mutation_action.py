@@ -5,7 +5,8 @@ On AWS it is a CodeBuild action whose buildspec installs the pinned CDK CLI and 
 self-mutation project's role, which assumes the bootstrap's deploy role. Here the same
 deployment is made in process (no CLI install per run), through the same roles: the
 project's service role, assumed by CodeBuild, then the deploy role, then the execution
-role handed to CloudFormation. If the pipeline's definition changed, the run restarts on
+role handed to CloudFormation (with a local source standing in for one cdk.json does not
+name: ``local_source.py``). If the pipeline's definition changed, the run restarts on
 the new one, as CodePipeline supersedes an execution whose pipeline was updated.
 """
 
@@ -18,6 +19,7 @@ from emulator import DeployError, Emulator
 from emulator.identity import Credentials
 from local_pipeline.executor.codebuild_action import Project
 from local_pipeline.executor.engine import ActionContext, ActionOutcome
+from local_pipeline.executor.local_source import with_local_source
 from project.assembly import AssemblyError, read_stacks
 
 
@@ -39,12 +41,14 @@ class SelfMutationAction:
         if len(stacks) != 1:
             return ActionOutcome("Failed", f"the cloud assembly holds no stack {self.pipeline_stack_name}")
         before = self.definition()
+        deployed, note = with_local_source(stacks[0], context.log.parent / "local-source")
         try:
-            self.emulator.deploy(stacks[0], deployer=self.credentials(project.service_role_arn))
+            self.emulator.deploy(deployed, deployer=self.credentials(project.service_role_arn))
         except DeployError as error:
             return ActionOutcome("Failed", str(error))
+        said = f" ({note})" if note else ""
         if self.definition() != before:
             return ActionOutcome(
-                "Succeeded", f"{self.pipeline_stack_name} updated: the pipeline changed, the run starts again on it", restart=True
+                "Succeeded", f"{self.pipeline_stack_name} updated: the pipeline changed, the run starts again on it{said}", restart=True
             )
-        return ActionOutcome("Succeeded", f"{self.pipeline_stack_name} is up to date")
+        return ActionOutcome("Succeeded", f"{self.pipeline_stack_name} is up to date{said}")

@@ -4,7 +4,8 @@ A push of a ref the pipeline's trigger selects starts a run in the background; a
 push is ignored, and the answer says why. A run waiting at a manual approval holds there
 until ``decide`` approves or rejects it; the pusher, ``make approve`` and ``make reject``
 follow a run with ``follow`` to its end or to its next approval. Every run is recorded
-under ``runs/<id>/`` (``run.json``, a log per action), ``runs/latest`` pointing at the newest.
+under ``runs/<id>/`` (``run.json``, a log per action), ``runs/latest`` pointing at the newest;
+ids go on from the highest recorded, so no run's record is overwritten.
 
 CodePipeline runs one execution of a stage at a time and supersedes waiting ones
 (user guide, "How pipeline executions are processed"); here a push while a run is in
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from local_pipeline.executor.approval_action import Decision
 from local_pipeline.executor.definition import Pipeline
-from local_pipeline.executor.engine import RunRecord
+from local_pipeline.executor.engine import RunRecord, new_run_folder
 from local_pipeline.executor.source_action import PushedCommit
 
 # (the commit, its run id, the run's folder, how approvals are decided) -> the finished run
@@ -72,8 +73,8 @@ class RunService:
         if not triggered:
             return PushAnswer(False, None, f"push of {ref} ignored: {why}")
         with self._lock:
-            run_id = str(len(self._runs) + 1)
-            run = _Run(run_id, pushed, self.runs_folder / run_id, time.time())
+            run_id, folder = new_run_folder(self.runs_folder)
+            run = _Run(run_id, pushed, folder, time.time())
             self._runs[run_id] = run
         run.thread = threading.Thread(target=self._execute, args=(run,), name=f"run-{run_id}", daemon=True)
         run.thread.start()
@@ -81,10 +82,6 @@ class RunService:
 
     def _execute(self, run: _Run) -> None:
         with self._one_at_a_time:
-            run.folder.mkdir(parents=True, exist_ok=True)
-            latest = self.runs_folder / "latest"
-            latest.unlink(missing_ok=True)
-            latest.symlink_to(run.run_id)
             try:
                 run.record = self.start_run(
                     run.pushed, run.run_id, run.folder, lambda where, data: self._wait_for_decision(run, where, data)

@@ -1,18 +1,22 @@
 """The source action (``Source/AWS/CodeStarSourceConnection/1``), fed by a local git repository.
 
 On AWS the connection reads the pushed commit from the repository host. Here the
-pushed commit is read from a git repository on this machine. The output artifact holds
-the commit's files (``OutputArtifactFormat`` ``CODE_ZIP``, the default: the tree without
-``.git``). The action's variables are those the CodePipeline user guide documents for
-this action ("Variables reference", CodeStarSourceConnection): ``AuthorDate``,
-``BranchName``, ``CommitId``, ``CommitMessage``, ``ConnectionArn``, ``FullRepositoryName``.
+pushed commit is read from a git repository on this machine (``SourceAction``), or,
+for `make local`, the working tree stands in for it (``WorkingTreeSource``). The output
+artifact holds the commit's files (``OutputArtifactFormat`` ``CODE_ZIP``, the default:
+the tree without ``.git``). The action's variables are those the CodePipeline user guide
+documents for this action ("Variables reference", CodeStarSourceConnection):
+``AuthorDate``, ``BranchName``, ``CommitId``, ``CommitMessage``, ``ConnectionArn``,
+``FullRepositoryName``.
 """
 
 from __future__ import annotations
 
 import io
+import shutil
 import subprocess
 import tarfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,14 +54,57 @@ class SourceAction:
             )
         with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
             tar.extractall(output, filter="data")
-        author_date, message = _git(self.pushed.repository, "log", "-1", "--format=%aI%n%B", self.pushed.commit).split("\n", 1)
-        variables = {
-            "AuthorDate": author_date,
-            "BranchName": self.pushed.branch,
-            "CommitId": _git(self.pushed.repository, "rev-parse", self.pushed.commit).strip(),
-            "CommitMessage": message.strip(),
-            "ConnectionArn": str(configuration.get("ConnectionArn", "")),
-            "FullRepositoryName": str(configuration.get("FullRepositoryId", "")),
-        }
+        variables = _commit_variables(self.pushed.repository, self.pushed.commit, self.pushed.branch, configuration)
         files = sum(1 for path in Path(output).rglob("*") if path.is_file())
         return ActionOutcome("Succeeded", f"{variables['CommitId'][:12]} on {self.pushed.branch}: {files} files", variables)
+
+
+def _commit_variables(repository: Path, commit: str, branch: str, configuration: Mapping[str, object]) -> dict[str, str]:
+    author_date, message = _git(repository, "log", "-1", "--format=%aI%n%B", commit).split("\n", 1)
+    return {
+        "AuthorDate": author_date,
+        "BranchName": branch,
+        "CommitId": _git(repository, "rev-parse", commit).strip(),
+        "CommitMessage": message.strip(),
+        "ConnectionArn": str(configuration.get("ConnectionArn", "")),
+        "FullRepositoryName": str(configuration.get("FullRepositoryId", "")),
+    }
+
+
+def head_of(root: Path) -> tuple[str, str]:
+    """(commit, branch) of a working tree's HEAD; empty strings where there is none."""
+    try:
+        commit = _git(root, "rev-parse", "HEAD").strip()
+    except (subprocess.CalledProcessError, FileNotFoundError):
+        return "", ""
+    return commit, _git(root, "branch", "--show-current").strip()
+
+
+@dataclass(frozen=True)
+class WorkingTreeSource:
+    """`make local`'s source: the working tree as it is, uncommitted changes included. The
+    artifact holds the files git would take (tracked, and untracked ones not ignored), so
+    no virtual environment or node_modules; the variables are those of HEAD, the branch
+    the one checked out."""
+
+    root: Path
+
+    def __call__(self, context: ActionContext) -> ActionOutcome:
+        (output,) = context.outputs.values()
+        try:
+            listed = _git(self.root, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")
+        except (subprocess.CalledProcessError, FileNotFoundError) as error:
+            return ActionOutcome("Failed", f"{self.root} is not a git working tree: {error}")
+        files = [name for name in listed if name and (self.root / name).is_file()]  # a deleted, uncommitted file is listed
+        for name in files:
+            (output / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(self.root / name, output / name, follow_symlinks=False)
+        try:
+            branch = _git(self.root, "branch", "--show-current").strip() or "(detached)"
+            variables = _commit_variables(self.root, "HEAD", branch, context.configuration)
+        except subprocess.CalledProcessError:  # no commit yet
+            return ActionOutcome("Succeeded", f"the working tree, no commit yet: {len(files)} files")
+        changed = _git(self.root, "status", "--porcelain").strip()
+        said = " with uncommitted changes" if changed else ""
+        summary = f"the working tree at {variables['CommitId'][:12]}{said} on {branch}: {len(files)} files"
+        return ActionOutcome("Succeeded", summary, variables)

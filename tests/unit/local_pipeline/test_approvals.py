@@ -1,4 +1,4 @@
-"""Which stages wait for an approval: read from the synthesized pipeline, nowhere else."""
+"""`make local`'s approvals: granted without asking, or asked on the terminal (yes only)."""
 
 from __future__ import annotations
 
@@ -6,20 +6,7 @@ import io
 
 import pytest
 
-from local_pipeline.approvals import Approver, NotApproved, stages_awaiting_approval
-from project.assembly import AssemblyError, read_stacks
-
-
-def test_the_approvals_are_the_pipelines(synthesized_app, configured_app):
-    assert stages_awaiting_approval(read_stacks(synthesized_app.outdir)) == {"TrustingResources-dev", "TrustedConfiguration-dev"}
-    # prod has manualApprovals: false in the configured synth.
-    assert stages_awaiting_approval(read_stacks(configured_app.outdir)) == {"TrustingResources-dev", "TrustedConfiguration-dev"}
-
-
-def test_an_assembly_without_a_pipeline_is_refused(synthesized_app):
-    stage_stacks_only = [stack for stack in read_stacks(synthesized_app.outdir) if stack.stage]
-    with pytest.raises(AssemblyError, match="no AWS::CodePipeline::Pipeline"):
-        stages_awaiting_approval(stage_stacks_only)
+from local_pipeline.approvals import Approver, NotApproved
 
 
 class _Terminal(io.StringIO):
@@ -30,22 +17,30 @@ class _Terminal(io.StringIO):
 class _Console:
     def __init__(self, answer: str) -> None:
         self.answer = answer
+        self.prompts: list[str] = []
 
     def input(self, prompt: str) -> str:
+        self.prompts.append(prompt)
         return self.answer
 
 
-def test_without_asking_every_approval_is_granted(monkeypatch):
-    monkeypatch.setattr("sys.stdin", io.StringIO(""))
-    Approver(ask=False, console=_Console("n")).approve("dev/TrustingResources")  # no terminal needed, no error
+def test_without_asking_every_approval_is_granted_and_says_so(monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))  # no terminal needed
+    decision = Approver(ask=False, console=_Console("n")).decide("TrustingResources-dev/Approve", "Deploy?")
+    assert decision.approved
+    assert decision.by == "make local" and "APPROVE=1" in decision.comment
 
 
 @pytest.mark.parametrize(("answer", "approved"), [("y", True), ("yes", True), ("n", False), ("", False)])
-def test_asking_takes_yes_only(monkeypatch, answer, approved):
+def test_asking_takes_yes_only_and_shows_what_is_approved(monkeypatch, answer, approved):
     monkeypatch.setattr("sys.stdin", _Terminal())
-    approver = Approver(ask=True, console=_Console(answer))
-    if approved:
-        approver.approve("dev/TrustingResources")
-    else:
-        with pytest.raises(NotApproved, match="not approved"):
-            approver.approve("dev/TrustingResources")
+    console = _Console(answer)
+    decision = Approver(ask=True, console=console).decide("TrustingResources-dev/Approve", "Deploy X into account 2?")
+    assert decision.approved is approved
+    assert "Deploy X into account 2?" in console.prompts[0] and "TrustingResources-dev/Approve" in console.prompts[0]
+
+
+def test_asking_without_a_terminal_is_refused_with_the_reason(monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    with pytest.raises(NotApproved, match="no terminal to ask"):
+        Approver(ask=True, console=_Console("y")).decide("TrustingResources-dev/Approve", "")

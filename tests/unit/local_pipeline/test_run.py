@@ -1,14 +1,16 @@
-"""The local run's orchestration: stage order, gates, approvals, summary, exit code, and
-an environment in another region than us-east-1.
+"""`make local`: the synthesized pipeline, run by the executor on the working tree, in fresh
+emulated accounts; its record; its gates; approvals; an environment outside us-east-1.
 
-`cdk synth` and the checkov run are replaced here (they have their own tests): the Synth
-stage reads a cloud assembly this session synthesized, the audit returns a verdict. The
-deployments and the integration test are real, on the emulated accounts.
+`cdk synth` and the checkov run are replaced here (they have their own tests): the run
+reads a cloud assembly this session synthesized, the audit returns a verdict. The
+pipeline's deployment, its actions, the change sets and the integration test are real,
+on the emulated accounts.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -17,17 +19,20 @@ import pytest
 from rich.console import Console
 
 from local_pipeline import run as run_module
-from local_pipeline.run import LocalRun, RunOptions
+from local_pipeline.executor.approval_action import Decision
+from local_pipeline.executor.definition import read_pipeline
+from local_pipeline.executor.deployed import PIPELINE_TYPE
+from local_pipeline.run import PREPARATION, LocalRun, RunOptions
 from pipeline.audit import AuditReport, Finding
 from project.arns import region_of_arn
 from project.paths import PROJECT_ROOT
 from tests.helpers import CONFIGURED_REGION, SynthesizedApp
 
 
-def _run(assembly: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, failed: list[Finding], approve: bool = False):
+def _run(assembly: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, failed: list[Finding], approve: bool = False, synth_ok=True):
     def synthesized(outdir: Path) -> subprocess.CompletedProcess[str]:
         assert outdir == assembly
-        return subprocess.CompletedProcess(["cdk", "synth"], 0, "", "")
+        return subprocess.CompletedProcess(["cdk", "synth"], 0 if synth_ok else 1, "", "" if synth_ok else "Error: bad app\n")
 
     def audited(assemblies, reports, **_):
         assert assemblies == [assembly]
@@ -43,61 +48,109 @@ def _run(assembly: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, fai
     return run.run(), run, output.getvalue()
 
 
-def test_a_failed_audit_stops_the_run_before_any_deployment(synthesized_app, tmp_path, monkeypatch):
+def _recorded(tmp_path: Path) -> dict:
+    return json.loads((tmp_path / "reports" / "runs" / "latest" / "run.json").read_text())
+
+
+def _pipeline_actions(app: SynthesizedApp) -> list[tuple[str, str]]:
+    (properties,) = [r["Properties"] for r in app.templates["SecretCachePipeline"]["Resources"].values() if r["Type"] == PIPELINE_TYPE]
+    stages = read_pipeline(properties).stages
+    return [(action.stage, action.name) for stage in stages for group in stage.action_groups() for action in group]
+
+
+def test_a_passing_run_runs_every_action_of_the_synthesized_pipeline_in_its_order(synthesized_app, tmp_path, monkeypatch):
+    code, run, output = _run(synthesized_app.outdir, tmp_path, monkeypatch, failed=[])
+    assert code == 0, output
+    recorded = _recorded(tmp_path)
+    assert recorded["status"] == "Succeeded" and recorded["id"] == "1"
+    ran = [(a["stage"], a["action"]) for a in recorded["actions"]]
+    assert ran[:2] == [(PREPARATION, "synth the working tree"), (PREPARATION, "deploy the pipeline")]
+    # The pipeline's own stages and actions, no list of the local run's.
+    assert ran[2:] == _pipeline_actions(synthesized_app)
+    assert all(a["status"] == "Succeeded" for a in recorded["actions"])
+    # No source in cdk.json: the run says that a local one stands in.
+    assert "cdk.json names no source" in recorded["actions"][1]["summary"]
+    summaries = {a["action"]: a["summary"] for a in recorded["actions"]}
+    assert summaries["SelfMutate"].startswith("SecretCachePipeline is up to date")
+    assert summaries["Approve-TrustingResources-dev"].startswith("approved by make local")
+    (junit,) = (tmp_path / "reports" / "runs" / "1" / "actions").glob("*.IntegrationTest-dev/reports/IntegrationTest-dev/junit.xml")
+    assert "<testcase" in junit.read_text()
+    record_folder = tmp_path / "reports" / "runs" / "1"
+    assert output.strip().splitlines()[-1] == f"local pipeline passed in {run.total_seconds:.1f} s; its record: {record_folder}/"
+    assert [d.environment_name for d in run.deployments] == ["dev"]
+
+
+def test_a_failed_audit_fails_the_synth_action_and_nothing_is_deployed(synthesized_app, tmp_path, monkeypatch):
     finding = Finding("CKV_SCP_003", "no wildcard", "AWS::IAM::Policy.X", Path("t.json"))
     code, run, output = _run(synthesized_app.outdir, tmp_path, monkeypatch, failed=[finding])
     assert code == 1
-    assert [(r.name, r.status) for r in run.results] == [("Synth", "passed"), ("Audit", "failed")]
-    assert output.strip().splitlines()[-1].startswith("local pipeline FAILED at stage Audit: 1 failed checks: CKV_SCP_003")
-    summary = (tmp_path / "reports" / "summary.md").read_text()
-    assert "| Audit | failed |" in summary and "| dev/TrustedResources | not run |" in summary
+    recorded = _recorded(tmp_path)
+    assert recorded["status"] == "Failed"
+    assert recorded["reason"] == "Build/Synth: the audit failed: 1 failed checks: CKV_SCP_003 (reports/checkov/)"
+    assert [a["action"] for a in recorded["actions"]][-1] == "Synth"
+    assert not any(a["stage"].startswith("Trusted") for a in recorded["actions"])
+    assert "local pipeline FAILED at Build/Synth: the audit failed: 1 failed checks: CKV_SCP_003" in output
 
 
-def test_a_passing_run_deploys_in_order_and_runs_the_integration_test(synthesized_app, tmp_path, monkeypatch):
-    code, run, output = _run(synthesized_app.outdir, tmp_path, monkeypatch, failed=[])
-    assert code == 0, output
-    assert [r.name for r in run.results] == [
-        "Synth",
-        "Audit",
-        "dev/TrustedResources",
-        "dev/TrustingResources",
-        "dev/TrustedConfiguration",
-        "dev/IntegrationTest",
-    ]
-    assert all(r.status == "passed" for r in run.results)
-    assert (tmp_path / "reports" / "integration" / "junit-dev.xml").is_file()
-    assert "local pipeline passed" in output
-
-
-def test_approval_without_a_terminal_stops_with_a_clear_reason(synthesized_app, tmp_path, monkeypatch):
-    monkeypatch.setattr("sys.stdin", io.StringIO(""))
-    code, run, output = _run(synthesized_app.outdir, tmp_path, monkeypatch, failed=[], approve=True)
+def test_a_failed_synth_is_recorded_with_its_reason(synthesized_app, tmp_path, monkeypatch):
+    code, _, output = _run(synthesized_app.outdir, tmp_path, monkeypatch, failed=[], synth_ok=False)
     assert code == 1
-    assert [r.name for r in run.results][-1] == "dev/TrustedResources"  # the first stage needs no approval
-    assert output.strip().splitlines()[-1] == (
-        "local pipeline FAILED at stage dev/TrustingResources: "
-        "approval was asked for (--approve / APPROVE=1), but there is no terminal to ask"
+    recorded = _recorded(tmp_path)
+    assert recorded["status"] == "Failed" and recorded["actions"] == []
+    assert recorded["reason"] == f"{PREPARATION}/synth the working tree: Error: bad app"
+    assert f"local pipeline FAILED at {PREPARATION}/synth the working tree: Error: bad app" in output
+
+
+def test_approval_without_a_terminal_fails_at_the_first_approval(synthesized_app, tmp_path, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    code, _, _ = _run(synthesized_app.outdir, tmp_path, monkeypatch, failed=[], approve=True)
+    assert code == 1
+    recorded = _recorded(tmp_path)
+    assert recorded["reason"] == (
+        "TrustingResources-dev/Approve-TrustingResources-dev: "
+        "NotApproved: approval was asked for (--approve / APPROVE=1), but there is no terminal to ask"
     )
+    assert [a["action"] for a in recorded["actions"]][-2:] == ["Deploy", "Approve-TrustingResources-dev"]
+
+
+def test_a_rejected_approval_stops_the_run_and_a_new_run_gets_a_new_record(synthesized_app, tmp_path, monkeypatch):
+    monkeypatch.setattr(run_module.Approver, "decide", lambda self, where, data: Decision(False, "you", "not now"))
+    code, _, output = _run(synthesized_app.outdir, tmp_path, monkeypatch, failed=[], approve=True)
+    assert code == 1
+    first = _recorded(tmp_path)
+    assert first["status"] == "Stopped"
+    assert first["reason"] == "TrustingResources-dev/Approve-TrustingResources-dev: rejected by you: not now"
+    assert not any(a["stage"] == "TrustedConfiguration-dev" for a in first["actions"])
+    assert "local pipeline STOPPED at TrustingResources-dev/Approve-TrustingResources-dev: rejected by you" in output
+    _run(synthesized_app.outdir, tmp_path, monkeypatch, failed=[], approve=True)
+    assert _recorded(tmp_path)["id"] == "2"
+    assert json.loads((tmp_path / "reports" / "runs" / "1" / "run.json").read_text()) == first
 
 
 def test_environments_in_eu_west_1_deploy_and_pass_there(configured_app: SynthesizedApp, tmp_path, monkeypatch):
     """The region of the emulated accounts is the environment's: the consumer is started,
-    and the secret read, in eu-west-1. Also: two environments in one run, and ``prod``
-    (``manualApprovals: false``) asks for no approval even with --approve."""
+    and the secret read, in eu-west-1. Also: two environments in one run, a source named
+    in cdk.json (nothing stands in), and ``prod`` (``manualApprovals: false``) asks for no
+    approval even with --approve."""
     assert {env.region for env in configured_app.config.environments} == {CONFIGURED_REGION}
-    approved: list[str] = []
+    asked: list[str] = []
 
-    def approve(self, stage_name: str) -> None:
-        assert stage_name.startswith("dev/"), f"{stage_name}: prod has no approvals in the pipeline"
-        approved.append(stage_name)
+    def decide(self, where: str, data: str) -> Decision:
+        asked.append(where.split("/")[0])
+        return Decision(True, "test")
 
-    monkeypatch.setattr(run_module.Approver, "approve", approve)
+    monkeypatch.setattr(run_module.Approver, "decide", decide)
     code, run, output = _run(configured_app.outdir, tmp_path, monkeypatch, failed=[], approve=True)
     assert code == 0, output
-    assert [r.name for r in run.results if r.name.endswith("/IntegrationTest")] == ["dev/IntegrationTest", "prod/IntegrationTest"]
+    recorded = _recorded(tmp_path)
+    assert "cdk.json names no source" not in recorded["actions"][1]["summary"]
+    assert [a["action"] for a in recorded["actions"] if a["action"].startswith("IntegrationTest")] == [
+        "IntegrationTest-dev",
+        "IntegrationTest-prod",
+    ]
     assert [d.region for d in run.deployments] == [CONFIGURED_REGION, CONFIGURED_REGION]
     assert [region_of_arn(d.consumer_arn) for d in run.deployments] == [CONFIGURED_REGION, CONFIGURED_REGION]
-    assert approved == ["dev/TrustingResources", "dev/TrustedConfiguration"]
+    assert asked == ["TrustingResources-dev", "TrustedConfiguration-dev"]
 
 
 _FRESH_PROCESS_RUN = """

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from pipeline.pipeline_stack import UNSET_CONNECTION, cdk_assets_version, cdk_cli_version
+from pipeline.pipeline_stack import cdk_assets_version, cdk_cli_version
 from pipeline.steps import CFN_LINT_REPORT, CHECKOV_REPORT, INTEGRATION_REPORT, UNIT_TEST_REPORT
+from project.deployment_order import UNSET_CONNECTION
 from project.paths import PROJECT_ROOT
 from stacks.naming import SecretCacheNames
 from tests.helpers import CONFIGURED_SOURCE

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from local_pipeline.approvals import PIPELINE_TYPE
 from local_pipeline.executor.definition import DefinitionError, read_pipeline, resolve_variables
+from local_pipeline.executor.deployed import PIPELINE_TYPE
 from tests.unit.local_pipeline.executor.helpers import action
 
 

@@ -25,3 +25,15 @@ def test_only_self_mutation_and_assets_are_done_in_process(configured_app):
     buildspec = {name for name in projects if name not in mutation + assets}
     assert any(name.startswith("PipelineBuildSynth") for name in buildspec)
     assert any("IntegrationTest" in name for name in buildspec)
+
+
+def test_make_local_recognizes_the_synth_and_the_integration_tests(synthesized_app, configured_app):
+    from local_pipeline.in_process import InProcessIntegrationTest, InProcessSynth
+    from pipeline.audit import AuditReport
+
+    synth = InProcessSynth(synthesized_app.outdir, lambda: AuditReport(templates=[]), workdir=synthesized_app.outdir)
+    integration = InProcessIntegrationTest(region="us-east-1")
+    projects = _projects(configured_app)
+    assert [name.startswith("PipelineBuildSynth") for name, project in projects.items() if synth.recognizes(project)] == [True]
+    recognized = sorted(name for name, project in projects.items() if integration.recognizes(project))
+    assert len(recognized) == 2 and all("IntegrationTest" in name for name in recognized)  # dev and prod

@@ -8,7 +8,7 @@ from pathlib import Path
 from local_pipeline.executor.approval_action import ApprovalAction, Decision
 from local_pipeline.executor.definition import read_pipeline
 from local_pipeline.executor.engine import ActionContext, ActionOutcome, PipelineRun, RunRecord
-from local_pipeline.executor.source_action import PushedCommit, SourceAction
+from local_pipeline.executor.source_action import PushedCommit, SourceAction, WorkingTreeSource, head_of
 from tests.unit.local_pipeline.executor.helpers import action
 
 
@@ -89,3 +89,44 @@ def test_approval_lets_the_run_go_on_and_rejection_stops_it(tmp_path):
     ).execute()
     assert (rejected.status, rejected.reason, ran) == ("Stopped", "Gate/Approve: rejected by alice: not today", [1])
     assert asked == [("Gate/Approve", "Deploy X into 111111111111?")] * 2
+
+
+def test_the_working_tree_is_the_artifact_uncommitted_changes_included_and_ignored_files_left_out(tmp_path):
+    repository, commit = _repository(tmp_path)
+    (repository / ".gitignore").write_text(".venv/\n")
+    (repository / ".venv").mkdir()
+    (repository / ".venv" / "big.bin").write_text("an installed package")
+    (repository / "app.txt").write_text("uncommitted change")
+    (repository / "new.txt").write_text("untracked, not ignored")
+    (repository / "sub" / "more.txt").unlink()  # deleted, not committed
+    seen = {}
+
+    def build(context: ActionContext) -> ActionOutcome:
+        seen["files"] = sorted(str(p.relative_to(context.inputs["Src"])) for p in context.inputs["Src"].rglob("*") if p.is_file())
+        seen["app"] = (context.inputs["Src"] / "app.txt").read_text()
+        return ActionOutcome("Succeeded")
+
+    pipeline = read_pipeline(
+        {
+            "Stages": [
+                {"Name": "Source", "Actions": [action("Tree", "Tree", outputs=["Src"], namespace="SourceVariables", category="Source")]},
+                {"Name": "Build", "Actions": [action("Build", "Build", inputs=["Src"])]},
+            ]
+        }
+    )
+    record = PipelineRun(
+        pipeline, {"Tree": WorkingTreeSource(repository), "Build": build}, directory=tmp_path / "run", record=RunRecord("1", commit, "main")
+    ).execute()
+    assert record.status == "Succeeded", record.reason
+    assert seen == {"files": [".gitignore", "app.txt", "new.txt"], "app": "uncommitted change"}
+    assert record.actions[0].summary == f"the working tree at {commit[:12]} with uncommitted changes on main: 3 files"
+    assert head_of(repository) == (commit, "main")
+
+
+def test_a_folder_that_is_not_a_git_working_tree_fails_the_source_by_name(tmp_path):
+    pipeline = read_pipeline({"Stages": [{"Name": "Source", "Actions": [action("Tree", "Tree", outputs=["Src"], category="Source")]}]})
+    handlers = {"Tree": WorkingTreeSource(tmp_path)}
+    record = PipelineRun(pipeline, handlers, directory=tmp_path / "run", record=RunRecord("1", "", "")).execute()
+    assert record.status == "Failed"
+    assert record.reason.startswith(f"Source/Tree: {tmp_path} is not a git working tree")
+    assert head_of(tmp_path) == ("", "")
