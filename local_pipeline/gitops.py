@@ -307,7 +307,7 @@ def follow(run_id: str, *, shown: int = 0) -> int:
             _, where, data = state["waiting"]
             print(f"run {run_id} waits for approval at {where}: {data}\n  make approve   or   make reject", flush=True)
             return 0
-        if record["status"] != "InProgress":
+        if record["status"] not in ("InProgress", "Superseded"):  # Superseded: the run starts again on the new pipeline
             print(f"run {run_id} {record['status']}" + (f": {record.get('reason')}" if record.get("reason") else ""), flush=True)
             return 0 if record["status"] == "Succeeded" else 1
         time.sleep(0.5)

@@ -103,11 +103,14 @@ class PipelineRun:
         record: RunRecord,
         variables: Mapping[str, Mapping[str, str]] | None = None,
         on_action: Callable[[ActionRecord], None] | None = None,
+        record_file: Path | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.handlers = handlers
         self.directory = directory
         self.record = record
+        # Where run.json goes: the directory's, unless the run is one attempt of several.
+        self.record_file = record_file or directory / "run.json"
         self.variables: dict[str, dict[str, str]] = {"variables": dict(pipeline.variables)}
         for namespace, values in (variables or {}).items():
             self.variables.setdefault(namespace, {}).update(values)
@@ -128,7 +131,7 @@ class PipelineRun:
                             return self._end("Superseded", why)
             return self._end("Succeeded", "")
         finally:
-            self.record.write(self.directory / "run.json")
+            self.record.write(self.record_file)
 
     def _end(self, status: RunStatus, reason: str) -> RunRecord:
         self.record.status, self.record.reason = status, reason
@@ -137,7 +140,7 @@ class PipelineRun:
     def _run(self, action: Action) -> ActionOutcome:
         entry = ActionRecord(action.stage, action.name, "InProgress")
         self.record.actions.append(entry)
-        self.record.write(self.directory / "run.json")
+        self.record.write(self.record_file)
         started = time.perf_counter()
         outcome = self._outcome(action)
         entry.status, entry.seconds, entry.summary = (

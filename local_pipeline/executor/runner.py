@@ -135,17 +135,26 @@ class PipelineRunner:
 
     def run(self, source: Handler, commit: str, branch: str, run_id: str, directory: Path) -> RunRecord:
         """Run the deployed pipeline, its source action done by ``source`` (the pushed commit,
-        or the working tree); a superseded attempt is followed by the next."""
+        or the working tree). When self-mutation changed the pipeline, the run starts again
+        on the new definition: one record (``directory/run.json``) goes on through the
+        attempts, each attempt's actions in a folder of its own (``attempt-<n>/`` from the
+        second on)."""
         record = RunRecord(run_id, commit, branch)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             deployed = deployed_pipeline(self.emulator, self.pipeline_stack)
-            record = RunRecord(run_id if attempt == 1 else f"{run_id}.{attempt}", commit, branch)
             folder = directory if attempt == 1 else directory / f"attempt-{attempt}"
             record = PipelineRun(
-                deployed.pipeline, self._handlers(deployed, source), directory=folder, record=record, on_action=self.on_action
+                deployed.pipeline,
+                self._handlers(deployed, source),
+                directory=folder,
+                record=record,
+                on_action=self.on_action,
+                record_file=directory / "run.json",
             ).execute()
             if record.status != "Superseded":
                 return record
+            record.status = "InProgress"
+            record.write(directory / "run.json")
         record.status, record.reason = "Failed", f"the pipeline changed itself {MAX_ATTEMPTS} times in a row: {record.reason}"
         record.write(directory / "run.json")
         return record

@@ -18,6 +18,7 @@ import subprocess
 import tarfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 from local_pipeline.executor.engine import ActionContext, ActionOutcome
@@ -72,8 +73,12 @@ def _commit_variables(repository: Path, commit: str, branch: str, configuration:
 
 
 def head_of(root: Path) -> tuple[str, str]:
-    """(commit, branch) of a working tree's HEAD; empty strings where there is none."""
+    """(commit, branch) of a working tree's HEAD; empty strings where there is none, or where
+    ``root`` is only a folder inside another repository (a build's working directory under
+    the project's ignored .local-aws/)."""
     try:
+        if Path(_git(root, "rev-parse", "--show-toplevel").strip()).resolve() != root.resolve():
+            return "", ""
         commit = _git(root, "rev-parse", "HEAD").strip()
     except (subprocess.CalledProcessError, FileNotFoundError):
         return "", ""
@@ -85,26 +90,43 @@ class WorkingTreeSource:
     """`make local`'s source: the working tree as it is, uncommitted changes included. The
     artifact holds the files git would take (tracked, and untracked ones not ignored), so
     no virtual environment or node_modules; the variables are those of HEAD, the branch
-    the one checked out."""
+    the one checked out. A tree without git (a CodeBuild source, which is unpacked without
+    ``.git``) gives its files but those matching a ``.gitignore`` line at its root, and no
+    commit variables."""
 
     root: Path
 
     def __call__(self, context: ActionContext) -> ActionOutcome:
         (output,) = context.outputs.values()
-        try:
-            listed = _git(self.root, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")
-        except (subprocess.CalledProcessError, FileNotFoundError) as error:
-            return ActionOutcome("Failed", f"{self.root} is not a git working tree: {error}")
-        files = [name for name in listed if name and (self.root / name).is_file()]  # a deleted, uncommitted file is listed
+        commit, branch = head_of(self.root)
+        files = _git_files(self.root) if commit else _unignored_files(self.root)
         for name in files:
             (output / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(self.root / name, output / name, follow_symlinks=False)
-        try:
-            branch = _git(self.root, "branch", "--show-current").strip() or "(detached)"
-            variables = _commit_variables(self.root, "HEAD", branch, context.configuration)
-        except subprocess.CalledProcessError:  # no commit yet
-            return ActionOutcome("Succeeded", f"the working tree, no commit yet: {len(files)} files")
+        if not commit:
+            return ActionOutcome("Succeeded", f"the working tree, not a git repository: {len(files)} files")
+        variables = _commit_variables(self.root, "HEAD", branch or "(detached)", context.configuration)
         changed = _git(self.root, "status", "--porcelain").strip()
         said = " with uncommitted changes" if changed else ""
-        summary = f"the working tree at {variables['CommitId'][:12]}{said} on {branch}: {len(files)} files"
+        summary = f"the working tree at {variables['CommitId'][:12]}{said} on {branch or '(detached)'}: {len(files)} files"
         return ActionOutcome("Succeeded", summary, variables)
+
+
+def _git_files(root: Path) -> list[str]:
+    listed = _git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")
+    return [name for name in listed if name and (root / name).is_file()]  # a deleted, uncommitted file is listed
+
+
+def _unignored_files(root: Path) -> list[str]:
+    """Every file under ``root`` but those a line of its .gitignore matches, by path or by
+    one of its folders' names (the simple patterns this project's .gitignore uses)."""
+    ignore = root / ".gitignore"
+    patterns = [line.strip().rstrip("/") for line in (ignore.read_text().splitlines() if ignore.is_file() else [])]
+    patterns = [pattern for pattern in patterns if pattern and not pattern.startswith(("#", "!"))] + [".git"]
+
+    def ignored(relative: Path) -> bool:
+        return any(fnmatchcase(part, pattern) for part in relative.parts for pattern in patterns) or any(
+            fnmatchcase(relative.as_posix(), pattern) for pattern in patterns
+        )
+
+    return sorted(path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file() and not ignored(path.relative_to(root)))

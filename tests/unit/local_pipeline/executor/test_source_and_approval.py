@@ -123,10 +123,40 @@ def test_the_working_tree_is_the_artifact_uncommitted_changes_included_and_ignor
     assert head_of(repository) == (commit, "main")
 
 
-def test_a_folder_that_is_not_a_git_working_tree_fails_the_source_by_name(tmp_path):
-    pipeline = read_pipeline({"Stages": [{"Name": "Source", "Actions": [action("Tree", "Tree", outputs=["Src"], category="Source")]}]})
-    handlers = {"Tree": WorkingTreeSource(tmp_path)}
+def test_a_tree_without_git_gives_its_files_but_the_ignored_ones(tmp_path):
+    """As in a CodeBuild build, whose source is unpacked without .git: `make test` runs
+    `make local`'s tests there."""
+    tree = tmp_path / "tree"
+    (tree / ".venv" / "lib").mkdir(parents=True)
+    (tree / ".venv" / "lib" / "x.py").write_text("installed")
+    (tree / "pkg" / "__pycache__").mkdir(parents=True)
+    (tree / "pkg" / "__pycache__" / "m.pyc").write_text("cache")
+    (tree / "pkg" / "m.py").write_text("code")
+    (tree / ".gitignore").write_text("# build output\n.venv/\n__pycache__/\n*.log\n")
+    (tree / "run.log").write_text("log")
+    seen = {}
+
+    def build(context: ActionContext) -> ActionOutcome:
+        seen["files"] = sorted(str(p.relative_to(context.inputs["Src"])) for p in context.inputs["Src"].rglob("*") if p.is_file())
+        return ActionOutcome("Succeeded")
+
+    pipeline = read_pipeline(
+        {
+            "Stages": [
+                {"Name": "Source", "Actions": [action("Tree", "Tree", outputs=["Src"], category="Source")]},
+                {"Name": "Build", "Actions": [action("Build", "Build", inputs=["Src"])]},
+            ]
+        }
+    )
+    handlers = {"Tree": WorkingTreeSource(tree), "Build": build}
     record = PipelineRun(pipeline, handlers, directory=tmp_path / "run", record=RunRecord("1", "", "")).execute()
-    assert record.status == "Failed"
-    assert record.reason.startswith(f"Source/Tree: {tmp_path} is not a git working tree")
-    assert head_of(tmp_path) == ("", "")
+    assert record.status == "Succeeded", record.reason
+    assert seen["files"] == [".gitignore", "pkg/m.py"]
+    assert record.actions[0].summary == "the working tree, not a git repository: 2 files"
+    assert head_of(tree) == ("", "")
+
+
+def test_a_folder_inside_another_repository_is_not_that_repository(tmp_path):
+    repository, _ = _repository(tmp_path)
+    inside = repository / "sub"
+    assert head_of(inside) == ("", "")
