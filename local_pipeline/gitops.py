@@ -320,7 +320,10 @@ def hook() -> int:
         if set(new) == {"0"}:
             print(f"push of {ref} ignored: a deletion")
             continue
-        answer = _call("POST", "/push", {"ref": ref, "commit": new, "repository": os.environ.get("GIT_DIR", str(REPOSITORY))})
+        # The remote's own repository: git hands the hook GIT_DIR as ".", which the hook's
+        # `cd` to the project turned into the project's repository (where a commit made
+        # in a clone is not).
+        answer = _call("POST", "/push", {"ref": ref, "commit": new, "repository": str(REPOSITORY)})
         print(answer["message"], flush=True)
         if answer["started"]:
             code = max(code, follow(str(answer["run_id"])))

@@ -63,10 +63,11 @@ class _SynthOf:
 
 
 def test_a_commit_that_adds_an_action_restarts_the_run_on_the_new_pipeline_under_one_record(configured_app, tmp_path):
-    """CodePipeline user guide, "Start a pipeline execution" / CDK Pipelines' self-mutation:
-    when the pipeline is updated by a running execution, the execution is superseded and
-    the pipeline starts again on the new structure. Here: one run, one run.json, the
-    actions of both attempts in order, the added action run in the second."""
+    """aws-cdk-lib/pipelines README, "Self-mutation": the pipeline's UpdatePipeline action
+    updates the pipeline with the new structure and restarts it. That the restart keeps
+    the run's id and one run.json, with both attempts' actions in order, is the
+    emulator's choice (README, "the emulator guesses"; on AWS the restart is a new
+    execution): the added action runs in the second attempt only."""
     import json
     import shutil
 
