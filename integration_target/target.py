@@ -91,25 +91,28 @@ def aws_target(environment: Mapping[str, str] | None = None) -> SecretCacheTarge
         region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
     )
 
-    def as_role(variable: str) -> Any:
+    def client_as_role(variable: str, service: str) -> Any:
+        """A ``service`` client as the role ``variable`` names (or as the caller, if unset);
+        one session throughout, so its loaded service models serve every client."""
         role_arn = env.get(variable)
         if not role_arn:
-            return session
+            return session.client(service)
         extra = {"ExternalId": env["TEST_ROLE_EXTERNAL_ID"]} if env.get("TEST_ROLE_EXTERNAL_ID") else {}
-        credentials = session.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="secret-cache-integration", **extra)
-        return boto3.Session(
-            aws_access_key_id=credentials["Credentials"]["AccessKeyId"],
-            aws_secret_access_key=credentials["Credentials"]["SecretAccessKey"],
-            aws_session_token=credentials["Credentials"]["SessionToken"],
-            region_name=session.region_name,
+        assumed = session.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="secret-cache-integration", **extra)
+        credentials = assumed["Credentials"]
+        return session.client(
+            service,
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
         )
 
     secret_arn = env["SECRET_ARN"]
-    secrets = as_role("TRUSTING_ROLE_ARN").client("secretsmanager")
+    secrets = client_as_role("TRUSTING_ROLE_ARN", "secretsmanager")
     return SecretCacheTarget(
         name="aws",
         consumer_arn=env["CONSUMER_STATE_MACHINE_ARN"],
-        stepfunctions=as_role("TRUSTED_ROLE_ARN").client("stepfunctions"),
+        stepfunctions=client_as_role("TRUSTED_ROLE_ARN", "stepfunctions"),
         read_secret_value=lambda: secrets.get_secret_value(SecretId=secret_arn)["SecretString"],
         deadline_seconds=float(env.get("CONSUMER_DEADLINE_SECONDS", "330")),
     )

@@ -25,6 +25,7 @@ from emulator.patches import (
     public_parameters,
     sync_execution,
     task_credentials,
+    template_parsing,
     timestamps,
 )
 
@@ -43,6 +44,7 @@ PATCHES: tuple[ModuleType, ...] = (
     cloudformation_pipeline_resources,
     cloudformation_rules,
     cloudformation_execution_role,
+    template_parsing,
 )
 
 
