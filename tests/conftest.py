@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 
 from project.config import DeploymentEnvironment
-from project.context import cdk_json_context
 from project.paths import PROJECT_ROOT
-from tests.helpers import SynthesizedApp, configured_context, synthesize, without_source
+from tests.helpers import SynthesizedApp, configured_context, suite_context, synthesize, without_source
 
 # The suite emulates AWS in process. Run as a build of the pipeline (its Synth step, on
 # this machine against the emulated accounts, or on AWS), the environment may hold an
@@ -45,9 +44,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def synthesized_app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
-    """cdk.json's configuration, as `make synth` builds it, but without a source whatever
-    cdk.json says (the tests of the refusal to deploy need it; ``configured_app`` has one)."""
-    synthesized = synthesize(tmp_path_factory.mktemp("cdk.out"), without_source(cdk_json_context()))
+    """The app as `make synth` builds it from cdk.json, with the suite's environments
+    (tests/helpers.py) and without a source whatever cdk.json says (the tests of the
+    refusal to deploy need it; ``configured_app`` has one)."""
+    synthesized = synthesize(tmp_path_factory.mktemp("cdk.out"), without_source(suite_context()))
     if _WANTS_AUDIT:
         from tests.audit_run import run_shared_audit
 
@@ -58,7 +58,7 @@ def synthesized_app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
 @pytest.fixture(scope="session")
 def configured_app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
     """The second synth: the source configured, two environments in eu-west-1 (tests/helpers.py)."""
-    return synthesize(tmp_path_factory.mktemp("configured"), configured_context(cdk_json_context()))
+    return synthesize(tmp_path_factory.mktemp("configured"), configured_context(suite_context()))
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +10,26 @@ from typing import Any
 
 from project.assembly import read_stacks
 from project.config import ProjectConfig
+from project.context import cdk_json_context
+
+# The environments the suite synthesizes, whatever cdk.json lists. The product's tests
+# must not depend on a team's own environments: adding one to cdk.json broke 62 tests in
+# the pipeline's Synth build. A team's environments are checked where they are built:
+# `make synth` (cdk-nag) and the audit, in that same Synth build.
+SUITE_ENVIRONMENTS: tuple[dict[str, Any], ...] = (
+    {
+        "name": "dev",
+        "trusted": {"account": "111111111111", "region": "us-east-1"},
+        "trusting": {"account": "222222222222", "region": "us-east-1"},
+    },
+)
+
+
+def suite_context() -> dict[str, Any]:
+    """cdk.json's context (its feature flags, branch, source) with the suite's environments
+    and the default tooling account."""
+    return {**cdk_json_context(), "environments": copy.deepcopy(list(SUITE_ENVIRONMENTS)), "tooling": None}
+
 
 # The second synth's configuration: the source set, and a second environment without
 # approvals. Both environments, and so the tooling account, are in eu-west-1: the local

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from project.config import ConfigError, load_config
-from project.context import cdk_json_context as default_context
+from tests.helpers import suite_context as default_context
 
 
 @pytest.fixture
@@ -25,7 +25,8 @@ def _error(context: dict[str, Any]) -> str:
     return message
 
 
-def test_default_is_the_blogs_two_accounts_in_us_east_1(context):
+def test_the_blogs_two_accounts_in_us_east_1_deploy_from_the_trusting_one_by_default(context):
+    """Without ``tooling``, the pipeline lives in the first environment's trusting account."""
     config = load_config(context)
     (dev,) = config.environments
     assert (dev.name, dev.trusted.account, dev.trusting.account, dev.region) == ("dev", "111111111111", "222222222222", "us-east-1")
