@@ -6,7 +6,7 @@ import copy
 
 from pipeline.bootstrap import NAME_PREFIXES, UNSCOPABLE, commands, execution_policy
 from project.config import load_config
-from project.context import cdk_json_context as default_context
+from tests.helpers import suite_context as default_context
 
 
 def _statements(tooling: bool) -> list[dict]:
