@@ -56,3 +56,26 @@ def test_a_generated_secret_and_an_executable_express_state_machine(patched, uni
     assert machine["type"] == "EXPRESS"
     result = patched.client("stepfunctions").start_sync_execution(stateMachineArn=machine["stateMachineArn"])
     assert result["status"] == "SUCCEEDED"
+
+
+def test_cdk_metadata_updates_in_place_as_constructs_are_added(patched, unique):
+    """AWS::CDK::Metadata's Analytics change when a commit adds constructs (a new stage of
+    the pipeline, say): CloudFormation updates the stack (User Guide, "Update behaviors of
+    stack resources": a property change is an update), here a no-op, as the resource is
+    the CDK's version reporting. It once failed the pipeline's self-mutation."""
+    cloudformation = patched.client("cloudformation")
+
+    def template(analytics: str) -> str:
+        return json.dumps(
+            {
+                "Resources": {
+                    "CDKMetadata": {"Type": "AWS::CDK::Metadata", "Properties": {"Analytics": analytics}},
+                    "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": unique}},
+                }
+            }
+        )
+
+    cloudformation.create_stack(StackName=unique, TemplateBody=template("v2:deflate64:one"))
+    cloudformation.update_stack(StackName=unique, TemplateBody=template("v2:deflate64:two"))
+    (stack,) = cloudformation.describe_stacks(StackName=unique)["Stacks"]
+    assert stack["StackStatus"] == "UPDATE_COMPLETE"
