@@ -4,6 +4,7 @@ them (a project's name, a role's ARN), so that a run executes what is deployed."
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,7 +25,10 @@ class DeployedPipeline:
 
 def deployed_pipeline(emulator: Emulator, stack: StackArtifact) -> DeployedPipeline:
     resources = emulator.deployed_resources(stack)
-    template = stack.template()["Resources"]
+    # The template as deployed (GetTemplate), not as the stack artifact was first synthesized:
+    # a self-mutation may have added CodeBuild projects since.
+    body = emulator.client("cloudformation", stack.account, stack.region).get_template(StackName=stack.stack_name)["TemplateBody"]
+    template = (json.loads(body) if isinstance(body, str) else body)["Resources"]
     pipelines = [(logical_id, resources[logical_id]) for logical_id, r in template.items() if r["Type"] == PIPELINE_TYPE]
     if len(pipelines) != 1:
         raise DefinitionError(f"the stack {stack.stack_name} holds {len(pipelines)} pipelines, not one")
