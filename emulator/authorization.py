@@ -58,6 +58,7 @@ class Target:
     policy: Mapping[str, Any] | None = None
     policy_rule: ResourcePolicyRule = "optional"
     kms_key: str | None = None  # the customer managed key the service uses for it, if any
+    kms_context: Mapping[str, str] | None = None  # the encryption context the service sends KMS for it
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,15 @@ class AccessDeniedJson(JsonRESTError):
 
     def __init__(self, message: str) -> None:
         super().__init__("AccessDeniedException", message)
+
+
+class KmsAccessDenied(JsonRESTError):
+    """Step Functions' KmsAccessDeniedException: the caller may not decrypt the state machine's data."""
+
+    code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__("KmsAccessDeniedException", message)
 
 
 # Query-protocol services answer AccessDenied, 403 (moto's AccessDeniedError).
@@ -126,6 +136,43 @@ def _state_machine(call: Call, caller: str) -> Target:
 def _execution(call: Call, caller: str) -> Target:
     arn = str(call._get_param("executionArn"))
     return Target(arn, _account_in(arn, caller))
+
+
+def _state_machine_key(state_machine_arn: str, account: str, region: str) -> str | None:
+    """The customer managed key of a state machine's data, if it has one."""
+    # The backend that runs ASL (moto's parser backend), as the emulator deploys into it.
+    from moto.stepfunctions.responses import get_backend
+
+    try:
+        machine = get_backend(account, region).describe_state_machine(state_machine_arn)
+    except Exception:  # noqa: BLE001  (none of that ARN: the call itself answers that)
+        return None
+    encryption = getattr(machine, "encryptionConfiguration", None) or {}
+    return encryption.get("kmsKeyId") if encryption.get("type") == "CUSTOMER_MANAGED_KMS_KEY" else None
+
+
+def _decrypted(target: Target, state_machine_arn: str, region: str) -> Target:
+    """``target`` of a call whose answer Step Functions decrypts with the state machine's
+    key, as the caller (developer guide, "Data at rest encryption in Step Functions":
+    DescribeStateMachine, StartSyncExecution, DescribeExecution, GetExecutionHistory need
+    the caller's kms:Decrypt; StartExecution needs none). The encryption context is the
+    state machine's ARN."""
+    key = _state_machine_key(state_machine_arn, target.account, region)
+    context = {"kms:EncryptionContext:aws:states:stateMachineArn": state_machine_arn}
+    return Target(target.arn, target.account, kms_key=key, kms_context=context)
+
+
+def _readable_state_machine(call: Call, caller: str) -> Target:
+    target = _state_machine(call, caller)
+    return _decrypted(target, target.arn, call.region)
+
+
+def _readable_execution(call: Call, caller: str) -> Target:
+    target = _execution(call, caller)
+    # arn:aws:states:<region>:<account>:execution:<state machine>:<execution> (express: the same)
+    parts = target.arn.split(":")
+    state_machine_arn = ":".join([*parts[:5], "stateMachine", parts[6]])
+    return _decrypted(target, state_machine_arn, call.region)
 
 
 def _dynamodb_table(call: Call, caller: str) -> Target:
@@ -196,10 +243,11 @@ def _stack(call: Call, caller: str) -> Target:
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("ssm", "GetParameter"): Operation("ssm:GetParameter", _ssm_parameter),
-    ("stepfunctions", "StartSyncExecution"): Operation("states:StartSyncExecution", _state_machine),
+    ("stepfunctions", "StartSyncExecution"): Operation("states:StartSyncExecution", _readable_state_machine),
     ("stepfunctions", "StartExecution"): Operation("states:StartExecution", _state_machine),
-    ("stepfunctions", "DescribeStateMachine"): Operation("states:DescribeStateMachine", _state_machine),
-    ("stepfunctions", "DescribeExecution"): Operation("states:DescribeExecution", _execution),
+    ("stepfunctions", "DescribeStateMachine"): Operation("states:DescribeStateMachine", _readable_state_machine),
+    ("stepfunctions", "DescribeExecution"): Operation("states:DescribeExecution", _readable_execution),
+    ("stepfunctions", "GetExecutionHistory"): Operation("states:GetExecutionHistory", _readable_execution),
     ("dynamodb", "GetItem"): Operation("dynamodb:GetItem", _dynamodb_table),
     ("dynamodb", "PutItem"): Operation("dynamodb:PutItem", _dynamodb_table),
     ("secretsmanager", "GetSecretValue"): Operation("secretsmanager:GetSecretValue", _secret),
@@ -228,7 +276,7 @@ _MOTO_SERVICE_NAMES = {"awslambda": "lambda"}
 
 # The services that call KMS on the caller's behalf for these operations, and the
 # condition key they send (KMS developer guide, "kms:ViaService").
-_VIA_SERVICE = {"secretsmanager": "secretsmanager", "dynamodb": "dynamodb"}
+_VIA_SERVICE = {"secretsmanager": "secretsmanager", "dynamodb": "dynamodb", "stepfunctions": "states"}
 
 
 # --- who is calling, and what they may do ---------------------------------------------------
@@ -328,7 +376,16 @@ def authorize_call(principal: Principal, call: Call, operation_name: str) -> Non
     if via and target.kms_key:
         key = key_target(target.kms_key, call.region, target.account)
         if key is not None:
-            context = {"kms:ViaService": f"{via}.{call.region}.amazonaws.com", "kms:CallerAccount": principal.account}
+            context = {
+                "kms:ViaService": f"{via}.{call.region}.amazonaws.com",
+                "kms:CallerAccount": principal.account,
+                **(target.kms_context or {}),
+            }
             decision = check(principal, "kms:Decrypt", key, call.region, context)
             if not decision.allowed:
-                raise denial(service, principal, _what("kms:Decrypt", key.arn, decision), prefix="Access to KMS is not allowed: ")
+                what = _what("kms:Decrypt", key.arn, decision)
+                if service == "stepfunctions":
+                    # Step Functions API reference, e.g. DescribeExecution, "Errors": KmsAccessDeniedException,
+                    # "Either your KMS key policy or API caller does not have the required permissions."
+                    raise KmsAccessDenied(f"User: {principal.arn} is not authorized to perform: {what}")
+                raise denial(service, principal, what, prefix="Access to KMS is not allowed: ")

@@ -77,6 +77,12 @@ class SecretCacheNames:
         return f"secret-cache-integration-test-{self.environment_name}"
 
     @property
+    def consumer_data_key_export(self) -> str:
+        """The export of the consumer's data key ARN: the integration test's role, in a later
+        stage, may decrypt the consumer's execution history with it."""
+        return f"SecretCacheConsumerDataKeyArn-{self.environment_name}"
+
+    @property
     def secret(self) -> str:
         # No "-XXXXXX" tail: a partial ARN ending like Secrets Manager's random
         # suffix would be ambiguous.

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Acknowledgment, CfnOutput, Stack, Validations
+from aws_cdk import Acknowledgment, CfnOutput, Fn, Stack, Validations
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from project.config import DeploymentEnvironment
 from stacks.constructs.consumer_configuration import ConsumerConfiguration
 from stacks.constructs.external_id_role import ExternalIdRole
+from stacks.constructs.workflow_encryption import decrypt_through_step_functions
 from stacks.naming import SecretCacheArns
 
 
@@ -42,6 +43,13 @@ class TrustedAccountConfiguration(Stack):
             statements=[
                 iam.PolicyStatement(sid="RunTheConsumer", actions=["states:StartExecution"], resources=[arns.consumer_workflow]),
                 iam.PolicyStatement(sid="WatchTheConsumer", actions=["states:DescribeExecution"], resources=[arns.consumer_executions]),
+                # The consumer's execution history is encrypted with its own key (TrustedAccountResources).
+                decrypt_through_step_functions(
+                    "ReadTheConsumersRuns",
+                    key_arn=Fn.import_value(arns.names.consumer_data_key_export),
+                    state_machine_arn=arns.consumer_workflow,
+                    region=environment.region,
+                ),
             ],
         )
         Validations.of(test_role.role).acknowledge(

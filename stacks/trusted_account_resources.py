@@ -37,3 +37,4 @@ class TrustedAccountResources(Stack):
         )
         CfnOutput(self, "ConsumerStateMachineArn", value=consumer.state_machine.state_machine_arn)
         CfnOutput(self, "ConsumerRoleArn", value=consumer.execution_role.role.role_arn)
+        CfnOutput(self, "ConsumerDataKeyArn", value=consumer.data_key.key.key_arn, export_name=arns.names.consumer_data_key_export)

@@ -76,7 +76,9 @@ class TrustingAccountResources(Stack):
             statements=[
                 iam.PolicyStatement(
                     sid="StartSecretCacheWfw", actions=["states:StartSyncExecution"], resources=[workflow.state_machine.state_machine_arn]
-                )
+                ),
+                # StartSyncExecution returns the run's output, read from its encrypted history.
+                workflow.data_key.read_statement("DecryptSecretCacheWfwRuns"),
             ],
         )
         ExternalIdRole(

@@ -114,11 +114,23 @@ def _event(stack: Any, failure: ResourceFailed, status: str) -> Event:
     )
 
 
+def _register_exports(backend: CloudFormationBackend, stack: Any) -> None:
+    """The stack's exports as its executed template declares them, for other stacks'
+    Fn::ImportValue (CloudFormation User Guide, "Get exported outputs from a deployed
+    CloudFormation stack"): moto registers exports only in CreateStack."""
+    for name in [name for name, export in backend.exports.items() if export.exporting_stack_id == stack.stack_id]:
+        del backend.exports[name]
+    for export in stack.exports:
+        backend.exports[export.name] = export
+
+
 def _execute_change_set(self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None) -> None:
     change_set = self.describe_change_set(change_set_name)
     stack = self.stacks[change_set.stack_id]
     role_arn = change_set.role_arn or getattr(stack, "role_arn", None)
     previous = (stack.template, dict(stack.resource_map.input_parameters)) if change_set.change_set_type == "UPDATE" else None
+    # moto makes a change set's new stack with no exports to import from: the region's are.
+    stack.cross_stack_resources = stack.resource_map.cross_stack_resources = self.exports
     try:
         with executing_as(role_arn, stack.stack_id):
             _original_execute(self, change_set_name, stack_name)
@@ -129,6 +141,7 @@ def _execute_change_set(self: CloudFormationBackend, change_set_name: str, stack
         # change set's stack): the executed template's outputs are the stack's now.
         stack._parse_template()
         stack.output_map = stack._create_output_map()
+        _register_exports(self, stack)
     finally:
         _resolved.__dict__.clear()
 

@@ -98,6 +98,18 @@ class SecretsManagerSecret:
         )
 
 
+def _encryption(declared: dict[str, Any] | None) -> dict[str, Any]:
+    """EncryptionConfiguration as the API holds it (API reference, EncryptionConfiguration):
+    an AWS owned key unless the template names a customer managed one."""
+    if not declared or declared.get("Type", "AWS_OWNED_KEY") == "AWS_OWNED_KEY":
+        return {"type": "AWS_OWNED_KEY"}
+    return {
+        "type": str(declared["Type"]),
+        "kmsKeyId": str(declared["KmsKeyId"]),
+        "kmsDataKeyReusePeriodSeconds": int(declared.get("KmsDataKeyReusePeriodSeconds", 300)),
+    }
+
+
 class ExecutableStateMachine:
     """AWS::StepFunctions::StateMachine in the backend that runs ASL, with its declared type."""
 
@@ -126,6 +138,7 @@ class ExecutableStateMachine:
                 ],
             },
             "tracingConfiguration": {"enabled": bool(tracing.get("Enabled", False))},
+            "encryptionConfiguration": _encryption(properties.get("EncryptionConfiguration")),
         }
 
     @classmethod
@@ -141,6 +154,7 @@ class ExecutableStateMachine:
             tags=[{"key": tag["Key"], "value": tag["Value"]} for tag in properties.get("Tags", [])],
             loggingConfiguration=configuration["loggingConfiguration"],
             tracingConfiguration=configuration["tracingConfiguration"],
+            encryptionConfiguration=configuration["encryptionConfiguration"],
             sm_type=properties.get("StateMachineType", "STANDARD"),
         )
 
@@ -157,6 +171,7 @@ class ExecutableStateMachine:
             role_arn=properties["RoleArn"],
             logging_configuration=configuration["loggingConfiguration"],
             tracing_configuration=configuration["tracingConfiguration"],
+            encryption_configuration=configuration["encryptionConfiguration"],
         )
 
     @classmethod

@@ -19,6 +19,7 @@ from constructs import Construct
 
 from stacks.constructs.cache_table import PARTITION_KEY
 from stacks.constructs.retries import DYNAMODB_TRANSIENT, LAMBDA_TRANSIENT, SECRETS_MANAGER_TRANSIENT, retry_transient
+from stacks.constructs.workflow_encryption import StateMachineDataKey
 from stacks.constructs.workflow_role import WorkflowRole, observed_state_machine
 from stacks.timeouts import CACHE_WORKFLOW_TIMEOUT_SECONDS, SERVICE_TASK_TIMEOUT_SECONDS
 
@@ -59,6 +60,15 @@ class SecretCacheWorkflow(Construct):
             {"StringEquals": {"kms:ViaService": [f"secretsmanager.{region}.amazonaws.com", f"dynamodb.{region}.amazonaws.com"]}},
         )
         self.execution_role.allow("InvokeCacheSecret", ["lambda:InvokeFunction"], [cache_function.function_arn])
+        # Started only with StartSyncExecution (the consumer's task): a synchronous Express workflow.
+        self.data_key = StateMachineDataKey(
+            self,
+            "DataKey",
+            state_machine_name=state_machine_name,
+            state_machine_arn=state_machine_arn,
+            role=self.execution_role,
+            synchronous_express=True,
+        )
 
         self.state_machine = observed_state_machine(
             self,
@@ -68,6 +78,7 @@ class SecretCacheWorkflow(Construct):
             role=self.execution_role,
             logs_key=logs_key,
             timeout_seconds=CACHE_WORKFLOW_TIMEOUT_SECONDS,
+            encryption=self.data_key.encryption,
         )
 
     def _definition(

@@ -79,9 +79,11 @@ def observed_state_machine(
     role: WorkflowRole,
     timeout_seconds: int,
     logs_key: kms.IKey,
+    encryption: sfn.EncryptionConfiguration,
 ) -> sfn.StateMachine:
     """A state machine under its WorkflowRole, traced, logging every transition but
-    never the execution data (it carries the secret)."""
+    never the execution data (it carries the secret), its definition and execution
+    history under ``encryption`` (a ``StateMachineDataKey``'s)."""
     log_group = encrypted_log_group(scope, "LogGroup", log_group_name=state_machine_log_group_name(state_machine_name), key=logs_key)
     return sfn.StateMachine(
         scope,
@@ -93,4 +95,5 @@ def observed_state_machine(
         timeout=Duration.seconds(timeout_seconds),
         tracing_enabled=True,
         logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+        encryption_configuration=encryption,
     )

@@ -235,8 +235,11 @@ def without_permission(accounts: LocalDeployment, role_name: str, action: str, *
         if via is None:
             statement["Action"] = [kept for kept in actions if kept != action] or "none:None"
         else:
-            services = statement["Condition"]["StringEquals"]["kms:ViaService"]
-            statement["Condition"]["StringEquals"]["kms:ViaService"] = [s for s in services if not s.startswith(f"{via}.")]
+            condition = statement.get("Condition", {}).get("StringEquals", {})
+            if "kms:ViaService" not in condition:
+                continue  # another key's statement (a state machine's own data key)
+            services = condition["kms:ViaService"] if isinstance(condition["kms:ViaService"], list) else [condition["kms:ViaService"]]
+            condition["kms:ViaService"] = [s for s in services if not s.startswith(f"{via}.")] or ["none.invalid"]
     assert reduced != original, f"{role_name} has no {action} to take out"
     iam.put_role_policy(RoleName=role_name, PolicyName=policy_name, PolicyDocument=json.dumps(reduced))
     try:
@@ -251,6 +254,11 @@ def without_permission(accounts: LocalDeployment, role_name: str, action: str, *
         ("SecretCacheWfwRl", "secretsmanager:GetSecretValue", None),
         ("SecretCacheWfwRl", "kms:Decrypt", "secretsmanager"),
         ("TrustingAccountRl", "states:StartSyncExecution", None),
+        # SecretCacheWfw's history is encrypted with its own key: StartSyncExecution, which
+        # returns the run's output, needs the caller's kms:Decrypt through Step Functions
+        # (developer guide, "Data at rest encryption in Step Functions"; the API reference's
+        # KmsAccessDeniedException).
+        ("TrustingAccountRl", "kms:Decrypt", "states"),
     ],
 )
 def test_a_permission_taken_out_of_a_role_fails_the_run_naming_it(accounts, target, role, action, via):
@@ -260,3 +268,41 @@ def test_a_permission_taken_out_of_a_role_fails_the_run_naming_it(accounts, targ
     assert result["status"] == "FAILED"
     assert f"is not authorized to perform: {action}" in result["cause"], result["cause"]
     assert f"role/{role}-{accounts.environment_name}" in result["cause"]
+
+
+def test_describe_execution_without_the_consumers_key_shows_no_secret(accounts, target):
+    """The consumer's execution history, its output with the secret included, is encrypted
+    with the consumer's own key. A principal of the trusted account allowed
+    states:DescribeExecution, but not kms:Decrypt on that key, gets Step Functions'
+    KmsAccessDeniedException (developer guide, "Data at rest encryption in Step
+    Functions": DescribeExecution needs the caller's kms:Decrypt; API reference,
+    DescribeExecution, "Errors"), not the output. The integration test's own role reads
+    it: `make local` runs the test module as that role (tests/unit/local_pipeline/test_run.py)."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    finished = target.run_consumer()
+    assert finished["status"] == "SUCCEEDED"
+    iam = accounts.trusted("iam")
+    name = f"Reader{secrets.token_hex(4)}"
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": accounts.trusted_account}, "Action": "sts:AssumeRole"}],
+    }
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+    executions = accounts.consumer_arn.replace(":stateMachine:", ":execution:") + ":*"
+    reads = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "states:DescribeExecution", "Resource": executions}]}
+    iam.put_role_policy(RoleName=name, PolicyName="DescribeOnly", PolicyDocument=json.dumps(reads))
+    role_arn = f"arn:aws:iam::{accounts.trusted_account}:role/{name}"
+    credentials = accounts.trusted("sts").assume_role(RoleArn=role_arn, RoleSessionName="reader")["Credentials"]
+    reader = boto3.client(
+        "stepfunctions",
+        region_name=accounts.region,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+    with pytest.raises(ClientError) as denied:
+        reader.describe_execution(executionArn=finished["executionArn"])
+    assert denied.value.response["Error"]["Code"] == "KmsAccessDeniedException"
+    assert f"role/{name} is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:" in denied.value.response["Error"]["Message"]

@@ -35,7 +35,17 @@ def test_the_integration_test_role_trusts_only_the_pipeline_step_and_may_only_ru
     tooling = dev.trusting.account  # the default tooling account
     assert trust["Principal"] == {"AWS": f"arn:aws:iam::{tooling}:role/{names.integration_test_step_role}"}
     assert trust["Condition"] == {"StringEquals": {"sts:ExternalId": names.integration_test_external_id}}
-    assert allowed_actions(identity_statements(trusted_configuration, role_id)) == {
+    statements = identity_statements(trusted_configuration, role_id)
+    assert allowed_actions(statements) == {
         "states:StartExecution": [expected_arns["consumer_workflow"]],
         "states:DescribeExecution": [expected_arns["consumer_workflow"].replace(":stateMachine:", ":execution:") + ":*"],
+        # The consumer's history is encrypted with its own key, exported by TrustedAccountResources.
+        "kms:Decrypt": [{"Fn::ImportValue": names.consumer_data_key_export}],
+    }
+    (decrypt,) = [s for s in statements if s["Action"] == "kms:Decrypt"]
+    assert decrypt["Condition"] == {
+        "StringEquals": {
+            "kms:ViaService": f"states.{dev.region}.amazonaws.com",
+            "kms:EncryptionContext:aws:states:stateMachineArn": expected_arns["consumer_workflow"],
+        }
     }

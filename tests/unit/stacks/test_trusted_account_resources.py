@@ -22,10 +22,42 @@ def test_consumer_role_trusts_only_step_functions_for_the_consumer(trusted_resou
     )
 
 
-def test_consumer_role_has_only_observability_permissions_before_configuration(trusted_resources, names):
+def test_consumer_role_has_only_observability_and_its_own_data_key_before_configuration(trusted_resources, names, expected_arns):
     role_id, _ = role_by_name(trusted_resources, names.consumer_role)
-    actions = allowed_actions(identity_statements(trusted_resources, role_id))
-    assert {action.split(":")[0] for action in actions} == {"logs", "xray"}
+    statements = identity_statements(trusted_resources, role_id)
+    actions = allowed_actions(statements)
+    assert {action.split(":")[0] for action in actions} == {"logs", "xray", "kms"}
+    data_key = "${" + _data_key(trusted_resources) + ".Arn}"
+    assert actions["kms:Decrypt"] == [data_key] and actions["kms:GenerateDataKey"] == [data_key, data_key]
+    kms = {s["Sid"]: s["Condition"] for s in statements if str(s["Action"]).count("kms:")}
+    assert kms == {
+        # Step Functions developer guide, "Data at rest encryption": the execution role, for this state machine only ...
+        "StateMachineData": {"StringEquals": {"kms:EncryptionContext:aws:states:stateMachineArn": expected_arns["consumer_workflow"]}},
+        # ... and, with logging on, data keys for CloudWatch Logs delivery.
+        "LogDeliveryDataKey": {"StringEquals": {"kms:EncryptionContext:SourceArn": "arn:aws:logs:us-east-1:111111111111:*"}},
+    }
+
+
+def _data_key(template):
+    (logical_id,) = [i for i in resources(template, "AWS::KMS::Key") if "DataKey" in i]
+    return logical_id
+
+
+def test_consumer_data_and_history_are_encrypted_with_its_own_rotating_key(trusted_resources, names):
+    """The consumer's output holds the secret for the 90 days Step Functions keeps a
+    Standard execution's history: encrypted with a customer managed key
+    (AWS::StepFunctions::StateMachine EncryptionConfiguration)."""
+    machine = only_resource(trusted_resources, "AWS::StepFunctions::StateMachine", StateMachineName=names.consumer_workflow)
+    key_id = _data_key(trusted_resources)
+    assert machine["Properties"]["EncryptionConfiguration"] == {
+        "Type": "CUSTOMER_MANAGED_KMS_KEY",
+        "KmsKeyId": {"Fn::GetAtt": [key_id, "Arn"]},
+        "KmsDataKeyReusePeriodSeconds": 300,
+    }
+    key = resources(trusted_resources, "AWS::KMS::Key")[key_id]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    principals = [statement["Principal"] for statement in key["KeyPolicy"]["Statement"]]
+    assert principals == [{"AWS": "arn:aws:iam::111111111111:root"}, {"Service": "delivery.logs.amazonaws.com"}]
 
 
 def test_consumer_is_a_standard_workflow_traced_and_logged_without_data(trusted_resources, names):

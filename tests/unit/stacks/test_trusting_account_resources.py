@@ -35,7 +35,19 @@ def test_trusting_role_trusts_only_the_consumer_role_with_the_consumer_arn_as_ex
 def test_trusting_role_may_only_start_the_express_workflow_synchronously(trusting_resources, names):
     role_id, _ = role_by_name(trusting_resources, names.cross_account_role)
     express_id = _logical_id(trusting_resources, "AWS::StepFunctions::StateMachine")
-    assert allowed_actions(identity_statements(trusting_resources, role_id)) == {"states:StartSyncExecution": ["${" + express_id + "}"]}
+    data_key = "${" + _logical_id(trusting_resources, "AWS::KMS::Key", "SecretCacheWorkflowDataKey") + ".Arn}"
+    statements = identity_statements(trusting_resources, role_id)
+    assert allowed_actions(statements) == {"states:StartSyncExecution": ["${" + express_id + "}"], "kms:Decrypt": [data_key]}
+    # StartSyncExecution returns the run's output from its encrypted history: the caller's
+    # kms:Decrypt (Step Functions developer guide, "Data at rest encryption"), through
+    # Step Functions only, for this state machine only.
+    (decrypt,) = [s for s in statements if s["Action"] == "kms:Decrypt"]
+    assert decrypt["Condition"] == {
+        "StringEquals": {
+            "kms:ViaService": "states.us-east-1.amazonaws.com",
+            "kms:EncryptionContext:aws:states:stateMachineArn": "arn:aws:states:us-east-1:222222222222:stateMachine:SecretCacheWfw-dev",
+        }
+    }
 
 
 # --- SecretCacheWfwRl --------------------------------------------------------
@@ -57,12 +69,29 @@ def test_express_role_reads_only_the_cache_and_the_allow_listed_secret(trusting_
     assert actions["dynamodb:GetItem"] == [table]
     assert actions["secretsmanager:GetSecretValue"] == [secret]
     assert actions["lambda:InvokeFunction"] == [function]
-    assert actions["kms:Decrypt"] == [key]
+    data_key = "${" + _logical_id(trusting_resources, "AWS::KMS::Key", "SecretCacheWorkflowDataKey") + ".Arn}"
+    # Its own data key: Decrypt for its synchronous runs, GenerateDataKey for log delivery only.
+    assert actions["kms:Decrypt"] == [key, data_key]
+    assert actions["kms:GenerateDataKey"] == [data_key]
     data_plane = {action for action in actions if not action.startswith(("logs:", "xray:"))}
-    assert data_plane == {"dynamodb:GetItem", "secretsmanager:GetSecretValue", "lambda:InvokeFunction", "kms:Decrypt"}
+    assert data_plane == {
+        "dynamodb:GetItem",
+        "secretsmanager:GetSecretValue",
+        "lambda:InvokeFunction",
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
+    }
 
 
 # --- SecretCacheWfw ----------------------------------------------------------
+
+
+def test_express_workflow_data_is_encrypted_with_its_own_rotating_key(trusting_resources, names):
+    machine = only_resource(trusting_resources, "AWS::StepFunctions::StateMachine", StateMachineName=names.cache_workflow)
+    key_id = _logical_id(trusting_resources, "AWS::KMS::Key", "SecretCacheWorkflowDataKey")
+    assert machine["Properties"]["EncryptionConfiguration"]["Type"] == "CUSTOMER_MANAGED_KMS_KEY"
+    assert machine["Properties"]["EncryptionConfiguration"]["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    assert resources(trusting_resources, "AWS::KMS::Key")[key_id]["Properties"]["EnableKeyRotation"] is True
 
 
 def test_express_workflow_logs_all_levels_without_execution_data_and_traces(trusting_resources, names):
