@@ -67,9 +67,14 @@ def _trust_whole_account(template: Template) -> None:
     statement["Principal"] = {"AWS": ["arn:aws:iam::111111111111:root"]}
 
 
-def _log_express_data(template: Template) -> None:
+def _log_execution_data(template: Template) -> None:
     machine = _first(template, "AWS::StepFunctions::StateMachine")
     machine["Properties"]["LoggingConfiguration"]["IncludeExecutionData"] = True
+
+
+def _without_encryption(template: Template) -> None:
+    """The state machine's data back under the default AWS owned key."""
+    del _first(template, "AWS::StepFunctions::StateMachine")["Properties"]["EncryptionConfiguration"]
 
 
 def _literal_secret(template: Template) -> None:
@@ -95,7 +100,7 @@ def _use_connection_under_the_old_prefix(template: Template) -> None:
                 statement["Action"] = "codestar-connections:UseConnection"
 
 
-# check ID -> (stage whose template gets the violation, how)
+# "<check ID>" or "<check ID>/<which>" -> (stage whose template gets the violation, how)
 PLANTS: dict[str, tuple[str, Callable[[Template], None]]] = {
     "CKV_SCP_001": ("TrustingResources", _open_cross_account_trust),
     "CKV_SCP_002": ("TrustingResources", _open_service_trust),
@@ -104,7 +109,11 @@ PLANTS: dict[str, tuple[str, Callable[[Template], None]]] = {
         _grant("secretsmanager:getsecretvalue", "arn:aws:secretsmanager:*:*:secret:*"),
     ),
     "CKV_SCP_004": ("TrustingResources", _grant("dynamodb:*")),
-    "CKV_SCP_005": ("TrustingResources", _log_express_data),
+    "CKV_SCP_005": ("TrustingResources", _log_execution_data),
+    # The consumer, a Standard workflow, whose output is the secret.
+    "CKV_SCP_005/consumer": ("TrustedResources", _log_execution_data),
+    "CKV_SCP_008": ("TrustingResources", _without_encryption),
+    "CKV_SCP_008/consumer": ("TrustedResources", _without_encryption),
     "CKV_SCP_006": ("TrustingResources", _literal_secret),
     "CKV_SCP_007": ("TrustingResources", _secret_in_lambda_environment),
     "CKV_AWS_107": ("TrustingResources", _grant("iam:CreateAccessKey", "*")),
@@ -171,7 +180,9 @@ CLI_LINT_PLANT = "E3717"
 
 def run_shared_audit(assembly: Path, root: Path) -> AuditRun:
     pristine = _copy_with(assembly, root / "pristine", "", None)
-    copies = {check: _copy_with(assembly, root / check, stage, plant) for check, (stage, plant) in PLANTS.items()}
+    copies = {
+        plant_id: _copy_with(assembly, root / plant_id.replace("/", "-"), stage, plant) for plant_id, (stage, plant) in PLANTS.items()
+    }
     lint_copy = _copy_with(assembly, root / "cfn-lint", "", None)
     for stage, plant in LINT_PLANTS.values():
         _plant(lint_copy, stage, plant)
@@ -185,7 +196,7 @@ def run_shared_audit(assembly: Path, root: Path) -> AuditRun:
         text=True,
     )
     # Of each copy only the template that differs from the pristine assembly.
-    planted_templates = [_template_of(copy, PLANTS[check][0]) for check, copy in copies.items()]
+    planted_templates = [_template_of(copy, PLANTS[plant_id][0]) for plant_id, copy in copies.items()]
     fixtures = sorted(FIXTURES.glob("*.template.json"))
     with ThreadPoolExecutor(max_workers=1) as pool:
         linting = pool.submit(_lint_assemblies, pristine, lint_copy)

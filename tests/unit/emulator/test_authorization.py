@@ -23,6 +23,7 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("stepfunctions", "StartExecution"): {"stateMachineArn": f"arn:aws:states:{REGION}:{CALLER}:stateMachine:Consumer"},
     ("stepfunctions", "DescribeStateMachine"): {"stateMachineArn": f"arn:aws:states:{REGION}:{CALLER}:stateMachine:Consumer"},
     ("stepfunctions", "DescribeExecution"): {"executionArn": f"arn:aws:states:{REGION}:{CALLER}:execution:Consumer:run-1"},
+    ("stepfunctions", "GetExecutionHistory"): {"executionArn": f"arn:aws:states:{REGION}:{CALLER}:execution:Consumer:run-1"},
     ("dynamodb", "GetItem"): {"TableName": "SecretCache-dev"},
     ("dynamodb", "PutItem"): {"TableName": "SecretCache-dev"},
     ("secretsmanager", "GetSecretValue"): {"SecretId": "secret-cache/dev/secret"},
