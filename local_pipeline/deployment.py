@@ -8,6 +8,7 @@ read in eu-west-1.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -136,7 +137,9 @@ class LocalDeployment:
         account's administrator, by name, as the workflow asks for it (still right after
         the secret is re-created)."""
         secrets = self.trusting("secretsmanager")
-        secret_name = self.secret_arn.split(":secret:", 1)[1].rsplit("-", 1)[0]
+        # SecretArn is a full ARN (the sample secret: name and Secrets Manager's "-XXXXXX"),
+        # or a partial one (an existing secret, by name); names never end like the suffix.
+        secret_name = re.sub(r"-[A-Za-z0-9]{6}$", "", self.secret_arn.split(":secret:", 1)[1])
         return SecretCacheTarget(
             name="local",
             consumer_arn=self.consumer_arn,

@@ -12,6 +12,7 @@ Nothing downstream reads context or ``os.environ``: stacks get these objects.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -82,12 +83,40 @@ def _environment_name(value: str) -> str:
     return value
 
 
+def _secret_name(value: str) -> str:
+    # Secrets Manager API reference, CreateSecret, Name: 1-512 of these characters; and
+    # "Do not end your secret name with a hyphen followed by six characters": an ARN with
+    # the name alone would then read as a full ARN.
+    if not (1 <= len(value) <= 512) or not re.fullmatch(r"[A-Za-z0-9/_+=.@-]+", value):
+        raise ValueError("must be a Secrets Manager secret name: 1-512 letters, digits or /_+=.@-")
+    if re.search(r"-[A-Za-z0-9]{6}$", value):
+        raise ValueError("must not end with a hyphen and six characters (Secrets Manager's ARN suffix would make it ambiguous)")
+    return value
+
+
+def _kms_key_arn(value: str) -> str:
+    parts = value.split(":")
+    if len(parts) != 6 or parts[:3] != ["arn", "aws", "kms"] or not parts[5].startswith("key/") or len(parts[5]) <= len("key/"):
+        raise ValueError("must be a KMS key ARN: arn:aws:kms:<region>:<account>:key/<key id>")
+    _region(parts[3])
+    _account_id(parts[4])
+    return value
+
+
+def sample_secret_name(environment_name: str) -> str:
+    """The secret the trusting stack creates (generated) in every environment."""
+    # No "-XXXXXX" tail: a partial ARN ending like Secrets Manager's random suffix would be ambiguous.
+    return f"secret-cache/{environment_name}/secret"
+
+
 AccountId = Annotated[str, Field(strict=True), AfterValidator(_account_id)]
 Region = Annotated[str, Field(strict=True), AfterValidator(_region)]
 EnvironmentName = Annotated[str, Field(strict=True), AfterValidator(_environment_name)]
 Repository = Annotated[str, Field(strict=True), AfterValidator(_repository)]
 ConnectionArn = Annotated[str, Field(strict=True), AfterValidator(_connection_arn)]
 Email = Annotated[str, Field(strict=True), AfterValidator(_email)]
+SecretName = Annotated[str, Field(strict=True), AfterValidator(_secret_name)]
+KmsKeyArn = Annotated[str, Field(strict=True), AfterValidator(_kms_key_arn)]
 
 
 class _Frozen(BaseModel):
@@ -101,6 +130,15 @@ class AwsEnvironment(_Frozen):
     region: Region
 
 
+class AllowedSecret(_Frozen):
+    """A secret the trusting workflow may serve, by name. The sample secret is the stack's
+    own; any other is an existing secret of the trusting account, imported by name, with
+    ``kmsKeyArn`` naming its customer managed key (none: the account's aws/secretsmanager)."""
+
+    name: SecretName
+    kms_key_arn: KmsKeyArn | None = Field(default=None, alias="kmsKeyArn")
+
+
 class DeploymentEnvironment(_Frozen):
     """One copy of the secret cache: a trusted (consumer) and a trusting (secret) account."""
 
@@ -110,12 +148,34 @@ class DeploymentEnvironment(_Frozen):
     cache_ttl_seconds: int = Field(default=300, ge=1, le=86_400, alias="cacheTtlSeconds")
     # The pipeline stops for a manual approval before each deployment stage after the first.
     manual_approvals: bool = Field(default=True, strict=True, alias="manualApprovals")
+    # The secrets SecretCacheWfw may serve (None: the sample secret only), and the one the
+    # consumer asks for (None: the sample secret).
+    secrets: tuple[AllowedSecret, ...] | None = None
+    consumer_secret: SecretName | None = Field(default=None, alias="consumerSecret")
+
+    @field_validator("secrets")
+    @classmethod
+    def _listed_once_each(cls, secrets: tuple[AllowedSecret, ...] | None) -> tuple[AllowedSecret, ...] | None:
+        if secrets is None:
+            return None
+        if not secrets:
+            raise ValueError("lists no secret: the workflow would serve none (leave the key out for the sample secret alone)")
+        names = [secret.name for secret in secrets]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"secret {', '.join(map(repr, duplicates))} is listed more than once")
+        return secrets
 
     @model_validator(mode="after")
     def _two_accounts_one_region(self) -> DeploymentEnvironment:
         if self.trusted.account == self.trusting.account:
             raise ValueError(
                 f"trusted.account and trusting.account are both '{self.trusted.account}': the secret cache spans two different accounts"
+            )
+        allowed = [secret.name for secret in self.allowed_secrets]
+        if self.consumer_secret_name not in allowed:
+            raise ValueError(
+                f"consumerSecret '{self.consumer_secret_name}' is not in secrets ({', '.join(allowed)}): the workflow would refuse it"
             )
         if self.trusted.region != self.trusting.region:
             raise ValueError(
@@ -127,6 +187,14 @@ class DeploymentEnvironment(_Frozen):
     @property
     def region(self) -> str:
         return self.trusted.region
+
+    @property
+    def allowed_secrets(self) -> tuple[AllowedSecret, ...]:
+        return self.secrets if self.secrets is not None else (AllowedSecret(name=sample_secret_name(self.name)),)
+
+    @property
+    def consumer_secret_name(self) -> str:
+        return self.consumer_secret or sample_secret_name(self.name)
 
 
 class ProjectConfig(_Frozen):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from aws_cdk import ArnFormat, Stack
 
-from project.config import DeploymentEnvironment
+from project.config import DeploymentEnvironment, sample_secret_name
 
 
 @dataclass(frozen=True)
@@ -84,9 +84,7 @@ class SecretCacheNames:
 
     @property
     def secret(self) -> str:
-        # No "-XXXXXX" tail: a partial ARN ending like Secrets Manager's random
-        # suffix would be ambiguous.
-        return f"secret-cache/{self.environment_name}/secret"
+        return sample_secret_name(self.environment_name)
 
 
 class SecretCacheArns:
@@ -153,7 +151,17 @@ class SecretCacheArns:
     def integration_test_secret_role(self) -> str:
         return self._arn(self._env.trusting.account, "iam", "role", self.names.integration_test_secret_role, regional=False)
 
+    def secret_named(self, name: str) -> str:
+        """Partial ARN of a secret of the trusting account, by name: what the consumer asks for
+        and the allow-list holds."""
+        return self._arn(self._env.trusting.account, "secretsmanager", "secret", name, fmt=ArnFormat.COLON_RESOURCE_NAME)
+
+    def secret_pattern(self, name: str) -> str:
+        """What IAM matches a secret's full ARN against, by name: the partial ARN and
+        Secrets Manager's six-character suffix."""
+        return self.secret_named(name) + "-??????"
+
     @property
     def secret(self) -> str:
         """Partial ARN (no random suffix): what the consumer asks for and the allow-list holds."""
-        return self._arn(self._env.trusting.account, "secretsmanager", "secret", self.names.secret, fmt=ArnFormat.COLON_RESOURCE_NAME)
+        return self.secret_named(self.names.secret)

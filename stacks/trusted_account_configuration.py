@@ -30,7 +30,7 @@ class TrustedAccountConfiguration(Stack):
             consumer_role_name=arns.names.consumer_role,
             trusting_role_arn=arns.cross_account_role,
             cache_workflow_arn=arns.cache_workflow,
-            secret_arn=arns.secret,
+            secret_arn=arns.secret_named(environment.consumer_secret_name),
         )
         CfnOutput(self, "ConfigurationParameterName", value=configuration.parameter.parameter_name)
         test_role = ExternalIdRole(

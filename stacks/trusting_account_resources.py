@@ -3,6 +3,7 @@ and TrustingAccountRl, the role the consumer assumes to run it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
@@ -18,6 +19,12 @@ from stacks.constructs.external_id_role import ExternalIdRole
 from stacks.constructs.log_encryption import LogsKey, function_log_group_name, state_machine_log_group_name
 from stacks.constructs.secret_cache_workflow import SecretCacheWorkflow
 from stacks.naming import SecretCacheArns
+
+
+@dataclass(frozen=True)
+class _Served:
+    resource: str  # what IAM grants GetSecretValue on
+    key_arn: str | None  # the customer managed key it is encrypted with, if any
 
 
 class TrustingAccountResources(Stack):
@@ -40,6 +47,15 @@ class TrustingAccountResources(Stack):
             log_group_names=[state_machine_log_group_name(names.cache_workflow), function_log_group_name(names.cache_function)],
         )
         secret = CachedSecret(self, "Secret", secret_name=names.secret, encryption_key=key)
+        # The secrets the workflow serves (configuration): the sample one it creates, and
+        # existing ones, by name, with the key each is encrypted with.
+        served = {
+            allowed.name: _Served(secret.secret.secret_arn, key.key_arn)
+            if allowed.name == names.secret
+            else _Served(arns.secret_pattern(allowed.name), allowed.kms_key_arn)
+            for allowed in environment.allowed_secrets
+        }
+        consumer_secret = served[environment.consumer_secret_name]
         cache = SecretCacheTable(self, "Cache", table_name=names.cache_table, encryption_key=key)
         cache_function = CacheSecretFunction(
             self,
@@ -58,9 +74,10 @@ class TrustingAccountResources(Stack):
             state_machine_arn=arns.cache_workflow,
             role_name=names.cache_workflow_role,
             table=cache.table,
-            secret=secret.secret,
-            allowed_secret_ids=[arns.secret],
+            secret_resources=[served[name].resource for name in served],
+            allowed_secret_ids=[arns.secret_named(name) for name in served],
             encryption_key=key,
+            secret_keys=[allowed.kms_key_arn for allowed in environment.allowed_secrets if allowed.kms_key_arn],
             cache_function=cache_function.function,
             logs_key=logs_key.key,
         )
@@ -89,15 +106,27 @@ class TrustingAccountResources(Stack):
             external_id=names.integration_test_external_id,
             description="Lets the pipeline's IntegrationTest step read the secret, to compare it with what the consumer got.",
             statements=[
-                iam.PolicyStatement(sid="ReadTheSecret", actions=["secretsmanager:GetSecretValue"], resources=[secret.secret.secret_arn]),
-                iam.PolicyStatement(
-                    sid="DecryptTheSecret",
-                    actions=["kms:Decrypt"],
-                    resources=[key.key_arn],
-                    conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{environment.region}.amazonaws.com"}},
+                iam.PolicyStatement(sid="ReadTheSecret", actions=["secretsmanager:GetSecretValue"], resources=[consumer_secret.resource]),
+                *(
+                    [
+                        iam.PolicyStatement(
+                            sid="DecryptTheSecret",
+                            actions=["kms:Decrypt"],
+                            resources=[consumer_secret.key_arn],
+                            conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{environment.region}.amazonaws.com"}},
+                        )
+                    ]
+                    if consumer_secret.key_arn
+                    else []  # under aws/secretsmanager, whose key policy lets the account's principals use it
                 ),
             ],
         )
-        self.secret_arn_output = CfnOutput(self, "SecretArn", value=secret.secret.secret_arn)
+        # The secret the consumer asks for: what the integration test compares its output with.
+        consumer_secret_arn = (
+            secret.secret.secret_arn
+            if environment.consumer_secret_name == names.secret
+            else arns.secret_named(environment.consumer_secret_name)
+        )
+        self.secret_arn_output = CfnOutput(self, "SecretArn", value=consumer_secret_arn)
         CfnOutput(self, "SecretCacheWfwArn", value=workflow.state_machine.state_machine_arn)
         CfnOutput(self, "CacheTableName", value=cache.table.table_name)

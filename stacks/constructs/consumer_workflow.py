@@ -16,7 +16,6 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from stacks.constructs.retries import SSM_TRANSIENT, STEP_FUNCTIONS_TRANSIENT, retry_transient
-from stacks.constructs.workflow_encryption import StateMachineDataKey
 from stacks.constructs.workflow_role import WorkflowRole, observed_state_machine
 from stacks.timeouts import CONSUMER_WORKFLOW_TIMEOUT_SECONDS, CROSS_ACCOUNT_TASK_TIMEOUT_SECONDS, SERVICE_TASK_TIMEOUT_SECONDS
 
@@ -49,17 +48,10 @@ class ConsumerWorkflow(Construct):
             state_machine_arn=state_machine_arn,
             description="Execution role of SecretCacheConsumerWfw.",
         )
-        self.data_key = StateMachineDataKey(
+        self.state_machine, self.data_key = observed_state_machine(
             self,
-            "DataKey",
             state_machine_name=state_machine_name,
             state_machine_arn=state_machine_arn,
-            role=self.execution_role,
-            synchronous_express=False,
-        )
-        self.state_machine = observed_state_machine(
-            self,
-            state_machine_name=state_machine_name,
             state_machine_type=sfn.StateMachineType.STANDARD,
             definition=self._definition(
                 parameter_name=configuration_parameter_name,
@@ -69,7 +61,6 @@ class ConsumerWorkflow(Construct):
             role=self.execution_role,
             logs_key=logs_key,
             timeout_seconds=CONSUMER_WORKFLOW_TIMEOUT_SECONDS,
-            encryption=self.data_key.encryption,
         )
 
     def _definition(self, *, parameter_name: str, parameter_arn: str, cache_workflow_arn: str) -> sfn.IChainable:

@@ -12,14 +12,12 @@ from aws_cdk import Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from stacks.constructs.cache_table import PARTITION_KEY
 from stacks.constructs.retries import DYNAMODB_TRANSIENT, LAMBDA_TRANSIENT, SECRETS_MANAGER_TRANSIENT, retry_transient
-from stacks.constructs.workflow_encryption import StateMachineDataKey
 from stacks.constructs.workflow_role import WorkflowRole, observed_state_machine
 from stacks.timeouts import CACHE_WORKFLOW_TIMEOUT_SECONDS, SERVICE_TASK_TIMEOUT_SECONDS
 
@@ -36,9 +34,10 @@ class SecretCacheWorkflow(Construct):
         state_machine_arn: str,
         role_name: str,
         table: dynamodb.ITable,
-        secret: secretsmanager.ISecret,
+        secret_resources: list[str],
         allowed_secret_ids: list[str],
         encryption_key: kms.IKey,
+        secret_keys: list[str],
         cache_function: lambda_.IFunction,
         logs_key: kms.IKey,
     ) -> None:
@@ -52,40 +51,43 @@ class SecretCacheWorkflow(Construct):
             description="Execution role of SecretCacheWfw: reads the cache and the allow-listed secret.",
         )
         self.execution_role.allow("ReadCache", ["dynamodb:GetItem"], [table.table_arn])
-        self.execution_role.allow("ReadAllowListedSecret", ["secretsmanager:GetSecretValue"], [secret.secret_arn])
+        self.execution_role.allow("ReadAllowListedSecrets", ["secretsmanager:GetSecretValue"], secret_resources)
         self.execution_role.allow(
             "DecryptSecretAndCache",
             ["kms:Decrypt"],
             [encryption_key.key_arn],
             {"StringEquals": {"kms:ViaService": [f"secretsmanager.{region}.amazonaws.com", f"dynamodb.{region}.amazonaws.com"]}},
         )
+        if secret_keys:
+            # Existing allow-listed secrets under customer managed keys of their own (configuration).
+            self.execution_role.allow(
+                "DecryptAllowListedSecrets",
+                ["kms:Decrypt"],
+                secret_keys,
+                {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
+            )
         self.execution_role.allow("InvokeCacheSecret", ["lambda:InvokeFunction"], [cache_function.function_arn])
-        # Started only with StartSyncExecution (the consumer's task): a synchronous Express workflow.
-        self.data_key = StateMachineDataKey(
+
+        self.state_machine, self.data_key = observed_state_machine(
             self,
-            "DataKey",
             state_machine_name=state_machine_name,
             state_machine_arn=state_machine_arn,
-            role=self.execution_role,
-            synchronous_express=True,
-        )
-
-        self.state_machine = observed_state_machine(
-            self,
-            state_machine_name=state_machine_name,
             state_machine_type=sfn.StateMachineType.EXPRESS,
-            definition=self._definition(table=table, secret=secret, allowed_secret_ids=allowed_secret_ids, cache_function=cache_function),
+            definition=self._definition(
+                table=table, secret_resources=secret_resources, allowed_secret_ids=allowed_secret_ids, cache_function=cache_function
+            ),
             role=self.execution_role,
             logs_key=logs_key,
             timeout_seconds=CACHE_WORKFLOW_TIMEOUT_SECONDS,
-            encryption=self.data_key.encryption,
+            # Started only with StartSyncExecution (the consumer's task).
+            started_synchronously=True,
         )
 
     def _definition(
         self,
         *,
         table: dynamodb.ITable,
-        secret: secretsmanager.ISecret,
+        secret_resources: list[str],
         allowed_secret_ids: list[str],
         cache_function: lambda_.IFunction,
     ) -> sfn.IChainable:
@@ -127,7 +129,7 @@ class SecretCacheWorkflow(Construct):
             # (WorkflowRole), so the statement CallAwsService derives from these two never
             # reaches the template. They are required, and spelled as IAM spells the action.
             iam_action="secretsmanager:GetSecretValue",
-            iam_resources=[secret.secret_arn],
+            iam_resources=secret_resources,
             parameters={"SecretId": secret_id},
             result_selector={"SecretString": sfn.JsonPath.string_at("$.SecretString")},
             result_path="$.Secret",

@@ -23,13 +23,20 @@ CDK would add to it are written out here.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from stacks.constructs.workflow_role import WorkflowRole
+
+class ExecutionRole(Protocol):
+    """What the key needs of a state machine's role (``WorkflowRole``): to be granted."""
+
+    def allow(self, sid: str, actions: list[str], resources: list[str], conditions: dict | None = None) -> None: ...
+
 
 STATE_MACHINE_CONTEXT = "kms:EncryptionContext:aws:states:stateMachineArn"
 # How long Step Functions reuses a data key before it asks KMS for another (60 to 900 s).
@@ -44,7 +51,7 @@ class StateMachineDataKey(Construct):
         *,
         state_machine_name: str,
         state_machine_arn: str,
-        role: WorkflowRole,
+        role: ExecutionRole,
         synchronous_express: bool,
     ) -> None:
         super().__init__(scope, construct_id)

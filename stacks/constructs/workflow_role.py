@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from aws_cdk import Acknowledgment, Duration, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -9,6 +11,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stacks.constructs.log_encryption import encrypted_log_group, state_machine_log_group_name
+from stacks.constructs.workflow_encryption import StateMachineDataKey
 
 # Step Functions log delivery and X-Ray have no resource-level permissions:
 # these actions accept only "*" (Service Authorization Reference).
@@ -70,22 +73,37 @@ class WorkflowRole(Construct):
         self.role.add_to_policy(iam.PolicyStatement(sid=sid, actions=actions, resources=resources, conditions=conditions))
 
 
+class ObservedStateMachine(NamedTuple):
+    state_machine: sfn.StateMachine
+    data_key: StateMachineDataKey
+
+
 def observed_state_machine(
     scope: Construct,
     *,
     state_machine_name: str,
+    state_machine_arn: str,
     state_machine_type: sfn.StateMachineType,
     definition: sfn.IChainable,
     role: WorkflowRole,
     timeout_seconds: int,
     logs_key: kms.IKey,
-    encryption: sfn.EncryptionConfiguration,
-) -> sfn.StateMachine:
+    started_synchronously: bool = False,
+) -> ObservedStateMachine:
     """A state machine under its WorkflowRole, traced, logging every transition but
     never the execution data (it carries the secret), its definition and execution
-    history under ``encryption`` (a ``StateMachineDataKey``'s)."""
+    history under a key of its own (``StateMachineDataKey``). ``started_synchronously``:
+    an Express workflow run only with StartSyncExecution, whose role needs less of the key."""
+    data_key = StateMachineDataKey(
+        scope,
+        "DataKey",
+        state_machine_name=state_machine_name,
+        state_machine_arn=state_machine_arn,
+        role=role,
+        synchronous_express=started_synchronously,
+    )
     log_group = encrypted_log_group(scope, "LogGroup", log_group_name=state_machine_log_group_name(state_machine_name), key=logs_key)
-    return sfn.StateMachine(
+    state_machine = sfn.StateMachine(
         scope,
         "StateMachine",
         state_machine_name=state_machine_name,
@@ -95,5 +113,6 @@ def observed_state_machine(
         timeout=Duration.seconds(timeout_seconds),
         tracing_enabled=True,
         logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
-        encryption_configuration=encryption,
+        encryption_configuration=data_key.encryption,
     )
+    return ObservedStateMachine(state_machine, data_key)

@@ -133,3 +133,46 @@ def test_two_problems_give_two_lines(context):
     with pytest.raises(ConfigError) as raised:
         load_config(context)
     assert len(raised.value.problems) == 2
+
+
+# --- the allow-listed secrets ---------------------------------------------------------------
+
+KEY_ARN = "arn:aws:kms:us-east-1:222222222222:key/0a1b2c3d-0000-4000-8000-000000000000"
+
+
+def test_without_secrets_the_sample_secret_alone_is_served_and_asked_for(context):
+    (dev,) = load_config(context).environments
+    assert [s.name for s in dev.allowed_secrets] == ["secret-cache/dev/secret"]
+    assert dev.consumer_secret_name == "secret-cache/dev/secret"
+
+
+def test_existing_secrets_are_listed_by_name_with_their_keys(context):
+    context["environments"][0] |= {
+        "secrets": [{"name": "secret-cache/dev/secret"}, {"name": "payments/api_token", "kmsKeyArn": KEY_ARN}],
+        "consumerSecret": "payments/api_token",
+    }
+    (dev,) = load_config(context).environments
+    assert [(s.name, s.kms_key_arn) for s in dev.allowed_secrets] == [("secret-cache/dev/secret", None), ("payments/api_token", KEY_ARN)]
+    assert dev.consumer_secret_name == "payments/api_token"
+
+
+@pytest.mark.parametrize(
+    ("secrets", "expected"),
+    [
+        ([], "environments[0].secrets: lists no secret: the workflow would serve none"),
+        ([{"name": "a b"}], "environments[0].secrets[0].name = 'a b': must be a Secrets Manager secret name"),
+        ([{"name": "db/password-AbC123"}], "environments[0].secrets[0].name = 'db/password-AbC123': must not end with a hyphen"),
+        ([{"name": "db/x", "kmsKeyArn": "alias/x"}], "environments[0].secrets[0].kmsKeyArn = 'alias/x': must be a KMS key ARN"),
+        ([{"name": "db/x"}, {"name": "db/x"}], "secret 'db/x' is listed more than once"),
+    ],
+)
+def test_a_bad_secrets_list_is_one_line_naming_it(context, secrets, expected):
+    context["environments"][0]["secrets"] = secrets
+    assert expected in _error(context)
+
+
+def test_the_consumers_secret_must_be_on_the_list(context):
+    context["environments"][0] |= {"secrets": [{"name": "payments/api_token"}]}
+    assert "consumerSecret 'secret-cache/dev/secret' is not in secrets (payments/api_token): the workflow would refuse it" in _error(
+        context
+    )
