@@ -119,6 +119,11 @@ SecretName = Annotated[str, Field(strict=True), AfterValidator(_secret_name)]
 KmsKeyArn = Annotated[str, Field(strict=True), AfterValidator(_kms_key_arn)]
 
 
+def _repeated(names: list[str]) -> str:
+    """The names that occur more than once, quoted and sorted ("" if none)."""
+    return ", ".join(map(repr, sorted({name for name in names if names.count(name) > 1})))
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -160,10 +165,9 @@ class DeploymentEnvironment(_Frozen):
             return None
         if not secrets:
             raise ValueError("lists no secret: the workflow would serve none (leave the key out for the sample secret alone)")
-        names = [secret.name for secret in secrets]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
+        duplicates = _repeated([secret.name for secret in secrets])
         if duplicates:
-            raise ValueError(f"secret {', '.join(map(repr, duplicates))} is listed more than once")
+            raise ValueError(f"secret {duplicates} is listed more than once")
         return secrets
 
     @model_validator(mode="after")
@@ -215,10 +219,9 @@ class ProjectConfig(_Frozen):
     def _non_empty_unique_names(cls, environments: tuple[DeploymentEnvironment, ...]) -> tuple[DeploymentEnvironment, ...]:
         if not environments:
             raise ValueError("at least one environment is required")
-        names = [env.name for env in environments]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
+        duplicates = _repeated([env.name for env in environments])
         if duplicates:
-            raise ValueError(f"environment name {', '.join(map(repr, duplicates))} is used more than once")
+            raise ValueError(f"environment name {duplicates} is used more than once")
         return environments
 
     @property
