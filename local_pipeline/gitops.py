@@ -236,7 +236,8 @@ def up(port: int) -> int:
         print(f"The emulated accounts are already up on {service['endpoint']}.")
     for account, variables in _call("GET", "/accounts").items():
         print(
-            f"  # account {account}\n  export {' '.join(f'{k}={v}' for k, v in variables.items())} AWS_ENDPOINT_URL={service['endpoint']}"
+            f"  # account {account}\n  export {' '.join(f'{k}={v}' for k, v in variables.items())} AWS_ENDPOINT_URL={service['endpoint']} "
+            "AWS_DISABLE_HOST_PREFIX_INJECTION=true"
         )
     return 0
 

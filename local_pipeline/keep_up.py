@@ -28,6 +28,8 @@ def serve(
     server.start()
     try:
         console.print(f"\nThe emulated accounts are up on http://127.0.0.1:{port} (Ctrl-C stops them). For the AWS CLI:\n")
+        # botocore sends StartSyncExecution to "sync-<host>", which a local endpoint is not.
+        console.print("  (AWS_DISABLE_HOST_PREFIX_INJECTION=true: start-sync-execution would otherwise miss the local endpoint)\n")
         accounts = sorted({(d.trusted_account, d.region) for d in deployments} | {(d.trusting_account, d.region) for d in deployments})
         for account, region in accounts:
             credentials = emulator.credentials(account)
@@ -35,7 +37,7 @@ def serve(
                 console,
                 f"  # account {account}\n"
                 f"  export AWS_ACCESS_KEY_ID={credentials.access_key_id} AWS_SECRET_ACCESS_KEY={credentials.secret_access_key} "
-                f"AWS_DEFAULT_REGION={region}",
+                f"AWS_DEFAULT_REGION={region} AWS_DISABLE_HOST_PREFIX_INJECTION=true",
             )
         for deployment in deployments:
             endpoint = f"aws --endpoint-url http://127.0.0.1:{port}"

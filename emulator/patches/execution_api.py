@@ -1,0 +1,78 @@
+"""Step Functions' execution API answers as its API reference documents it:
+
+- StartExecution with ``input`` that is not JSON fails with ``InvalidExecutionInput``
+  (API reference, StartExecution, "Errors": "The provided JSON input data is not
+  valid"); moto answered HTTP 400 with an empty error code;
+- ListExecutions on an Express state machine fails with ``StateMachineTypeNotSupported``
+  (API reference, ListExecutions: "This API action is not supported by EXPRESS state
+  machines"); moto listed none;
+- DescribeExecution's ``output`` is the string the execution produced, the same one its
+  ``ExecutionSucceeded`` event holds (API reference, DescribeExecution, "output": "The
+  JSON output data of the execution"); moto re-serialized it with spaces after the
+  separators, so the two differed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from unittest import mock
+
+from moto.core.common_types import TYPE_RESPONSE
+from moto.core.exceptions import JsonRESTError
+from moto.core.responses import ActionResult
+from moto.stepfunctions.responses import StepFunctionResponse
+
+REASON = (
+    "moto answers non-JSON execution input with no error code, lists Express executions, "
+    "and re-serializes DescribeExecution's output with spaces."
+)
+
+_start_execution = StepFunctionResponse.start_execution
+_list_executions = StepFunctionResponse.list_executions
+_describe_execution = StepFunctionResponse.describe_execution
+
+
+class _StepFunctionsError(JsonRESTError):
+    code = 400
+
+
+def _started(self: StepFunctionResponse) -> Any:
+    given = self._get_param("input", if_none="{}")
+    try:
+        json.loads(given)
+    except (TypeError, ValueError):
+        raise _StepFunctionsError("InvalidExecutionInput", "The provided JSON input data is not valid.") from None
+    return _start_execution(self)
+
+
+def _listed(self: StepFunctionResponse) -> Any:
+    machine = self.stepfunction_backend.describe_state_machine(self._get_param("stateMachineArn"))
+    if getattr(machine, "type", "STANDARD") == "EXPRESS":
+        raise _StepFunctionsError("StateMachineTypeNotSupported", "This API action is not supported by EXPRESS state machines.")
+    return _list_executions(self)
+
+
+def _described(self: StepFunctionResponse) -> TYPE_RESPONSE | ActionResult:
+    answer = _describe_execution(self)
+    result = answer.result if isinstance(answer, ActionResult) else None
+    if isinstance(result, dict) and isinstance(result.get("output"), str):
+        try:
+            value = json.loads(result["output"])
+        except ValueError:
+            value = result["output"]  # a bare string result, which moto keeps unencoded: JSON has it quoted
+        # As the execution's last event has it: compact JSON.
+        result["output"] = json.dumps(value, separators=(",", ":"))
+    return answer
+
+
+@contextmanager
+def patch() -> Iterator[None]:
+    with (
+        mock.patch.object(StepFunctionResponse, "start_execution", _started),
+        mock.patch.object(StepFunctionResponse, "list_executions", _listed),
+        mock.patch.object(StepFunctionResponse, "describe_execution", _described),
+    ):
+        yield

@@ -1,0 +1,67 @@
+"""StartExecution, ListExecutions and DescribeExecution answer as the Step Functions API
+reference documents them (each case names its page), where moto did not."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
+from emulator.patches import execution_api
+
+PASS_THROUGH = json.dumps({"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": True}}})
+
+
+def _machine(account, name: str, kind: str = "STANDARD") -> str:
+    role = f"arn:aws:iam::{account.id}:role/runner"
+    created = account.client("stepfunctions").create_state_machine(name=name, definition=PASS_THROUGH, roleArn=role, type=kind)
+    return str(created["stateMachineArn"])
+
+
+def _finished(stepfunctions, execution_arn: str) -> dict:
+    for _ in range(200):
+        described = stepfunctions.describe_execution(executionArn=execution_arn)
+        if described["status"] != "RUNNING":
+            return described
+        time.sleep(0.01)
+    raise AssertionError(f"{execution_arn} did not end")
+
+
+def test_moto_still_differs_where_the_patch_says(vanilla):
+    assert execution_api.REASON
+    stepfunctions = vanilla.client("stepfunctions")
+    with pytest.raises(ClientError) as refused:
+        stepfunctions.start_execution(stateMachineArn=_machine(vanilla, "bad-input"), input="not json")
+    assert refused.value.response["Error"]["Code"] == ""
+    assert stepfunctions.list_executions(stateMachineArn=_machine(vanilla, "express", "EXPRESS"))["executions"] == []
+    started = stepfunctions.start_execution(stateMachineArn=_machine(vanilla, "spaced"), input='{"a":{"b":1}}')
+    assert _finished(stepfunctions, started["executionArn"])["output"] == '{"a": {"b": 1}}'
+
+
+def test_input_that_is_not_json_is_invalid_execution_input(patched, unique):
+    """API reference, StartExecution, Errors: InvalidExecutionInput, "The provided JSON input data is not valid"."""
+    with pytest.raises(ClientError) as refused:
+        patched.client("stepfunctions").start_execution(stateMachineArn=_machine(patched, unique), input="not json")
+    assert refused.value.response["Error"]["Code"] == "InvalidExecutionInput"
+
+
+def test_express_executions_cannot_be_listed(patched, unique):
+    """API reference, ListExecutions: "This API action is not supported by EXPRESS state
+    machines" (Errors: StateMachineTypeNotSupported)."""
+    with pytest.raises(ClientError) as refused:
+        patched.client("stepfunctions").list_executions(stateMachineArn=_machine(patched, unique, "EXPRESS"))
+    assert refused.value.response["Error"]["Code"] == "StateMachineTypeNotSupported"
+
+
+def test_describe_execution_output_is_the_string_the_last_event_holds(patched, unique):
+    """API reference, DescribeExecution ("output": the execution's JSON output) and
+    GetExecutionHistory (ExecutionSucceededEventDetails.output): one string, not two."""
+    stepfunctions = patched.client("stepfunctions")
+    started = stepfunctions.start_execution(stateMachineArn=_machine(patched, unique), input='{"a": {"b": 1}}')
+    described = _finished(stepfunctions, started["executionArn"])
+    (last,) = [
+        e for e in stepfunctions.get_execution_history(executionArn=started["executionArn"])["events"] if e["type"] == "ExecutionSucceeded"
+    ]
+    assert described["output"] == last["executionSucceededEventDetails"]["output"] == '{"a":{"b":1}}'
