@@ -9,7 +9,10 @@
 - DescribeExecution's ``output`` is the string the execution produced, the same one its
   ``ExecutionSucceeded`` event holds (API reference, DescribeExecution, "output": "The
   JSON output data of the execution"); moto re-serialized it with spaces after the
-  separators, so the two differed.
+  separators, so the two differed;
+- GetExecutionHistory honours ``reverseOrder`` (events newest first) and
+  ``includeExecutionData`` (false: no input or output in the events' details) (API
+  reference, GetExecutionHistory, request parameters); moto ignored both.
 """
 
 from __future__ import annotations
@@ -27,12 +30,15 @@ from moto.stepfunctions.responses import StepFunctionResponse
 
 REASON = (
     "moto answers non-JSON execution input with no error code, lists Express executions, "
-    "and re-serializes DescribeExecution's output with spaces."
+    "re-serializes DescribeExecution's output with spaces, and ignores GetExecutionHistory's reverseOrder and includeExecutionData."
 )
 
 _start_execution = StepFunctionResponse.start_execution
 _list_executions = StepFunctionResponse.list_executions
 _describe_execution = StepFunctionResponse.describe_execution
+_get_execution_history = StepFunctionResponse.get_execution_history
+# What "execution data" is in an event's details (API reference, HistoryEvent's *EventDetails).
+_EXECUTION_DATA = ("input", "output", "inputDetails", "outputDetails")
 
 
 class _StepFunctionsError(JsonRESTError):
@@ -68,11 +74,31 @@ def _described(self: StepFunctionResponse) -> TYPE_RESPONSE | ActionResult:
     return answer
 
 
+def _history(self: StepFunctionResponse) -> Any:
+    answer = _get_execution_history(self)
+    result = answer.result if isinstance(answer, ActionResult) else None
+    if not isinstance(result, dict) or not isinstance(result.get("events"), list):
+        return answer
+    events = list(result["events"])
+    if self._get_param("includeExecutionData", if_none=True) is False:
+        events = [
+            {
+                key: ({k: v for k, v in value.items() if k not in _EXECUTION_DATA} if key.endswith("EventDetails") else value)
+                for key, value in event.items()
+            }
+            for event in events
+        ]
+    if self._get_param("reverseOrder", if_none=False) is True:
+        events.reverse()
+    return ActionResult({**result, "events": events})
+
+
 @contextmanager
 def patch() -> Iterator[None]:
     with (
         mock.patch.object(StepFunctionResponse, "start_execution", _started),
         mock.patch.object(StepFunctionResponse, "list_executions", _listed),
         mock.patch.object(StepFunctionResponse, "describe_execution", _described),
+        mock.patch.object(StepFunctionResponse, "get_execution_history", _history),
     ):
         yield

@@ -38,6 +38,8 @@ def test_moto_still_differs_where_the_patch_says(vanilla):
     assert stepfunctions.list_executions(stateMachineArn=_machine(vanilla, "express", "EXPRESS"))["executions"] == []
     started = stepfunctions.start_execution(stateMachineArn=_machine(vanilla, "spaced"), input='{"a":{"b":1}}')
     assert _finished(stepfunctions, started["executionArn"])["output"] == '{"a": {"b": 1}}'
+    forward = stepfunctions.get_execution_history(executionArn=started["executionArn"])["events"]
+    assert stepfunctions.get_execution_history(executionArn=started["executionArn"], reverseOrder=True)["events"] == forward
 
 
 def test_input_that_is_not_json_is_invalid_execution_input(patched, unique):
@@ -65,3 +67,20 @@ def test_describe_execution_output_is_the_string_the_last_event_holds(patched, u
         e for e in stepfunctions.get_execution_history(executionArn=started["executionArn"])["events"] if e["type"] == "ExecutionSucceeded"
     ]
     assert described["output"] == last["executionSucceededEventDetails"]["output"] == '{"a":{"b":1}}'
+
+
+def test_history_in_reverse_and_without_execution_data(patched, unique):
+    """API reference, GetExecutionHistory: ``reverseOrder`` lists the events newest first;
+    ``includeExecutionData`` false leaves out their input and output."""
+    stepfunctions = patched.client("stepfunctions")
+    started = stepfunctions.start_execution(stateMachineArn=_machine(patched, unique), input='{"a": 1}')
+    _finished(stepfunctions, started["executionArn"])
+    arn = started["executionArn"]
+    forward = stepfunctions.get_execution_history(executionArn=arn)["events"]
+    backward = stepfunctions.get_execution_history(executionArn=arn, reverseOrder=True)["events"]
+    assert [e["id"] for e in backward] == [e["id"] for e in reversed(forward)]
+    assert backward[0]["type"] == "ExecutionSucceeded"
+    bare = stepfunctions.get_execution_history(executionArn=arn, includeExecutionData=False)["events"]
+    assert "output" in forward[-1]["executionSucceededEventDetails"]
+    assert "output" not in bare[-1].get("executionSucceededEventDetails", {})
+    assert "input" not in bare[0].get("executionStartedEventDetails", {})
