@@ -10,6 +10,8 @@ from typing import Any
 from unittest import mock
 
 from moto.cloudformation import parsing
+from moto.dynamodb.models import dynamodb_backends
+from moto.dynamodb.models.table import Table
 from moto.iam.aws_managed_policies import aws_managed_policies_data
 from moto.iam.models import AWSManagedPolicy, Role, iam_backends
 from moto.s3.models import s3_backends
@@ -254,6 +256,34 @@ def _role_with_managed_policies(
     return role
 
 
+_original_table_create = Table.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+
+def _table_as_declared(
+    cls: type[Table], resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+) -> Table:
+    """AWS::DynamoDB::Table with its encryption and TTL as the template declares them.
+
+    CloudFormation's ``SSESpecification`` says ``SSEEnabled`` where the API says
+    ``Enabled`` (CloudFormation template reference, AWS::DynamoDB::Table
+    SSESpecification): moto kept the template's spelling, so DescribeTable showed no
+    ``SSEDescription`` and no caller was asked for the key. ``TimeToLiveSpecification``
+    was ignored: DescribeTimeToLive said DISABLED."""
+    properties = dict(cloudformation_json.get("Properties") or {})
+    declared = properties.get("SSESpecification")
+    if isinstance(declared, dict) and "SSEEnabled" in declared:
+        properties["SSESpecification"] = {
+            "Enabled": bool(declared["SSEEnabled"]),
+            **({"SSEType": declared["SSEType"]} if "SSEType" in declared else {}),
+            **({"KMSMasterKeyId": declared["KMSMasterKeyId"]} if "KMSMasterKeyId" in declared else {}),
+        }
+    table = _original_table_create(cls, resource_name, {**cloudformation_json, "Properties": properties}, account_id, region_name, **kwargs)
+    ttl = properties.get("TimeToLiveSpecification")
+    if isinstance(ttl, dict) and ttl.get("Enabled") and ttl.get("AttributeName"):
+        dynamodb_backends[account_id][region_name].update_time_to_live(table.name, {"AttributeName": ttl["AttributeName"], "Enabled": True})
+    return table
+
+
 _MODELS = {model.cloudformation_type(): model for model in (SecretsManagerSecret, ExecutableStateMachine, CdkMetadata, S3BucketPolicy)}
 
 
@@ -266,5 +296,6 @@ def patch() -> Iterator[None]:
         mock.patch.object(parsing, "get_model_map", lambda: models),
         mock.patch.object(parsing, "get_name_type_map", lambda: names),
         mock.patch.object(Role, "create_from_cloudformation_json", classmethod(_role_with_managed_policies)),
+        mock.patch.object(Table, "create_from_cloudformation_json", classmethod(_table_as_declared)),
     ):
         yield

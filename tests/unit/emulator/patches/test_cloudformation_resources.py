@@ -27,6 +27,34 @@ TEMPLATE = {
 }
 
 
+def _table_template(table_name: str, key_arn: str) -> str:
+    return json.dumps(
+        {
+            "Resources": {
+                "Table": {
+                    "Type": "AWS::DynamoDB::Table",
+                    "Properties": {
+                        "TableName": table_name,
+                        "BillingMode": "PAY_PER_REQUEST",
+                        "KeySchema": [{"AttributeName": "Id", "KeyType": "HASH"}],
+                        "AttributeDefinitions": [{"AttributeName": "Id", "AttributeType": "S"}],
+                        "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": key_arn},
+                        "TimeToLiveSpecification": {"AttributeName": "ExpiresAt", "Enabled": True},
+                    },
+                }
+            }
+        }
+    )
+
+
+def test_moto_still_keeps_the_templates_sse_spelling_and_ignores_ttl(vanilla):
+    key_arn = vanilla.client("kms").create_key()["KeyMetadata"]["Arn"]
+    vanilla.client("cloudformation").create_stack(StackName="table", TemplateBody=_table_template("plain", key_arn))
+    dynamodb = vanilla.client("dynamodb")
+    assert "SSEDescription" not in dynamodb.describe_table(TableName="plain")["Table"]
+    assert dynamodb.describe_time_to_live(TableName="plain")["TimeToLiveDescription"]["TimeToLiveStatus"] == "DISABLED"
+
+
 def test_moto_still_has_no_secret_model_and_hides_cloudformation_state_machines(vanilla):
     assert cloudformation_resources.REASON
     assert "AWS::SecretsManager::Secret" not in parsing.get_model_map()
@@ -79,3 +107,16 @@ def test_cdk_metadata_updates_in_place_as_constructs_are_added(patched, unique):
     cloudformation.update_stack(StackName=unique, TemplateBody=template("v2:deflate64:two"))
     (stack,) = cloudformation.describe_stacks(StackName=unique)["Stacks"]
     assert stack["StackStatus"] == "UPDATE_COMPLETE"
+
+
+def test_a_tables_encryption_and_ttl_are_as_the_template_declares(patched, unique):
+    """CloudFormation template reference, AWS::DynamoDB::Table SSESpecification
+    (``SSEEnabled``) and TimeToLiveSpecification; DynamoDB API reference, DescribeTable
+    (``SSEDescription``) and DescribeTimeToLive."""
+    key_arn = patched.client("kms").create_key()["KeyMetadata"]["Arn"]
+    patched.client("cloudformation").create_stack(StackName=unique, TemplateBody=_table_template(unique, key_arn))
+    dynamodb = patched.client("dynamodb")
+    described = dynamodb.describe_table(TableName=unique)["Table"]["SSEDescription"]
+    assert (described["Status"], described["SSEType"], described["KMSMasterKeyArn"]) == ("ENABLED", "KMS", key_arn)
+    ttl = dynamodb.describe_time_to_live(TableName=unique)["TimeToLiveDescription"]
+    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "ExpiresAt")
