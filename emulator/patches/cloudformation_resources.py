@@ -14,6 +14,7 @@ from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.table import Table
 from moto.iam.aws_managed_policies import aws_managed_policies_data
 from moto.iam.models import AWSManagedPolicy, Role, iam_backends
+from moto.logs.models import LogGroup
 from moto.s3.models import s3_backends
 from moto.secretsmanager.models import secretsmanager_backends
 from moto.stepfunctions.responses import get_backend as stepfunctions_backend
@@ -284,6 +285,17 @@ def _table_as_declared(
     return table
 
 
+_original_log_group_attribute = LogGroup.get_cfn_attribute
+
+
+def _log_group_attribute(self: LogGroup, attribute_name: str) -> str:
+    """``Fn::GetAtt <log group>.Arn`` ends in ``:*``, as CloudFormation returns it
+    (template reference, AWS::Logs::LogGroup, return values: "Arn ... such as
+    arn:aws:logs:us-west-1:123456789012:log-group:/mystack-testgroup-12ABC1AB12A1:*")."""
+    value = _original_log_group_attribute(self, attribute_name)
+    return f"{value}:*" if attribute_name == "Arn" and not str(value).endswith(":*") else value
+
+
 _MODELS = {model.cloudformation_type(): model for model in (SecretsManagerSecret, ExecutableStateMachine, CdkMetadata, S3BucketPolicy)}
 
 
@@ -297,5 +309,6 @@ def patch() -> Iterator[None]:
         mock.patch.object(parsing, "get_name_type_map", lambda: names),
         mock.patch.object(Role, "create_from_cloudformation_json", classmethod(_role_with_managed_policies)),
         mock.patch.object(Table, "create_from_cloudformation_json", classmethod(_table_as_declared)),
+        mock.patch.object(LogGroup, "get_cfn_attribute", _log_group_attribute),
     ):
         yield

@@ -5,6 +5,7 @@ import json
 from moto.cloudformation import parsing
 
 from emulator.patches import cloudformation_resources
+from tests.unit.emulator.helpers import REGION
 
 TEMPLATE = {
     "Resources": {
@@ -53,6 +54,21 @@ def test_moto_still_keeps_the_templates_sse_spelling_and_ignores_ttl(vanilla):
     dynamodb = vanilla.client("dynamodb")
     assert "SSEDescription" not in dynamodb.describe_table(TableName="plain")["Table"]
     assert dynamodb.describe_time_to_live(TableName="plain")["TimeToLiveDescription"]["TimeToLiveStatus"] == "DISABLED"
+
+
+def _log_group_arn(account, stack_name: str) -> str:
+    template = {
+        "Resources": {"Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": f"/{stack_name}/logs"}}},
+        "Outputs": {"Arn": {"Value": {"Fn::GetAtt": ["Logs", "Arn"]}}},
+    }
+    cloudformation = account.client("cloudformation")
+    cloudformation.create_stack(StackName=stack_name, TemplateBody=json.dumps(template))
+    (stack,) = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    return str(stack["Outputs"][0]["OutputValue"])
+
+
+def test_moto_still_returns_a_log_groups_arn_without_its_tail(vanilla):
+    assert not _log_group_arn(vanilla, "logs").endswith(":*")
 
 
 def test_moto_still_has_no_secret_model_and_hides_cloudformation_state_machines(vanilla):
@@ -120,3 +136,9 @@ def test_a_tables_encryption_and_ttl_are_as_the_template_declares(patched, uniqu
     assert (described["Status"], described["SSEType"], described["KMSMasterKeyArn"]) == ("ENABLED", "KMS", key_arn)
     ttl = dynamodb.describe_time_to_live(TableName=unique)["TimeToLiveDescription"]
     assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "ExpiresAt")
+
+
+def test_a_log_groups_arn_ends_as_cloudformation_returns_it(patched, unique):
+    """CloudFormation template reference, AWS::Logs::LogGroup, return values: the Arn
+    attribute ends in ``:*`` (unlike DescribeLogGroups' logGroupArn)."""
+    assert _log_group_arn(patched, unique) == f"arn:aws:logs:{REGION}:{patched.id}:log-group:/{unique}/logs:*"
