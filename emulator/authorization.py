@@ -277,6 +277,10 @@ _MOTO_SERVICE_NAMES = {"awslambda": "lambda"}
 # The services that call KMS on the caller's behalf for these operations, and the
 # condition key they send (KMS developer guide, "kms:ViaService").
 _VIA_SERVICE = {"secretsmanager": "secretsmanager", "dynamodb": "dynamodb", "stepfunctions": "states"}
+# A service that answers a KMS denial with an error of its own, not AccessDenied: Step
+# Functions (API reference, e.g. DescribeExecution, "Errors": KmsAccessDeniedException,
+# "Either your KMS key policy or API caller does not have the required permissions").
+_KMS_DENIALS: dict[str, type[JsonRESTError]] = {"stepfunctions": KmsAccessDenied}
 
 
 # --- who is calling, and what they may do ---------------------------------------------------
@@ -384,8 +388,7 @@ def authorize_call(principal: Principal, call: Call, operation_name: str) -> Non
             decision = check(principal, "kms:Decrypt", key, call.region, context)
             if not decision.allowed:
                 what = _what("kms:Decrypt", key.arn, decision)
-                if service == "stepfunctions":
-                    # Step Functions API reference, e.g. DescribeExecution, "Errors": KmsAccessDeniedException,
-                    # "Either your KMS key policy or API caller does not have the required permissions."
-                    raise KmsAccessDenied(f"User: {principal.arn} is not authorized to perform: {what}")
+                own_error = _KMS_DENIALS.get(service)
+                if own_error is not None:
+                    raise own_error(f"User: {principal.arn} is not authorized to perform: {what}")
                 raise denial(service, principal, what, prefix="Access to KMS is not allowed: ")

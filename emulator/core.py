@@ -189,11 +189,11 @@ class Emulator:
             raise DeployError(f"{stack.stack_name}: {error.response['Error']['Message']}") from None
         described = cloudformation.describe_change_set(ChangeSetName=change_set["Id"])
         if described["Status"] == "FAILED" and "didn't contain changes" in described.get("StatusReason", ""):
-            return self._outputs(stack)  # nothing to do, as CDK Pipelines' Deploy action then does
+            return self.stack_outputs(stack)  # nothing to do, as CDK Pipelines' Deploy action then does
         cloudformation.execute_change_set(ChangeSetName=change_set["Id"])
         # Watched as the deploy role, as CDK Pipelines' Deploy action does (AWSCloudFormationReadOnlyAccess).
         self._wait(cloudformation, stack.stack_name, "UPDATE_COMPLETE" if exists else "CREATE_COMPLETE", timeout_seconds=timeout_seconds)
-        return self._outputs(stack)
+        return self.stack_outputs(stack)
 
     def delete(self, stack: StackArtifact, *, deployer_account: str | None = None, timeout_seconds: float = 60) -> None:
         """Delete ``stack`` as `cdk destroy` does: as the deploy role, CloudFormation acting as the execution role."""
@@ -223,7 +223,8 @@ class Emulator:
         except ClientError:
             return None
 
-    def _outputs(self, stack: StackArtifact) -> dict[str, str]:
+    def stack_outputs(self, stack: StackArtifact) -> dict[str, str]:
+        """A deployed stack's outputs, read as its account's administrator."""
         admin = self.client("cloudformation", stack.account, stack.region)
         description = admin.describe_stacks(StackName=stack.stack_name)["Stacks"][0]
         return {output["OutputKey"]: output["OutputValue"] for output in description.get("Outputs", [])}

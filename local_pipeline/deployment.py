@@ -157,8 +157,7 @@ def deployed_environment(emulator: Emulator, stacks: Sequence[StackArtifact], en
     for stage_id in deployment_stage_ids(environment_name):
         outputs[stage_id] = {}
         for stack in stage_stacks(stacks, stage_id):
-            described = emulator.client("cloudformation", stack.account, stack.region).describe_stacks(StackName=stack.stack_name)
-            outputs[stage_id] |= {output["OutputKey"]: output["OutputValue"] for output in described["Stacks"][0].get("Outputs", [])}
+            outputs[stage_id] |= emulator.stack_outputs(stack)
     return LocalDeployment(emulator, environment_name, outputs)
 
 

@@ -142,3 +142,32 @@ def test_a_log_groups_arn_ends_as_cloudformation_returns_it(patched, unique):
     """CloudFormation template reference, AWS::Logs::LogGroup, return values: the Arn
     attribute ends in ``:*`` (unlike DescribeLogGroups' logGroupArn)."""
     assert _log_group_arn(patched, unique) == f"arn:aws:logs:{REGION}:{patched.id}:log-group:/{unique}/logs:*"
+
+
+def test_a_state_machines_encryption_configuration_is_kept(patched, unique):
+    """CloudFormation template reference, AWS::StepFunctions::StateMachine
+    EncryptionConfiguration, and the API's DescribeStateMachine (encryptionConfiguration):
+    the key the template names is the state machine's, which the emulator then asks
+    callers for (tests/integration/test_failure_modes.py)."""
+    key_arn = patched.client("kms").create_key()["KeyMetadata"]["Arn"]
+    template = {
+        "Resources": {
+            "Machine": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {
+                    "StateMachineName": unique,
+                    "DefinitionString": json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+                    "RoleArn": f"arn:aws:iam::{patched.id}:role/runner",
+                    "EncryptionConfiguration": {
+                        "Type": "CUSTOMER_MANAGED_KMS_KEY",
+                        "KmsKeyId": key_arn,
+                        "KmsDataKeyReusePeriodSeconds": 120,
+                    },
+                },
+            }
+        }
+    }
+    patched.client("cloudformation").create_stack(StackName=unique, TemplateBody=json.dumps(template))
+    arn = f"arn:aws:states:{REGION}:{patched.id}:stateMachine:{unique}"
+    described = patched.client("stepfunctions").describe_state_machine(stateMachineArn=arn)["encryptionConfiguration"]
+    assert described == {"type": "CUSTOMER_MANAGED_KMS_KEY", "kmsKeyId": key_arn, "kmsDataKeyReusePeriodSeconds": 120}
