@@ -20,6 +20,7 @@ import argparse
 import dataclasses
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -273,7 +274,8 @@ def remote(port: int, *, git_remote: bool = True) -> int:
         subprocess.run(["git", "init", "--quiet", "--bare", str(REPOSITORY)], check=True)  # noqa: S607
     hook = REPOSITORY / "hooks" / "post-receive"
     # The state folder is named in the hook: a push finds this service whatever its environment.
-    hook.write_text(f"#!/bin/sh\ncd {PROJECT_ROOT} && LOCAL_AWS_STATE={STATE} exec {sys.executable} -m local_pipeline.gitops hook\n")
+    root, state, python = (shlex.quote(str(path)) for path in (PROJECT_ROOT, STATE, sys.executable))
+    hook.write_text(f"#!/bin/sh\ncd {root} && LOCAL_AWS_STATE={state} exec {python} -m local_pipeline.gitops hook\n")
     hook.chmod(0o755)
     if git_remote:
         remotes = subprocess.run(["git", "remote"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True).stdout.split()  # noqa: S607
