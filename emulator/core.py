@@ -21,13 +21,12 @@ from contextlib import ExitStack, contextmanager
 from types import TracebackType
 from typing import Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.iam.models import iam_backends
 
-from emulator import patches
+from emulator import clients, patches
 from emulator.authorization import ADMIN_USER
 from emulator.identity import PARTITION, Credentials, assume_role_as, forget_sessions, principal_for_access_key
 from project.assembly import FileAsset, StackArtifact
@@ -69,9 +68,11 @@ class Emulator:
         self._contexts.enter_context(patches.applied())
         self._contexts.enter_context(mock_aws(config=MOTO_CONFIG))
         forget_sessions()
+        clients.forget_clients()
         return self
 
     def __exit__(self, *exc: object | TracebackType) -> None:
+        clients.forget_clients()
         self._contexts.close()
 
     # --- accounts ------------------------------------------------------------
@@ -87,7 +88,7 @@ class Emulator:
 
     def client(self, service: str, account: str, region: str) -> Any:
         """A client of ``account``'s administrator in ``region``."""
-        return boto3.client(service, region_name=region, config=_CLIENT_CONFIG, **self.credentials(account).as_boto3_kwargs())
+        return clients.client(service, region=region, credentials=self.credentials(account), config=_CLIENT_CONFIG)
 
     # --- deployment ----------------------------------------------------------
 
@@ -147,7 +148,7 @@ class Emulator:
         credentials = publisher
         if asset.role_arn:
             credentials = assume_role_as(principal_for_access_key(publisher.access_key_id), asset.role_arn, external_id=None, region=region)
-        s3 = boto3.client("s3", region_name=region, config=_CLIENT_CONFIG, **credentials.as_boto3_kwargs())
+        s3 = clients.client("s3", region=region, credentials=credentials, config=_CLIENT_CONFIG)
         s3.put_object(Bucket=asset.bucket_name, Key=asset.object_key, Body=body)
 
     def deploy(
@@ -171,7 +172,7 @@ class Emulator:
         session = assume_role_as(
             principal_for_access_key(deployer.access_key_id), stack.deploy_role_arn, external_id=None, region=stack.region
         )
-        cloudformation = boto3.client("cloudformation", region_name=stack.region, config=_CLIENT_CONFIG, **session.as_boto3_kwargs())
+        cloudformation = clients.client("cloudformation", region=stack.region, credentials=session, config=_CLIENT_CONFIG)
         if self._stack_status(stack) == "ROLLBACK_COMPLETE":
             # A stack whose creation failed can only be deleted; the CDK CLI deletes it and creates it anew.
             cloudformation.delete_stack(StackName=stack.stack_name, RoleARN=stack.execution_role_arn)
@@ -202,7 +203,7 @@ class Emulator:
         session = assume_role_as(
             principal_for_access_key(deployer.access_key_id), stack.deploy_role_arn, external_id=None, region=stack.region
         )
-        cloudformation = boto3.client("cloudformation", region_name=stack.region, config=_CLIENT_CONFIG, **session.as_boto3_kwargs())
+        cloudformation = clients.client("cloudformation", region=stack.region, credentials=session, config=_CLIENT_CONFIG)
         cloudformation.delete_stack(StackName=stack.stack_name, RoleARN=stack.execution_role_arn)
         if self._stack_status(stack) not in (None, "DELETE_COMPLETE"):
             admin = self.client("cloudformation", stack.account, stack.region)

@@ -22,6 +22,7 @@ from emulator.patches import (
     execution_names,
     identity_policies,
     intrinsic_failures,
+    kms_keys,
     lambda_in_process,
     public_parameters,
     sync_execution,
@@ -47,6 +48,7 @@ PATCHES: tuple[ModuleType, ...] = (
     cloudformation_rules,
     cloudformation_execution_role,
     template_parsing,
+    kms_keys,
 )
 
 

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 from unittest import mock
 
-import boto3
 from botocore.client import BaseClient
 from botocore.config import Config
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.credentials import StateCredentials
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
 from moto.stepfunctions.parser.asl.utils import boto_client as moto_boto_client
 
+from emulator import clients
 from emulator.identity import Credentials, assume_role_as, assume_role_as_service, principal_for_access_key
 
 REASON = (
@@ -75,7 +75,7 @@ def boto_client_for(region: str, service: str, state_credentials: Any = None) ->
     if not isinstance(state_credentials, ExecutionCredentials):
         raise RuntimeError(f"a {service} task call came without execution credentials; the emulator cannot sign it")
     credentials = credentials_for_task(state_credentials, region)
-    return boto3.client(service, region_name=region, config=_CLIENT_CONFIG, **credentials.as_boto3_kwargs())
+    return clients.client(service, region=region, credentials=credentials, config=_CLIENT_CONFIG)
 
 
 def _modules_using_boto_client_for() -> list[Any]:

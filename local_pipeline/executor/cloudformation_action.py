@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
+from emulator import clients
 from emulator.identity import Credentials
 from local_pipeline.executor.engine import ActionContext, ActionOutcome
 
@@ -47,11 +47,8 @@ class CloudFormationAction:
         mode = configuration.get("ActionMode")
         if context.action.role_arn is None:
             return ActionOutcome("Failed", "the action names no RoleArn: the emulator runs cross-account actions only through their role")
-        client = boto3.client(
-            "cloudformation",
-            region_name=context.action.region or self.region,
-            **self.sessions(context.action.role_arn, context.action.region or self.region).as_boto3_kwargs(),
-        )
+        region = context.action.region or self.region
+        client = clients.client("cloudformation", region=region, credentials=self.sessions(context.action.role_arn, region))
         try:
             if mode == "CHANGE_SET_REPLACE":
                 return self._replace(client, context)
