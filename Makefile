@@ -55,7 +55,7 @@ audit: install $(if $(filter cdk.out,$(ASSEMBLY)),cdk.out/manifest.json) ## chec
 	$(PY) -m pipeline.audit --assembly $(ASSEMBLY) --reports reports/checkov
 
 test: install ## every test: unit, policy checks, the audit gate, the emulator, the local run, integration on emulated accounts (no AWS, no network)
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 bench: install ## time each stage of the local run, consumer executions, and local/synth ratio
 	$(PY) -m local_pipeline.bench

@@ -4,14 +4,20 @@ and once more with the configured variant (tests/helpers.py) for the tests that 
 from __future__ import annotations
 
 import os
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+import pickle
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
 from project.config import DeploymentEnvironment
 from project.paths import PROJECT_ROOT
 from tests.helpers import SynthesizedApp, configured_context, suite_context, synthesize, without_source
+
+T = TypeVar("T")
 
 # The suite emulates AWS in process. Run as a build of the pipeline (its Synth step, on
 # this machine against the emulated accounts, or on AWS), the environment may hold an
@@ -32,7 +38,6 @@ if _PINNED_NODE_BIN.is_dir():
 
 _WANTS_AUDIT = False
 _BACKGROUND = ThreadPoolExecutor(max_workers=1)
-_AUDIT_RUNS: list[Future[Any]] = []
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -42,30 +47,83 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     _WANTS_AUDIT = any("audit_run" in getattr(item, "fixturenames", ()) for item in items)
 
 
+def _shared_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder every process of this test run sees: under pytest-xdist, the workers'
+    base temporary folders share a parent (pytest-xdist docs, "Making session-scoped
+    fixtures execute only once")."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def _once_per_run(tmp_path_factory: pytest.TempPathFactory, name: str, produce: Callable[[Path], T]) -> T:
+    """``produce(folder)``'s result, made by the first process of the run that asks for it;
+    the others wait for it and read it back."""
+    from filelock import FileLock  # a dev requirement: the IntegrationTest step installs none of them
+
+    shared = _shared_folder(tmp_path_factory)
+    result = shared / f"{name}.pickle"
+    with FileLock(shared / f"{name}.lock"):
+        if result.is_file():
+            return pickle.loads(result.read_bytes())  # noqa: S301 (written by this test run)
+        produced = produce(shared / name)
+        result.write_bytes(pickle.dumps(produced))
+        return produced
+
+
+def _published_audit(assembly: Path, folder: Path) -> None:
+    """The shared audit, run once, its result (or its failure) left for every process."""
+    from tests.audit_run import run_shared_audit
+
+    try:
+        outcome: Any = run_shared_audit(assembly, folder)
+    except Exception as error:  # every test that needs the audit fails with this
+        outcome = RuntimeError(f"the shared audit run failed: {error!r}")
+    written = folder.parent / "audit.pickle.partial"
+    written.write_bytes(pickle.dumps(outcome))
+    written.replace(folder.parent / "audit.pickle")
+
+
+def _synthesize_suite_app(folder: Path) -> SynthesizedApp:
+    synthesized = synthesize(folder, without_source(suite_context()))
+    if _WANTS_AUDIT:
+        _BACKGROUND.submit(_published_audit, synthesized.outdir, folder.parent / "audit")
+    return synthesized
+
+
+def pytest_sessionfinish() -> None:
+    # This process may have started the shared audit that another one waits for: it must
+    # not end before the audit has left its result.
+    _BACKGROUND.shutdown(wait=True)
+
+
 @pytest.fixture(scope="session")
 def synthesized_app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
     """The app as `make synth` builds it from cdk.json, with the suite's environments
     (tests/helpers.py) and without a source whatever cdk.json says (the tests of the
-    refusal to deploy need it; ``configured_app`` has one)."""
-    synthesized = synthesize(tmp_path_factory.mktemp("cdk.out"), without_source(suite_context()))
-    if _WANTS_AUDIT:
-        from tests.audit_run import run_shared_audit
-
-        _AUDIT_RUNS.append(_BACKGROUND.submit(run_shared_audit, synthesized.outdir, tmp_path_factory.mktemp("audit")))
-    return synthesized
+    refusal to deploy need it; ``configured_app`` has one). Synthesized once per test run,
+    whatever the number of processes; the shared audit starts right after it."""
+    return _once_per_run(tmp_path_factory, "cdk.out", _synthesize_suite_app)
 
 
 @pytest.fixture(scope="session")
 def configured_app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
     """The second synth: the source configured, two environments in eu-west-1 (tests/helpers.py)."""
-    return synthesize(tmp_path_factory.mktemp("configured"), configured_context(suite_context()))
+    return _once_per_run(tmp_path_factory, "configured", lambda folder: synthesize(folder, configured_context(suite_context())))
 
 
 @pytest.fixture(scope="session")
-def audit_run(synthesized_app: SynthesizedApp) -> Any:
-    """The shared audit run (tests/audit_run.py), started when the app was synthesized."""
-    (running,) = _AUDIT_RUNS
-    return running.result(timeout=600)
+def audit_run(synthesized_app: SynthesizedApp, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The shared audit run (tests/audit_run.py), started by the process that synthesized the app."""
+    published = _shared_folder(tmp_path_factory) / "audit.pickle"
+    deadline = time.monotonic() + 600
+    while not published.is_file():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the shared audit run left no result in {published} within 600 s")
+        time.sleep(0.1)
+    outcome = pickle.loads(published.read_bytes())  # noqa: S301 (written by this test run)
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
 
 
 @pytest.fixture(scope="session")
