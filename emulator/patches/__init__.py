@@ -22,8 +22,10 @@ from emulator.patches import (
     execution_names,
     identity_policies,
     intrinsic_failures,
+    json_paths,
     kms_keys,
     lambda_in_process,
+    parsed_definitions,
     public_parameters,
     sync_execution,
     task_credentials,
@@ -49,6 +51,8 @@ PATCHES: tuple[ModuleType, ...] = (
     cloudformation_execution_role,
     template_parsing,
     kms_keys,
+    parsed_definitions,
+    json_paths,
 )
 
 

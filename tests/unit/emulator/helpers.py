@@ -17,20 +17,25 @@ REGION = "us-east-1"
 ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
-def states_trust(account: str) -> str:
+def service_trust(service: str, account: str) -> str:
+    """A trust policy for ``service`` (``states.amazonaws.com``), on behalf of ``account`` only."""
     return json.dumps(
         {
             "Version": "2012-10-17",
             "Statement": [
                 {
                     "Effect": "Allow",
-                    "Principal": {"Service": "states.amazonaws.com"},
+                    "Principal": {"Service": service},
                     "Action": "sts:AssumeRole",
                     "Condition": {"StringEquals": {"aws:SourceAccount": account}},
                 }
             ],
         }
     )
+
+
+def states_trust(account: str) -> str:
+    return service_trust("states.amazonaws.com", account)
 
 
 class Account:

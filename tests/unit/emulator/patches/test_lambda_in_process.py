@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 
 from emulator.patches import lambda_in_process
-from tests.unit.emulator.helpers import ACCOUNT
+from tests.unit.emulator.helpers import ACCOUNT, service_trust
 
 HANDLER = """
 import os
@@ -17,18 +17,7 @@ def handle(event, context):
     return {"n": event["n"] + 1, "setting": os.environ["SETTING"], "arn": identity["Arn"], "function": context.function_name}
 """
 
-LAMBDA_TRUST = json.dumps(
-    {
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-                "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
-            }
-        ]
-    }
-)
+LAMBDA_TRUST = service_trust("lambda.amazonaws.com", ACCOUNT)
 
 
 def test_moto_without_docker_still_only_echoes(vanilla):
