@@ -19,13 +19,16 @@ from pathlib import Path
 from rich.console import Console
 
 from emulator import Emulator
+from local_pipeline.concurrency import Concurrency, concurrent_consumers
 from local_pipeline.deployment import deploy_environment, environments_in
+from local_pipeline.keep_up import served
 from local_pipeline.push_bench import PushBenchError, push_seconds
 from local_pipeline.run import LocalRun, RunOptions
 from local_pipeline.synth import cdk_synth
 from project.assembly import read_stacks
 
 EXECUTIONS = 15
+CONCURRENT = (25, 150)
 
 
 def bare_synth_seconds() -> float:
@@ -35,8 +38,9 @@ def bare_synth_seconds() -> float:
         return time.perf_counter() - started
 
 
-def consumer_medians(assembly: Path) -> tuple[float, float]:
-    """Median seconds of one consumer execution, cache hit and cache miss."""
+def consumer_figures(assembly: Path) -> tuple[float, float, list[Concurrency]]:
+    """Median seconds of one consumer execution, cache hit and cache miss; then, the cache
+    warm, each of CONCURRENT's counts of consumers at once through the kept-up service."""
     stacks = read_stacks(assembly)
     with Emulator() as emulator:
         deployment = deploy_environment(emulator, stacks, environments_in(stacks)[0])
@@ -53,7 +57,10 @@ def consumer_medians(assembly: Path) -> tuple[float, float]:
         timed(clear_cache=True)  # the first run imports the handler: not what a cache hit costs
         hits = [timed(clear_cache=False) for _ in range(EXECUTIONS)]
         misses = [timed(clear_cache=True) for _ in range(EXECUTIONS)]
-    return statistics.median(hits), statistics.median(misses)
+        timed(clear_cache=False)  # the last miss cached the secret: the concurrent runs find it
+        with served() as endpoint:
+            concurrency = [concurrent_consumers(emulator, deployment, endpoint, count) for count in CONCURRENT]
+    return statistics.median(hits), statistics.median(misses), concurrency
 
 
 def _seconds(steps: list[dict], *, stage: str | None = None, action_prefix: str | None = None, action_suffix: str = "") -> float:
@@ -74,7 +81,7 @@ def main() -> int:
         return 1
     steps, total = run.steps, run.total_seconds
     synth = bare_synth_seconds()
-    hit, miss = consumer_medians(run.options.assembly)
+    hit, miss, concurrency = consumer_figures(run.options.assembly)
     try:
         first_push, second_push = push_seconds()
     except PushBenchError as error:
@@ -91,6 +98,10 @@ def main() -> int:
     print(f"local run, total:                    {total:6.2f} s")
     print(f"bare cdk synth:                      {synth:6.2f} s")
     print(f"consumer execution, median of {EXECUTIONS}: cache hit {hit * 1000:.0f} ms, cache miss {miss * 1000:.0f} ms")
+    for figures in concurrency:
+        print(figures.line())
+        for failure in figures.failed[:3]:
+            print(f"  failed: {failure.status} {failure.error}: {failure.cause}")
     print(f"git push local, first push (cold build caches): {first_push:6.1f} s")
     print(f"git push local, second push (warm caches):      {second_push:6.1f} s")
     print(f"local/synth ratio: {total / synth:.2f}")

@@ -159,22 +159,18 @@ def _handler(control: Control) -> type[BaseHTTPRequestHandler]:
 
 
 def serve(port: int) -> int:
-    from moto.server import ThreadedMotoServer
-
     from emulator import Emulator
+    from local_pipeline.keep_up import served
 
     STATE.mkdir(parents=True, exist_ok=True)
-    with Emulator() as emulator:
-        aws = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        aws.start()
-        control = Control(emulator, f"http://127.0.0.1:{port}")
+    with Emulator() as emulator, served(port) as endpoint:
+        control = Control(emulator, endpoint)
         server = ThreadingHTTPServer(("127.0.0.1", port + 1), _handler(control))
         signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
         SERVICE_JSON.write_text(json.dumps({"pid": os.getpid(), "endpoint": control.endpoint, "control": port + 1}))
         try:
             server.serve_forever(poll_interval=0.2)
         finally:
-            aws.stop()
             SERVICE_JSON.unlink(missing_ok=True)
     return 0
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -37,7 +36,7 @@ from local_pipeline.executor.local_source import with_local_source
 from local_pipeline.executor.runner import PipelineRunner
 from local_pipeline.executor.source_action import WorkingTreeSource, head_of
 from local_pipeline.in_process import InProcessIntegrationTest, InProcessSynth
-from local_pipeline.keep_up import serve
+from local_pipeline.keep_up import serve, served
 from local_pipeline.report import StageFailed, action_line, run_table, shorten
 from local_pipeline.synth import bootstrap_template, cdk_synth
 from pipeline.audit import audit
@@ -62,24 +61,16 @@ class _BuildEndpoint:
     started only if one runs (the pipeline's own builds are done in process)."""
 
     def __init__(self) -> None:
-        self._server: Any = None
+        self._server = ExitStack()
         self.url = ""
 
     def __call__(self) -> str:
-        if self._server is None:
-            from moto.server import ThreadedMotoServer
-
-            with socket.socket() as probe:
-                probe.bind(("127.0.0.1", 0))
-                port = probe.getsockname()[1]
-            self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-            self._server.start()
-            self.url = f"http://127.0.0.1:{port}"
+        if not self.url:
+            self.url = self._server.enter_context(served())
         return self.url
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
+        self._server.close()
 
 
 @dataclass
