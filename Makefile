@@ -57,7 +57,7 @@ audit: install $(if $(filter cdk.out,$(ASSEMBLY)),cdk.out/manifest.json) ## chec
 test: install ## every test: unit, policy checks, the audit gate, the emulator, the local run, integration on emulated accounts (no AWS, no network)
 	$(PY) -m pytest -n auto --dist loadfile
 
-bench: install ## time each stage of the local run, consumer executions, and local/synth ratio
+bench: install ## time make local, make test, consumer executions (25 and 150 at once) and pushes against a bare synth
 	$(PY) -m local_pipeline.bench
 
 up: install ## start the emulated accounts in the background (PORT=5123); their state lasts until `make down`

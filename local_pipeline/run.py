@@ -38,8 +38,8 @@ from local_pipeline.executor.source_action import WorkingTreeSource, head_of
 from local_pipeline.in_process import InProcessIntegrationTest, InProcessSynth
 from local_pipeline.keep_up import serve, served
 from local_pipeline.report import StageFailed, action_line, run_table, shorten
-from local_pipeline.synth import bootstrap_template, cdk_synth
-from pipeline.audit import audit
+from local_pipeline.synth import StartedSynth, bootstrap_template, start_synth
+from pipeline.audit import audit, start_checkov
 from project.assembly import AssemblyError, StackArtifact, read_stacks
 from project.paths import ASSEMBLY, PROJECT_ROOT, REPORTS
 
@@ -93,14 +93,15 @@ class LocalRun:
 
     # --- before the run: what `cdk deploy SecretCachePipeline` does on AWS ----------------------
 
-    def _synth(self) -> list[StackArtifact]:
-        started = time.perf_counter()
-        completed = cdk_synth(self.options.assembly)
+    def _synth(self, synthesis: StartedSynth) -> list[StackArtifact]:
+        completed = synthesis.wait()
         if completed.returncode != 0:
             reason = (completed.stderr or completed.stdout).strip()[-3000:] or f"cdk synth exited {completed.returncode}"
             raise StageFailed(f"{PREPARATION}/synth the working tree: {reason}")
         stacks = read_stacks(self.options.assembly)
-        self._prepare("synth the working tree", started, f"{len(stacks)} stacks in {self.options.assembly.name}/ (cdk-nag passed)")
+        self._prepare(
+            "synth the working tree", synthesis.started, f"{len(stacks)} stacks in {self.options.assembly.name}/ (cdk-nag passed)"
+        )
         return stacks
 
     def _deploy_pipeline(self, emulator: Emulator, stacks: list[StackArtifact], scratch: Path) -> StackArtifact:
@@ -119,8 +120,12 @@ class LocalRun:
 
     # --- the run --------------------------------------------------------------------------------
 
-    def run(self) -> int:
-        started = time.perf_counter()
+    def run(self, synthesis: StartedSynth | None = None) -> int:
+        """The run; ``synthesis``, if given, is `cdk synth` of ``options.assembly`` already started
+        (``__main__`` starts it before loading the rest): the run counts from its start."""
+        if synthesis is None or synthesis.outdir != self.options.assembly:
+            synthesis = start_synth(self.options.assembly)
+        started = synthesis.started
         run_id, folder = new_run_folder(self.options.reports / "runs")
         commit, branch = head_of(PROJECT_ROOT)
         approver = Approver(ask=self.options.approve, console=self.console)
@@ -128,12 +133,17 @@ class LocalRun:
         emulator: Emulator | None = None
         with ExitStack() as contexts, ThreadPoolExecutor(max_workers=2) as pool:
             contexts.callback(endpoint.stop)
+            contexts.callback(synthesis.process.kill)  # an interrupted run leaves no synth behind
+            # checkov loads while Node synthesizes; it is handed the templates after.
+            checkov = start_checkov()
+            if checkov is not None:
+                contexts.callback(checkov.kill)
             try:
                 pool.submit(bootstrap_template)  # asked of Node once per CLI version, while it synthesizes
-                stacks = self._synth()
+                stacks = self._synth(synthesis)
                 # The audit runs (in processes of its own) while the accounts are set up; the
                 # Synth action waits for its verdict, and nothing is deployed past it unless it passes.
-                auditing = pool.submit(audit, [self.options.assembly], self.options.reports / "checkov")
+                auditing = pool.submit(audit, [self.options.assembly], self.options.reports / "checkov", started_checkov=checkov)
                 emulator = contexts.enter_context(Emulator())
                 scratch = Path(contexts.enter_context(tempfile.TemporaryDirectory(prefix="local-run-")))
                 pipeline_stack = self._deploy_pipeline(emulator, stacks, scratch / "local-source")
@@ -190,7 +200,7 @@ def _shown(path: Path) -> Path:
         return path
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, synthesis: StartedSynth | None = None) -> int:
     from rich.console import Console
 
     parser = argparse.ArgumentParser(description="Run the synthesized pipeline on the working tree, in emulated AWS accounts.")
@@ -199,10 +209,15 @@ def main(argv: list[str] | None = None) -> int:
         "--keep-up", action="store_true", default=os.environ.get("KEEP_UP") == "1", help="keep the emulator up on 127.0.0.1"
     )
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "5000")))
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit:  # --help, or a bad argument: no run, so no synth left running either
+        if synthesis is not None:
+            synthesis.process.kill()
+        raise
     # A log, not a terminal (CI): wide enough that an action stays on one line.
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
-    return LocalRun(RunOptions(approve=args.approve, keep_up=args.keep_up, port=args.port), console).run()
+    return LocalRun(RunOptions(approve=args.approve, keep_up=args.keep_up, port=args.port), console).run(synthesis)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -18,15 +20,35 @@ def _process_env() -> dict[str, str]:
     return {**os.environ, "PATH": f"{CDK_BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
-def cdk_synth(outdir: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+@dataclass(frozen=True)
+class StartedSynth:
+    """`cdk synth` into ``outdir``, running since ``started`` (``time.perf_counter()``)."""
+
+    outdir: Path
+    process: subprocess.Popen[str]
+    started: float
+
+    def wait(self) -> subprocess.CompletedProcess[str]:
+        stdout, stderr = self.process.communicate()
+        return subprocess.CompletedProcess(self.process.args, self.process.returncode, stdout, stderr)
+
+
+def start_synth(outdir: Path) -> StartedSynth:
+    """`cdk synth`, started: what needs the templates waits for it, the rest goes on."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
         [str(CDK_BIN / "cdk"), "synth", "--quiet", "--output", str(outdir)],
         cwd=PROJECT_ROOT,
         env=_process_env(),
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        check=False,
     )
+    return StartedSynth(outdir, process, started)
+
+
+def cdk_synth(outdir: Path) -> subprocess.CompletedProcess[str]:
+    return start_synth(outdir).wait()
 
 
 def _cli_version() -> str:

@@ -29,6 +29,7 @@ from project.paths import ASSEMBLY, PROJECT_ROOT, REPORTS
 
 CHECKOV = PROJECT_ROOT / ".venv-audit" / "bin" / "checkov"
 CONFIG = PROJECT_ROOT / ".checkov.yaml"
+WAITING_CHECKOV = Path(__file__).with_name("checkov_waiting.py")
 DEFAULT_REPORTS = REPORTS / "checkov"
 REPORT_FILES = ("results_junitxml.xml", "results_sarif.sarif", "results_cli.txt", "results_json.json")
 CHECKOV_NAME, CFN_LINT_NAME = "checkov", "cfn-lint"  # which tool a Finding comes from
@@ -88,15 +89,47 @@ def _findings(results: dict, kind: str) -> list[Finding]:
     ]
 
 
-def run_checkov(templates: Sequence[Path], reports: Path, *, checkov: Path = CHECKOV) -> AuditReport:
+def start_checkov(checkov: Path = CHECKOV) -> subprocess.Popen[str] | None:
+    """checkov's process, started before the templates exist (``checkov_waiting.py``): it
+    loads while they are synthesized, then ``run_checkov(..., started=)`` hands it its
+    arguments. None if checkov is not installed (``run_checkov`` then says so)."""
+    python = checkov.parent / "python"
+    if not python.is_file():
+        return None
+    # -P: the script's folder (pipeline/) is not put on sys.path, so no module of ours can
+    # shadow one of checkov's.
+    return subprocess.Popen(
+        [str(python), "-P", str(WAITING_CHECKOV)],
+        cwd=PROJECT_ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def run_checkov(
+    templates: Sequence[Path], reports: Path, *, checkov: Path = CHECKOV, started: subprocess.Popen[str] | None = None
+) -> AuditReport:
+    """checkov over ``templates``, as its own process or as ``started`` (``start_checkov``):
+    the same arguments either way."""
     prepare_run(checkov, "run `make audit` (it installs .venv-audit)", templates, reports, REPORT_FILES)
     command = [str(checkov), "--config-file", str(CONFIG), "--output-file-path", str(reports)]
     for template in templates:
         command += ["-f", str(template)]
-    completed = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
+    if started is None:
+        completed = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
+    else:
+        stdout, stderr = started.communicate(json.dumps(command[1:]) + "\n")
+        completed = subprocess.CompletedProcess(command, started.returncode, stdout, stderr)
     json_report = reports / "results_json.json"
     if completed.returncode not in (0, 1) or not json_report.is_file():
         raise AuditError(f"checkov exited {completed.returncode}: {completed.stderr.strip()[-2000:]}")
+    return read_checkov_report(json_report, templates)
+
+
+def read_checkov_report(json_report: Path, templates: Sequence[Path]) -> AuditReport:
+    """checkov's ``results_json.json``, as findings on ``templates``."""
     data = json.loads(json_report.read_text())
     # One framework gives a dict; several give a list of them.
     results = [data] if isinstance(data, dict) else data
@@ -118,13 +151,19 @@ def add_lint_findings(report: AuditReport, findings: Sequence[cfn_lint.LintFindi
     report.notes += [finding for finding in findings if not finding.is_error]
 
 
-def audit(assemblies: Sequence[Path], reports: Path = DEFAULT_REPORTS, *, checkov: Path = CHECKOV) -> AuditReport:
+def audit(
+    assemblies: Sequence[Path],
+    reports: Path = DEFAULT_REPORTS,
+    *,
+    checkov: Path = CHECKOV,
+    started_checkov: subprocess.Popen[str] | None = None,
+) -> AuditReport:
     stacks = [stack for assembly in assemblies for stack in _stacks(assembly)]
     # cfn-lint (~1.5 s) runs in its own process while checkov runs in another: the audit
     # takes as long as the slower of the two.
     with ThreadPoolExecutor(max_workers=1) as pool:
         linting = pool.submit(cfn_lint.lint, [(stack.template_file, stack.region) for stack in stacks], reports)
-        report = run_checkov([stack.template_file for stack in stacks], reports, checkov=checkov)
+        report = run_checkov([stack.template_file for stack in stacks], reports, checkov=checkov, started=started_checkov)
         add_lint_findings(report, linting.result())
     return report
 

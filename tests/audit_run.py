@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.audit import AuditReport, find_templates, run_checkov
+from pipeline.audit import AuditReport, find_templates, run_checkov, start_checkov
 from pipeline.cfn_lint import LintFinding, lint
 from project.assembly import read_stacks
 from project.paths import PROJECT_ROOT
@@ -135,7 +135,7 @@ LINT_PLANTS: dict[str, tuple[str, Callable[[Template], None]]] = {
 }
 
 
-def _template_of(assembly: Path, stage: str) -> Path:
+def template_of(assembly: Path, stage: str) -> Path:
     """The template of the stage's stack, or with ``stage == ""`` of the pipeline stack."""
     (template_file,) = [
         stack.template_file for stack in read_stacks(assembly) if (stack.stage.startswith(f"{stage}-") if stage else not stack.stage)
@@ -144,7 +144,7 @@ def _template_of(assembly: Path, stage: str) -> Path:
 
 
 def _plant(assembly: Path, stage: str, plant: Callable[[Template], None]) -> None:
-    template_file = _template_of(assembly, stage)
+    template_file = template_of(assembly, stage)
     template = json.loads(template_file.read_text())
     plant(template)
     template_file.write_text(json.dumps(template, indent=1))
@@ -188,6 +188,9 @@ def run_shared_audit(assembly: Path, root: Path) -> AuditRun:
         _plant(lint_copy, stage, plant)
     cli_copy = copies[CLI_PLANT]
     _plant(cli_copy, *LINT_PLANTS[CLI_LINT_PLANT])
+    # The shared run goes through checkov started ahead, as `make local` runs it; the
+    # `make audit` entry point beside it starts checkov as a process of its own.
+    waiting = start_checkov()
     cli = subprocess.Popen(
         [sys.executable, "-m", "pipeline.audit", "--assembly", str(cli_copy), "--reports", str(root / "cli-reports")],
         cwd=PROJECT_ROOT,
@@ -196,11 +199,11 @@ def run_shared_audit(assembly: Path, root: Path) -> AuditRun:
         text=True,
     )
     # Of each copy only the template that differs from the pristine assembly.
-    planted_templates = [_template_of(copy, PLANTS[plant_id][0]) for plant_id, copy in copies.items()]
+    planted_templates = [template_of(copy, PLANTS[plant_id][0]) for plant_id, copy in copies.items()]
     fixtures = sorted(FIXTURES.glob("*.template.json"))
     with ThreadPoolExecutor(max_workers=1) as pool:
         linting = pool.submit(_lint_assemblies, pristine, lint_copy)
-        report = run_checkov([*fixtures, *find_templates(pristine), *planted_templates], root / "reports")
+        report = run_checkov([*fixtures, *find_templates(pristine), *planted_templates], root / "reports", started=waiting)
         findings = linting.result()
     stdout, stderr = cli.communicate(timeout=300)
     return AuditRun(

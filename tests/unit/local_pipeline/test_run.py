@@ -13,6 +13,7 @@ import io
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -23,22 +24,32 @@ from local_pipeline.executor.approval_action import Decision
 from local_pipeline.executor.definition import read_pipeline
 from local_pipeline.executor.deployed import PIPELINE_TYPE
 from local_pipeline.run import PREPARATION, LocalRun, RunOptions
+from local_pipeline.synth import StartedSynth
 from pipeline.audit import AuditReport, Finding
 from project.arns import region_of_arn
 from project.paths import PROJECT_ROOT
 from tests.helpers import CONFIGURED_REGION, SynthesizedApp
 
 
+def finished_synth(outdir: Path, *, ok: bool = True) -> StartedSynth:
+    """A stand-in for `cdk synth` of an assembly already synthesized: a process that ends at
+    once, with Node's error when not ``ok``."""
+    script = "" if ok else "import sys; sys.stderr.write('Error: bad app\\n'); sys.exit(1)"
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return StartedSynth(outdir, process, time.perf_counter())
+
+
 def _run(assembly: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, failed: list[Finding], approve: bool = False, synth_ok=True):
-    def synthesized(outdir: Path) -> subprocess.CompletedProcess[str]:
+    def synthesized(outdir: Path) -> StartedSynth:
         assert outdir == assembly
-        return subprocess.CompletedProcess(["cdk", "synth"], 0 if synth_ok else 1, "", "" if synth_ok else "Error: bad app\n")
+        return finished_synth(outdir, ok=synth_ok)
 
     def audited(assemblies, reports, **_):
         assert assemblies == [assembly]
         return AuditReport(templates=[], passed=[], failed=failed)
 
-    monkeypatch.setattr(run_module, "cdk_synth", synthesized)
+    monkeypatch.setattr(run_module, "start_synth", synthesized)
+    monkeypatch.setattr(run_module, "start_checkov", lambda: None)  # the audit is replaced too
     monkeypatch.setattr(run_module, "audit", audited)
     output = io.StringIO()
     run = LocalRun(
@@ -154,14 +165,16 @@ def test_environments_in_eu_west_1_deploy_and_pass_there(configured_app: Synthes
 
 
 _FRESH_PROCESS_RUN = """
-import subprocess, sys
+import sys
 from pathlib import Path
 from rich.console import Console
 from local_pipeline import run as run_module
 from pipeline.audit import AuditReport
 
 assembly, reports = Path(sys.argv[1]), Path(sys.argv[2])
-run_module.cdk_synth = lambda outdir: subprocess.CompletedProcess(["cdk"], 0, "", "")
+from tests.unit.local_pipeline.test_run import finished_synth
+run_module.start_synth = finished_synth
+run_module.start_checkov = lambda: None
 run_module.audit = lambda assemblies, reports, **_: AuditReport(templates=[])
 options = run_module.RunOptions(assembly=assembly, reports=reports)
 sys.exit(run_module.LocalRun(options, Console(width=200)).run())

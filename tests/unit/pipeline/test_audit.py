@@ -10,8 +10,8 @@ import xml.etree.ElementTree as ElementTree
 import pytest
 
 from pipeline import cfn_lint
-from pipeline.audit import REPORT_FILES, AuditError, find_templates
-from tests.audit_run import CLI_LINT_PLANT, CLI_PLANT, PLANTS
+from pipeline.audit import REPORT_FILES, AuditError, AuditReport, find_templates, read_checkov_report
+from tests.audit_run import CLI_LINT_PLANT, CLI_PLANT, PLANTS, template_of
 
 
 def test_the_real_assembly_passes_every_check(audit_run):
@@ -46,6 +46,21 @@ def test_reports_are_written_and_the_junit_file_lists_every_check(audit_run):
     assert all(check in names for check in audit_run.report.ran())
     sarif = json.loads((audit_run.reports / "results_sarif.sarif").read_text())
     assert {result["ruleId"] for result in sarif["runs"][0]["results"]} >= {check_of(plant) for plant in PLANTS}
+
+
+def test_checkov_started_ahead_finds_what_its_own_process_finds(audit_run):
+    """The shared run hands its arguments to checkov started ahead (as `make local` does);
+    `make audit` runs checkov as a process of its own over a copy holding the same planted
+    template: on that template, the two find the same, check by check."""
+    planted = template_of(audit_run.cli_copy, PLANTS[CLI_PLANT][0]).resolve()
+    cold = read_checkov_report(audit_run.cli_copy.parent / "cli-reports" / "results_json.json", [planted])
+
+    def results(report: AuditReport) -> set[tuple[str, str, str]]:
+        kinds = {"passed": report.passed, "failed": report.failed, "skipped": report.skipped}
+        return {(kind, f.check_id, f.resource) for kind, findings in kinds.items() for f in findings if f.template == planted}
+
+    assert results(audit_run.report) == results(cold)
+    assert any(kind == "failed" and check == check_of(CLI_PLANT) for kind, check, _ in results(cold)), "the plant was found"
 
 
 def test_an_assembly_without_manifest_is_refused_by_name(tmp_path):
