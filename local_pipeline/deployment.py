@@ -9,7 +9,7 @@ read in eu-west-1.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,8 +59,14 @@ def bootstrap_accounts(emulator: Emulator, stacks: Sequence[StackArtifact]) -> s
     `make bootstrap-commands` prints it: the project's scoped execution policies, the
     deployment accounts trusting the tooling account. Returns the tooling account."""
     tooling = tooling_account(stacks)
+    bootstrap_each(emulator, sorted({(stack.account, stack.region) for stack in stacks}), tooling=tooling)
+    return tooling
+
+
+def bootstrap_each(emulator: Emulator, targets: Iterable[tuple[str, str]], *, tooling: str) -> None:
+    """`cdk bootstrap` of each (account, region), the accounts other than ``tooling`` trusting it."""
     template = bootstrap_template()
-    for account, region in sorted({(stack.account, stack.region) for stack in stacks}):
+    for account, region in targets:
         is_tooling = account == tooling
         emulator.bootstrap(
             account,
@@ -69,7 +75,6 @@ def bootstrap_accounts(emulator: Emulator, stacks: Sequence[StackArtifact]) -> s
             trusted_accounts=[] if is_tooling else [tooling],
             execution_policies=execution_policies(account, region, tooling=is_tooling),
         )
-    return tooling
 
 
 def deploy_stage(emulator: Emulator, stacks: Sequence[StackArtifact], *, deployer_account: str) -> dict[str, str]:

@@ -30,7 +30,7 @@ from typing import Any
 
 from emulator import DeployError, Emulator
 from local_pipeline.approvals import Approver
-from local_pipeline.deployment import LocalDeployment, bootstrap_accounts, deployed_environment, environments_in
+from local_pipeline.deployment import LocalDeployment, bootstrap_accounts, bootstrap_each, deployed_environment, environments_in
 from local_pipeline.executor.engine import ActionRecord, RunRecord, new_run_folder
 from local_pipeline.executor.local_source import with_local_source
 from local_pipeline.executor.runner import PipelineRunner
@@ -38,9 +38,12 @@ from local_pipeline.executor.source_action import WorkingTreeSource, head_of
 from local_pipeline.in_process import InProcessIntegrationTest, InProcessSynth
 from local_pipeline.keep_up import serve, served
 from local_pipeline.report import StageFailed, action_line, run_table, shorten
-from local_pipeline.synth import StartedSynth, bootstrap_template, start_synth
+from local_pipeline.synth import StartedSynth, start_synth
 from pipeline.audit import audit, start_checkov
+from pipeline.bootstrap import accounts_to_bootstrap
 from project.assembly import AssemblyError, StackArtifact, read_stacks
+from project.config import ConfigError
+from project.context import config_from_cdk_json
 from project.paths import ASSEMBLY, PROJECT_ROOT, REPORTS
 
 # The steps before the pipeline runs, named in the output as the pipeline's actions are.
@@ -104,10 +107,28 @@ class LocalRun:
         )
         return stacks
 
-    def _deploy_pipeline(self, emulator: Emulator, stacks: list[StackArtifact], scratch: Path) -> StackArtifact:
-        """Bootstrap every account, and deploy the pipeline stack as its administrator does."""
+    @staticmethod
+    def _bootstrap_ahead(emulator: Emulator, synthesis: StartedSynth) -> str | None:
+        """While Node synthesizes: `cdk bootstrap` of the accounts named in the cdk.json it
+        synthesizes from, which the assembly deploys to. Their tooling account; None if
+        there is no such file to read, or it does not load (the synth then says why)."""
+        if synthesis.cdk_json is None:
+            return None
+        try:
+            config = config_from_cdk_json(synthesis.cdk_json)
+        except ConfigError:
+            return None
+        tooling = config.tooling_environment.account
+        bootstrap_each(emulator, accounts_to_bootstrap(config), tooling=tooling)
+        return tooling
+
+    def _deploy_pipeline(self, emulator: Emulator, stacks: list[StackArtifact], scratch: Path, ahead: str | None) -> StackArtifact:
+        """Bootstrap every account not bootstrapped ahead, and deploy the pipeline stack as its
+        administrator does."""
         started = time.perf_counter()
         tooling = bootstrap_accounts(emulator, stacks)
+        if ahead is not None and ahead != tooling:  # both come from cdk.json: never, unless the app changes it
+            raise StageFailed(f"{PREPARATION}/deploy the pipeline: cdk.json's tooling account is {ahead}, the assembly's {tooling}")
         (pipeline_stack,) = [stack for stack in stacks if not stack.stage]
         deployed, note = with_local_source(pipeline_stack, scratch)
         try:
@@ -139,14 +160,14 @@ class LocalRun:
             if checkov is not None:
                 contexts.callback(checkov.kill)
             try:
-                pool.submit(bootstrap_template)  # asked of Node once per CLI version, while it synthesizes
+                emulator = contexts.enter_context(Emulator())
+                bootstrapping = pool.submit(self._bootstrap_ahead, emulator, synthesis)  # while Node synthesizes
                 stacks = self._synth(synthesis)
-                # The audit runs (in processes of its own) while the accounts are set up; the
+                # The audit runs (in processes of its own) while the pipeline is deployed; the
                 # Synth action waits for its verdict, and nothing is deployed past it unless it passes.
                 auditing = pool.submit(audit, [self.options.assembly], self.options.reports / "checkov", started_checkov=checkov)
-                emulator = contexts.enter_context(Emulator())
                 scratch = Path(contexts.enter_context(tempfile.TemporaryDirectory(prefix="local-run-")))
-                pipeline_stack = self._deploy_pipeline(emulator, stacks, scratch / "local-source")
+                pipeline_stack = self._deploy_pipeline(emulator, stacks, scratch / "local-source", bootstrapping.result())
                 runner = PipelineRunner(
                     emulator,
                     pipeline_stack,

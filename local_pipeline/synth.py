@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from project.paths import PACKAGE_JSON, PROJECT_ROOT
+from project.paths import CDK_JSON, PACKAGE_JSON, PROJECT_ROOT
 
 # The pinned CLI (package.json), on the pinned Node 22 it finds first on PATH.
 CDK_BIN = PROJECT_ROOT / "node_modules" / ".bin"
@@ -27,6 +27,7 @@ class StartedSynth:
     outdir: Path
     process: subprocess.Popen[str]
     started: float
+    cdk_json: Path | None = None  # the configuration it synthesizes from, when it is one the run can read
 
     def wait(self) -> subprocess.CompletedProcess[str]:
         stdout, stderr = self.process.communicate()
@@ -44,7 +45,7 @@ def start_synth(outdir: Path) -> StartedSynth:
         stderr=subprocess.PIPE,
         text=True,
     )
-    return StartedSynth(outdir, process, started)
+    return StartedSynth(outdir, process, started, cdk_json=CDK_JSON)
 
 
 def cdk_synth(outdir: Path) -> subprocess.CompletedProcess[str]:

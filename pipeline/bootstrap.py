@@ -373,7 +373,7 @@ def policy_names(count: int) -> list[str]:
     return [f"{POLICY_NAME}{index or ''}" for index in range(count)]
 
 
-def _accounts(config: ProjectConfig) -> dict[tuple[str, str], bool]:
+def accounts_to_bootstrap(config: ProjectConfig) -> dict[tuple[str, str], bool]:
     """Every (account, region) to bootstrap, the tooling one first: is it the tooling one?"""
     tooling = config.tooling_environment
     accounts: dict[tuple[str, str], bool] = {(tooling.account, tooling.region): True}
@@ -389,7 +389,7 @@ def policy_files(account: str, count: int) -> list[Path]:
 
 def commands(config: ProjectConfig) -> list[str]:
     tooling = config.tooling_environment
-    accounts = _accounts(config)
+    accounts = accounts_to_bootstrap(config)
     parts = {key: len(execution_policies(*key, tooling=is_tooling)) for key, is_tooling in accounts.items()}
     lines = ["# 1. In each account, with its administrator's credentials: the scoped execution policies."]
     for (account, _region), count in parts.items():
@@ -431,7 +431,7 @@ def main() -> int:
         print(error, file=sys.stderr)
         return 2
     OUTPUT.mkdir(parents=True, exist_ok=True)
-    for (account, region), is_tooling in _accounts(config).items():
+    for (account, region), is_tooling in accounts_to_bootstrap(config).items():
         documents = execution_policies(account, region, tooling=is_tooling)
         for path, document in zip(policy_files(account, len(documents)), documents, strict=True):
             path.write_text(json.dumps(document, indent=2) + "\n")
