@@ -28,21 +28,30 @@ from local_pipeline.synth import StartedSynth
 from pipeline.audit import AuditReport, Finding
 from project.arns import region_of_arn
 from project.paths import PROJECT_ROOT
-from tests.helpers import CONFIGURED_REGION, SynthesizedApp
+from tests.helpers import CONFIGURED_REGION, SynthesizedApp, suite_context
 
 
-def finished_synth(outdir: Path, *, ok: bool = True) -> StartedSynth:
+def finished_synth(outdir: Path, *, ok: bool = True, cdk_json: Path | None = None) -> StartedSynth:
     """A stand-in for `cdk synth` of an assembly already synthesized: a process that ends at
     once, with Node's error when not ``ok``."""
     script = "" if ok else "import sys; sys.stderr.write('Error: bad app\\n'); sys.exit(1)"
     process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    return StartedSynth(outdir, process, time.perf_counter())
+    return StartedSynth(outdir, process, time.perf_counter(), cdk_json=cdk_json)
 
 
-def _run(assembly: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, failed: list[Finding], approve: bool = False, synth_ok=True):
+def _run(
+    assembly: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    failed: list[Finding],
+    approve: bool = False,
+    synth_ok=True,
+    cdk_json: Path | None = None,
+):
     def synthesized(outdir: Path) -> StartedSynth:
         assert outdir == assembly
-        return finished_synth(outdir, ok=synth_ok)
+        return finished_synth(outdir, ok=synth_ok, cdk_json=cdk_json)
 
     def audited(assemblies, reports, **_):
         assert assemblies == [assembly]
@@ -101,6 +110,19 @@ def test_a_failed_audit_fails_the_synth_action_and_nothing_is_deployed(synthesiz
     assert [a["action"] for a in recorded["actions"]][-1] == "Synth"
     assert not any(a["stage"].startswith("Trusted") for a in recorded["actions"])
     assert "local pipeline FAILED at Build/Synth: the audit failed: 1 failed checks: CKV_SCP_003" in output
+
+
+def test_the_accounts_bootstrapped_ahead_must_be_the_assemblys(synthesized_app, tmp_path, monkeypatch):
+    """The accounts are bootstrapped from cdk.json while Node synthesizes; an assembly
+    whose tooling account is another (the app changed it) stops the run, naming both."""
+    context = {**suite_context(), "tooling": {"account": "999999999999", "region": "us-east-1"}}
+    cdk_json = tmp_path / "cdk.json"
+    cdk_json.write_text(json.dumps({"context": context}))
+    code, _, output = _run(synthesized_app.outdir, tmp_path, monkeypatch, failed=[], cdk_json=cdk_json)
+    assert code == 1
+    reason = "make local/deploy the pipeline: cdk.json's tooling account is 999999999999, the assembly's 222222222222"
+    assert _recorded(tmp_path)["reason"] == reason
+    assert "local pipeline FAILED" in output
 
 
 def test_a_failed_synth_is_recorded_with_its_reason(synthesized_app, tmp_path, monkeypatch):
