@@ -31,13 +31,14 @@ from typing import Any
 from emulator import DeployError, Emulator
 from local_pipeline.approvals import Approver
 from local_pipeline.deployment import LocalDeployment, bootstrap_accounts, bootstrap_each, deployed_environment, environments_in
-from local_pipeline.executor.engine import ActionRecord, RunRecord, new_run_folder
+from local_pipeline.executor.engine import ActionRecord, RunRecord, new_run_folder, utc_now
 from local_pipeline.executor.local_source import with_local_source
 from local_pipeline.executor.runner import PipelineRunner
 from local_pipeline.executor.source_action import WorkingTreeSource, head_of
 from local_pipeline.in_process import InProcessIntegrationTest, InProcessSynth
 from local_pipeline.keep_up import serve, served
 from local_pipeline.report import StageFailed, action_line, run_table, shorten
+from local_pipeline.report_page import RUN_PAGE, write_pages
 from local_pipeline.synth import StartedSynth, start_synth
 from pipeline.audit import audit, start_checkov
 from pipeline.bootstrap import accounts_to_bootstrap
@@ -92,7 +93,7 @@ class LocalRun:
         self.console.print(action_line(shown), markup=False, highlight=False, soft_wrap=True)
 
     def _prepare(self, name: str, started: float, summary: str) -> None:
-        self._show(ActionRecord(PREPARATION, name, "Succeeded", time.perf_counter() - started, summary))
+        self._show(ActionRecord(PREPARATION, name, "Succeeded", time.perf_counter() - started, summary, ended_at=utc_now()))
 
     # --- before the run: what `cdk deploy SecretCachePipeline` does on AWS ----------------------
 
@@ -198,6 +199,7 @@ class LocalRun:
         recorded = asdict(self.record)
         recorded["actions"] = self.steps
         (folder / "run.json").write_text(json.dumps(recorded, indent=2) + "\n")
+        write_pages(folder)
 
     def _verdict(self, folder: Path, emulator: Emulator | None) -> int:
         assert self.record is not None
@@ -206,9 +208,11 @@ class LocalRun:
         if self.record.status != "Succeeded":
             why = self.record.reason.splitlines()[0] if self.record.reason else self.record.status
             self.console.print(f"[red bold]local pipeline {self.record.status.upper()}[/red bold] at {shorten(why)}", markup=True)
-            self.console.print(f"the run's record: {shown}/run.json", markup=False)
+            self.console.print(f"the run's record: {shown}/run.json; its page: {shown}/{RUN_PAGE}", markup=False)
             return 1
-        self.console.print(f"[green bold]local pipeline passed[/green bold] in {self.total_seconds:.1f} s; its record: {shown}/")
+        self.console.print(
+            f"[green bold]local pipeline passed[/green bold] in {self.total_seconds:.1f} s; its record: {shown}/ (its page: {RUN_PAGE})"
+        )
         if self.options.keep_up and emulator is not None:
             serve(emulator, self.deployments, self.options.port, self.console)
         return 0

@@ -17,10 +17,12 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from local_pipeline.executor.definition import Action, DefinitionError, Pipeline, resolve_variables
+from local_pipeline.report_page import write_pages
 
 ActionStatus = Literal["InProgress", "Succeeded", "Failed", "Stopped", "Skipped"]
 RunStatus = Literal["InProgress", "Succeeded", "Failed", "Stopped", "Superseded"]
@@ -58,6 +60,13 @@ class ActionRecord:
     status: ActionStatus
     seconds: float = 0.0
     summary: str = ""
+    category: str = ""  # the action type's (Source, Build, Deploy, Approval, ...); none for a preparation step
+    ended_at: str = ""  # when it ended, UTC, ISO 8601 (an approval: when it was decided)
+
+
+def utc_now() -> str:
+    """Now, UTC, to the second, ISO 8601: when a run started or an action ended."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 @dataclass
@@ -70,6 +79,7 @@ class RunRecord:
     status: RunStatus = "InProgress"
     actions: list[ActionRecord] = field(default_factory=list)
     reason: str = ""
+    started_at: str = field(default_factory=utc_now)
 
     def write(self, path: Path) -> None:
         """Replace ``path`` whole: the service reads it while the run writes it, and a
@@ -77,6 +87,7 @@ class RunRecord:
         written = path.with_name(f".{path.name}.writing")
         written.write_text(json.dumps(asdict(self), indent=2) + "\n")
         os.replace(written, path)
+        write_pages(path.parent)  # the run's page follows its record, as the console follows a run
 
 
 def new_run_folder(runs: Path) -> tuple[str, Path]:
@@ -138,15 +149,16 @@ class PipelineRun:
         return self.record
 
     def _run(self, action: Action) -> ActionOutcome:
-        entry = ActionRecord(action.stage, action.name, "InProgress")
+        entry = ActionRecord(action.stage, action.name, "InProgress", category=action.type.category)
         self.record.actions.append(entry)
         self.record.write(self.record_file)
         started = time.perf_counter()
         outcome = self._outcome(action)
-        entry.status, entry.seconds, entry.summary = (
+        entry.status, entry.seconds, entry.summary, entry.ended_at = (
             outcome.status,
             time.perf_counter() - started,
             outcome.summary.splitlines()[0] if outcome.summary else "",
+            utc_now(),
         )
         if action.namespace:
             self.variables.setdefault(action.namespace, {}).update(outcome.variables)

@@ -96,7 +96,8 @@ def test_a_passing_run_runs_every_action_of_the_synthesized_pipeline_in_its_orde
     (junit,) = (tmp_path / "reports" / "runs" / "1" / "actions").glob("*.IntegrationTest-dev/reports/IntegrationTest-dev/junit.xml")
     assert "<testcase" in junit.read_text()
     record_folder = tmp_path / "reports" / "runs" / "1"
-    assert output.strip().splitlines()[-1] == f"local pipeline passed in {run.total_seconds:.1f} s; its record: {record_folder}/"
+    last = output.strip().splitlines()[-1]
+    assert last == f"local pipeline passed in {run.total_seconds:.1f} s; its record: {record_folder}/ (its page: index.html)"
     assert [d.environment_name for d in run.deployments] == ["dev"]
 
 

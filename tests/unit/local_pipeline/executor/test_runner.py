@@ -68,6 +68,7 @@ def test_a_commit_that_adds_an_action_restarts_the_run_on_the_new_pipeline_under
     the run's id and one run.json, with both attempts' actions in order, is the
     emulator's choice (README, "the emulator guesses"; on AWS the restart is a new
     execution): the added action runs in the second attempt only."""
+    import dataclasses
     import json
     import shutil
 
@@ -110,7 +111,5 @@ def test_a_commit_that_adds_an_action_restarts_the_run_on_the_new_pipeline_under
     assert record.actions[2].summary == "SecretCachePipeline updated: the pipeline changed, the run starts again on it"
     assert "Assets/Added" not in ran[:3] and ran.count("Assets/Added") == 1
     assert ran[-1] == "TrustedConfiguration-prod/IntegrationTest-prod"
-    assert json.loads((tmp_path / "run" / "run.json").read_text())["actions"] == [
-        {"stage": a.stage, "action": a.action, "status": a.status, "seconds": a.seconds, "summary": a.summary} for a in record.actions
-    ]
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["actions"] == [dataclasses.asdict(a) for a in record.actions]
     assert (tmp_path / "run" / "attempt-2" / "actions").is_dir()

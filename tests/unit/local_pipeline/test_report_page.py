@@ -1,0 +1,142 @@
+"""Each run's page and the index of runs: the pipeline in its order with each action's
+status and time, a failed action's reason, the approvals (who, when), the audit's
+findings (failed first, skips with their reasons), the tests (failures expanded), links
+to the logs; one file each, with nothing fetched from the network."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bs4 import BeautifulSoup
+
+from local_pipeline.executor.approval_action import ApprovalAction, Decision
+from local_pipeline.executor.definition import read_pipeline
+from local_pipeline.executor.engine import ActionContext, ActionOutcome, PipelineRun, RunRecord
+from local_pipeline.report_page import RUN_PAGE
+from tests.unit.local_pipeline.executor.helpers import action
+
+TEMPLATE = "/cdk.out/SecretCachePipeline.template.json"
+
+
+def _checkov(failed: bool) -> str:
+    failure = '<failure type="failure" message="Resource * on a sensitive action"/>' if failed else ""
+    return f"""<?xml version="1.0" ?>
+<testsuites><testsuite name="cloudformation scan">
+<testcase name="[NONE][CKV_SCP_003] No wildcard resource" classname="{TEMPLATE}.AWS::IAM::Policy.Wide"
+ file="{TEMPLATE}">{failure}</testcase>
+<testcase name="[NONE][CKV_AWS_116] Ensure a DLQ" classname="{TEMPLATE}.AWS::Lambda::Function.Fn" file="{TEMPLATE}">
+<skipped type="skipped" message="Only ever invoked synchronously &lt;by design&gt;"/></testcase>
+<testcase name="[NONE][CKV_AWS_7] Ensure rotation" classname="{TEMPLATE}.AWS::KMS::Key.K" file="{TEMPLATE}"/>
+</testsuite></testsuites>"""
+
+
+_UNIT_TESTS = """<?xml version="1.0" ?><testsuites><testsuite name="UnitTests">
+<testcase classname="tests.unit.test_a" name="test_passes"/>
+<testcase classname="tests.unit.test_a" name="test_breaks">
+<failure message="assert 1 == 2">Traceback: &lt;script&gt;alert(1)&lt;/script&gt;</failure></testcase>
+</testsuite></testsuites>"""
+
+
+def _build(failed: bool) -> Callable[[ActionContext], ActionOutcome]:
+    def build(context: ActionContext) -> ActionOutcome:
+        reports = context.log.parent / "reports"
+        (reports / "Checkov").mkdir(parents=True)
+        (reports / "Checkov" / "results_junitxml.xml").write_text(_checkov(failed))
+        (reports / "UnitTests").mkdir()
+        (reports / "UnitTests" / "junit.xml").write_text(
+            _UNIT_TESTS if failed else _UNIT_TESTS.replace("<failure", "<x").replace("</failure>", "</x>")
+        )
+        context.log.write_text("building\n")
+        if failed:
+            return ActionOutcome("Failed", "build failed: tests.unit.test_a.test_breaks: assert 1 == 2\nmore lines")
+        return ActionOutcome("Succeeded", "build succeeded, 2 report files")
+
+    return build
+
+
+def _run(runs: Path, run_id: str, *, build_fails: bool = False, decision: Decision | None = None) -> BeautifulSoup:
+    stages = [
+        {"Name": "Build", "Actions": [action("Synth", "CodeBuild")]},
+        {"Name": "Deploy-dev", "Actions": [action("Approve", "Manual", category="Approval"), action("Deploy", "Noop", run_order=2)]},
+    ]
+    handlers = {
+        "CodeBuild": _build(build_fails),
+        "Manual": ApprovalAction(lambda where, data: decision or Decision(True, "you")),
+        "Noop": lambda context: ActionOutcome("Succeeded", "deployed"),
+    }
+    record = RunRecord(run_id, "c0ffee" * 6 + "abcd", "main")
+    PipelineRun(read_pipeline({"Stages": stages}), handlers, directory=runs / run_id, record=record).execute()
+    return BeautifulSoup((runs / run_id / RUN_PAGE).read_text(), "html.parser")
+
+
+def _actions(page: BeautifulSoup) -> list[tuple[str, str, str]]:
+    return [(a["data-stage"], a["data-action"], a["data-status"]) for a in page.select("#pipeline .action")]
+
+
+def _cells(node: Any, rows: str) -> list[list[str]]:
+    """The text of each data row's cells, for the table rows ``rows`` selects under ``node``."""
+    return [[cell.get_text(" ", strip=True) for cell in row.find_all("td")] for row in node.select(rows) if row.find("td")]
+
+
+def test_a_passing_run_shows_every_action_in_order_its_approval_and_its_audit(tmp_path):
+    page = _run(tmp_path / "runs", "1")
+    assert page.select_one("#run-status").get_text() == "Succeeded"
+    assert _actions(page) == [
+        ("Build", "Synth", "Succeeded"),
+        ("Deploy-dev", "Approve", "Succeeded"),
+        ("Deploy-dev", "Deploy", "Succeeded"),
+    ]
+    assert all(re.search(r"\d+\.\d s", a.get_text()) for a in page.select("#pipeline .action"))
+    assert [link["href"] for link in page.select("#pipeline a")] == ["actions/Build.Synth/log.txt"]
+    ((where, decision, by, when, comment),) = _cells(page, "#approvals tr")
+    assert (where, decision, by, comment) == ("Deploy-dev/Approve", "approved", "you", "")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", when)
+    (template,) = page.select("#audit .template")
+    assert template["data-template"] == "SecretCachePipeline.template.json"
+    assert "0 failed, 1 skipped, 2 passed" in template.summary.get_text()
+    skipped = _cells(template, ".skipped-checks tr")
+    assert skipped == [["CKV_AWS_116", "AWS::Lambda::Function.Fn", "Only ever invoked synchronously <by design>"]]
+    assert _cells(page, "#tests tr") == [["Build/Synth", "UnitTests", "2", "0", "0"]]
+    assert not page.select(".test-failure") and not page.select("#failures")
+
+
+def test_a_failed_run_names_its_reason_its_failed_check_first_and_expands_the_failed_test(tmp_path):
+    page = _run(tmp_path / "runs", "2", build_fails=True)
+    assert page.select_one("#run-status").get_text() == "Failed"
+    assert page.select_one("#run-reason").get_text() == "Build/Synth: build failed: tests.unit.test_a.test_breaks: assert 1 == 2"
+    assert _actions(page) == [("Build", "Synth", "Failed")]  # nothing after it ran
+    assert _cells(page, "#failures tr") == [["Build/Synth", "Failed", "build failed: tests.unit.test_a.test_breaks: assert 1 == 2"]]
+    (template,) = page.select("#audit .template")
+    assert template.has_attr("open")
+    assert _cells(template, ".failed-checks tr") == [["CKV_SCP_003", "AWS::IAM::Policy.Wide", "No wildcard resource"]]
+    assert template.find("table")["class"] == ["failed-checks"], "failed checks come before the skips"
+    (failure,) = page.select(".test-failure")
+    assert failure.has_attr("open")
+    assert "tests.unit.test_a.test_breaks" in failure.summary.get_text()
+    assert "<script>alert(1)</script>" in failure.pre.get_text()  # shown as text, escaped
+    assert not page.find("script")
+
+
+def test_a_rejected_run_shows_who_rejected_it_and_why(tmp_path):
+    page = _run(tmp_path / "runs", "3", decision=Decision(False, "alice", "not this week"))
+    assert page.select_one("#run-status").get_text() == "Stopped"
+    assert _actions(page) == [("Build", "Synth", "Succeeded"), ("Deploy-dev", "Approve", "Stopped")]
+    ((where, decision, by, _, comment),) = _cells(page, "#approvals tr")
+    assert (where, decision, by, comment) == ("Deploy-dev/Approve", "rejected", "alice", "not this week")
+
+
+def test_the_index_lists_every_run_newest_first_and_every_page_stands_alone(tmp_path):
+    runs = tmp_path / "runs"
+    for run_id, kwargs in (("1", {}), ("2", {"build_fails": True}), ("10", {"decision": Decision(False, "alice")})):
+        _run(runs, run_id, **kwargs)
+    index = BeautifulSoup((tmp_path / "index.html").read_text(), "html.parser")
+    assert [(row[0], row[1]) for row in _cells(index, "#runs tr")] == [("10", "Stopped"), ("2", "Failed"), ("1", "Succeeded")]
+    assert [link["href"] for link in index.select("#runs a")] == ["runs/10/index.html", "runs/2/index.html", "runs/1/index.html"]
+    for html in [tmp_path / "index.html", *runs.glob(f"*/{RUN_PAGE}")]:
+        page = BeautifulSoup(html.read_text(), "html.parser")
+        fetched = [tag.get("src") or tag.get("href") for tag in page.find_all(["script", "link", "img"])]
+        assert fetched == [], html  # no script, stylesheet or image to fetch: the style is inside
+        assert not any(a["href"].startswith(("http:", "https:", "//")) for a in page.find_all("a")), html
