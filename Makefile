@@ -21,7 +21,7 @@ APP_SOURCES := pipeline_app.py cdk.json requirements.txt $(shell find project pi
 # `make audit ASSEMBLY=dir` audits another cloud assembly (a modified copy, say) as is.
 ASSEMBLY ?= cdk.out
 
-.PHONY: help install local synth audit test bench bootstrap-commands lint clean up down remote approve reject runs
+.PHONY: help install local synth audit test bench bootstrap-commands lint typecheck hooks clean up down remote approve reject runs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -81,10 +81,24 @@ runs: install ## list the pipeline's runs
 bootstrap-commands: install ## print (not run) the least-privilege bootstrap, first deploy and cleanup commands
 	@$(PY) -m pipeline.bootstrap
 
-lint: install ## ruff (lint and formatting) and the one-way layers (import-linter, .importlinter)
+lint: install ## ruff (lint and formatting), the one-way layers (import-linter), mypy --strict
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
+	@$(MAKE) --no-print-directory typecheck
+
+typecheck: install ## mypy --strict over the product, and over the policy checks in checkov's environment
+	$(MYPY_PRODUCT)
+	$(MYPY_AUDIT)
+
+# The product, strict (pyproject.toml). Then what runs in checkov's environment, against
+# it: the policy checks import each other by bare name, as checkov loads them.
+MYPY_PRODUCT = $(PY) -m mypy
+MYPY_AUDIT = MYPYPATH=policy_checks $(PY) -m mypy --explicit-package-bases --python-executable $(AUDIT_VENV)/bin/python \
+	$(filter-out policy_checks/__init__.py,$(wildcard policy_checks/*.py)) pipeline/checkov_waiting.py
+
+hooks: install ## install the git pre-commit hooks (.pre-commit-config.yaml): ruff, mypy, hygiene
+	$(VENV)/bin/pre-commit install
 
 clean: ## remove build output, reports and caches (keeps .venv and node_modules)
 	rm -rf cdk.out reports .pytest_cache

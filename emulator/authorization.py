@@ -232,7 +232,8 @@ def _stack(call: Call, caller: str) -> Target:
     account = _account_in(str(name or call._get_param("ChangeSetName") or ""), caller)
     backend = cloudformation_backends[account][call.region]
     if not name:
-        name = backend.describe_change_set(str(call._get_param("ChangeSetName"))).stack_id
+        change_set = backend.describe_change_set(str(call._get_param("ChangeSetName")))
+        name = change_set.stack_id if change_set is not None else None
     name = str(name)
     if name.startswith("arn:"):
         return Target(name, account)
@@ -280,7 +281,7 @@ _VIA_SERVICE = {"secretsmanager": "secretsmanager", "dynamodb": "dynamodb", "ste
 # A service that answers a KMS denial with an error of its own, not AccessDenied: Step
 # Functions (API reference, e.g. DescribeExecution, "Errors": KmsAccessDeniedException,
 # "Either your KMS key policy or API caller does not have the required permissions").
-_KMS_DENIALS: dict[str, type[JsonRESTError]] = {"stepfunctions": KmsAccessDenied}
+_KMS_DENIALS: dict[str, Callable[[str], JsonRESTError]] = {"stepfunctions": KmsAccessDenied}
 
 
 # --- who is calling, and what they may do ---------------------------------------------------

@@ -16,9 +16,11 @@ when an ``Emulator`` starts and stops, so none outlives its accounts.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import boto3
+from botocore.client import BaseClient
 from botocore.config import Config
 
 from emulator.identity import Credentials
@@ -37,7 +39,9 @@ def client(service: str, *, region: str, credentials: Credentials, config: Confi
         if made is None:
             if not _SESSION:
                 _SESSION.append(boto3.Session())
-            made = _SESSION[0].client(service, region_name=region, config=config, **credentials.as_boto3_kwargs())
+            # The service is named at run time; the stubs overload each name as a literal.
+            make_client: Callable[..., BaseClient] = _SESSION[0].client
+            made = make_client(service, region_name=region, config=config, **credentials.as_boto3_kwargs())
             _CLIENTS[key] = made
         return made
 

@@ -24,6 +24,7 @@ from typing import Any
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.core.config import DefaultConfig
 from moto.iam.models import iam_backends
 
 from emulator import clients, patches
@@ -31,7 +32,7 @@ from emulator.authorization import ADMIN_USER
 from emulator.identity import PARTITION, Credentials, assume_role_as, forget_sessions, principal_for_access_key
 from project.assembly import FileAsset, StackArtifact
 
-MOTO_CONFIG = {
+MOTO_CONFIG: DefaultConfig = {
     "stepfunctions": {"execute_state_machine": True},
     "lambda": {"use_docker": False},
     # Identity policies are not enforced (see README): least privilege is checked statically.

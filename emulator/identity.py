@@ -63,7 +63,8 @@ def role_trust_policy(role_arn: str) -> dict[str, Any] | None:
     if role is None:
         return None
     document = role.assume_role_policy_document
-    return json.loads(document) if isinstance(document, str) else document
+    trust: dict[str, Any] = json.loads(document) if isinstance(document, str) else document
+    return trust
 
 
 def role_tags(role_arn: str) -> dict[str, str]:
@@ -118,9 +119,9 @@ def mint_role_credentials(role_arn: str, session_name: str, region: str, externa
         region_name=region,
         role_session_name=session_name,
         role_arn=role_arn,
-        policy=None,
+        policy=None,  # type: ignore[arg-type]  # moto's STS takes None for no session policy, as its own AssumeRole does
         duration=3600,
-        external_id=external_id,
+        external_id=external_id,  # type: ignore[arg-type]  # None when there is none, as moto's own AssumeRole passes it
     )
     credentials = Credentials(role.access_key_id, role.secret_access_key, role.session_token)
     with _SESSIONS_LOCK:

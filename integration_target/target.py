@@ -13,7 +13,10 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
 
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
@@ -43,7 +46,7 @@ class SecretCacheTarget:
         while True:
             description = self.stepfunctions.describe_execution(executionArn=execution_arn)
             if description["status"] in TERMINAL:
-                return description
+                return dict(description)
             if time.monotonic() > deadline:
                 raise ConsumerTimeout(
                     f"{execution_arn} is still {description['status']} after {self.deadline_seconds:.0f} s: "
@@ -57,7 +60,8 @@ def secret_of(description: dict[str, Any]) -> dict[str, Any]:
     """The consumer's {"Secret": {...}}, or a failure that says how the run ended."""
     if description["status"] != "SUCCEEDED":
         raise AssertionError(f"consumer ended {description['status']}: {description.get('error')}: {description.get('cause')}")
-    return json.loads(description["output"])["Secret"]
+    secret: dict[str, Any] = json.loads(description["output"])["Secret"]
+    return secret
 
 
 def on_aws() -> bool:
@@ -94,13 +98,15 @@ def aws_target(environment: Mapping[str, str] | None = None) -> SecretCacheTarge
     def client_as_role(variable: str, service: str) -> Any:
         """A ``service`` client as the role ``variable`` names (or as the caller, if unset);
         one session throughout, so its loaded service models serve every client."""
+        # The service is named at run time; the stubs overload each name as a literal.
+        make_client: Callable[..., BaseClient] = session.client
         role_arn = env.get(variable)
         if not role_arn:
-            return session.client(service)
+            return make_client(service)
         extra = {"ExternalId": env["TEST_ROLE_EXTERNAL_ID"]} if env.get("TEST_ROLE_EXTERNAL_ID") else {}
         assumed = session.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="secret-cache-integration", **extra)
         credentials = assumed["Credentials"]
-        return session.client(
+        return make_client(
             service,
             aws_access_key_id=credentials["AccessKeyId"],
             aws_secret_access_key=credentials["SecretAccessKey"],

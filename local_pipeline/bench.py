@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -69,13 +70,15 @@ def consumer_figures(assembly: Path) -> tuple[float, float, list[Concurrency]]:
     return statistics.median(hits), statistics.median(misses), concurrency
 
 
-def _seconds(steps: list[dict], *, stage: str | None = None, action_prefix: str | None = None, action_suffix: str = "") -> float:
-    return sum(
-        step["seconds"]
-        for step in steps
-        if (stage is None or step["stage"] == stage)
-        and (action_prefix is None or step["action"].startswith(action_prefix))
-        and step["action"].endswith(action_suffix)
+def _seconds(steps: list[dict[str, Any]], *, stage: str | None = None, action_prefix: str | None = None, action_suffix: str = "") -> float:
+    return float(
+        sum(
+            step["seconds"]
+            for step in steps
+            if (stage is None or step["stage"] == stage)
+            and (action_prefix is None or step["action"].startswith(action_prefix))
+            and step["action"].endswith(action_suffix)
+        )
     )
 
 
@@ -86,7 +89,7 @@ def timed_command(command: list[str]) -> tuple[float, subprocess.CompletedProces
     return time.perf_counter() - started, completed
 
 
-def local_run() -> tuple[float, list[dict], Path]:
+def local_run() -> tuple[float, list[dict[str, Any]], Path]:
     """`make local`'s own command, timed whole (start-up and exit included); its steps, from
     the record it wrote."""
     seconds, completed = timed_command([sys.executable, "-m", "local_pipeline"])

@@ -116,7 +116,8 @@ def _handler(control: Control) -> type[BaseHTTPRequestHandler]:
 
         def _body(self) -> dict[str, Any]:
             length = int(self.headers.get("Content-Length") or 0)
-            return json.loads(self.rfile.read(length) or b"{}")
+            body: dict[str, Any] = json.loads(self.rfile.read(length) or b"{}")
+            return body
 
         def do_GET(self) -> None:  # noqa: N802  (http.server's name)
             if self.path == "/health":

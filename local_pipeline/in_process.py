@@ -32,7 +32,8 @@ from local_pipeline.executor.codebuild_action import Project, action_variables, 
 from local_pipeline.executor.engine import ActionContext, ActionOutcome
 from local_pipeline.integration_test import INTEGRATION_TEST_MODULE, run_integration_test
 from local_pipeline.report import StageFailed
-from pipeline.audit import AuditError, AuditReport
+from pipeline.audit import AuditReport
+from pipeline.audit_tool import AuditError
 from project.paths import PROJECT_ROOT
 
 

@@ -62,11 +62,16 @@ def _shown(path: Path) -> Path:
 def _redirect_fds(output: IO[str]) -> Iterator[None]:
     """pytest prints to the process's stdout/stderr: send that to the log, keep the display clean."""
     saved = os.dup(1), os.dup(2)
-    sys.stdout.flush(), sys.stderr.flush()
-    os.dup2(output.fileno(), 1), os.dup2(output.fileno(), 2)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(output.fileno(), 1)
+    os.dup2(output.fileno(), 2)
     try:
         yield
     finally:
-        sys.stdout.flush(), sys.stderr.flush()
-        os.dup2(saved[0], 1), os.dup2(saved[1], 2)
-        os.close(saved[0]), os.close(saved[1])
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        os.close(saved[0])
+        os.close(saved[1])

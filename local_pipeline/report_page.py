@@ -200,7 +200,8 @@ def _reports(run_folder: Path, actions: Sequence[dict[str, Any]]) -> list[tuple[
 
 def _cases(junit: Path) -> list[Any]:
     try:
-        return list(ElementTree.parse(junit).getroot().iter("testcase"))
+        root = ElementTree.parse(junit).getroot()
+        return list(root.iter("testcase")) if root is not None else []
     except ElementTree.ParseError:
         return []
 
@@ -235,9 +236,7 @@ def _lint(run_folder: Path, actions: Sequence[dict[str, Any]]) -> TestReport | N
 def _tests(run_folder: Path, actions: Sequence[dict[str, Any]]) -> list[TestReport]:
     """The unit and integration tests' reports (every report group but the audit's)."""
     return [
-        _test_report(action, group, junit)
-        for action, group, junit in _reports(run_folder, actions)
-        if group not in ("Checkov", "CfnLint")
+        _test_report(action, group, junit) for action, group, junit in _reports(run_folder, actions) if group not in ("Checkov", "CfnLint")
     ]
 
 

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pipeline import cfn_lint
 from pipeline.audit_tool import AuditError, prepare_run
@@ -76,7 +77,7 @@ def find_templates(assembly: Path) -> list[Path]:
     return [stack.template_file for stack in _stacks(assembly)]
 
 
-def _findings(results: dict, kind: str) -> list[Finding]:
+def _findings(results: dict[str, Any], kind: str) -> list[Finding]:
     return [
         Finding(
             check_id=item["check_id"],

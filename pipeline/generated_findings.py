@@ -38,7 +38,7 @@ def _iam5(target: str) -> str:
 
 def _project_id(stack: Stack, scope: IConstruct) -> str:
     (project,) = [node for node in scope.node.find_all() if isinstance(node, codebuild.CfnProject)]
-    return stack.resolve(stack.get_logical_id(project))
+    return str(stack.resolve(stack.get_logical_id(project)))
 
 
 def _project_findings(stack: Stack, scope: IConstruct) -> dict[str, str]:

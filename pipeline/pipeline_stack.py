@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_cdk import CfnRule, CfnRuleAssertion, Fn, Stack, pipelines
+from aws_cdk import CfnElement, CfnRule, CfnRuleAssertion, Fn, Stack, pipelines
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -35,6 +35,8 @@ from project.deployment_order import (
 )
 from project.paths import PACKAGE_JSON
 from stacks.naming import SecretCacheArns
+from stacks.trusted_account_configuration import TrustedAccountConfiguration
+from stacks.trusting_account_resources import TrustingAccountResources
 from stages.deployment_stages import STAGE_CLASSES
 
 
@@ -92,7 +94,9 @@ class PipelineStack(Stack):
         self.pipeline.pipeline.notify_on(
             "NotifyOnFailure", self.topic, events=[codepipeline.PipelineNotificationEvents.PIPELINE_EXECUTION_FAILED]
         )
-        bucket_id = self.resolve(self.get_logical_id(self.pipeline.pipeline.artifact_bucket.node.default_child))
+        bucket = self.pipeline.pipeline.artifact_bucket.node.default_child
+        assert isinstance(bucket, CfnElement)  # the bucket's CfnBucket
+        bucket_id = self.resolve(self.get_logical_id(bucket))
         acknowledge_pipeline_findings(self, self.pipeline, bucket_id)
         harden_generated_resources(self, self.pipeline)
         for role, environment_name in step_roles:
@@ -120,12 +124,14 @@ class PipelineStack(Stack):
         )
         step_role.add_to_policy(iam.PolicyStatement(sid="AssumeTheIntegrationTestRoles", actions=["sts:AssumeRole"], resources=test_roles))
         by_stage = {stage.deployment_stage: stage for stage in stages}
+        configuration, resources = by_stage[TRUSTED_CONFIGURATION].stack, by_stage[TRUSTING_RESOURCES].stack
+        assert isinstance(configuration, TrustedAccountConfiguration) and isinstance(resources, TrustingAccountResources)
         test = integration_test_step(
             environment_name=environment.name,
             source=source,
             role=step_role,
-            consumer_arn_output=by_stage[TRUSTED_CONFIGURATION].stack.consumer_arn_output,
-            secret_arn_output=by_stage[TRUSTING_RESOURCES].stack.secret_arn_output,
+            consumer_arn_output=configuration.consumer_arn_output,
+            secret_arn_output=resources.secret_arn_output,
             consumer_role_arn=test_roles[0],
             secret_role_arn=test_roles[1],
             external_id=names.integration_test_external_id,

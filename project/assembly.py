@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 class AssemblyError(Exception):
@@ -39,15 +40,17 @@ class StackArtifact:
     deploy_role_arn: str | None = None
     execution_role_arn: str | None = None
 
-    def template(self) -> dict:
-        return json.loads(self.template_file.read_text())
+    def template(self) -> dict[str, Any]:
+        template: dict[str, Any] = json.loads(self.template_file.read_text())
+        return template
 
 
-def _manifest(directory: Path) -> dict:
+def _manifest(directory: Path) -> dict[str, Any]:
     manifest_file = directory / "manifest.json"
     if not manifest_file.is_file():
         raise AssemblyError(f"{directory} is not a cloud assembly (no manifest.json): run `make synth` first")
-    return json.loads(manifest_file.read_text())
+    manifest: dict[str, Any] = json.loads(manifest_file.read_text())
+    return manifest
 
 
 def _environment(artifact_id: str, environment: str) -> tuple[str, str]:
@@ -62,7 +65,7 @@ def _substituted(value: str, account: str, region: str) -> str:
     return value.replace("${AWS::Partition}", "aws").replace("${AWS::AccountId}", account).replace("${AWS::Region}", region)
 
 
-def _role_arn(properties: dict, key: str, account: str, region: str) -> str | None:
+def _role_arn(properties: dict[str, Any], key: str, account: str, region: str) -> str | None:
     value = properties.get(key)
     return _substituted(str(value), account, region) if value else None
 

@@ -37,7 +37,7 @@ class _SingleStackStage(Stage):
         self.stack = self.stack_class(
             self,
             name,
-            environment=environment,  # type: ignore[call-arg]
+            environment=environment,  # type: ignore[call-arg]  # each of our three stacks takes it; stack_class is typed as their base
             tooling_account=tooling_account,
             env=Environment(account=target.account, region=target.region),
             description=f"Secret cache ({environment.name}): {name} in the {side} account",

@@ -43,7 +43,7 @@ def _sdk_service_name(service: str) -> str:
     return "".join(word[:1].upper() + word[1:].lower() for word in str(service_id).replace("-", " ").split())
 
 
-def _normalise_parameters(self: StateTaskServiceAwsSdk, parameters: dict, *_: Any, **__: Any) -> None:
+def _normalise_parameters(self: StateTaskServiceAwsSdk, parameters: dict[str, Any], *_: Any, **__: Any) -> None:
     operation = _operation(self._get_boto_service_name(), self._get_boto_service_action())
     if operation.input_shape is not None:
         self._to_boto_request(parameters, operation.input_shape)

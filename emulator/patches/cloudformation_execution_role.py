@@ -126,6 +126,8 @@ def _register_exports(backend: CloudFormationBackend, stack: Any) -> None:
 
 def _execute_change_set(self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None) -> None:
     change_set = self.describe_change_set(change_set_name)
+    if change_set is None:  # moto says there is no such change set
+        return _original_execute(self, change_set_name, stack_name)
     stack = self.stacks[change_set.stack_id]
     role_arn = change_set.role_arn or getattr(stack, "role_arn", None)
     previous = (stack.template, dict(stack.resource_map.input_parameters)) if change_set.change_set_type == "UPDATE" else None
@@ -146,7 +148,7 @@ def _execute_change_set(self: CloudFormationBackend, change_set_name: str, stack
         _resolved.__dict__.clear()
 
 
-def _roll_back(stack: Any, change_set: Any, failure: ResourceFailed, previous: tuple[str, dict[str, Any]] | None) -> None:
+def _roll_back(stack: Any, change_set: Any, failure: ResourceFailed, previous: tuple[str | dict[str, Any], dict[str, Any]] | None) -> None:
     """CloudFormation's rollback: a failed creation deletes what it made; a failed update
     puts the previous template back (AWS CloudFormation User Guide, "Stack failure
     options"). The rollback itself is not permission-checked (a guess: AWS rolls back

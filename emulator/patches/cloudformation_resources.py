@@ -89,7 +89,7 @@ class SecretsManagerSecret:
             include_space=bool(generate.get("IncludeSpace", False)),
             require_each_included_type=bool(generate.get("RequireEachIncludedType", True)),
         )
-        password = json.loads(password)["RandomPassword"]  # moto returns the response body
+        password = str(json.loads(password)["RandomPassword"])  # moto returns the response body
         template, key = generate.get("SecretStringTemplate"), generate.get("GenerateStringKey")
         if template and key:
             return json.dumps({**json.loads(template), key: password})
@@ -247,13 +247,13 @@ def _aws_managed_policies() -> dict[str, Any]:
     return documents
 
 
-_original_role_create = Role.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+_original_role_create = Role.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]  # the classmethod's function, called with cls
 
 
 def _role_with_managed_policies(
-    cls: type[Role], resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    cls: type[Role], /, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
 ) -> Role:
-    role = _original_role_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    role: Role = _original_role_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
     backend = iam_backends[account_id]["aws"]
     for arn in cloudformation_json.get("Properties", {}).get("ManagedPolicyArns", []) or []:
         if arn.startswith("arn:aws:iam::aws:policy/") and arn not in {p.arn for p in backend.managed_policies.values()}:
@@ -266,11 +266,11 @@ def _role_with_managed_policies(
     return role
 
 
-_original_table_create = Table.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+_original_table_create = Table.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]  # the classmethod's function, called with cls
 
 
 def _table_as_declared(
-    cls: type[Table], resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    cls: type[Table], /, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
 ) -> Table:
     """AWS::DynamoDB::Table with its encryption and TTL as the template declares them.
 
@@ -287,7 +287,9 @@ def _table_as_declared(
             **({"SSEType": declared["SSEType"]} if "SSEType" in declared else {}),
             **({"KMSMasterKeyId": declared["KMSMasterKeyId"]} if "KMSMasterKeyId" in declared else {}),
         }
-    table = _original_table_create(cls, resource_name, {**cloudformation_json, "Properties": properties}, account_id, region_name, **kwargs)
+    table: Table = _original_table_create(
+        cls, resource_name, {**cloudformation_json, "Properties": properties}, account_id, region_name, **kwargs
+    )
     ttl = properties.get("TimeToLiveSpecification")
     if isinstance(ttl, dict) and ttl.get("Enabled") and ttl.get("AttributeName"):
         dynamodb_backends[account_id][region_name].update_time_to_live(table.name, {"AttributeName": ttl["AttributeName"], "Enabled": True})

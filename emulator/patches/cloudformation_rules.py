@@ -81,7 +81,7 @@ def failed_assertion(backend: CloudFormationBackend, template_body: str, paramet
                 continue
             for assertion in rule.get("Assertions", []):
                 if not _evaluate(assertion["Assert"], lambda name: _parameter(backend, template, parameters, name)):
-                    return assertion.get("AssertDescription", "Template rule assertion failed")
+                    return str(assertion.get("AssertDescription", "Template rule assertion failed"))
         except _Unknown:
             continue
     return None

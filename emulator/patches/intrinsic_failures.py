@@ -30,7 +30,7 @@ def _eval_body(self: StringToJson, env: Any) -> None:
                 env=env,
                 error_name=StatesErrorName(typ=StatesErrorNameType.StatesIntrinsicFailure),
                 event_type=HistoryEventType.TaskFailed,
-                event_details=EventDetails(
+                event_details=EventDetails(  # type: ignore[typeddict-item]  # a total TypedDict moto itself fills with one key
                     taskFailedEventDetails=TaskFailedEventDetails(error=name, cause=f"States.StringToJson: {error}")
                 ),
             )

@@ -16,8 +16,8 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 from unittest import mock
 
-import jsonpath_ng
-import jsonpath_ng.ext
+from jsonpath_ng import parser as jsonpath_parser
+from jsonpath_ng.ext import parser as extended_parser
 from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.utils import json_path
 
@@ -26,12 +26,12 @@ REASON = "moto compiles each JSONPath at every use (jsonpath-ng builds a parser 
 
 @functools.lru_cache(maxsize=1024)
 def compiled_extended(path: str) -> Any:
-    return jsonpath_ng.ext.parse(path)
+    return extended_parser.parse(path)
 
 
 @functools.lru_cache(maxsize=1024)
 def compiled(path: str) -> Any:
-    return jsonpath_ng.parse(path)
+    return jsonpath_parser.parse(path)
 
 
 @contextmanager

@@ -18,10 +18,11 @@ from typing import Any
 from unittest import mock
 
 from moto.kms import models as kms_models
+from moto.kms import utils as kms_utils
 
 REASON = "moto generates an RSA private key for every KMS key, symmetric ones included (45 ms each); it is made on first use instead."
 
-_generate = kms_models.generate_private_key
+_generate = kms_utils.generate_private_key  # what moto's models import by name, patched there
 
 
 class GeneratedOnFirstUse:

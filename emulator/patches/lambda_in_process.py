@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import IO, Any
 from unittest import mock
 
 import boto3
@@ -56,7 +56,8 @@ class _InvocationOutput(io.TextIOBase):
 
     def write(self, text: str) -> int:
         buffer = getattr(self._local, "buffer", None)
-        return (buffer if buffer is not None else sys.__stdout__).write(text)
+        stream: IO[str] | None = buffer if buffer is not None else sys.__stdout__
+        return stream.write(text) if stream is not None else len(text)
 
     def flush(self) -> None:
         pass
@@ -91,7 +92,7 @@ class _Runtime:
 
     def __init__(self) -> None:
         self._root = Path(tempfile.mkdtemp(prefix="emulated-lambda-"))
-        self._handlers: dict[tuple[str, str], Any] = {}
+        self._handlers: dict[tuple[str, str, str | None, str], Any] = {}
         self._token = uuid.uuid4().hex[:8]  # this emulator's modules only
 
     def close(self) -> None:
@@ -113,7 +114,7 @@ class _Runtime:
         if not code_dir.exists():
             with zipfile.ZipFile(io.BytesIO(function.code_bytes)) as archive:
                 archive.extractall(code_dir)
-        module_path, _, attribute = function.handler.rpartition(".")
+        module_path, _, attribute = str(function.handler).rpartition(".")
         # Import under a private name per emulator, so two emulators (or the tests' own
         # imports of the same source) never share module state such as cached boto3 clients.
         configuration = json.dumps(function.environment_vars or {}, sort_keys=True)

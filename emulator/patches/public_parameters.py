@@ -32,7 +32,7 @@ def public_parameter_value(name: str, region: str) -> str:
 def _get_parameter(self: SimpleSystemManagerBackend, name: str) -> Parameter | None:
     found = _original(self, name)
     if found is None and name.startswith("/aws/service/"):
-        found = Parameter(
+        found = Parameter(  # type: ignore[abstract]  # moto builds its Parameters so; nothing enforces those abstract methods
             account_id=self.account_id,
             name=name,
             value=public_parameter_value(name, self.region_name),

@@ -47,12 +47,12 @@ def start_sync_execution(
     name = name or str(uuid4())
     execution = SyncExecution(
         name=name,
-        sm_type=state_machine.type,
+        sm_type=state_machine.type,  # type: ignore[arg-type]  # the model's type string, one of the enum's values
         role_arn=state_machine.roleArn,
         exec_arn=f"arn:{backend.partition}:states:{backend.region_name}:{backend.account_id}:express:{state_machine.name}:{name}:{uuid4()}",
         account_id=backend.account_id,
         region_name=backend.region_name,
-        state_machine=state_machine,
+        state_machine=state_machine,  # type: ignore[arg-type]  # moto's model: the execution reads its ARN, name and definition
         start_date=datetime.datetime.now(tz=datetime.UTC),
         cloud_watch_logging_session=None,
         input_data=input_data,
@@ -65,7 +65,7 @@ def start_sync_execution(
 
 def _start_sync_execution_response(self: StepFunctionResponse) -> ActionResult:
     execution = start_sync_execution(
-        self.stepfunction_backend,
+        self.stepfunction_backend,  # type: ignore[arg-type]  # the parser backend, with execute_state_machine on (MOTO_CONFIG)
         self._get_param("stateMachineArn"),
         self._get_param("name"),
         self._get_param("input"),

@@ -75,7 +75,8 @@ def boto_client_for(region: str, service: str, state_credentials: Any = None) ->
     if not isinstance(state_credentials, ExecutionCredentials):
         raise RuntimeError(f"a {service} task call came without execution credentials; the emulator cannot sign it")
     credentials = credentials_for_task(state_credentials, region)
-    return clients.client(service, region=region, credentials=credentials, config=_CLIENT_CONFIG)
+    made: BaseClient = clients.client(service, region=region, credentials=credentials, config=_CLIENT_CONFIG)
+    return made
 
 
 def _modules_using_boto_client_for() -> list[Any]:

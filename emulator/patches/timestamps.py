@@ -24,7 +24,7 @@ def _start_execution_details(self: Execution) -> Any:
     details = _original_start_details(self)
     start = self.start_date.astimezone(datetime.UTC)
     # As AWS writes it: "2026-11-28T12:00:00.123Z".
-    details.start_time = start.strftime("%Y-%m-%dT%H:%M:%S.") + f"{start.microsecond // 1000:03d}Z"
+    details.start_time = start.strftime("%Y-%m-%dT%H:%M:%S.") + f"{start.microsecond // 1000:03d}Z"  # type: ignore[misc]  # Final in moto's types, set once here before anything reads it
     return details
 
 

@@ -11,6 +11,7 @@ a stack's template, for one, is not published by CDK Pipelines.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,7 +33,8 @@ class AssetPublishingAction:
         project = self.projects(str(context.configuration["ProjectName"]))
         (assembly,) = [context.inputs[name] for name in context.action.input_artifacts]
         try:
-            wanted = set(_PUBLISHED.findall(buildspec_text(project.buildspec, assembly)))
+            text = buildspec_text(project.buildspec, assembly)
+            wanted = set(_PUBLISHED.findall(text if isinstance(text, str) else json.dumps(text)))
             stacks = read_stacks(assembly)
         except (AssemblyError, FileNotFoundError) as error:
             return ActionOutcome("Failed", str(error))

@@ -159,6 +159,8 @@ def failed_test_cases(report_files: list[Path]) -> list[str]:
             root = ElementTree.parse(file).getroot()
         except (ElementTree.ParseError, DefusedXmlException):
             continue
+        if root is None:
+            continue
         for case in root.iter("testcase"):
             if case.find("failure") is not None or case.find("error") is not None:
                 classname = case.get("classname")

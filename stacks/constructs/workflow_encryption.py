@@ -23,7 +23,7 @@ CDK would add to it are written out here.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_iam as iam
@@ -35,7 +35,7 @@ from constructs import Construct
 class ExecutionRole(Protocol):
     """What the key needs of a state machine's role (``WorkflowRole``): to be granted."""
 
-    def allow(self, sid: str, actions: list[str], resources: list[str], conditions: dict | None = None) -> None: ...
+    def allow(self, sid: str, actions: list[str], resources: list[str], conditions: dict[str, Any] | None = None) -> None: ...
 
 
 STATE_MACHINE_CONTEXT = "kms:EncryptionContext:aws:states:stateMachineArn"

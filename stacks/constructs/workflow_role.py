@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from aws_cdk import Acknowledgment, Duration, Stack, Validations
 from aws_cdk import aws_iam as iam
@@ -69,7 +69,7 @@ class WorkflowRole(Construct):
         )
         self.immutable_role = self.role.without_policy_updates()
 
-    def allow(self, sid: str, actions: list[str], resources: list[str], conditions: dict | None = None) -> None:
+    def allow(self, sid: str, actions: list[str], resources: list[str], conditions: dict[str, Any] | None = None) -> None:
         self.role.add_to_policy(iam.PolicyStatement(sid=sid, actions=actions, resources=resources, conditions=conditions))
 
 
