@@ -115,7 +115,8 @@ def write_pages(run_folder: Path) -> Path:
 def write_index(runs: Path) -> Path:
     """``reports/index.html``: every run of ``runs``, newest first."""
     listed = []
-    for record in sorted(runs.glob("*/run.json"), key=lambda path: _run_number(path.parent.name), reverse=True):
+    records = [record for record in runs.glob("*/run.json") if not record.parent.is_symlink()]  # not `latest`
+    for record in sorted(records, key=lambda path: _run_number(path.parent.name), reverse=True):
         run = json.loads(record.read_text())
         seconds = sum(action["seconds"] for action in run["actions"])
         listed.append({**run, "seconds": seconds, "page": f"runs/{record.parent.name}/{RUN_PAGE}"})

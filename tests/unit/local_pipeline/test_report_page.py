@@ -15,7 +15,7 @@ from bs4 import BeautifulSoup
 from local_pipeline.executor.approval_action import ApprovalAction, Decision
 from local_pipeline.executor.definition import read_pipeline
 from local_pipeline.executor.engine import ActionContext, ActionOutcome, PipelineRun, RunRecord
-from local_pipeline.report_page import RUN_PAGE
+from local_pipeline.report_page import RUN_PAGE, write_index
 from tests.unit.local_pipeline.executor.helpers import action
 
 TEMPLATE = "/cdk.out/SecretCachePipeline.template.json"
@@ -132,6 +132,8 @@ def test_the_index_lists_every_run_newest_first_and_every_page_stands_alone(tmp_
     runs = tmp_path / "runs"
     for run_id, kwargs in (("1", {}), ("2", {"build_fails": True}), ("10", {"decision": Decision(False, "alice")})):
         _run(runs, run_id, **kwargs)
+    (runs / "latest").symlink_to("10")  # as new_run_folder keeps it: not a run of its own
+    write_index(runs)
     index = BeautifulSoup((tmp_path / "index.html").read_text(), "html.parser")
     assert [(row[0], row[1]) for row in _cells(index, "#runs tr")] == [("10", "Stopped"), ("2", "Failed"), ("1", "Succeeded")]
     assert [link["href"] for link in index.select("#runs a")] == ["runs/10/index.html", "runs/2/index.html", "runs/1/index.html"]
