@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 
 from local_pipeline.executor.approval_action import ApprovalAction
 from local_pipeline.executor.definition import read_pipeline
@@ -58,8 +59,10 @@ def test_a_run_waits_at_the_approval_then_goes_on_or_stops(tmp_path: Path):
     assert first.started and first.run_id == "1"
     assert service.follow("1", timeout_seconds=10) == "Waiting"
     assert service.waiting() == ("1", "Deploy/Approve", "")
+    assert _approvals_on_the_page(tmp_path / "runs" / "1") == [["Deploy/Approve", "waiting", "", "", ""]]
     assert service.decide(True, "alice") == "run 1: Deploy/Approve approved by alice"
     assert service.follow("1", timeout_seconds=10) == "Succeeded"
+    assert [row[:3] for row in _approvals_on_the_page(tmp_path / "runs" / "1")] == [["Deploy/Approve", "approved", "alice"]]
     assert deployed == ["1"]
 
     service.push("refs/heads/main", PushedCommit(tmp_path, "b" * 40, "main"))
@@ -74,6 +77,14 @@ def test_a_run_waits_at_the_approval_then_goes_on_or_stops(tmp_path: Path):
     ]
     with pytest.raises(LookupError, match="no run waits for an approval"):
         service.decide(True, "alice")
+    index = BeautifulSoup((tmp_path / "index.html").read_text(), "html.parser")
+    assert [row.find("a").get_text() for row in index.select("#runs tr") if row.find("a")] == ["2", "1"]
+
+
+def _approvals_on_the_page(run: Path) -> list[list[str]]:
+    """The approvals table of a run's page, as a push's run writes it while it goes."""
+    page = BeautifulSoup((run / "index.html").read_text(), "html.parser")
+    return [[cell.get_text(" ", strip=True) for cell in row.find_all("td")] for row in page.select("#approvals tr") if row.find("td")]
 
 
 def test_a_crashing_run_fails_with_its_reason_and_the_service_goes_on(tmp_path: Path):
