@@ -8,10 +8,13 @@ from local_pipeline.synth import start_synth
 from project.paths import ASSEMBLY
 
 synthesis = start_synth(ASSEMBLY)
+try:
+    from local_pipeline.run import main  # (after the synth has started, on purpose)
 
-from local_pipeline.run import main  # noqa: E402  (after the synth has started, on purpose)
-
-code = main(synthesis=synthesis)
+    code = main(synthesis=synthesis)
+finally:
+    if synthesis.process.poll() is None:  # the run ended before it (an error, Ctrl-C): no synth left behind
+        synthesis.process.kill()
 # Everything is written and closed. The interpreter's last collections would walk the whole
 # heap the run built (the emulated accounts): ~1 s of waiting for nothing; set it aside.
 gc.freeze()

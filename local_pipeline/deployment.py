@@ -9,7 +9,7 @@ read in eu-west-1.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,15 +59,17 @@ def bootstrap_accounts(emulator: Emulator, stacks: Sequence[StackArtifact]) -> s
     `make bootstrap-commands` prints it: the project's scoped execution policies, the
     deployment accounts trusting the tooling account. Returns the tooling account."""
     tooling = tooling_account(stacks)
-    bootstrap_each(emulator, sorted({(stack.account, stack.region) for stack in stacks}), tooling=tooling)
+    home = next((stack.account, stack.region) for stack in stacks if not stack.stage)  # the pipeline's
+    bootstrap_each(emulator, {target: target == home for target in sorted({(s.account, s.region) for s in stacks})}, tooling=tooling)
     return tooling
 
 
-def bootstrap_each(emulator: Emulator, targets: Iterable[tuple[str, str]], *, tooling: str) -> None:
-    """`cdk bootstrap` of each (account, region), the accounts other than ``tooling`` trusting it."""
+def bootstrap_each(emulator: Emulator, targets: Mapping[tuple[str, str], bool], *, tooling: str) -> None:
+    """`cdk bootstrap` of each (account, region): is it the pipeline's own (``targets``' flag)?
+    Every other one trusts the ``tooling`` account and gets its deployment policies, as
+    `make bootstrap-commands` prints it, the tooling account's other regions included."""
     template = bootstrap_template()
-    for account, region in targets:
-        is_tooling = account == tooling
+    for (account, region), is_tooling in targets.items():
         emulator.bootstrap(
             account,
             region,

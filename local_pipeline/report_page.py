@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from defusedxml import ElementTree
+from defusedxml.common import DefusedXmlException
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 RUN_PAGE = "index.html"
@@ -117,9 +118,23 @@ def write_index(runs: Path) -> Path:
     listed = []
     records = [record for record in runs.glob("*/run.json") if not record.parent.is_symlink()]  # not `latest`
     for record in sorted(records, key=lambda path: _run_number(path.parent.name), reverse=True):
-        run = json.loads(record.read_text())
-        seconds = sum(action["seconds"] for action in run["actions"])
-        listed.append({**run, "seconds": seconds, "page": f"runs/{record.parent.name}/{RUN_PAGE}"})
+        page = f"runs/{record.parent.name}/{RUN_PAGE}"
+        try:
+            run = json.loads(record.read_text())
+            listed.append({**run, "seconds": sum(action["seconds"] for action in run["actions"]), "page": page})
+        except (OSError, ValueError, KeyError, TypeError) as error:  # one bad record must not hide the others
+            reason = f"its run.json cannot be read: {type(error).__name__}: {error}"
+            listed.append(
+                {
+                    "id": record.parent.name,
+                    "status": "Unreadable",
+                    "commit": "",
+                    "branch": "",
+                    "seconds": 0.0,
+                    "reason": reason,
+                    "page": page,
+                }
+            )
     index = runs.parent / RUN_PAGE
     index.write_text(_ENVIRONMENT.get_template("index.html.j2").render(runs=listed))
     return index
@@ -130,17 +145,13 @@ def _run_number(name: str) -> tuple[int, str]:
 
 
 def _action_folders(run_folder: Path, actions: Sequence[dict[str, Any]]) -> list[Path | None]:
-    """Each recorded action's folder: the n-th time an action appears, it ran in attempt n
-    (``actions/`` for the first, ``attempt-<n>/actions/`` after a self-mutation). The
-    preparation steps of `make local` have none."""
-    seen: Counter[tuple[str, str]] = Counter()
+    """Each recorded action's folder, as its record names it (``actions/<stage>.<action>``,
+    or under ``attempt-<n>/`` after a self-mutation). The preparation steps of `make local`
+    have none."""
     folders: list[Path | None] = []
     for action in actions:
-        key = (action["stage"], action["action"])
-        seen[key] += 1
-        base = run_folder if seen[key] == 1 else run_folder / f"attempt-{seen[key]}"
-        folder = base / "actions" / f"{action['stage']}.{action['action']}"
-        folders.append(folder if folder.is_dir() else None)
+        folder = run_folder / action["folder"] if action.get("folder") else None
+        folders.append(folder if folder is not None and folder.is_dir() else None)
     return folders
 
 
@@ -200,11 +211,13 @@ def _reports(run_folder: Path, actions: Sequence[dict[str, Any]]) -> list[tuple[
 
 
 def _cases(junit: Path) -> list[Any]:
+    """The test cases of a JUnit file a build wrote, or none if it cannot be read: what a
+    pushed commit writes must never stop the run whose page this is."""
     try:
         root = ElementTree.parse(junit).getroot()
-        return list(root.iter("testcase")) if root is not None else []
-    except ElementTree.ParseError:
+    except (ElementTree.ParseError, DefusedXmlException, OSError, ValueError):
         return []
+    return list(root.iter("testcase")) if root is not None else []
 
 
 def _audit(run_folder: Path, actions: Sequence[dict[str, Any]]) -> list[TemplateFindings]:

@@ -17,7 +17,6 @@ when anything fails.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -31,7 +30,7 @@ from typing import Any
 from emulator import DeployError, Emulator
 from local_pipeline.approvals import Approver
 from local_pipeline.deployment import LocalDeployment, bootstrap_accounts, bootstrap_each, deployed_environment, environments_in
-from local_pipeline.executor.engine import ActionRecord, RunRecord, new_run_folder, utc_now
+from local_pipeline.executor.engine import ActionRecord, RunRecord, new_run_folder, replace_json, utc_now
 from local_pipeline.executor.local_source import with_local_source
 from local_pipeline.executor.runner import PipelineRunner
 from local_pipeline.executor.source_action import WorkingTreeSource, head_of
@@ -198,7 +197,7 @@ class LocalRun:
         assert self.record is not None
         recorded = asdict(self.record)
         recorded["actions"] = self.steps
-        (folder / "run.json").write_text(json.dumps(recorded, indent=2) + "\n")
+        replace_json(folder / "run.json", recorded)
         write_pages(folder)
 
     def _verdict(self, folder: Path, emulator: Emulator | None) -> int:

@@ -201,11 +201,16 @@ def run_shared_audit(assembly: Path, root: Path) -> AuditRun:
     # Of each copy only the template that differs from the pristine assembly.
     planted_templates = [template_of(copy, PLANTS[plant_id][0]) for plant_id, copy in copies.items()]
     fixtures = sorted(FIXTURES.glob("*.template.json"))
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        linting = pool.submit(_lint_assemblies, pristine, lint_copy)
-        report = run_checkov([*fixtures, *find_templates(pristine), *planted_templates], root / "reports", started=waiting)
-        findings = linting.result()
-    stdout, stderr = cli.communicate(timeout=300)
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            linting = pool.submit(_lint_assemblies, pristine, lint_copy)
+            report = run_checkov([*fixtures, *find_templates(pristine), *planted_templates], root / "reports", started=waiting)
+            findings = linting.result()
+        stdout, stderr = cli.communicate(timeout=300)
+    finally:  # a failure above leaves neither process running
+        for process in (waiting, cli):
+            if process is not None and process.poll() is None:
+                process.kill()
     return AuditRun(
         pristine=pristine,
         copies=copies,

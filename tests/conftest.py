@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import pytest
 
@@ -63,11 +63,16 @@ def _once_per_run(tmp_path_factory: pytest.TempPathFactory, name: str, produce: 
     shared = _shared_folder(tmp_path_factory)
     result = shared / f"{name}.pickle"
     with FileLock(shared / f"{name}.lock"):
-        if result.is_file():
-            return pickle.loads(result.read_bytes())  # noqa: S301 (written by this test run)
-        produced = produce(shared / name)
-        result.write_bytes(pickle.dumps(produced))
-        return produced
+        if not result.is_file():
+            try:
+                outcome: Any = produce(shared / name)
+            except Exception as error:  # the others fail with it at once, not by trying again one after another
+                outcome = RuntimeError(f"{name} could not be made for this test run: {type(error).__name__}: {error}")
+            result.write_bytes(pickle.dumps(outcome))
+        made = pickle.loads(result.read_bytes())  # noqa: S301 (written by this test run)
+    if isinstance(made, Exception):
+        raise made
+    return cast(T, made)
 
 
 def _published_audit(assembly: Path, folder: Path) -> None:

@@ -11,6 +11,7 @@ own last event is dropped, from the history and from the log alike.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -23,12 +24,20 @@ REASON = "moto appends a timed-out task's late TaskSucceeded to the history afte
 EXECUTION_ENDS = frozenset({"ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"})
 
 _add_event = EventManager.add_event
-_ORDER = threading.Lock()  # an end and a late event from two threads: one of them is first
+_LOCKS: weakref.WeakKeyDictionary[EventManager, threading.Lock] = weakref.WeakKeyDictionary()
+_LOCKS_LOCK = threading.Lock()
 _ENDED = "_emulator_execution_ended"
 
 
+def _order(manager: EventManager) -> threading.Lock:
+    """One lock per execution's history: an end and a late event from two threads, one of
+    them first; other executions do not wait on it."""
+    with _LOCKS_LOCK:
+        return _LOCKS.setdefault(manager, threading.Lock())
+
+
 def add_event(self: EventManager, context: EventHistoryContext, event_type: Any, *args: Any, **kwargs: Any) -> int:
-    with _ORDER:
+    with _order(self):
         if getattr(self, _ENDED, False):
             return context.last_published_event_id  # not published: the execution is over
         event_id = _add_event(self, context, event_type, *args, **kwargs)

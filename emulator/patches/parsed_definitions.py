@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from typing import Any
 from unittest import mock
 
+from moto.stepfunctions.parser.asl.component.component import Component
+from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
 REASON = "moto parses a definition with a pure-Python ANTLR parser at every execution (~180 ms); it is parsed once per text."
@@ -26,7 +28,30 @@ _parse = AmazonStateLanguageParser.parse
 
 @functools.lru_cache(maxsize=256)
 def parse_once(definition: str) -> tuple[Any, Any]:
-    return _parse(definition)
+    program, tree = _parse(definition)
+    _assign_heap_keys(program)
+    return program, tree
+
+
+def _assign_heap_keys(program: Any) -> None:
+    """Give every declaration its heap key now. moto draws one on first use, unlocked: two
+    executions reaching a shared Retrier for the first time at once could each draw one, and
+    one of them would then read its retry count under the other's key."""
+    seen: set[int] = set()
+    pending = [program]
+    while pending:
+        item = pending.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, Component):  # a declaration, or a plain part of one (the States map)
+            if isinstance(item, EvalComponent):
+                _ = item.heap_key
+            pending.extend(vars(item).values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            pending.extend(item)
+        elif isinstance(item, dict):
+            pending.extend(item.values())
 
 
 @contextmanager

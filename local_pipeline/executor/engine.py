@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -62,6 +63,7 @@ class ActionRecord:
     summary: str = ""
     category: str = ""  # the action type's (Source, Build, Deploy, Approval, ...); none for a preparation step
     ended_at: str = ""  # when it ended, UTC, ISO 8601 (an approval: when it was decided)
+    folder: str = ""  # its folder (log, reports, artifacts), relative to the run's record; none for a preparation step
 
 
 def utc_now() -> str:
@@ -84,10 +86,18 @@ class RunRecord:
     def write(self, path: Path) -> None:
         """Replace ``path`` whole: the service reads it while the run writes it, and a
         truncated file read halfway broke `git push`'s follow of the run."""
-        written = path.with_name(f".{path.name}.writing")
-        written.write_text(json.dumps(asdict(self), indent=2) + "\n")
-        os.replace(written, path)
-        write_pages(path.parent)  # the run's page follows its record, as the console follows a run
+        replace_json(path, asdict(self))
+        try:
+            write_pages(path.parent)  # the run's page follows its record, as the console follows a run
+        except Exception as error:  # noqa: BLE001  (the page is a view of the run: it never stops it)
+            print(f"run {self.id}: its page was not written: {type(error).__name__}: {error}", file=sys.stderr)
+
+
+def replace_json(path: Path, data: Any) -> None:
+    """Write ``data`` to ``path`` whole, never seen half written by a reader."""
+    written = path.with_name(f".{path.name}.writing")
+    written.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(written, path)
 
 
 def new_run_folder(runs: Path) -> tuple[str, Path]:
@@ -149,7 +159,8 @@ class PipelineRun:
         return self.record
 
     def _run(self, action: Action) -> ActionOutcome:
-        entry = ActionRecord(action.stage, action.name, "InProgress", category=action.type.category)
+        folder = self._folder(action).relative_to(self.record_file.parent).as_posix()
+        entry = ActionRecord(action.stage, action.name, "InProgress", category=action.type.category, folder=folder)
         self.record.actions.append(entry)
         self.record.write(self.record_file)
         started = time.perf_counter()
@@ -165,6 +176,9 @@ class PipelineRun:
         self.on_action(entry)
         return outcome
 
+    def _folder(self, action: Action) -> Path:
+        return self.directory / "actions" / f"{action.stage}.{action.name}"
+
     def _outcome(self, action: Action) -> ActionOutcome:
         handler = self.handlers.get(action.type.provider)
         if handler is None:
@@ -173,7 +187,7 @@ class PipelineRun:
             configuration = resolve_variables(dict(action.configuration), self.variables)
         except DefinitionError as error:
             return ActionOutcome("Failed", str(error))
-        folder = self.directory / "actions" / f"{action.stage}.{action.name}"
+        folder = self._folder(action)
         outputs = {name: folder / "out" / name for name in action.output_artifacts}
         for path in outputs.values():
             path.mkdir(parents=True, exist_ok=True)

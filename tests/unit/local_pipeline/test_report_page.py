@@ -142,3 +142,49 @@ def test_the_index_lists_every_run_newest_first_and_every_page_stands_alone(tmp_
         fetched = [tag.get("src") or tag.get("href") for tag in page.find_all(["script", "link", "img"])]
         assert fetched == [], html  # no script, stylesheet or image to fetch: the style is inside
         assert not any(a["href"].startswith(("http:", "https:", "//")) for a in page.find_all("a")), html
+
+
+def test_actions_of_a_second_attempt_link_their_own_logs_and_reports(tmp_path):
+    """After a self-mutation the run goes on in ``attempt-2/`` under the same record: an
+    action that ran only there still has its log and its tests on the page."""
+    run = tmp_path / "runs" / "4"
+    record = RunRecord("4", "c0ffee" * 6 + "abcd", "main")
+    first = read_pipeline({"Stages": [{"Name": "Build", "Actions": [action("Synth", "Noop")]}]})
+    PipelineRun(first, {"Noop": lambda context: ActionOutcome("Succeeded", "built")}, directory=run, record=record).execute()
+    then = read_pipeline({"Stages": [{"Name": "Test", "Actions": [action("IntegrationTest", "CodeBuild")]}]})
+    handlers = {"CodeBuild": _build(failed=False)}
+    PipelineRun(then, handlers, directory=run / "attempt-2", record=record, record_file=run / "run.json").execute()
+    page = BeautifulSoup((run / RUN_PAGE).read_text(), "html.parser")
+    assert [link["href"] for link in page.select("#pipeline a")] == ["attempt-2/actions/Test.IntegrationTest/log.txt"]
+    assert _cells(page, "#tests tr") == [["Test/IntegrationTest", "UnitTests", "2", "0", "0"]]
+
+
+def test_what_a_build_wrote_badly_is_left_out_and_the_run_goes_on(tmp_path):
+    """A pushed commit's build writes the reports: an XML entity, or a folder named like a
+    report, must not stop the run whose page this is."""
+
+    def build(context: ActionContext) -> ActionOutcome:
+        reports = context.log.parent / "reports"
+        (reports / "UnitTests").mkdir(parents=True)
+        (reports / "UnitTests" / "junit.xml").write_text('<!DOCTYPE x [<!ENTITY a "b">]><testsuites>&a;</testsuites>')
+        (reports / "Checkov" / "folder.xml").mkdir(parents=True)
+        return ActionOutcome("Succeeded", "built")
+
+    pipeline = read_pipeline({"Stages": [{"Name": "Build", "Actions": [action("Synth", "Noop")]}]})
+    run = tmp_path / "runs" / "5"
+    record = PipelineRun(pipeline, {"Noop": build}, directory=run, record=RunRecord("5", "a" * 40, "main")).execute()
+    assert record.status == "Succeeded"
+    page = BeautifulSoup((run / RUN_PAGE).read_text(), "html.parser")
+    assert _cells(page, "#tests tr") == [["Build/Synth", "UnitTests", "0", "0", "0"]]
+
+
+def test_a_record_that_cannot_be_read_is_listed_so_and_the_others_still_are(tmp_path):
+    runs = tmp_path / "runs"
+    _run(runs, "1")
+    (runs / "2").mkdir()
+    (runs / "2" / "run.json").write_text('{"id": "2", "status": "Succe')  # cut short
+    write_index(runs)
+    index = BeautifulSoup((tmp_path / "index.html").read_text(), "html.parser")
+    rows = _cells(index, "#runs tr")
+    assert [(row[0], row[1]) for row in rows] == [("2", "Unreadable"), ("1", "Succeeded")]
+    assert rows[0][-1].startswith("its run.json cannot be read: JSONDecodeError")

@@ -8,6 +8,8 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from moto.stepfunctions.parser.asl.component.component import Component
+from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser, ASLParserException
 
 from emulator.patches import parsed_definitions
@@ -71,3 +73,40 @@ def test_each_execution_counts_its_own_retries(patched, unique):
         described = list(pool.map(lambda run: patched.run(arn, {"id": run}), ("a", "b")))
     outputs = [json.loads(d.get("output") or "null") for d in described]
     assert outputs == [{"attempts": 2}, {"attempts": 2}], [(d.get("error"), d.get("cause")) for d in described]
+
+
+def test_every_declaration_of_a_shared_program_has_its_heap_key_before_any_execution():
+    """moto draws a declaration's heap key (under which an execution keeps, for one, its
+    retry count) on first use, without a lock: a program shared by executions gets them all
+    when it is parsed."""
+    definition = json.dumps(
+        {
+            "StartAt": "Call",
+            "States": {
+                "Call": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke",
+                    "Parameters": {"FunctionName": "f"},
+                    "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 2}],
+                    "End": True,
+                }
+            },
+        }
+    )
+    program, _ = parsed_definitions.parse_once(definition)
+    components, pending, seen = [], [program], set()
+    while pending:
+        item = pending.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, Component):
+            components += [item] if isinstance(item, EvalComponent) else []
+            pending.extend(vars(item).values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+    retry_declarations = [c for c in components if type(c).__name__ in ("MaxAttemptsDecl", "BackoffRateDecl")]
+    assert len(retry_declarations) == 2
+    assert all(vars(c).get("_EvalComponent__heap_key") for c in components)
