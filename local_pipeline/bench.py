@@ -89,7 +89,7 @@ def timed_command(command: list[str]) -> tuple[float, subprocess.CompletedProces
     return time.perf_counter() - started, completed
 
 
-def local_run() -> tuple[float, list[dict[str, Any]], Path]:
+def local_run() -> tuple[float, list[dict[str, Any]]]:
     """`make local`'s own command, timed whole (start-up and exit included); its steps, from
     the record it wrote."""
     seconds, completed = timed_command([sys.executable, "-m", "local_pipeline"])
@@ -97,7 +97,7 @@ def local_run() -> tuple[float, list[dict[str, Any]], Path]:
     if completed.returncode != 0 or passed is None:
         raise BenchError(f"the local run failed:\n{completed.stdout[-3000:]}{completed.stderr[-2000:]}")
     record = json.loads((PROJECT_ROOT / passed[1] / "run.json").read_text())
-    return seconds, record["actions"], ASSEMBLY
+    return seconds, record["actions"]
 
 
 def test_suite_seconds() -> float:
@@ -116,9 +116,9 @@ def main() -> int:
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
     try:
         synths = [bare_synth_seconds() for _ in range(SYNTHS)]
-        local_seconds, steps, assembly = local_run()
+        local_seconds, steps = local_run()
         test_seconds = test_suite_seconds()
-        hit, miss, concurrency = consumer_figures(assembly)
+        hit, miss, concurrency = consumer_figures(ASSEMBLY)
         first_push, second_push = push_seconds()
     except (BenchError, PushBenchError) as error:
         console.print(f"bench: {error}", markup=False)

@@ -91,9 +91,9 @@ class TestReport:
         return [case for case in self.cases if case.outcome == "failed"]
 
 
-def write_pages(run_folder: Path) -> Path:
-    """Write ``run_folder``'s page from its run.json, then the runs' index beside the runs
-    folder (``reports/index.html``). Returns the run's page."""
+def write_pages(run_folder: Path, *, index: bool = True) -> Path:
+    """Write ``run_folder``'s page from its run.json and, if ``index``, the runs' index beside
+    the runs folder (``reports/index.html``). Returns the run's page."""
     run = json.loads((run_folder / "run.json").read_text())
     actions = _action_views(run_folder, run["actions"])
     page = run_folder / RUN_PAGE
@@ -109,7 +109,8 @@ def write_pages(run_folder: Path) -> Path:
             total=sum(action.seconds for action in actions),
         )
     )
-    write_index(run_folder.parent)
+    if index:
+        write_index(run_folder.parent)
     return page
 
 

@@ -88,7 +88,9 @@ class RunRecord:
         truncated file read halfway broke `git push`'s follow of the run."""
         replace_json(path, asdict(self))
         try:
-            write_pages(path.parent)  # the run's page follows its record, as the console follows a run
+            # The run's page follows its record, as the console follows a run. The index reads
+            # every run's record: rewritten only when this run starts and when it ends.
+            write_pages(path.parent, index=len(self.actions) <= 1 or self.status != "InProgress")
         except Exception as error:  # noqa: BLE001  (the page is a view of the run: it never stops it)
             print(f"run {self.id}: its page was not written: {type(error).__name__}: {error}", file=sys.stderr)
 

@@ -40,7 +40,10 @@ def _stack(stage: str, account: str, region: str) -> StackArtifact:
 def test_the_accounts_are_bootstrapped_as_make_bootstrap_commands_prints_them():
     """An environment in the tooling account's other region is a target like any other:
     it trusts the tooling account and gets the targets' policy, as `make bootstrap-commands`
-    prints it; the pipeline's own account and region get the tooling policy and trust none."""
+    prints it; the pipeline's own account and region get the tooling policy and trust none.
+    A bootstrap is per account and region, `--trust` naming the accounts that may deploy
+    into it (AWS CDK Developer Guide, "AWS CDK bootstrapping", and the CDK Pipelines
+    README, "CDK Environment Bootstrapping")."""
     stacks = [
         _stack("", "222222222222", "us-east-1"),
         _stack("TrustedResources-dev", "111111111111", "eu-west-1"),

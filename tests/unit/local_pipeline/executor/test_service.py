@@ -60,6 +60,8 @@ def test_a_run_waits_at_the_approval_then_goes_on_or_stops(tmp_path: Path):
     assert service.follow("1", timeout_seconds=10) == "Waiting"
     assert service.waiting() == ("1", "Deploy/Approve", "")
     assert _approvals_on_the_page(tmp_path / "runs" / "1") == [["Deploy/Approve", "waiting", "", "", ""]]
+    started = BeautifulSoup((tmp_path / "index.html").read_text(), "html.parser")  # written when the run started
+    assert [cell.get_text(strip=True) for cell in started.select("#runs tr td")][:2] == ["1", "InProgress"]
     assert service.decide(True, "alice") == "run 1: Deploy/Approve approved by alice"
     assert service.follow("1", timeout_seconds=10) == "Succeeded"
     assert [row[:3] for row in _approvals_on_the_page(tmp_path / "runs" / "1")] == [["Deploy/Approve", "approved", "alice"]]
