@@ -353,7 +353,11 @@ def check(principal: Principal, action: str, target: Target, region: str, contex
 
 def authorize_call(principal: Principal, call: Call, operation_name: str) -> None:
     """Raise the service's AccessDenied unless ``principal`` may make this call."""
-    if not principal.arn or is_administrator(principal):
+    if not principal.arn:
+        # emulator.authentication has refused every key no emulated account issued; a key
+        # that still names no principal is denied, never treated as an administrator.
+        raise denial(call.service_name, principal, f"{call.service_name}:{operation_name} (the access key names no principal)")
+    if is_administrator(principal):
         return
     service = _MOTO_SERVICE_NAMES.get(call.service_name, call.service_name)
     if (service, operation_name) in ALWAYS_ALLOWED | AUTHORIZED_BY_THEIR_PATCH:

@@ -8,6 +8,7 @@ role's trust policy (``trust.evaluate_trust``), which moto itself never checks.
 
 from __future__ import annotations
 
+import datetime
 import json
 import threading
 import warnings
@@ -112,7 +113,7 @@ def mint_role_credentials(role_arn: str, session_name: str, region: str, externa
     key = (role_arn, session_name)
     with _SESSIONS_LOCK:
         cached = _SESSIONS.get(key)
-    if cached is not None and principal_for_access_key(cached.access_key_id).arn == role_arn:
+    if cached is not None and principal_for_access_key(cached.access_key_id).arn == role_arn and not _expiring(cached):
         return cached
     backend = sts_backends[account_of_arn(role_arn)][PARTITION]
     role = backend.assume_role(
@@ -127,6 +128,18 @@ def mint_role_credentials(role_arn: str, session_name: str, region: str, externa
     with _SESSIONS_LOCK:
         _SESSIONS[key] = credentials
     return credentials
+
+
+def _expiring(credentials: Credentials) -> bool:
+    """A session within five minutes of its end: requests are authenticated, and an expired
+    session is refused (ExpiredToken), so a new one is minted before then."""
+    assumed = sts_backends[get_account_id_from(credentials.access_key_id)][PARTITION].get_assumed_role_from_access_key(
+        credentials.access_key_id
+    )
+    if assumed is None:
+        return True
+    expiry = assumed.expiration if assumed.expiration.tzinfo else assumed.expiration.replace(tzinfo=datetime.UTC)
+    return expiry - datetime.datetime.now(datetime.UTC) < datetime.timedelta(minutes=5)
 
 
 def forget_sessions() -> None:

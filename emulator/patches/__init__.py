@@ -28,6 +28,7 @@ from emulator.patches import (
     lambda_in_process,
     parsed_definitions,
     public_parameters,
+    signed_requests,
     sync_execution,
     task_credentials,
     template_parsing,
@@ -35,6 +36,7 @@ from emulator.patches import (
 )
 
 PATCHES: tuple[ModuleType, ...] = (
+    signed_requests,
     assume_role_trust,
     identity_policies,
     aws_sdk_integration,

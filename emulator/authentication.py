@@ -1,0 +1,266 @@
+"""Every request to the emulated accounts is authenticated as AWS authenticates it: SigV4.
+
+AWS refuses a request unless its ``Authorization`` header carries a Signature Version 4
+signature made with the secret key of the access key it names (IAM User Guide, "AWS
+Signature Version 4 for API requests"; "Create a signed AWS API request"). The emulator
+does the same before moto sees the request, in process (``patches.signed_requests``) and
+over the network (``emulator.server``):
+
+- the access key must be one the emulated IAM issued (a user's key, Active) or the
+  emulated STS issued (a role session), else ``InvalidClientTokenId``;
+- a role session's key must come with its session token (``X-Amz-Security-Token``),
+  else ``InvalidClientTokenId``, and before the session expires, else ``ExpiredToken``;
+- the signature is recomputed with botocore's own SigV4 signer over the request as it
+  arrived (method, path, query, the headers listed in ``SignedHeaders``, the payload
+  hash), with the secret the emulated account holds; a mismatch is ``SignatureDoesNotMatch``;
+- ``X-Amz-Date`` must be near now: "In most cases, a request must reach AWS within five
+  minutes of the time stamp in the request" (IAM User Guide, "AWS Signature Version 4 for
+  API requests", protecting against replay); S3 allows 15 minutes (S3 API reference,
+  "Error responses", RequestTimeTooSkewed);
+- ``x-moto-account-id``, moto's header that picks an account whatever the credentials, is
+  refused: no AWS endpoint honours it, and the account is the credentials' own.
+
+The error each failure answers, per protocol, is what the services' "Common Errors"
+pages list (Query: InvalidClientTokenId, SignatureDoesNotMatch, ExpiredToken,
+MissingAuthenticationToken; JSON services answer UnrecognizedClientException,
+InvalidSignatureException, ExpiredTokenException, MissingAuthenticationTokenException;
+S3: InvalidAccessKeyId, SignatureDoesNotMatch, ExpiredToken, AccessDenied).
+
+Not emulated: presigned URLs (query-string authentication) and chunk-signed S3 uploads
+(``STREAMING-AWS4-HMAC-SHA256-PAYLOAD``: the seed signature is checked, the chunks'
+signatures are not). SigV2 and SigV4a are refused, as most AWS endpoints refuse them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from xml.sax.saxutils import escape
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.compat import HTTPHeaders
+from botocore.credentials import Credentials as BotocoreCredentials
+from moto.iam.models import get_account_id_from, iam_backends
+from moto.sts.models import sts_backends
+
+PARTITION = "aws"
+SIGV4_TIMESTAMP = "%Y%m%dT%H%M%SZ"
+MAX_CLOCK_SKEW = datetime.timedelta(minutes=5)
+MAX_CLOCK_SKEW_S3 = datetime.timedelta(minutes=15)
+
+_AUTHORIZATION = re.compile(
+    r"^AWS4-HMAC-SHA256\s+Credential=(?P<key>[^/,\s]+)/(?P<date>\d{8})/(?P<region>[^/,\s]+)/(?P<service>[^/,\s]+)/aws4_request\s*,"
+    r"\s*SignedHeaders=(?P<signed>[a-z0-9\-;.]+)\s*,\s*Signature=(?P<signature>[0-9a-f]{64})\s*$"
+)
+_HEX_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a request is refused: the kind of failure, said as AWS says it."""
+
+    kind: str  # "unknown-key" | "bad-signature" | "expired" | "missing" | "skewed" | "header"
+    message: str
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    access_key_id: str
+    account: str
+
+
+@dataclass(frozen=True)
+class IncomingRequest:
+    """A request as it arrived: the raw (still percent-encoded) path and query."""
+
+    method: str
+    host: str
+    path: str
+    query: str
+    headers: Mapping[str, str]  # case-insensitive lookups are done through _header
+    body: bytes
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    lowered = name.lower()
+    for key, value in headers.items():
+        if key.lower() == lowered:
+            return value
+    return None
+
+
+def _secret_for(access_key_id: str) -> tuple[str, str, str | None, datetime.datetime | None] | Refusal:
+    """(account, secret key, session token, expiry) of a key the emulated accounts issued."""
+    account = get_account_id_from(access_key_id)
+    assumed = sts_backends[account][PARTITION].get_assumed_role_from_access_key(access_key_id) if account in sts_backends else None
+    if assumed is not None:
+        return account, assumed.secret_access_key, assumed.session_token, assumed.expiration
+    key = iam_backends[account][PARTITION].access_keys.get(access_key_id) if account in iam_backends else None
+    if key is None or getattr(key, "status", "Active") != "Active" or getattr(key, "user_name", None) is None:
+        return Refusal("unknown-key", "The security token included in the request is invalid.")
+    return account, key.secret_access_key, None, None
+
+
+class _ArrivedSigner(SigV4Auth):
+    """botocore's signer, signing the headers the request says it signed (not the ones
+    botocore would pick) and hashing the payload it carries."""
+
+    def __init__(self, credentials: BotocoreCredentials, service: str, region: str, signed: list[str]) -> None:
+        super().__init__(credentials, service, region)
+        self._signed = signed
+
+    def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
+        chosen = HTTPHeaders()
+        for name in self._signed:
+            value = _header(dict(request.headers.items()), name)
+            if value is None and name == "host":
+                value = request.context["arrived_host"]
+            if value is not None:
+                chosen[name] = value
+        return chosen
+
+    def payload(self, request: AWSRequest) -> str:
+        return hashlib.sha256(request.context["arrived_body"]).hexdigest()
+
+
+class _ArrivedS3Signer(_ArrivedSigner):
+    def _normalize_url_path(self, path: str) -> str:
+        return path  # S3 signs the path as sent (botocore's S3SigV4Auth does the same)
+
+
+def expected_signature(request: IncomingRequest, *, secret: str, access_key_id: str, scope: Mapping[str, str], signed: list[str]) -> str:
+    """The signature botocore's signer makes for this request with ``secret``."""
+    credentials = BotocoreCredentials(access_key_id, secret)
+    signer_class = _ArrivedS3Signer if scope["service"] == "s3" else _ArrivedSigner
+    signer = signer_class(credentials, scope["service"], scope["region"], signed)
+    query = f"?{request.query}" if request.query else ""
+    aws_request = AWSRequest(
+        method=request.method, url=f"http://{request.host}{request.path}{query}", headers=dict(request.headers), data=request.body
+    )
+    aws_request.context["timestamp"] = scope["timestamp"]
+    aws_request.context["arrived_host"] = request.host
+    aws_request.context["arrived_body"] = request.body
+    canonical = signer.canonical_request(aws_request)
+    return str(signer.signature(signer.string_to_sign(aws_request, canonical), aws_request))
+
+
+def authenticate(request: IncomingRequest, *, now: datetime.datetime | None = None) -> Authenticated | Refusal:
+    """Who signed ``request``, or why AWS would refuse it."""
+    if _header(request.headers, "x-moto-account-id") is not None:
+        return Refusal("header", "x-moto-account-id is refused: the account is the one the request's credentials belong to.")
+    authorization = _header(request.headers, "Authorization")
+    if not authorization:
+        return Refusal("missing", "Request is missing Authentication Token")
+    match = _AUTHORIZATION.match(authorization.strip())
+    if match is None:
+        return Refusal("bad-signature", "Authorization header requires AWS4-HMAC-SHA256 with Credential, SignedHeaders and Signature.")
+    access_key_id = match["key"]
+    found = _secret_for(access_key_id)
+    if isinstance(found, Refusal):
+        return found
+    account, secret, session_token, expiry = found
+    if session_token is not None and not hmac.compare_digest(_header(request.headers, "X-Amz-Security-Token") or "", session_token):
+        return Refusal("unknown-key", "The security token included in the request is invalid.")
+    now = now or datetime.datetime.now(datetime.UTC)
+    if expiry is not None and _aware(expiry) <= now:
+        return Refusal("expired", "The security token included in the request is expired")
+    timestamp = _header(request.headers, "X-Amz-Date") or ""
+    try:
+        signed_at = datetime.datetime.strptime(timestamp, SIGV4_TIMESTAMP).replace(tzinfo=datetime.UTC)
+    except ValueError:
+        return Refusal("bad-signature", f"X-Amz-Date {timestamp!r} is not a SigV4 time stamp (YYYYMMDD'T'HHMMSS'Z').")
+    skew = MAX_CLOCK_SKEW_S3 if match["service"] == "s3" else MAX_CLOCK_SKEW
+    if abs(now - signed_at) > skew:
+        return Refusal("skewed", f"Signature expired: {timestamp} is more than {skew} from now ({now.strftime(SIGV4_TIMESTAMP)}).")
+    signed = match["signed"].split(";")
+    if "host" not in signed:
+        return Refusal("bad-signature", "'Host' must be a signed header.")
+    content_hash = _header(request.headers, "X-Amz-Content-SHA256")
+    if content_hash is not None and _HEX_SHA256.match(content_hash) and hashlib.sha256(request.body).hexdigest() != content_hash:
+        return Refusal("bad-signature", "The provided 'x-amz-content-sha256' header does not match what was computed.")
+    scope = {"service": match["service"], "region": match["region"], "timestamp": timestamp}
+    if match["date"] != timestamp[:8]:
+        return Refusal("bad-signature", f"Credential should be scoped to a valid date: {match['date']} is not {timestamp[:8]}.")
+    expected = expected_signature(request, secret=secret, access_key_id=access_key_id, scope=scope, signed=signed)
+    if not hmac.compare_digest(expected, match["signature"]):
+        return Refusal(
+            "bad-signature",
+            "The request signature we calculated does not match the signature you provided. "
+            "Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
+        )
+    return Authenticated(access_key_id, account)
+
+
+def _aware(moment: datetime.datetime) -> datetime.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
+
+
+# --- the answer AWS gives -------------------------------------------------------------------
+
+# kind -> the error code, per protocol
+_CODES = {
+    "query": {
+        "unknown-key": "InvalidClientTokenId",
+        "bad-signature": "SignatureDoesNotMatch",
+        "expired": "ExpiredToken",
+        "missing": "MissingAuthenticationToken",
+        "skewed": "SignatureDoesNotMatch",
+        "header": "AccessDenied",
+    },
+    "json": {
+        "unknown-key": "UnrecognizedClientException",
+        "bad-signature": "InvalidSignatureException",
+        "expired": "ExpiredTokenException",
+        "missing": "MissingAuthenticationTokenException",
+        "skewed": "InvalidSignatureException",
+        "header": "AccessDeniedException",
+    },
+    "s3": {
+        "unknown-key": "InvalidAccessKeyId",
+        "bad-signature": "SignatureDoesNotMatch",
+        "expired": "ExpiredToken",
+        "missing": "AccessDenied",
+        "skewed": "RequestTimeTooSkewed",
+        "header": "AccessDenied",
+    },
+}
+
+
+def protocol_of(request: IncomingRequest) -> str:
+    """How the service the request is for answers errors: S3's XML, the Query protocol's
+    XML (STS, IAM, CloudFormation), or JSON (everything else this project calls)."""
+    authorization = _header(request.headers, "Authorization") or ""
+    scope = _AUTHORIZATION.match(authorization.strip())
+    service = scope["service"] if scope else ""
+    if service == "s3" or (not service and _header(request.headers, "X-Amz-Content-SHA256")):
+        return "s3"
+    if _header(request.headers, "X-Amz-Target") or service in ("lambda", "states", "dynamodb", "secretsmanager", "ssm", "kms", "logs"):
+        return "json"
+    if service in ("sts", "iam", "cloudformation") or "Action=" in request.body.decode("utf-8", "replace") or "Action=" in request.query:
+        return "query"
+    return "json"
+
+
+def refusal_response(request: IncomingRequest, refusal: Refusal) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers, body) of AWS's answer to a refused request."""
+    protocol = protocol_of(request)
+    code = _CODES[protocol][refusal.kind]
+    status = 400 if protocol == "json" and refusal.kind != "missing" else 403
+    if protocol == "json":
+        body = json.dumps({"__type": code, "message": refusal.message}).encode()
+        return status, {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": code}, body
+    message = escape(refusal.message)
+    if protocol == "s3":
+        body = f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>'.encode()
+    else:
+        body = (
+            f'<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
+            f"<Code>{code}</Code><Message>{message}</Message></Error><RequestId>0</RequestId></ErrorResponse>"
+        ).encode()
+    return status, {"Content-Type": "text/xml"}, body

@@ -1,0 +1,132 @@
+"""The emulated accounts on a loopback port, for the AWS CLI, the SDKs and the builds' processes.
+
+moto's own server answers anyone who reaches the port: it reflects any ``Origin`` in its
+CORS headers, serves ``/moto-api/*`` (a reset wipes every account) and an instance-metadata
+endpoint, and honours ``x-moto-account-id``. An AWS endpoint does none of this. In front
+of moto's WSGI application, ``Guard`` lets through only what an AWS endpoint would serve:
+
+- ``Host`` must name this port on the loopback (``127.0.0.1``, ``localhost`` or a name under
+  ``.localhost``, which resolvers keep on the loopback, RFC 6761): a DNS-rebinding page's
+  requests carry its own host name, and are refused;
+- a request from a browser (``Origin`` or ``Sec-Fetch-Site``, which every browser sends on
+  a page's request to another site and no SDK sends) is refused, and no answer carries an
+  ``Access-Control-Allow-*`` header: a web page can neither send a preflighted call nor
+  read an answer;
+- ``/moto-api/*`` and ``/latest/*`` (instance metadata) are not served;
+- every request is authenticated with SigV4 (``emulator.authentication``), which also
+  refuses ``x-moto-account-id``.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterable
+from io import BytesIO
+from typing import Any
+
+from emulator.authentication import IncomingRequest, Refusal, authenticate, refusal_response
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+_LOOPBACK_HOST = re.compile(r"^(?:127\.0\.0\.1|localhost|(?:[a-z0-9\-]+\.)+localhost)$", re.IGNORECASE)
+_NOT_SERVED = ("/moto-api", "/latest/", "/favicon.ico")
+_BROWSER_HEADERS = ("HTTP_ORIGIN", "HTTP_SEC_FETCH_SITE", "HTTP_SEC_FETCH_MODE")
+
+
+def _plain(start_response: Callable[..., Any], status: str, text: str) -> list[bytes]:
+    body = text.encode()
+    start_response(status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+class Guard:
+    """moto's WSGI application, behind the checks an AWS endpoint makes."""
+
+    def __init__(self, app: WsgiApp, port: int) -> None:
+        self._app = app
+        self._port = port
+
+    def _host_allowed(self, host: str) -> bool:
+        name, _, port = host.rpartition(":")
+        return port == str(self._port) and bool(_LOOPBACK_HOST.match(name))
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        host = str(environ.get("HTTP_HOST", ""))
+        if not self._host_allowed(host):
+            return _plain(start_response, "403 Forbidden", f"Host {host!r} is not this service (127.0.0.1:{self._port})")
+        browser = [name for name in _BROWSER_HEADERS if name in environ]
+        if browser or environ.get("REQUEST_METHOD") == "OPTIONS":
+            return _plain(start_response, "403 Forbidden", "requests from web pages are refused (no CORS)")
+        path = str(environ.get("PATH_INFO", ""))
+        if path.startswith(_NOT_SERVED):
+            return _plain(start_response, "404 Not Found", f"{path} is not served: only the AWS APIs are")
+        body = _read_body(environ)
+        raw = str(environ.get("REQUEST_URI") or environ.get("RAW_URI") or path)
+        raw_path, _, query = raw.partition("?")
+        headers = {key[5:].replace("_", "-").title(): str(value) for key, value in environ.items() if key.startswith("HTTP_")}
+        for key, header in (("CONTENT_TYPE", "Content-Type"), ("CONTENT_LENGTH", "Content-Length")):
+            if environ.get(key):
+                headers[header] = str(environ[key])
+        request = IncomingRequest(str(environ.get("REQUEST_METHOD", "GET")), host, raw_path or "/", query, headers, body)
+        outcome = authenticate(request)
+        if isinstance(outcome, Refusal):
+            status, answer_headers, answer = refusal_response(request, outcome)
+            start_response(
+                f"{status} {'Bad Request' if status == 400 else 'Forbidden'}",
+                [*answer_headers.items(), ("Content-Length", str(len(answer)))],
+            )
+            return [answer]
+
+        def without_cors(status: str, response_headers: list[tuple[str, str]], *rest: Any) -> Any:
+            kept = [(name, value) for name, value in response_headers if not name.lower().startswith("access-control-")]
+            return start_response(status, kept, *rest)
+
+        return self._app(environ, without_cors)
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    """Read the body, and put it back for moto."""
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    if environ.get("wsgi.input_terminated"):
+        body = stream.read()
+    else:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        body = stream.read(length) if length > 0 else b""
+    environ["wsgi.input"] = BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    environ.pop("wsgi.input_terminated", None)
+    return bytes(body)
+
+
+class GuardedServer:
+    """moto's server application behind ``Guard``, on 127.0.0.1:``port``, in a thread."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        from moto.moto_server import werkzeug_app
+        from werkzeug.serving import make_server
+
+        # No CORS on moto's side either (moto.settings reads MOTO_DISABLE_GLOBAL_CORS once, at import).
+        werkzeug_app.DISABLE_GLOBAL_CORS = True  # type: ignore[attr-defined]
+        app = werkzeug_app.DomainDispatcherApplication(werkzeug_app.create_backend_app)
+        self._server = make_server(
+            "127.0.0.1", self.port, Guard(app, self.port), threaded=True, request_handler=werkzeug_app.MotoRequestHandler
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, name="emulated-accounts", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+        if self._thread is not None:
+            self._thread.join()
