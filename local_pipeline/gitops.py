@@ -18,8 +18,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import getpass
+import hmac
 import json
 import os
+import re
+import secrets
 import shlex
 import shutil
 import signal
@@ -38,8 +42,39 @@ from project.paths import PROJECT_ROOT, REPORTS
 
 STATE = Path(os.environ.get("LOCAL_AWS_STATE", PROJECT_ROOT / ".local-aws"))
 SERVICE_JSON = STATE / "service.json"
+# The control API's token and the accounts' credentials: readable by the service's user only.
+TOKEN_FILE = STATE / "control.token"
+ACCOUNTS_JSON = STATE / "accounts.json"
 REPOSITORY = STATE / "repo.git"
 DEFAULT_PORT = 5123
+MAX_BODY_BYTES = 1024 * 1024
+_COMMIT_ID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+_RUN_PATH = re.compile(r"^/runs/([0-9]{1,9})$")
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to a file only this user can read (0600), created so from the start."""
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text)
+
+
+def resolved_commit(commit: str) -> str:
+    """``commit`` if it is a full object ID naming a commit of the remote's repository;
+    GitOpsError otherwise. Never lets the value become an option of a command."""
+    if not _COMMIT_ID.match(commit):
+        raise GitOpsError(f"commit {commit[:80]!r} is not a full object ID (40 or 64 lowercase hex digits)")
+    found = subprocess.run(  # noqa: S603
+        ["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"{commit}^{{commit}}"],  # noqa: S607
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if found.returncode != 0:
+        raise GitOpsError(f"commit {commit} is not a commit of {REPOSITORY}")
+    return found.stdout.strip()
 
 
 class GitOpsError(Exception):
@@ -91,6 +126,8 @@ class Control:
                 return dataclasses.replace(runner, decide=decide).run(SourceAction(pushed), pushed.commit, pushed.branch, run_id, folder)
 
             self.service = RunService(REPORTS / "runs", lambda: deployed_pipeline(self.emulator, pipeline_stack).pipeline, start_run)
+        # The accounts' credentials, for `make up` to print in the user's terminal (never over the API).
+        _write_private(ACCOUNTS_JSON, json.dumps(self.credentials()))
         return {"pipeline": pipeline_stack.stack_name, "tooling": tooling, "note": note}
 
     def credentials(self) -> dict[str, dict[str, str]]:
@@ -101,7 +138,15 @@ def _never(where: str, data: str) -> Any:
     raise RuntimeError("approvals are decided through the service")
 
 
-def _handler(control: Control) -> type[BaseHTTPRequestHandler]:
+class BadRequest(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _handler(control: Control, token: str, port: int) -> type[BaseHTTPRequestHandler]:
+    allowed_hosts = {f"127.0.0.1:{port}", f"localhost:{port}"}
+
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *_: Any) -> None:  # no line per request
             return
@@ -114,22 +159,57 @@ def _handler(control: Control) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
+        def _refusal(self) -> tuple[int, str] | None:
+            """Why this request may not be served: only the service's user, from a terminal."""
+            if self.headers.get("Host") not in allowed_hosts:
+                return 403, f"Host {self.headers.get('Host')!r} is not this service"
+            if self.headers.get("Origin") is not None or self.headers.get("Sec-Fetch-Site") is not None:
+                return 403, "requests from web pages are refused"
+            presented = self.headers.get("Authorization", "").removeprefix("Bearer ")
+            if not hmac.compare_digest(presented.encode(), token.encode()):
+                return 401, f"no valid token: the control API needs the one in {TOKEN_FILE}"
+            return None
+
         def _body(self) -> dict[str, Any]:
-            length = int(self.headers.get("Content-Length") or 0)
-            body: dict[str, Any] = json.loads(self.rfile.read(length) or b"{}")
+            if (self.headers.get("Content-Type") or "").split(";")[0].strip() != "application/json":
+                raise BadRequest(415, "the body must be application/json")
+            text = self.headers.get("Content-Length")
+            if text is None or not text.isascii() or not text.isdigit():
+                raise BadRequest(400, f"Content-Length {text!r} is not a number of bytes")
+            length = int(text)
+            if length > MAX_BODY_BYTES:
+                raise BadRequest(413, f"the body is {length} bytes, over the limit of {MAX_BODY_BYTES}")
+            try:
+                body = json.loads(self.rfile.read(length).decode("utf-8"))
+            except (UnicodeDecodeError, ValueError) as error:
+                raise BadRequest(400, f"the body is not JSON: {error}") from None
+            if not isinstance(body, dict):
+                raise BadRequest(400, f"the body must be a JSON object, not {type(body).__name__}")
             return body
 
+        def _refuse_other_method(self) -> None:
+            refused = self._refusal()
+            if refused:
+                return self._reply(refused[0], {"error": refused[1]})
+            return self._reply(405, {"error": f"{self.command} is not served"})
+
+        do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _refuse_other_method  # noqa: N815  (http.server's names)
+
         def do_GET(self) -> None:  # noqa: N802  (http.server's name)
+            refused = self._refusal()
+            if refused:
+                return self._reply(refused[0], {"error": refused[1]})
             if self.path == "/health":
                 return self._reply(200, {"ok": True, "pipeline": control.service is not None})
-            if self.path == "/accounts":
-                return self._reply(200, control.credentials())
             if control.service is None:
                 return self._reply(409, {"error": "no pipeline is deployed yet: run `make remote`"})
             if self.path == "/runs":
                 return self._reply(200, {"runs": control.service.listing(), "waiting": control.service.waiting()})
             if self.path.startswith("/runs/"):
-                run_id = self.path.removeprefix("/runs/")
+                matched = _RUN_PATH.match(self.path)
+                if matched is None:
+                    return self._reply(400, {"error": f"{self.path[:80]!r}: a run id is digits only"})
+                run_id = matched[1]
                 recorded = REPORTS / "runs" / run_id / "run.json"
                 record = json.loads(recorded.read_text()) if recorded.is_file() else None
                 waiting = control.service.waiting()
@@ -139,19 +219,30 @@ def _handler(control: Control) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:  # noqa: N802  (http.server's name)
             from local_pipeline.executor.source_action import PushedCommit
 
-            body = self._body()
+            refused = self._refusal()
+            if refused:
+                return self._reply(refused[0], {"error": refused[1]})
             try:
+                body = self._body()
                 if self.path == "/pipeline":
                     return self._reply(200, control.deploy_pipeline(Path(body["assembly"])))
                 if control.service is None:
                     return self._reply(409, {"error": "no pipeline is deployed yet: run `make remote`"})
                 if self.path == "/push":
                     ref = str(body["ref"])
-                    pushed = PushedCommit(Path(body["repository"]), str(body["commit"]), ref.removeprefix("refs/heads/"))
+                    # The repository is the service's own remote, never one a request names.
+                    pushed = PushedCommit(REPOSITORY, resolved_commit(str(body["commit"])), ref.removeprefix("refs/heads/"))
                     answer = control.service.push(ref, pushed)
                     return self._reply(200, {"started": answer.started, "run_id": answer.run_id, "message": answer.message})
                 if self.path == "/decide":
-                    return self._reply(200, {"message": control.service.decide(bool(body["approve"]), str(body.get("by", "someone")))})
+                    if not isinstance(body.get("approve"), bool):
+                        raise BadRequest(400, "approve must be true or false")
+                    # Recorded as the local user the service runs as: only they hold the token.
+                    return self._reply(200, {"message": control.service.decide(body["approve"], getpass.getuser())})
+            except BadRequest as error:
+                return self._reply(error.status, {"error": str(error)})
+            except KeyError as error:
+                return self._reply(400, {"error": f"the body names no {error}"})
             except (GitOpsError, LookupError) as error:
                 return self._reply(409, {"error": str(error)})
             return self._reply(404, {"error": f"no {self.path}"})
@@ -166,7 +257,9 @@ def serve(port: int) -> int:
     STATE.mkdir(parents=True, exist_ok=True)
     with Emulator() as emulator, served(port) as endpoint:
         control = Control(emulator, endpoint)
-        server = ThreadingHTTPServer(("127.0.0.1", port + 1), _handler(control))
+        token = secrets.token_urlsafe(32)
+        _write_private(TOKEN_FILE, token)
+        server = ThreadingHTTPServer(("127.0.0.1", port + 1), _handler(control, token, port + 1))
         signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
         SERVICE_JSON.write_text(json.dumps({"pid": os.getpid(), "endpoint": control.endpoint, "control": port + 1}))
         try:
@@ -191,6 +284,11 @@ def _service() -> dict[str, Any] | None:
     return service
 
 
+def _token() -> str:
+    # Absent when the service died before writing it: the call then fails with the reason.
+    return TOKEN_FILE.read_text().strip() if TOKEN_FILE.is_file() else ""
+
+
 def _call(method: str, path: str, body: dict[str, Any] | None = None, *, timeout: float = 600) -> dict[str, Any]:
     service = _service()
     if service is None:
@@ -199,7 +297,7 @@ def _call(method: str, path: str, body: dict[str, Any] | None = None, *, timeout
         f"http://127.0.0.1:{service['control']}{path}",
         data=json.dumps(body).encode() if body is not None else None,
         method=method,
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {_token()}"},
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  (our own loopback service)
@@ -232,7 +330,7 @@ def up(port: int) -> int:
         print(f"The emulated accounts are up on {service['endpoint']} (fresh: no stack, no run; `make down` stops them).")
     else:
         print(f"The emulated accounts are already up on {service['endpoint']}.")
-    for account, variables in _call("GET", "/accounts").items():
+    for account, variables in json.loads(ACCOUNTS_JSON.read_text()).items() if ACCOUNTS_JSON.is_file() else ():
         print(
             f"  # account {account}\n  export {' '.join(f'{k}={v}' for k, v in variables.items())} AWS_ENDPOINT_URL={service['endpoint']} "
             "AWS_DISABLE_HOST_PREFIX_INJECTION=true"

@@ -61,3 +61,57 @@ def test_a_service_that_does_not_answer_is_said_in_one_line(tmp_path):
     assert runs.returncode == 2
     assert runs.stderr.startswith("runs: the service did not answer GET /runs: "), runs.stderr
     assert runs.stderr.strip().endswith(f"(its log: {state / 'service.log'})")
+
+
+def _control(port: int, method: str, path: str, *, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, str]:
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port + 1, timeout=10)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        answer = connection.getresponse()
+        return answer.status, answer.read().decode()
+    finally:
+        connection.close()
+
+
+def test_the_control_api_answers_only_its_user(tmp_path):
+    """Each attack on the control API is refused with an HTTP answer: no token, a web page's
+    request, a commit that is an option, /accounts, a path out of the runs, malformed bodies."""
+    port = _free_port()
+    state = tmp_path / "state"
+    planted = tmp_path / "planted"
+    planted.write_text("intact")
+    started = _gitops(state, port, "up")
+    try:
+        assert started.returncode == 0, started.stderr
+        token_file = state / "control.token"
+        assert token_file.stat().st_mode & 0o777 == 0o600
+        token = token_file.read_text().strip()
+        ok = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        push = json.dumps({"ref": "refs/heads/main", "commit": f"--output={planted}", "repository": "."}).encode()
+        assert _control(port, "POST", "/push", body=push, headers={"Content-Type": "application/json"})[0] == 401
+        assert _control(port, "POST", "/decide", body=b'{"approve": true}', headers={"Content-Type": "text/plain"})[0] == 401
+        assert _control(port, "POST", "/decide", body=b'{"approve": true}', headers={**ok, "Origin": "http://evil.example"})[0] == 403
+        assert _control(port, "GET", "/accounts", headers=ok)[0] in (404, 409)
+        assert _control(port, "GET", "/health", headers={**ok, "Host": f"evil.example:{port + 1}"})[0] == 403
+        assert _control(port, "GET", "/health", headers=ok)[0] == 200
+        malformed = {
+            "non-numeric length": ({**ok, "Content-Length": "abc"}, b"{}"),
+            "negative length": ({**ok, "Content-Length": "-1"}, b"{}"),
+            "invalid UTF-8": (ok, b"\xff\xfe"),
+            "null": (ok, b"null"),
+            "invalid JSON": (ok, b"{"),
+            "a list": (ok, b"[]"),
+            "text/plain": ({**ok, "Content-Type": "text/plain"}, b"{}"),
+        }
+        for name, (headers, body) in malformed.items():
+            status, text = _control(port, "POST", "/decide", body=body, headers=headers)
+            assert status in (400, 415), (name, status, text)
+        # A 2 MiB body is refused on its promised length, before it is read.
+        status, _ = _control(port, "POST", "/decide", body=b"{}", headers={**ok, "Content-Length": str(2 * 1024 * 1024)})
+        assert status == 413
+        assert _control(port, "PUT", "/push", body=b"{}", headers=ok)[0] == 405
+        assert planted.read_text() == "intact"
+    finally:
+        _gitops(state, port, "down")
