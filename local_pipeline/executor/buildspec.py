@@ -13,6 +13,25 @@ primary input. What it follows, cited below by the short name in brackets:
   https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-CodeBuild.html
 
 Where those pages are silent, the comment beside the code says that the behaviour is a guess.
+
+A build stays in its folder. On CodeBuild the build's container is the boundary; here it is
+the build's working directory, so what the buildspec names is held to it:
+
+- a report group name, a ``base-directory``, a ``files`` pattern or an artifact ``name``
+  that is absolute or has a ``..`` part is refused when the buildspec is read
+  (BuildspecError, naming the key and the path);
+- when the files are collected, a ``base-directory`` that resolves outside the working
+  directory (a symbolic link to /etc) is refused, and so is a file that is a symbolic link
+  resolving outside it (``ln -s /etc/passwd out/report.xml``): the build fails naming it,
+  and nothing of it is kept. [spec], artifacts/enable-symlinks: "If the output type is ZIP,
+  specifies if internal symbolic links are preserved in the ZIP file. If this contains
+  yes, all internal symbolic links in the source will be preserved" (the default is no).
+  So a link that stays inside is followed by default (the file it names is copied), and
+  with ``enable-symlinks: yes`` is copied as a link when, where the artifact puts it, it
+  still points inside the artifact; one that leaves is refused either way, as a link to the
+  host (unlike one inside CodeBuild's container) would hand a host file on. Reports have
+  no such key: their links are followed, inside only;
+- ``copy_within`` copies a collected file checking it again, at copy time.
 """
 
 from __future__ import annotations
@@ -23,6 +42,7 @@ import re
 import shlex
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 import time
@@ -114,6 +134,10 @@ class BuildResult:
     # Where each file of `artifacts` goes inside the artifact (relative, POSIX): what
     # `base-directory` and `discard-paths` make of it, for the caller who copies them.
     artifact_layout: dict[Path, str] = field(default_factory=dict)
+    # The files of `artifacts` that are symbolic links to be copied as links
+    # (`enable-symlinks: yes`), each with its link's text; the others are copied with
+    # ``copy_within``.
+    artifact_links: dict[Path, str] = field(default_factory=dict)
 
 
 class BuildspecError(Exception):
@@ -173,8 +197,19 @@ def run_buildspec(
         exported = shell.values(_exportable(env))
         # [transitions]: uploading the artifacts is attempted even when the build phase
         # failed, and test reports matter most then: both are collected whatever happened.
-        reports = {name: sorted(_select(workdir, group)) for name, group in (spec.get("reports") or {}).items()}
-        layout = _select(workdir, spec["artifacts"]) if "artifacts" in spec else {}
+        refused: list[str] = []
+        reports: dict[str, list[Path]] = {}
+        for name, group in (spec.get("reports") or {}).items():
+            files, _ = _select(workdir, group, f"reports.{name}", refused, links=False)
+            reports[name] = sorted(files)
+        layout: dict[Path, str] = {}
+        links: dict[Path, str] = {}
+        if "artifacts" in spec:
+            artifacts = spec["artifacts"]
+            layout, links = _select(workdir, artifacts, "artifacts", refused, links=_yes(artifacts.get("enable-symlinks")))
+        for line in refused:
+            shell.note(line)
+        reason = reason or (refused[0] if refused else "")
         if "artifacts" in spec and not layout and not reason:
             # A guess: [spec] does not say; CodeBuild is known to fail the upload with
             # "no matching artifact paths found" when `artifacts.files` matches nothing.
@@ -188,7 +223,40 @@ def run_buildspec(
         artifacts=list(layout),
         not_honoured=_not_honoured(spec),
         artifact_layout=layout,
+        artifact_links=links,
     )
+
+
+def copy_within(source: Path, target: Path, within: Path | None) -> None:
+    """Copies the regular file ``source`` names to ``target`` (contents, mode, times), checked
+    again now that the build has ended: with ``within``, a symbolic link is followed only when
+    it resolves inside that folder; without it, a source that is a link is refused. The file
+    opened is the resolved one, not itself followed (O_NOFOLLOW), and must be a regular file
+    (a FIFO would block). BuildspecError, naming the source, when the copy is refused."""
+    real = source
+    if within is not None:
+        real = source.resolve()
+        if not real.is_relative_to(within.resolve()):
+            raise BuildspecError(f"{source}: a symbolic link to {real}, outside the build's folder: not copied")
+    try:
+        descriptor = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as error:
+        raise BuildspecError(f"{source}: {'a symbolic link' if source.is_symlink() else error.strerror}: not copied") from error
+    with os.fdopen(descriptor, "rb") as reader:
+        status = os.fstat(reader.fileno())
+        if not stat.S_ISREG(status.st_mode):
+            raise BuildspecError(f"{source}: not a regular file: not copied")
+        target.unlink(missing_ok=True)  # and "x": a link already there is never written through
+        with target.open("xb") as writer:
+            shutil.copyfileobj(reader, writer)
+    os.chmod(target, stat.S_IMODE(status.st_mode))
+    os.utime(target, ns=(status.st_atime_ns, status.st_mtime_ns))
+
+
+def leaves_folder(path: str) -> bool:
+    """Whether ``path``, joined to a folder, may name something outside it: absolute, with a
+    ``..`` part, or with a NUL (which no path holds)."""
+    return path.startswith("/") or ".." in path.split("/") or "\0" in path
 
 
 class _Shell:
@@ -318,26 +386,62 @@ def _exportable(env: Mapping[str, Any]) -> list[str]:
     return [name for name in _strings(env.get("exported-variables", []), "env.exported-variables") if not name.startswith("AWS_")]
 
 
-def _select(workdir: Path, section: Mapping[str, Any]) -> dict[Path, str]:
+def _select(
+    workdir: Path, section: Mapping[str, Any], where: str, refused: list[str], *, links: bool
+) -> tuple[dict[Path, str], dict[Path, str]]:
     """The files a ``reports`` group or ``artifacts`` names ([spec], artifacts/files,
-    base-directory, discard-paths, exclude-paths): absolute path -> its path inside the output.
+    base-directory, discard-paths, exclude-paths): absolute path -> its path inside the output;
+    and, when ``links`` (enable-symlinks), those of them to copy as links -> the link's text.
 
     ``base-directory`` may itself be a pattern ('my-build*'); the matching directories are not
-    part of the output, only what is under them. Only files are matched: a pattern that names a
-    directory takes nothing from it (a guess, [spec] lists only file locations)."""
+    part of the output, only what is under them. Only regular files are matched: a pattern that
+    names a directory takes nothing from it (a guess, [spec] lists only file locations), and
+    a FIFO or a link to nothing is left out. What would leave ``workdir`` (a base directory or
+    a file that is a symbolic link resolving outside it) is left out, one line in ``refused``
+    each: nothing is ever read through such a link (see the module's docstring)."""
     include = [_glob(pattern) for pattern in _strings(section["files"], "files")]
     exclude = [_glob(pattern) for pattern in _strings(section.get("exclude-paths", []), "exclude-paths")]
     base = section.get("base-directory")
     roots = sorted(path for path in workdir.glob(str(base)) if path.is_dir()) if base else [workdir]
     selected: dict[Path, str] = {}
+    kept_as_links: dict[Path, str] = {}
     for root in roots:
-        for directory, _, files in os.walk(root):
+        if not root.resolve().is_relative_to(workdir):
+            refused.append(
+                f"{where}.base-directory: {_shown(root, workdir)} resolves to {root.resolve()}, outside the build's folder: refused"
+            )
+            continue
+        for directory, _, files in os.walk(root):  # links to directories are not walked into
             for file in files:
                 path = Path(directory, file)
                 relative = path.relative_to(root).as_posix()
-                if any(p.fullmatch(relative) for p in include) and not any(p.fullmatch(relative) for p in exclude):
-                    selected[path] = path.name if _yes(section.get("discard-paths")) else relative
-    return dict(sorted(selected.items()))
+                if not any(p.fullmatch(relative) for p in include) or any(p.fullmatch(relative) for p in exclude):
+                    continue
+                inside = path.name if _yes(section.get("discard-paths")) else relative
+                if path.is_symlink():
+                    if not path.resolve().is_relative_to(workdir):
+                        refused.append(
+                            f"{where}: {_shown(path, workdir)} is a symbolic link to {path.resolve()}, outside the build's folder: refused"
+                        )
+                        continue
+                    text = os.readlink(path)
+                    if links and _stays_in_artifact(text, inside):
+                        selected[path], kept_as_links[path] = inside, text
+                        continue
+                if path.is_file():
+                    selected[path] = inside
+    return dict(sorted(selected.items())), kept_as_links
+
+
+def _stays_in_artifact(text: str, inside: str) -> bool:
+    """Whether a link whose text is ``text``, put at ``inside`` in the artifact, points inside
+    the artifact: a relative text that does not climb out of it."""
+    where = os.path.normpath(os.path.join(os.path.dirname(inside), text))
+    return not text.startswith("/") and where != ".." and not where.startswith("../")
+
+
+def _shown(path: Path, workdir: Path) -> str:
+    return path.relative_to(workdir).as_posix() if path.is_relative_to(workdir) else str(path)
 
 
 def _glob(pattern: str) -> re.Pattern[str]:
@@ -395,12 +499,22 @@ def _check(spec: Mapping[str, Any]) -> None:
         _check_phase(name, _mapping(phase, f"phases.{name}"))
     for name, group in _mapping(spec.get("reports"), "reports").items():
         where = f"reports.{name}"
+        # Its reports are kept in a folder of that name ("a name or an ARN": an ARN's '/' and ':' stay inside).
+        if leaves_folder(str(name)) or not str(name).strip():
+            raise BuildspecError(f"{where}: the report group name leaves the build's folder")
         _check_files(_mapping(group, where), _REPORT_KEYS, where)
         report_format = str(group.get("file-format", "JUNITXML"))
         if report_format.upper() not in _REPORT_FORMATS:
             raise BuildspecError(f"{where}.file-format: {report_format!r} is not one of {', '.join(sorted(_REPORT_FORMATS))}")
     if "artifacts" in spec:
-        _check_files(_mapping(spec["artifacts"], "artifacts"), _ARTIFACT_KEYS, "artifacts")
+        artifacts = _mapping(spec["artifacts"], "artifacts")
+        _check_files(artifacts, _ARTIFACT_KEYS, "artifacts")
+        for identifier, secondary in _mapping(artifacts.get("secondary-artifacts"), "artifacts.secondary-artifacts").items():
+            _check_files(
+                _mapping(secondary, f"artifacts.secondary-artifacts.{identifier}"),
+                _ARTIFACT_KEYS,
+                f"artifacts.secondary-artifacts.{identifier}",
+            )
     _known(_mapping(spec.get("cache"), "cache"), _CACHE_KEYS, "cache")  # accepted, not acted on: caching is the caller's
 
 
@@ -436,8 +550,16 @@ def _check_files(section: Mapping[str, Any], keys: frozenset[str], where: str) -
     _known(section, keys, where)
     if "files" not in section:
         raise BuildspecError(f"{where}.files: missing ([spec]: a required sequence)")
-    _strings(section["files"], f"{where}.files")
     _strings(section.get("exclude-paths", []), f"{where}.exclude-paths")
+    # Lexically, here; a link among them is found when the files are collected (``_select``).
+    # The artifact's name is not used locally, but is checked alike: [spec] lets it hold
+    # directories ("builds/$CODEBUILD_BUILD_NUMBER/my-artifacts"), not climb out.
+    for key in ("base-directory", "name"):
+        if key in section and leaves_folder(str(section[key])):
+            raise BuildspecError(f"{where}.{key}: {str(section[key])!r} leaves the build's folder")
+    for pattern in _strings(section["files"], f"{where}.files"):
+        if leaves_folder(pattern):
+            raise BuildspecError(f"{where}.files: {pattern!r} leaves the build's folder")
 
 
 def _known(section: Mapping[str, Any], keys: Set[str], where: str) -> None:

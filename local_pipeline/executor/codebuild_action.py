@@ -14,7 +14,11 @@ CodeBuild's "Build specification reference" describe it:
   folder (``actions/<stage>.<action>/reports/<report group>/``), as CodeBuild keeps each
   build's report;
 - a failed build names the failed test cases its JUnit reports hold, as the report's page
-  in the console lists them ("Working with test reports").
+  in the console lists them ("Working with test reports");
+- a build stays in its folder (``buildspec``'s docstring): what it hands on or keeps is
+  copied from its working directory only, checked again as it is copied (``copy_within``),
+  a symbolic link it made kept as a link only with ``enable-symlinks: yes`` and only when it
+  points inside the artifact; and the buildspec file it names is read from its source only.
 
 The working directory of a project stays at one path from build to build, and the
 paths its buildspec lists under ``cache: paths`` stay in it (CodeBuild user guide, "Build
@@ -37,7 +41,7 @@ from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
 from emulator.identity import Credentials
-from local_pipeline.executor.buildspec import BuildspecError, parse_buildspec, run_buildspec
+from local_pipeline.executor.buildspec import BuildspecError, copy_within, leaves_folder, parse_buildspec, run_buildspec
 from local_pipeline.executor.engine import ActionContext, ActionOutcome
 
 _FAILED_TESTS_SHOWN = 5  # the rest are in the action's reports
@@ -87,7 +91,7 @@ class CodeBuildAction:
                 self.said.add(line)
                 with context.log.open("a") as log:
                     log.write(f"[not honoured locally] {line}\n")
-        kept = keep_reports(context, result.reports)
+        kept = keep_reports(context, result.reports, within=workdir)
         if not result.succeeded:
             failed = failed_test_cases(kept)
             if failed:
@@ -100,7 +104,14 @@ class CodeBuildAction:
             for source, inside in result.artifact_layout.items():
                 target = output / inside
                 target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(source, target)
+                if source in result.artifact_links:  # enable-symlinks: a link that stays inside the artifact
+                    target.unlink(missing_ok=True)
+                    target.symlink_to(result.artifact_links[source])
+                    continue
+                try:
+                    copy_within(source, target, workdir)
+                except BuildspecError as error:
+                    return ActionOutcome("Failed", f"{project.name}: artifacts: {error}")
         reports = sum(len(files) for files in result.reports.values())
         return ActionOutcome("Succeeded", f"{project.name}: build succeeded, {reports} report files", dict(result.exported_variables))
 
@@ -135,18 +146,36 @@ class CodeBuildAction:
         return workdir
 
 
-def keep_reports(context: ActionContext, reports: Mapping[str, list[Path]]) -> list[Path]:
-    """Copy each report group's files next to the action's log; the copies."""
+def keep_reports(context: ActionContext, reports: Mapping[str, list[Path]], within: Path | None = None) -> list[Path]:
+    """Copy each report group's files next to the action's log; the copies.
+
+    Each stays in its folder: a group whose name would leave ``reports/`` is not kept, and
+    a file is copied only from ``within`` (the build's working directory: a symbolic link
+    that resolves outside it is not followed) or, without it, only when it is no link at all
+    (``copy_within``). What is not kept is said in the action's log, one line each."""
     kept: list[Path] = []
+    root = context.log.parent / "reports"
     for group, files in reports.items():
         if not files:  # a group the build wrote nothing for (the audit after a failed test)
             continue
-        folder = context.log.parent / "reports" / group
+        folder = root / group
+        if leaves_folder(group) or not folder.resolve().is_relative_to(root.resolve()):
+            _say(context, f"reports.{group}: the report group name leaves the build's folder: not kept")
+            continue
         folder.mkdir(parents=True, exist_ok=True)
         for file in files:
-            shutil.copy2(file, folder / file.name)
+            try:
+                copy_within(file, folder / file.name, within)
+            except BuildspecError as error:
+                _say(context, f"reports.{group}: {error}")
+                continue
             kept.append(folder / file.name)
     return kept
+
+
+def _say(context: ActionContext, line: str) -> None:
+    with context.log.open("a") as log:
+        log.write(f"[reports] {line}\n")
 
 
 def failed_test_cases(report_files: list[Path]) -> list[str]:
@@ -172,9 +201,16 @@ def buildspec_text(buildspec: str | Mapping[str, Any], source: Path | None) -> s
     """The project's buildspec: inline, or a file of the source when it names one (CodeBuild
     user guide, "Buildspec file name and storage location": a path relative to the source root)."""
     if isinstance(buildspec, str) and "\n" not in buildspec and buildspec.strip().endswith((".yml", ".yaml", ".json")):
-        if source is None or not (source / buildspec.strip()).is_file():
-            raise FileNotFoundError(f"the buildspec file {buildspec.strip()} is not in the source")
-        return (source / buildspec.strip()).read_text()
+        name = buildspec.strip()
+        # Read from the source only: not '../x.yml', nor a link to a host file (whose text
+        # would come back in the reason the buildspec is refused for).
+        if leaves_folder(name):
+            raise FileNotFoundError(f"the buildspec file {name} is not in the source (it leaves it)")
+        if source is None or not (source / name).is_file():
+            raise FileNotFoundError(f"the buildspec file {name} is not in the source")
+        if not (source / name).resolve().is_relative_to(source.resolve()):
+            raise FileNotFoundError(f"the buildspec file {name} is a symbolic link out of the source: not read")
+        return (source / name).read_text()
     return buildspec
 
 

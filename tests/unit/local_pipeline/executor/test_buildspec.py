@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from local_pipeline.executor.buildspec import BuildResult, BuildspecError, parse_buildspec, run_buildspec
+from local_pipeline.executor.buildspec import BuildResult, BuildspecError, copy_within, parse_buildspec, run_buildspec
 
 # Each command that runs appends its name here, so a test can tell what ran and in what order.
 RAN = '"$CODEBUILD_SRC_DIR/ran.txt"'
@@ -324,6 +324,162 @@ def test_artifacts_that_match_nothing_fail_a_build_that_otherwise_passed(tmp_pat
 def test_cache_paths_are_accepted_and_left_to_the_caller(tmp_path):
     result, _ = _run(tmp_path, {"version": 0.2, "phases": {"build": {"commands": ["true"]}}, "cache": {"paths": ["/root/.m2/**/*"]}})
     assert result.succeeded and result.not_honoured == []
+
+
+# -- a build stays in its folder (issue 19, point 4) -------------------------------------
+
+MARKER = "host-file-marker-7f3a"
+
+
+@pytest.fixture
+def host_file(tmp_path: Path) -> Path:
+    """A file outside the build's folder, as /etc/passwd is (its text a YAML mapping, as a
+    host's config file may be): what it holds must never be collected or read."""
+    outside = tmp_path / "host" / "passwd"
+    outside.parent.mkdir()
+    outside.write_text(f"{MARKER}: value\n")
+    return outside
+
+
+def _collected(result: BuildResult) -> list[Path]:
+    return [*(path for files in result.reports.values() for path in files), *result.artifact_layout]
+
+
+@pytest.mark.parametrize(
+    ("section", "named"),
+    [
+        ({"reports": {"../../x": {"files": ["r.xml"]}}}, "reports.../../x: the report group name leaves the build's folder"),
+        ({"reports": {"/srv/x": {"files": ["r.xml"]}}}, "reports./srv/x: the report group name leaves the build's folder"),
+        ({"reports": {"R": {"files": ["r.xml"], "base-directory": ".."}}}, "reports.R.base-directory: '..' leaves the build's folder"),
+        ({"reports": {"R": {"files": ["../r.xml"]}}}, "reports.R.files: '../r.xml' leaves the build's folder"),
+        ({"artifacts": {"files": ["**/*"], "base-directory": "/etc"}}, "artifacts.base-directory: '/etc' leaves the build's folder"),
+        ({"artifacts": {"files": ["**/*"], "base-directory": "out/../.."}}, "artifacts.base-directory: 'out/../..' leaves"),
+        ({"artifacts": {"files": ["/etc/passwd"]}}, "artifacts.files: '/etc/passwd' leaves the build's folder"),
+        ({"artifacts": {"files": ["dist/../../*"]}}, "artifacts.files: 'dist/../../*' leaves the build's folder"),
+        ({"artifacts": {"files": ["*"], "name": "../../elsewhere"}}, "artifacts.name: '../../elsewhere' leaves the build's folder"),
+        (
+            {"artifacts": {"files": ["*"], "secondary-artifacts": {"two": {"files": ["*"], "base-directory": ".."}}}},
+            "artifacts.secondary-artifacts.two.base-directory: '..' leaves the build's folder",
+        ),
+    ],
+)
+def test_a_path_that_leaves_the_build_is_refused_naming_its_key(section, named):
+    with pytest.raises(BuildspecError) as refused:
+        parse_buildspec({"version": 0.2, "phases": {}} | section)
+    assert named in str(refused.value)
+
+
+def test_paths_that_only_look_like_leaving_are_accepted():
+    parse_buildspec(
+        {
+            "version": 0.2,
+            "phases": {},
+            # [spec]: a report group is a name or an ARN; an artifact's name may hold directories.
+            "reports": {"arn:aws:codebuild:us-east-1:111111111111:report-group/unit": {"files": ["..hidden/*.xml"]}},
+            "artifacts": {"files": ["**/*"], "base-directory": "my-build*", "name": "builds/$CODEBUILD_BUILD_NUMBER/my-artifacts"},
+        }
+    )
+
+
+def test_a_base_directory_above_the_build_is_refused_before_anything_runs(tmp_path, host_file):
+    spec = {"version": 0.2, "phases": {"build": {"commands": [_mark("build")]}}, "artifacts": {"files": ["host/*"], "base-directory": ".."}}
+    with pytest.raises(BuildspecError, match=r"artifacts\.base-directory: '\.\.' leaves the build's folder"):
+        _run(tmp_path, spec)
+    assert _ran(tmp_path) == []
+
+
+@pytest.mark.parametrize(("key", "where"), [("reports", "reports.R"), ("artifacts", "artifacts")])
+def test_a_base_directory_that_links_out_of_the_build_is_refused_when_collected(tmp_path, host_file, key, where):
+    section = {"files": ["**/*"], "base-directory": "out"}
+    spec = {
+        "version": 0.2,
+        "phases": {"build": {"commands": [f"ln -s {host_file.parent} out"]}},
+        key: {"R": section} if key == "reports" else section,
+    }
+    result, log = _run(tmp_path, spec)
+    refusal = f"{where}.base-directory: out resolves to {host_file.parent.resolve()}, outside the build's folder: refused"
+    assert not result.succeeded and result.reason == refusal
+    assert refusal in log
+    assert _collected(result) == []
+
+
+@pytest.mark.parametrize("enable_symlinks", ["no", "yes"])
+def test_a_file_that_links_out_of_the_build_is_refused_whatever_enable_symlinks_says(tmp_path, host_file, enable_symlinks):
+    """``ln -s /etc/passwd out/report.xml``: neither the file it names nor the link is collected."""
+    commands = ["mkdir -p out", f"ln -s {host_file} out/report.xml", "echo '<testsuite/>' > out/fine.xml"]
+    result, log = _run(
+        tmp_path,
+        {
+            "version": 0.2,
+            "phases": {"build": {"commands": commands}},
+            "reports": {"R": {"files": ["out/*.xml"]}},
+            "artifacts": {"files": ["*.xml"], "base-directory": "out", "enable-symlinks": enable_symlinks},
+        },
+    )
+    src = tmp_path / "src"
+    assert result.reason == f"reports.R: out/report.xml is a symbolic link to {host_file.resolve()}, outside the build's folder: refused"
+    assert f"artifacts: out/report.xml is a symbolic link to {host_file.resolve()}, outside the build's folder: refused" in log
+    assert result.reports == {"R": [src / "out/fine.xml"]}
+    assert result.artifact_layout == {src / "out/fine.xml": "fine.xml"} and result.artifact_links == {}
+
+
+@pytest.mark.parametrize("enable_symlinks", ["no", "yes"])
+def test_a_link_inside_the_build_is_followed_or_with_enable_symlinks_kept_as_a_link(tmp_path, enable_symlinks):
+    """[spec], artifacts/enable-symlinks
+    (https://docs.aws.amazon.com/codebuild/latest/userguide/build-spec-ref.html#build-spec.artifacts.enable-symlinks):
+    "If the output type is ZIP, specifies if internal symbolic links are preserved in the ZIP
+    file. If this contains yes, all internal symbolic links in the source will be preserved in
+    the artifacts ZIP file"; not preserved by default. A link that, where the artifact puts it,
+    would point out of the artifact (up.txt, absolute.txt) is not kept as a link: the file it
+    names, inside the build, is copied."""
+    commands = [
+        "mkdir -p out/v1",
+        "echo app > out/v1/app.js",
+        "ln -s v1/app.js out/latest.js",
+        "echo top > top.txt",
+        "ln -s ../top.txt out/up.txt",
+        'ln -s "$CODEBUILD_SRC_DIR/top.txt" out/absolute.txt',
+    ]
+    artifacts = {"files": ["**/*"], "base-directory": "out", "enable-symlinks": enable_symlinks}
+    result, _ = _run(tmp_path, {"version": 0.2, "phases": {"build": {"commands": commands}}, "artifacts": artifacts})
+    out = tmp_path / "src" / "out"
+    assert result.succeeded, result.reason
+    assert result.artifact_layout == {
+        out / "absolute.txt": "absolute.txt",
+        out / "latest.js": "latest.js",
+        out / "up.txt": "up.txt",
+        out / "v1/app.js": "v1/app.js",
+    }
+    assert result.artifact_links == ({out / "latest.js": "v1/app.js"} if enable_symlinks == "yes" else {})
+
+
+def test_a_fifo_is_not_collected(tmp_path):
+    """Only regular files are: copying a FIFO would wait for a writer forever."""
+    commands = ["mkdir -p out", "mkfifo out/pipe", "echo x > out/file"]
+    spec = {"version": 0.2, "phases": {"build": {"commands": commands}}, "artifacts": {"files": ["**/*"], "base-directory": "out"}}
+    result, _ = _run(tmp_path, spec)
+    assert result.succeeded, result.reason
+    assert list(result.artifact_layout.values()) == ["file"]
+
+
+def test_copy_within_reads_only_inside_and_never_through_a_link(tmp_path, host_file):
+    """The check again at copy time, for a file swapped for a link once collected."""
+    build = tmp_path / "src"
+    build.mkdir()
+    (build / "real.txt").write_text("inside")
+    (build / "alias.txt").symlink_to("real.txt")
+    (build / "out.txt").symlink_to(host_file)
+    copy_within(build / "alias.txt", tmp_path / "copy.txt", build)
+    assert (tmp_path / "copy.txt").read_text() == "inside" and not (tmp_path / "copy.txt").is_symlink()
+    with pytest.raises(BuildspecError, match="outside the build's folder: not copied"):
+        copy_within(build / "out.txt", tmp_path / "leak.txt", build)
+    with pytest.raises(BuildspecError, match="a symbolic link: not copied"):
+        copy_within(build / "out.txt", tmp_path / "leak.txt", None)  # no folder given: no link followed at all
+    (tmp_path / "trap.txt").symlink_to(host_file)  # a link already at the target is replaced, not written through
+    copy_within(build / "real.txt", tmp_path / "trap.txt", build)
+    assert host_file.read_text() == f"{MARKER}: value\n"
+    assert not (tmp_path / "leak.txt").exists() and not (tmp_path / "trap.txt").is_symlink()
+    assert MARKER not in (tmp_path / "copy.txt").read_text() + (tmp_path / "trap.txt").read_text()
 
 
 # -- what this machine cannot honour, and the log -----------------------------------------

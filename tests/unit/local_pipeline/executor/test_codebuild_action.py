@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from emulator.identity import Credentials
-from local_pipeline.executor.codebuild_action import CodeBuildAction, Project
+from local_pipeline.executor.codebuild_action import CodeBuildAction, Project, keep_reports
 from local_pipeline.executor.definition import read_pipeline
 from local_pipeline.executor.engine import ActionContext, ActionOutcome, PipelineRun, RunRecord
 from tests.unit.local_pipeline.executor.helpers import action
@@ -85,7 +85,7 @@ def test_a_build_runs_its_buildspec_and_hands_on_what_it_made(tmp_path: Path):
     assert "[not honoured locally]" in (tmp_path / "1" / "actions" / "Build.Build" / "log.txt").read_text()
 
 
-def _run_one_build(buildspec: dict, tmp_path: Path) -> RunRecord:
+def _run_one_build(buildspec: dict, tmp_path: Path, *, outputs: tuple[str, ...] = ()) -> RunRecord:
     """A pipeline of one CodeBuild action, Build/Synth, run in ``tmp_path/r``."""
     codebuild = CodeBuildAction(
         projects=lambda name: Project(name, buildspec, "arn:aws:iam::222222222222:role/build"),
@@ -94,7 +94,7 @@ def _run_one_build(buildspec: dict, tmp_path: Path) -> RunRecord:
         endpoint=None,
         builds=tmp_path / "builds",
     )
-    stages = [{"Name": "Build", "Actions": [action("Synth", "CodeBuild") | {"Configuration": {"ProjectName": "p"}}]}]
+    stages = [{"Name": "Build", "Actions": [action("Synth", "CodeBuild", outputs=outputs) | {"Configuration": {"ProjectName": "p"}}]}]
     return PipelineRun(
         read_pipeline({"Stages": stages}), {"CodeBuild": codebuild}, directory=tmp_path / "r", record=RunRecord("1", "c", "main")
     ).execute()
@@ -163,3 +163,150 @@ def test_a_buildspec_named_by_file_is_read_from_the_source(tmp_path: Path):
     )
     assert run.execute().status == "Succeeded"
     assert (run.artifacts["Out"] / "made.txt").read_text() == "from-file\n"
+
+
+# -- a build stays in its folder (issue 19, point 4) -------------------------------------
+
+MARKER = "host-file-marker-5be1"
+
+
+def _host_file(tmp_path: Path) -> Path:
+    """A file outside every build's folder, as /etc/passwd is (its text a YAML mapping, as a
+    host's config file may be)."""
+    outside = tmp_path / "host" / "passwd"
+    outside.parent.mkdir()
+    outside.write_text(f"{MARKER}: value\n")
+    return outside
+
+
+def _record_text(record_folder: Path) -> str:
+    """Everything the run's record holds (logs, reports, output artifacts), links followed."""
+    texts = []
+    for directory, _, files in os.walk(record_folder, followlinks=True):
+        texts += [Path(directory, file).read_text(errors="replace") for file in files if Path(directory, file).is_file()]
+    return "".join(texts)
+
+
+def _links_out_of(folder: Path) -> list[Path]:
+    return [path for path in folder.rglob("*") if path.is_symlink() and not path.resolve().is_relative_to(folder.resolve())]
+
+
+def test_a_report_group_name_that_leaves_the_run_s_folder_is_refused(tmp_path: Path):
+    # From <run>/r/actions/Build.Synth/reports/, five levels up is tmp_path.
+    for run, name in (("relative", "../../../../../escaped"), ("absolute", str(tmp_path / "escaped"))):
+        write = {"commands": ["mkdir -p reports", "echo '<testsuite/>' > reports/junit.xml"]}
+        spec = {"version": "0.2", "phases": {"build": write}, "reports": {name: {"files": ["reports/junit.xml"]}}}
+        record = _run_one_build(spec, tmp_path / run)
+        assert not (tmp_path / "escaped").exists()
+        assert not (tmp_path / run / "r" / "actions" / "Build.Synth" / "reports").exists()
+        assert record.status == "Failed"
+        assert f"reports.{name}: the report group name leaves the build's folder" in record.reason
+
+
+def test_a_report_that_links_to_a_host_file_is_not_kept(tmp_path: Path):
+    host = _host_file(tmp_path)
+    spec = {
+        "version": "0.2",
+        "phases": {"build": {"commands": ["mkdir -p reports", f"ln -s {host} reports/junit.xml"]}},
+        "reports": {"Unit": {"files": ["reports/junit.xml"], "file-format": "JUNITXML"}},
+    }
+    record = _run_one_build(spec, tmp_path)
+    assert MARKER not in _record_text(tmp_path / "r")
+    assert _links_out_of(tmp_path / "r") == []
+    assert record.status == "Failed"
+    assert record.reason == (
+        f"Build/Synth: reports.Unit: reports/junit.xml is a symbolic link to {host.resolve()}, outside the build's folder: refused"
+    )
+
+
+def test_an_artifact_that_links_to_a_host_file_is_not_handed_on(tmp_path: Path):
+    host = _host_file(tmp_path)
+    for enable_symlinks in ("no", "yes"):
+        spec = {
+            "version": "0.2",
+            "phases": {"build": {"commands": ["mkdir -p out", f"ln -sfn {host} out/passwd", "echo fine > out/fine.txt"]}},
+            "artifacts": {"files": ["**/*"], "base-directory": "out", "enable-symlinks": enable_symlinks},
+        }
+        record = _run_one_build(spec, tmp_path / enable_symlinks, outputs=("Built",))
+        assert MARKER not in _record_text(tmp_path / enable_symlinks / "r")
+        assert _links_out_of(tmp_path / enable_symlinks / "r") == []
+        assert record.status == "Failed"
+        assert "artifacts: out/passwd is a symbolic link to" in record.reason
+
+
+def test_links_inside_the_build_are_copied_or_with_enable_symlinks_kept_as_links(tmp_path: Path):
+    """CodeBuild's "Build specification reference", artifacts/enable-symlinks
+    (https://docs.aws.amazon.com/codebuild/latest/userguide/build-spec-ref.html#build-spec.artifacts.enable-symlinks):
+    "If the output type is ZIP, specifies if internal symbolic links are preserved in the ZIP
+    file" ("yes"); by default they are not, so the file a link names is handed on."""
+    commands = [
+        "mkdir -p out/v1",
+        "echo app > out/v1/app.js",
+        "ln -sfn v1/app.js out/latest.js",
+        "echo top > top.txt",
+        "ln -sfn ../top.txt out/up.txt",
+    ]
+    for enable_symlinks in ("no", "yes"):
+        spec = {
+            "version": "0.2",
+            "phases": {"build": {"commands": commands}},
+            "artifacts": {"files": ["**/*"], "base-directory": "out", "enable-symlinks": enable_symlinks},
+        }
+        record = _run_one_build(spec, tmp_path / enable_symlinks, outputs=("Built",))
+        assert record.status == "Succeeded", record.reason
+        (built,) = (tmp_path / enable_symlinks / "r").rglob("Built")
+        assert (built / "latest.js").read_text() == "app\n" and (built / "up.txt").read_text() == "top\n"
+        assert (built / "latest.js").is_symlink() == (enable_symlinks == "yes")
+        assert not (built / "up.txt").is_symlink()  # it would point out of the artifact: its file is copied
+        if enable_symlinks == "yes":
+            assert os.readlink(built / "latest.js") == "v1/app.js"
+
+
+def test_keep_reports_checks_again_as_it_copies(tmp_path: Path):
+    """A report file swapped for a link to a host file after it was collected is not copied."""
+    host = _host_file(tmp_path)
+    build = tmp_path / "build"
+    build.mkdir()
+    (build / "junit.xml").write_text("<testsuite/>")
+    (build / "swapped.xml").symlink_to(host)
+    (tmp_path / "action").mkdir()
+    context = ActionContext(action=None, configuration={}, inputs={}, outputs={}, log=tmp_path / "action" / "log.txt", variables={})  # type: ignore[arg-type]
+    files = [build / "junit.xml", build / "swapped.xml"]
+    assert keep_reports(context, {"Unit": files}, within=build) == [tmp_path / "action" / "reports" / "Unit" / "junit.xml"]
+    assert keep_reports(context, {"Other": files}) == [tmp_path / "action" / "reports" / "Other" / "junit.xml"]  # no folder: no link
+    assert keep_reports(context, {"../../out": files}) == []
+    assert MARKER not in _record_text(tmp_path / "action")
+    assert not (tmp_path / "out").exists()
+    log = (tmp_path / "action" / "log.txt").read_text()
+    assert f"[reports] reports.Unit: {build / 'swapped.xml'}: a symbolic link to {host.resolve()}, outside the build's folder" in log
+    assert "[reports] reports.../../out: the report group name leaves the build's folder: not kept" in log
+
+
+def test_a_buildspec_file_that_links_out_of_the_source_is_not_read(tmp_path: Path):
+    host = _host_file(tmp_path)
+
+    def fetch(context: ActionContext) -> ActionOutcome:
+        (context.outputs["Src"] / "buildspec.yml").symlink_to(host)
+        return ActionOutcome("Succeeded")
+
+    codebuild = CodeBuildAction(
+        projects=lambda name: Project(name, "buildspec.yml", "arn:aws:iam::222222222222:role/build"),
+        credentials=lambda role: Credentials("AKID", "secret"),
+        machine_environment={"PATH": os.environ["PATH"]},
+        endpoint=None,
+        builds=tmp_path / "builds",
+    )
+    stages = [
+        {"Name": "Source", "Actions": [action("Fetch", "Src", outputs=["Src"], category="Source")]},
+        {"Name": "Build", "Actions": [action("Synth", "CodeBuild", inputs=["Src"]) | {"Configuration": {"ProjectName": "p"}}]},
+    ]
+    run = PipelineRun(
+        read_pipeline({"Stages": stages}), {"Src": fetch, "CodeBuild": codebuild}, directory=tmp_path / "r", record=RunRecord("1", "c", "m")
+    )
+    record = run.execute()
+    assert record.status == "Failed"
+    assert "the buildspec file buildspec.yml is a symbolic link out of the source: not read" in record.reason
+    assert MARKER not in record.reason
+    for path in (tmp_path / "r").rglob("*"):  # the source artifact holds the link itself: read all but it
+        if path.is_file() and not path.is_symlink():
+            assert MARKER not in path.read_text(errors="replace"), path
