@@ -11,11 +11,13 @@ Nothing downstream reads context or ``os.environ``: stacks get these objects.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any
 
+from botocore.loaders import create_loader
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -33,15 +35,31 @@ _ACCOUNT_ID_LEN = 12
 
 
 def _account_id(value: str) -> str:
-    if len(value) != _ACCOUNT_ID_LEN or not value.isdigit():
+    # Not str.isdigit(): it takes '¹' and '٢' too. An account ID is 12 ASCII digits.
+    if not re.fullmatch(r"[0-9]{12}", value):
+        if len(value) == _ACCOUNT_ID_LEN and value.isdigit():
+            raise ValueError("must be a 12-digit AWS account ID in ASCII digits 0-9 (this has other Unicode digits)")
         raise ValueError("must be a 12-digit AWS account ID")
     return value
 
 
+@functools.cache
+def region_partitions() -> Mapping[str, str]:
+    """Every AWS region botocore's data lists, with its partition: ``{"us-east-1": "aws", ...}``.
+
+    From the ``regions`` of each partition of botocore's ``endpoints.json`` (through its own
+    loader), the regions botocore resolves endpoints in; not ``partitions.json``, which also
+    lists pseudo-regions such as ``aws-global``."""
+    endpoints = create_loader().load_data("endpoints")
+    return {region: partition["partition"] for partition in endpoints["partitions"] for region in partition["regions"]}
+
+
 def _region(value: str) -> str:
-    parts = value.split("-")
-    if len(parts) < 3 or not parts[-1].isdigit() or not all(p.isalpha() and p.islower() for p in parts[:-1]):
-        raise ValueError("must be an AWS region name such as 'us-east-1'")
+    if value not in region_partitions():
+        parts = value.split("-")
+        if len(parts) < 3 or not parts[-1].isdigit() or not all(p.isalpha() and p.islower() for p in parts[:-1]):
+            raise ValueError("must be an AWS region name such as 'us-east-1'")
+        raise ValueError("is not an AWS region: no partition of botocore's endpoint data lists it")
     return value
 
 
@@ -96,10 +114,60 @@ def _secret_name(value: str) -> str:
 
 def _kms_key_arn(value: str) -> str:
     parts = value.split(":")
-    if len(parts) != 6 or parts[:3] != ["arn", "aws", "kms"] or not parts[5].startswith("key/") or len(parts[5]) <= len("key/"):
-        raise ValueError("must be a KMS key ARN: arn:aws:kms:<region>:<account>:key/<key id>")
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "kms" or not parts[5].startswith("key/") or len(parts[5]) <= len("key/"):
+        raise ValueError("must be a KMS key ARN: arn:<partition>:kms:<region>:<account>:key/<key id>")
     _region(parts[3])
     _account_id(parts[4])
+    if parts[1] != region_partitions()[parts[3]]:
+        raise ValueError(f"names partition '{parts[1]}', but its region '{parts[3]}' is in partition '{region_partitions()[parts[3]]}'")
+    return value
+
+
+def arn_region(arn: str) -> str:
+    """The region field of an ARN (``arn:partition:service:region:account:resource``)."""
+    return arn.split(":")[3]
+
+
+# git-check-ref-format(1): a ref name's component may not contain these, nor an ASCII
+# control character (below 0x20, or DEL).
+_REF_FORBIDDEN = frozenset(" ~^:?*[\\") | {chr(c) for c in range(0x20)} | {"\x7f"}
+
+
+def branch_name_problem(name: str) -> str | None:
+    """Why ``git check-ref-format --branch`` would refuse ``name``, or None if it would not.
+
+    git-check-ref-format(1)'s rules for ``refs/heads/<name>``, plus ``--branch``'s own (no
+    leading '-', not 'HEAD'); and '@' alone, which git takes outside a repository but reads
+    as HEAD inside one."""
+    if not name:
+        return "is empty"
+    if name.startswith("-"):
+        return "starts with '-'"
+    if name in ("HEAD", "@"):
+        return f"is '{name}', which git reads as the current commit"
+    bad = sorted({c for c in name if c in _REF_FORBIDDEN})
+    if bad:
+        return f"contains {', '.join(repr(c) for c in bad)} (no space, control character or any of ~^:?*[\\)"
+    if ".." in name:
+        return "contains '..'"
+    if "@{" in name:
+        return "contains '@{'"
+    if name.startswith("/") or name.endswith("/") or "//" in name:
+        return "has an empty '/'-separated component (a leading or trailing '/', or '//')"
+    if name.endswith("."):
+        return "ends with '.'"
+    for component in name.split("/"):
+        if component.startswith("."):
+            return f"has a component starting with '.' ({component!r})"
+        if component.endswith(".lock"):
+            return f"has a component ending with '.lock' ({component!r})"
+    return None
+
+
+def _branch(value: str) -> str:
+    problem = branch_name_problem(value)
+    if problem:
+        raise ValueError(f"must be a git branch name (git check-ref-format --branch): it {problem}")
     return value
 
 
@@ -117,6 +185,7 @@ ConnectionArn = Annotated[str, Field(strict=True), AfterValidator(_connection_ar
 Email = Annotated[str, Field(strict=True), AfterValidator(_email)]
 SecretName = Annotated[str, Field(strict=True), AfterValidator(_secret_name)]
 KmsKeyArn = Annotated[str, Field(strict=True), AfterValidator(_kms_key_arn)]
+Branch = Annotated[str, Field(strict=True), AfterValidator(_branch)]
 
 
 def _repeated(names: list[str]) -> str:
@@ -150,7 +219,8 @@ class DeploymentEnvironment(_Frozen):
     name: EnvironmentName
     trusted: AwsEnvironment
     trusting: AwsEnvironment
-    cache_ttl_seconds: int = Field(default=300, ge=1, le=86_400, alias="cacheTtlSeconds")
+    # Strict: a JSON number, not "300", and not true (bool is an int in Python).
+    cache_ttl_seconds: int = Field(default=300, ge=1, le=86_400, strict=True, alias="cacheTtlSeconds")
     # The pipeline stops for a manual approval before each deployment stage after the first.
     manual_approvals: bool = Field(default=True, strict=True, alias="manualApprovals")
     # The secrets SecretCacheWfw may serve (None: the sample secret only), and the one the
@@ -186,6 +256,15 @@ class DeploymentEnvironment(_Frozen):
                 f"trusting.region '{self.trusting.region}' differs from trusted.region "
                 f"'{self.trusted.region}': Step Functions cross-account tasks work within one region only"
             )
+        partitions = region_partitions()
+        for index, secret in enumerate(self.allowed_secrets):
+            # The key ARN's partition is its region's (checked with the ARN): one region check covers both.
+            if secret.kms_key_arn is not None and (key_region := arn_region(secret.kms_key_arn)) != self.trusting.region:
+                raise ValueError(
+                    f"secrets[{index}] '{secret.name}': kmsKeyArn '{secret.kms_key_arn}' is in region '{key_region}' "
+                    f"(partition '{partitions[key_region]}'), the secret in trusting.region '{self.trusting.region}' "
+                    f"(partition '{partitions[self.trusting.region]}'): Secrets Manager needs the key in the secret's region"
+                )
         return self
 
     @property
@@ -210,7 +289,7 @@ class ProjectConfig(_Frozen):
     # The pipeline's source. Unset, synth still works (for local use), but the pipeline
     # stack refuses to deploy (see PipelineStack); a pipeline that cannot work never ships.
     repository: Repository | None = None
-    branch: str = Field(default="main", min_length=1, strict=True)
+    branch: Branch = "main"
     connection_arn: ConnectionArn | None = Field(default=None, alias="connection-arn")
     notification_email: Email | None = Field(default=None, alias="notification-email")
 
@@ -241,9 +320,14 @@ class ConfigError(Exception):
         self.problems = problems
 
 
+# The keys whose value is a JSON list or object, which ``-c`` can only hand over as text.
+_JSON_KEYS = ("environments", "tooling")
+
+
 def _context_value(raw: Any, key: str) -> Any:
-    # ``-c key=value`` hands us a string; cdk.json hands us parsed JSON.
-    if isinstance(raw, str) and raw.lstrip().startswith(("[", "{")):
+    # ``-c key=value`` hands us a string; cdk.json hands us parsed JSON. Only a key that
+    # takes JSON is parsed: a branch may be named '{x}' and stays a string.
+    if key in _JSON_KEYS and isinstance(raw, str) and raw.lstrip().startswith(("[", "{")):
         try:
             return json.loads(raw)
         except json.JSONDecodeError as error:
@@ -276,7 +360,7 @@ def _describe(error: Mapping[str, Any]) -> str:
 def load_config(context: Mapping[str, Any]) -> ProjectConfig:
     """Build the config from CDK context values (``{key: value}``); raise ``ConfigError``."""
     data = {key: _context_value(context.get(key), key) for key in CONTEXT_KEYS}
-    data = {key: value for key, value in data.items() if value is not None or key in ("environments", "tooling")}
+    data = {key: value for key, value in data.items() if value is not None or key in _JSON_KEYS}
     if data["environments"] is None:
         raise ConfigError(["invalid configuration: environments: required key is missing (set it in cdk.json)"])
     try:
