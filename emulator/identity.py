@@ -99,22 +99,26 @@ def deny(principal: Principal, role_arn: str, decision: Decision) -> AccessDenie
     return AccessDenied(f"User: {principal} is not authorized to perform: sts:AssumeRole on resource: {role_arn} ({decision.reason})")
 
 
-_SESSIONS: dict[tuple[str, str], Credentials] = {}
+_SESSIONS: dict[tuple[str, str], tuple[Credentials, datetime.datetime]] = {}
+_RENEW_BEFORE_EXPIRY = datetime.timedelta(minutes=5)
 _SESSIONS_LOCK = threading.Lock()
 
 
 def mint_role_credentials(role_arn: str, session_name: str, region: str, external_id: str | None = None) -> Credentials:
     """Credentials for ``role_arn``, filed by moto under the role's account. No trust check.
 
-    One session per role and session name, reused (moto's do not expire, AWS's last an
-    hour): minting one per task call would grow moto's key lists without end. Callers
-    check the trust policy before every use.
+    One session per role and session name, reused until five minutes before its hour ends
+    (requests are authenticated, and an expired session is refused with ExpiredToken):
+    minting one per task call would grow moto's key lists without end. Callers check the
+    trust policy before every use.
     """
     key = (role_arn, session_name)
     with _SESSIONS_LOCK:
-        cached = _SESSIONS.get(key)
-    if cached is not None and principal_for_access_key(cached.access_key_id).arn == role_arn and not _expiring(cached):
-        return cached
+        kept = _SESSIONS.get(key)
+    if kept is not None:
+        cached, renew_at = kept
+        if datetime.datetime.now(datetime.UTC) < renew_at and principal_for_access_key(cached.access_key_id).arn == role_arn:
+            return cached
     backend = sts_backends[account_of_arn(role_arn)][PARTITION]
     role = backend.assume_role(
         region_name=region,
@@ -125,21 +129,10 @@ def mint_role_credentials(role_arn: str, session_name: str, region: str, externa
         external_id=external_id,  # type: ignore[arg-type]  # None when there is none, as moto's own AssumeRole passes it
     )
     credentials = Credentials(role.access_key_id, role.secret_access_key, role.session_token)
+    expiry = role.expiration if role.expiration.tzinfo else role.expiration.replace(tzinfo=datetime.UTC)
     with _SESSIONS_LOCK:
-        _SESSIONS[key] = credentials
+        _SESSIONS[key] = (credentials, expiry - _RENEW_BEFORE_EXPIRY)
     return credentials
-
-
-def _expiring(credentials: Credentials) -> bool:
-    """A session within five minutes of its end: requests are authenticated, and an expired
-    session is refused (ExpiredToken), so a new one is minted before then."""
-    assumed = sts_backends[get_account_id_from(credentials.access_key_id)][PARTITION].get_assumed_role_from_access_key(
-        credentials.access_key_id
-    )
-    if assumed is None:
-        return True
-    expiry = assumed.expiration if assumed.expiration.tzinfo else assumed.expiration.replace(tzinfo=datetime.UTC)
-    return expiry - datetime.datetime.now(datetime.UTC) < datetime.timedelta(minutes=5)
 
 
 def forget_sessions() -> None:

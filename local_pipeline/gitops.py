@@ -193,7 +193,7 @@ def _handler(control: Control, token: str, port: int) -> type[BaseHTTPRequestHan
                 return self._reply(refused[0], {"error": refused[1]})
             return self._reply(405, {"error": f"{self.command} is not served"})
 
-        do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _refuse_other_method  # noqa: N815  (http.server's names)
+        do_HEAD = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _refuse_other_method  # noqa: N815  (http.server's names)
 
         def do_GET(self) -> None:  # noqa: N802  (http.server's name)
             refused = self._refusal()
@@ -418,10 +418,9 @@ def hook() -> int:
         if set(new) == {"0"}:
             print(f"push of {ref} ignored: a deletion")
             continue
-        # The remote's own repository: git hands the hook GIT_DIR as ".", which the hook's
-        # `cd` to the project turned into the project's repository (where a commit made
-        # in a clone is not).
-        answer = _call("POST", "/push", {"ref": ref, "commit": new, "repository": str(REPOSITORY)})
+        # The service reads the commit from its own remote (REPOSITORY), never from a path
+        # a request names.
+        answer = _call("POST", "/push", {"ref": ref, "commit": new})
         print(answer["message"], flush=True)
         if answer["started"]:
             code = max(code, follow(str(answer["run_id"])))

@@ -53,7 +53,14 @@ def _text(value: str | bytes) -> str:
     return value.decode("latin-1") if isinstance(value, bytes) else str(value)
 
 
+# moto in process handles only AWS's own host names; a request to the kept-up port goes out
+# to it, and emulator.server authenticates it there (once, not twice).
+_LOOPBACK = ("127.0.0.1", "localhost")
+
+
 def _process_request(self: BotocoreStubber, request: AWSPreparedRequest) -> Any:
+    if urlsplit(request.url).hostname in _LOOPBACK:
+        return _original(self, request)
     arrived = incoming(request)
     outcome = authenticate(arrived)
     if isinstance(outcome, Refusal):

@@ -24,6 +24,13 @@ def _client(service: str, key: str, secret: str, **extra):
     return boto3.client(service, region_name=REGION, aws_access_key_id=key, aws_secret_access_key=secret, **extra)
 
 
+def _refused_with(call, *args, **kwargs) -> str:
+    """The error code a refused call answers (the call must be refused)."""
+    with pytest.raises(ClientError) as refused:
+        call(*args, **kwargs)
+    return str(refused.value.response["Error"]["Code"])
+
+
 def test_moto_acts_on_a_made_up_key(vanilla):
     assert signed_requests.REASON
     vanilla.client("secretsmanager").create_secret(Name="s", SecretString=VALUE)
@@ -31,24 +38,20 @@ def test_moto_acts_on_a_made_up_key(vanilla):
 
 
 def test_a_made_up_key_is_refused(patched, unique):
+    """Common Errors (STS API reference): InvalidClientTokenId, "The X.509 certificate or AWS
+    access key ID provided does not exist in our records"."""
     patched.client("secretsmanager").create_secret(Name=unique, SecretString=VALUE)
-    with pytest.raises(ClientError) as refused:
-        _client("secretsmanager", MADE_UP_KEY, "x" * 40).get_secret_value(SecretId=unique)
-    assert refused.value.response["Error"]["Code"] == "UnrecognizedClientException"
-    with pytest.raises(ClientError) as refused:
-        _client("sts", MADE_UP_KEY, "x" * 40).get_caller_identity()
-    assert refused.value.response["Error"]["Code"] == "InvalidClientTokenId"
+    made_up = _client("secretsmanager", MADE_UP_KEY, "x" * 40)
+    assert _refused_with(made_up.get_secret_value, SecretId=unique) == "UnrecognizedClientException"
+    assert _refused_with(_client("sts", MADE_UP_KEY, "x" * 40).get_caller_identity) == "InvalidClientTokenId"
 
 
 def test_a_real_key_with_a_wrong_secret_is_refused(emulator, patched, unique):
     patched.client("secretsmanager").create_secret(Name=unique, SecretString=VALUE)
     key = emulator.credentials(ACCOUNT).access_key_id
-    with pytest.raises(ClientError) as refused:
-        _client("secretsmanager", key, "y" * 40).get_secret_value(SecretId=unique)
-    assert refused.value.response["Error"]["Code"] == "InvalidSignatureException"
-    with pytest.raises(ClientError) as refused:
-        _client("sts", key, "y" * 40).get_caller_identity()
-    assert refused.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+    wrong_secret = _client("secretsmanager", key, "y" * 40)
+    assert _refused_with(wrong_secret.get_secret_value, SecretId=unique) == "InvalidSignatureException"
+    assert _refused_with(_client("sts", key, "y" * 40).get_caller_identity) == "SignatureDoesNotMatch"
 
 
 def test_a_role_session_needs_its_token_and_expires(emulator, patched):
@@ -61,16 +64,12 @@ def test_a_role_session_needs_its_token_and_expires(emulator, patched):
     )["Role"]["Arn"]
     session = sts.assume_role(RoleArn=role, RoleSessionName="tt")["Credentials"]
     without_token = _client("sts", session["AccessKeyId"], session["SecretAccessKey"])
-    with pytest.raises(ClientError) as refused:
-        without_token.get_caller_identity()
-    assert refused.value.response["Error"]["Code"] == "InvalidClientTokenId"
+    assert _refused_with(without_token.get_caller_identity) == "InvalidClientTokenId"
     with_token = _client("sts", session["AccessKeyId"], session["SecretAccessKey"], aws_session_token=session["SessionToken"])
     assert with_token.get_caller_identity()["Arn"].endswith("/tt")
     assumed = sts_backends[ACCOUNT]["aws"].get_assumed_role_from_access_key(session["AccessKeyId"])
     assumed.expiration = assumed.expiration.replace(year=2000)  # the session's hour has passed
-    with pytest.raises(ClientError) as refused:
-        with_token.get_caller_identity()
-    assert refused.value.response["Error"]["Code"] == "ExpiredToken"
+    assert _refused_with(with_token.get_caller_identity) == "ExpiredToken"
 
 
 def test_the_account_header_is_refused(emulator, other, unique):
@@ -82,9 +81,41 @@ def test_the_account_header_is_refused(emulator, other, unique):
         request.headers["x-moto-account-id"] = OTHER_ACCOUNT
 
     client.meta.events.register_first("before-sign.secrets-manager.*", pick_the_other_account)
-    with pytest.raises(ClientError) as refused:
-        client.get_secret_value(SecretId=unique)
-    assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert _refused_with(client.get_secret_value, SecretId=unique) == "AccessDeniedException"
+
+
+def test_a_time_stamp_more_than_15_minutes_off_is_refused(emulator):
+    """Common Errors (API references), RequestExpired: "more than 15 minutes after the date
+    stamp on the request ... or the date stamp on the request is more than 15 minutes in the future"."""
+    credentials = emulator.credentials(ACCOUNT)
+    client = _client("sts", credentials.access_key_id, credentials.secret_access_key)
+    signed_at = []
+    client.meta.events.register("before-sign.sts.*", lambda request, **_: signed_at.append(request))
+    assert client.get_caller_identity()["Account"] == ACCOUNT
+    from datetime import UTC, datetime, timedelta
+
+    from emulator.authentication import authenticate
+    from emulator.patches.signed_requests import incoming
+
+    sent = signed_at[-1].prepare()
+    now = datetime.now(UTC)
+    assert not hasattr(authenticate(incoming(sent), now=now + timedelta(minutes=14)), "kind")
+    assert authenticate(incoming(sent), now=now + timedelta(minutes=16)).kind == "skewed"
+    assert authenticate(incoming(sent), now=now - timedelta(minutes=16)).kind == "skewed"
+
+
+def test_an_incomplete_authorization_header_is_refused(emulator):
+    """Common Errors (API references), IncompleteSignature: "The request signature does not
+    conform to AWS standards" (here: a SigV2-style header)."""
+    credentials = emulator.credentials(ACCOUNT)
+    client = _client("sts", credentials.access_key_id, credentials.secret_access_key)
+
+    def sign_the_old_way(request, **_):
+        request.headers["Authorization"] = f"AWS {credentials.access_key_id}:c2lnbmF0dXJl"
+
+    # After botocore has signed it, before moto (also a before-send handler) receives it.
+    client.meta.events.register_first("before-send.sts.*", sign_the_old_way)
+    assert _refused_with(client.get_caller_identity) == "IncompleteSignature"
 
 
 def test_the_server_refuses_web_pages_other_hosts_and_moto_api(emulator):
@@ -93,16 +124,38 @@ def test_the_server_refuses_web_pages_other_hosts_and_moto_api(emulator):
         port = url.rsplit(":", 1)[1]
         allowed = boto3.client("sts", region_name=REGION, endpoint_url=url, **credentials.as_boto3_kwargs())
         assert allowed.get_caller_identity()["Account"] == ACCOUNT
+        # Each attack: (url, method, headers) -> (status, what the answer says)
+        unsigned = f"{url}/?Action=GetCallerIdentity&Version=2011-06-15"
         attempts = {
-            "reset": (f"{url}/moto-api/reset", "POST", {}),
-            "cross-origin": (f"{url}/", "POST", {"Origin": "http://evil.example"}),
-            "preflight": (f"{url}/", "OPTIONS", {"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"}),
-            "rebinding": (f"{url}/", "POST", {"Host": f"evil.example:{port}"}),
-            "unsigned": (f"{url}/?Action=GetCallerIdentity&Version=2011-06-15", "GET", {}),
+            "reset": ((f"{url}/moto-api/reset", "POST", {}), (404, "is not served")),
+            "cross-origin": ((unsigned, "GET", {"Origin": "http://evil.example"}), (403, "web pages")),
+            "preflight": (
+                (unsigned, "OPTIONS", {"Origin": "http://evil.example", "Access-Control-Request-Method": "GET"}),
+                (403, "web pages"),
+            ),
+            "rebinding": ((unsigned, "GET", {"Host": f"evil.example:{port}"}), (403, "is not this service")),
+            "unsigned": ((unsigned, "GET", {}), (403, "MissingAuthenticationToken")),
         }
-        for name, (address, method, headers) in attempts.items():
+        for name, ((address, method, headers), (status, said)) in attempts.items():
             request = urllib.request.Request(address, method=method, headers=headers, data=b"" if method == "POST" else None)  # noqa: S310
             with pytest.raises(urllib.error.HTTPError) as refused:
                 urllib.request.urlopen(request, timeout=10)  # noqa: S310  (our loopback server)
-            assert refused.value.code in (403, 404), name
+            assert refused.value.code == status, name
+            assert said in refused.value.read().decode(), name
             assert not [h for h in refused.value.headers if h.lower().startswith("access-control-")], name
+
+
+def test_a_kept_session_is_renewed_before_it_expires(emulator, patched, monkeypatch):
+    """Requests are authenticated, so a session kept past its hour would be refused
+    (ExpiredToken): the emulator's own sessions are minted anew before then."""
+    from emulator import identity
+
+    role = patched.client("iam").create_role(
+        RoleName=f"r{secrets.token_hex(4)}",
+        AssumeRolePolicyDocument=f'{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"sts:AssumeRole"}}]}}',
+    )["Role"]["Arn"]
+    fresh = identity.mint_role_credentials(role, "fresh", REGION)
+    assert identity.mint_role_credentials(role, "fresh", REGION) == fresh  # reused while fresh
+    monkeypatch.setattr(identity, "_RENEW_BEFORE_EXPIRY", identity.datetime.timedelta(hours=2))  # a session's hour is always near its end
+    ending = identity.mint_role_credentials(role, "ending", REGION)
+    assert identity.mint_role_credentials(role, "ending", REGION).access_key_id != ending.access_key_id
