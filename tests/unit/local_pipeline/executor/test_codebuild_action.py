@@ -85,15 +85,20 @@ def test_a_build_runs_its_buildspec_and_hands_on_what_it_made(tmp_path: Path):
     assert "[not honoured locally]" in (tmp_path / "1" / "actions" / "Build.Build" / "log.txt").read_text()
 
 
-def _run_one_build(buildspec: dict, tmp_path: Path, *, outputs: tuple[str, ...] = ()) -> RunRecord:
-    """A pipeline of one CodeBuild action, Build/Synth, run in ``tmp_path/r``."""
-    codebuild = CodeBuildAction(
+def _build_action(buildspec: dict | str, tmp_path: Path) -> CodeBuildAction:
+    """A CodeBuild action whose every project runs ``buildspec`` (inline, or a file of the source)."""
+    return CodeBuildAction(
         projects=lambda name: Project(name, buildspec, "arn:aws:iam::222222222222:role/build"),
         credentials=lambda role: Credentials("AKID", "secret"),
         machine_environment={"PATH": os.environ["PATH"]},
         endpoint=None,
         builds=tmp_path / "builds",
     )
+
+
+def _run_one_build(buildspec: dict, tmp_path: Path, *, outputs: tuple[str, ...] = ()) -> RunRecord:
+    """A pipeline of one CodeBuild action, Build/Synth, run in ``tmp_path/r``."""
+    codebuild = _build_action(buildspec, tmp_path)
     stages = [{"Name": "Build", "Actions": [action("Synth", "CodeBuild", outputs=outputs) | {"Configuration": {"ProjectName": "p"}}]}]
     return PipelineRun(
         read_pipeline({"Stages": stages}), {"CodeBuild": codebuild}, directory=tmp_path / "r", record=RunRecord("1", "c", "main")
@@ -144,13 +149,7 @@ def test_a_buildspec_named_by_file_is_read_from_the_source(tmp_path: Path):
         (context.outputs["Src"] / "buildspec-asset.yaml").write_text(json.dumps(spec))
         return ActionOutcome("Succeeded")
 
-    codebuild = CodeBuildAction(
-        projects=lambda name: Project(name, "buildspec-asset.yaml", "arn:aws:iam::222222222222:role/build"),
-        credentials=lambda role: Credentials("AKID", "secret"),
-        machine_environment={"PATH": os.environ["PATH"]},
-        endpoint=None,
-        builds=tmp_path / "builds",
-    )
+    codebuild = _build_action("buildspec-asset.yaml", tmp_path)
     stages = [
         {"Name": "Source", "Actions": [action("Fetch", "Src", outputs=["Src"], category="Source")]},
         {
@@ -289,13 +288,7 @@ def test_a_buildspec_file_that_links_out_of_the_source_is_not_read(tmp_path: Pat
         (context.outputs["Src"] / "buildspec.yml").symlink_to(host)
         return ActionOutcome("Succeeded")
 
-    codebuild = CodeBuildAction(
-        projects=lambda name: Project(name, "buildspec.yml", "arn:aws:iam::222222222222:role/build"),
-        credentials=lambda role: Credentials("AKID", "secret"),
-        machine_environment={"PATH": os.environ["PATH"]},
-        endpoint=None,
-        builds=tmp_path / "builds",
-    )
+    codebuild = _build_action("buildspec.yml", tmp_path)
     stages = [
         {"Name": "Source", "Actions": [action("Fetch", "Src", outputs=["Src"], category="Source")]},
         {"Name": "Build", "Actions": [action("Synth", "CodeBuild", inputs=["Src"]) | {"Configuration": {"ProjectName": "p"}}]},
