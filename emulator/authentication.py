@@ -43,6 +43,7 @@ signatures are not). SigV2 and SigV4a are refused, as most AWS endpoints refuse 
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import hmac
 import json
@@ -91,16 +92,16 @@ class IncomingRequest:
     host: str
     path: str
     query: str
-    headers: Mapping[str, str]  # case-insensitive lookups are done through _header
+    headers: Mapping[str, str]
     body: bytes
 
+    @functools.cached_property
+    def _lowered(self) -> dict[str, str]:
+        return {key.lower(): value for key, value in self.headers.items()}
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    lowered = name.lower()
-    for key, value in headers.items():
-        if key.lower() == lowered:
-            return value
-    return None
+    def header(self, name: str) -> str | None:
+        """A header's value, whatever the case of its name (HTTP header names are case-insensitive)."""
+        return self._lowered.get(name.lower())
 
 
 def _secret_for(access_key_id: str) -> tuple[str, str, str | None, datetime.datetime | None] | Refusal:
@@ -126,15 +127,15 @@ class _ArrivedSigner(SigV4Auth):
     def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
         chosen = HTTPHeaders()
         for name in self._signed:
-            value = _header(dict(request.headers.items()), name)
+            value = request.context["arrived"].header(name)
             if value is None and name == "host":
-                value = request.context["arrived_host"]
+                value = request.context["arrived"].host
             if value is not None:
                 chosen[name] = value
         return chosen
 
     def payload(self, request: AWSRequest) -> str:
-        return hashlib.sha256(request.context["arrived_body"]).hexdigest()
+        return hashlib.sha256(request.context["arrived"].body).hexdigest()
 
 
 class _ArrivedS3Signer(_ArrivedSigner):
@@ -152,17 +153,16 @@ def expected_signature(request: IncomingRequest, *, secret: str, access_key_id: 
         method=request.method, url=f"http://{request.host}{request.path}{query}", headers=dict(request.headers), data=request.body
     )
     aws_request.context["timestamp"] = scope["timestamp"]
-    aws_request.context["arrived_host"] = request.host
-    aws_request.context["arrived_body"] = request.body
+    aws_request.context["arrived"] = request
     canonical = signer.canonical_request(aws_request)
     return str(signer.signature(signer.string_to_sign(aws_request, canonical), aws_request))
 
 
 def authenticate(request: IncomingRequest, *, now: datetime.datetime | None = None) -> Authenticated | Refusal:
     """Who signed ``request``, or why AWS would refuse it."""
-    if _header(request.headers, "x-moto-account-id") is not None:
+    if request.header("x-moto-account-id") is not None:
         return Refusal("header", "x-moto-account-id is refused: the account is the one the request's credentials belong to.")
-    authorization = _header(request.headers, "Authorization")
+    authorization = request.header("Authorization")
     if not authorization:
         return Refusal("missing", "Request is missing Authentication Token")
     match = _AUTHORIZATION.match(authorization.strip())
@@ -173,12 +173,12 @@ def authenticate(request: IncomingRequest, *, now: datetime.datetime | None = No
     if isinstance(found, Refusal):
         return found
     account, secret, session_token, expiry = found
-    if session_token is not None and not hmac.compare_digest(_header(request.headers, "X-Amz-Security-Token") or "", session_token):
+    if session_token is not None and not hmac.compare_digest(request.header("X-Amz-Security-Token") or "", session_token):
         return Refusal("unknown-key", "The security token included in the request is invalid.")
     now = now or datetime.datetime.now(datetime.UTC)
     if expiry is not None and _aware(expiry) <= now:
         return Refusal("expired", "The security token included in the request is expired")
-    timestamp = _header(request.headers, "X-Amz-Date") or ""
+    timestamp = request.header("X-Amz-Date") or ""
     try:
         signed_at = datetime.datetime.strptime(timestamp, SIGV4_TIMESTAMP).replace(tzinfo=datetime.UTC)
     except ValueError:
@@ -190,7 +190,7 @@ def authenticate(request: IncomingRequest, *, now: datetime.datetime | None = No
     signed = match["signed"].split(";")
     if "host" not in signed:
         return Refusal("incomplete", "'Host' must be a signed header.")
-    content_hash = _header(request.headers, "X-Amz-Content-SHA256")
+    content_hash = request.header("X-Amz-Content-SHA256")
     if content_hash is not None and _HEX_SHA256.match(content_hash) and hashlib.sha256(request.body).hexdigest() != content_hash:
         return Refusal("bad-signature", "The provided 'x-amz-content-sha256' header does not match what was computed.")
     scope = {"service": match["service"], "region": match["region"], "timestamp": timestamp}
@@ -247,12 +247,12 @@ _CODES = {
 def protocol_of(request: IncomingRequest) -> str:
     """How the service the request is for answers errors: S3's XML, the Query protocol's
     XML (STS, IAM, CloudFormation), or JSON (everything else this project calls)."""
-    authorization = _header(request.headers, "Authorization") or ""
+    authorization = request.header("Authorization") or ""
     scope = _AUTHORIZATION.match(authorization.strip())
     service = scope["service"] if scope else ""
-    if service == "s3" or (not service and _header(request.headers, "X-Amz-Content-SHA256")):
+    if service == "s3" or (not service and request.header("X-Amz-Content-SHA256")):
         return "s3"
-    if _header(request.headers, "X-Amz-Target") or service in ("lambda", "states", "dynamodb", "secretsmanager", "ssm", "kms", "logs"):
+    if request.header("X-Amz-Target") or service in ("lambda", "states", "dynamodb", "secretsmanager", "ssm", "kms", "logs"):
         return "json"
     if service in ("sts", "iam", "cloudformation") or "Action=" in request.body.decode("utf-8", "replace") or "Action=" in request.query:
         return "query"
