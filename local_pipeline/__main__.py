@@ -4,17 +4,20 @@ load (~2.5 s) while Node synthesizes, not before it."""
 import gc
 import sys
 
-from local_pipeline.synth import start_synth
+from local_pipeline.synth import AssemblyInUse, start_synth
 from project.paths import ASSEMBLY
 
-synthesis = start_synth(ASSEMBLY)
+try:
+    synthesis = start_synth(ASSEMBLY)
+except AssemblyInUse as error:
+    print(f"make local: {error}", file=sys.stderr)
+    sys.exit(2)
 try:
     from local_pipeline.run import main  # (after the synth has started, on purpose)
 
     code = main(synthesis=synthesis)
 finally:
-    if synthesis.process.poll() is None:  # the run ended before it (an error, Ctrl-C): no synth left behind
-        synthesis.process.kill()
+    synthesis.end()  # the run ended before it (an error, Ctrl-C): no synth left behind
 # Everything is written and closed. The interpreter's last collections would walk the whole
 # heap the run built (the emulated accounts): ~1 s of waiting for nothing; set it aside.
 gc.freeze()

@@ -46,6 +46,8 @@ SERVICE_JSON = STATE / "service.json"
 TOKEN_FILE = STATE / "control.token"
 ACCOUNTS_JSON = STATE / "accounts.json"
 REPOSITORY = STATE / "repo.git"
+# The runs' records (a test's or a bench's service keeps its own).
+RUNS = Path(os.environ.get("LOCAL_AWS_RUNS", REPORTS / "runs"))
 DEFAULT_PORT = 5123
 MAX_BODY_BYTES = 1024 * 1024
 _COMMIT_ID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
@@ -125,7 +127,13 @@ class Control:
                 # Each run's approvals are decided through the service (`make approve`).
                 return dataclasses.replace(runner, decide=decide).run(SourceAction(pushed), pushed.commit, pushed.branch, run_id, folder)
 
-            self.service = RunService(REPORTS / "runs", lambda: deployed_pipeline(self.emulator, pipeline_stack).pipeline, start_run)
+            def definition() -> Any:
+                return deployed_pipeline(self.emulator, pipeline_stack).pipeline
+
+            if self.service is None:
+                self.service = RunService(RUNS, definition, start_run)
+            else:  # the runs, in progress or recorded, stay: the next one runs the new pipeline
+                self.service.redeploy(definition, start_run)
         # The accounts' credentials, for `make up` to print in the user's terminal (never over the API).
         _write_private(ACCOUNTS_JSON, json.dumps(self.credentials()))
         return {"pipeline": pipeline_stack.stack_name, "tooling": tooling, "note": note}
@@ -201,16 +209,20 @@ def _handler(control: Control, token: str, port: int) -> type[BaseHTTPRequestHan
                 return self._reply(refused[0], {"error": refused[1]})
             if self.path == "/health":
                 return self._reply(200, {"ok": True, "pipeline": control.service is not None})
+            if self.path == "/runs":  # the recorded runs, a pipeline deployed or not
+                from local_pipeline.executor.service import list_runs
+
+                if control.service is None:
+                    return self._reply(200, {"runs": list_runs(RUNS), "waiting": None})
+                return self._reply(200, {"runs": control.service.listing(), "waiting": control.service.waiting()})
             if control.service is None:
                 return self._reply(409, {"error": "no pipeline is deployed yet: run `make remote`"})
-            if self.path == "/runs":
-                return self._reply(200, {"runs": control.service.listing(), "waiting": control.service.waiting()})
             if self.path.startswith("/runs/"):
                 matched = _RUN_PATH.match(self.path)
                 if matched is None:
                     return self._reply(400, {"error": f"{self.path[:80]!r}: a run id is digits only"})
                 run_id = matched[1]
-                recorded = REPORTS / "runs" / run_id / "run.json"
+                recorded = RUNS / run_id / "run.json"
                 record = json.loads(recorded.read_text()) if recorded.is_file() else None
                 waiting = control.service.waiting()
                 return self._reply(200, {"record": record, "waiting": waiting if waiting and waiting[0] == run_id else None})
@@ -252,19 +264,26 @@ def _handler(control: Control, token: str, port: int) -> type[BaseHTTPRequestHan
 
 def serve(port: int) -> int:
     from emulator import Emulator
+    from local_pipeline.executor.run_folders import recover_abandoned
     from local_pipeline.keep_up import served
 
     STATE.mkdir(parents=True, exist_ok=True)
+    # What a service or a `make local` that died left: its runs marked Failed, its builds ended.
+    recovered = recover_abandoned(RUNS)
+    for line in recovered:
+        print(line, flush=True)
     with Emulator() as emulator, served(port) as endpoint:
         control = Control(emulator, endpoint)
         token = secrets.token_urlsafe(32)
         _write_private(TOKEN_FILE, token)
         server = ThreadingHTTPServer(("127.0.0.1", port + 1), _handler(control, token, port + 1))
         signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
-        SERVICE_JSON.write_text(json.dumps({"pid": os.getpid(), "endpoint": control.endpoint, "control": port + 1}))
+        SERVICE_JSON.write_text(json.dumps({"pid": os.getpid(), "endpoint": control.endpoint, "control": port + 1, "recovered": recovered}))
         try:
             server.serve_forever(poll_interval=0.2)
         finally:
+            if control.service is not None:  # its runs in progress end Failed, saying why, and their builds with them
+                control.service.stop()
             SERVICE_JSON.unlink(missing_ok=True)
     return 0
 
@@ -327,7 +346,9 @@ def up(port: int) -> int:
             if time.monotonic() > deadline:
                 raise GitOpsError(f"the emulated accounts did not come up in 60 s: see {STATE / 'service.log'}")
             time.sleep(0.2)
-        print(f"The emulated accounts are up on {service['endpoint']} (fresh: no stack, no run; `make down` stops them).")
+        print(f"The emulated accounts are up on {service['endpoint']} (fresh: no stack; `make down` stops them).")
+        for line in service.get("recovered") or ():
+            print(f"  found left behind: {line}")
     else:
         print(f"The emulated accounts are already up on {service['endpoint']}.")
     for account, variables in json.loads(ACCOUNTS_JSON.read_text()).items() if ACCOUNTS_JSON.is_file() else ():
@@ -354,8 +375,12 @@ def down() -> int:
     deadline = time.monotonic() + 30
     while _service() is not None and time.monotonic() < deadline:
         time.sleep(0.2)
-    print("The emulated accounts are stopped: their stacks and runs' state are gone; `make up` starts afresh.")
+    print(f"The emulated accounts are stopped: their stacks are gone (the runs' records stay in {_shown(RUNS)}/); `make up` starts afresh.")
     return 0
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
 
 
 def remote(port: int, *, git_remote: bool = True) -> int:

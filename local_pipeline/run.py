@@ -30,15 +30,17 @@ from typing import Any
 from emulator import DeployError, Emulator
 from local_pipeline.approvals import Approver
 from local_pipeline.deployment import LocalDeployment, bootstrap_accounts, bootstrap_each, deployed_environment, environments_in
-from local_pipeline.executor.engine import ActionRecord, RunRecord, new_run_folder, replace_json, utc_now
+from local_pipeline.executor.engine import ActionRecord, RunRecord, replace_json, utc_now
 from local_pipeline.executor.local_source import with_local_source
+from local_pipeline.executor.process_groups import ProcessGroup
+from local_pipeline.executor.run_folders import new_run_folder, recover_abandoned
 from local_pipeline.executor.runner import PipelineRunner
 from local_pipeline.executor.source_action import WorkingTreeSource, head_of
 from local_pipeline.in_process import InProcessIntegrationTest, InProcessSynth
 from local_pipeline.keep_up import serve, served
 from local_pipeline.report import StageFailed, action_line, run_table, shorten
 from local_pipeline.report_page import RUN_PAGE, write_pages
-from local_pipeline.synth import StartedSynth, start_synth
+from local_pipeline.synth import AssemblyInUse, StartedSynth, start_synth
 from pipeline.audit import audit, start_checkov
 from pipeline.bootstrap import accounts_to_bootstrap
 from project.assembly import AssemblyError, StackArtifact, read_stacks
@@ -145,20 +147,35 @@ class LocalRun:
         """The run; ``synthesis``, if given, is `cdk synth` of ``options.assembly`` already started
         (``__main__`` starts it before loading the rest): the run counts from its start."""
         if synthesis is None or synthesis.outdir != self.options.assembly:
-            synthesis = start_synth(self.options.assembly)
+            try:
+                synthesis = start_synth(self.options.assembly)
+            except AssemblyInUse as error:
+                self.console.print(f"make local: {error}", markup=False, highlight=False, soft_wrap=True)
+                return 2
         started = synthesis.started
-        run_id, folder = new_run_folder(self.options.reports / "runs")
+        runs = self.options.reports / "runs"
+        # What a `make local` or a service that was killed left behind: said, then dealt with.
+        for line in [*synthesis.claim.found, *recover_abandoned(runs)]:
+            self.console.print(f"found left behind: {line}", markup=False, highlight=False, soft_wrap=True)
+        claim = new_run_folder(runs, owner="`make local`")
+        run_id, folder = claim.run_id, claim.path
         commit, branch = head_of(PROJECT_ROOT)
         approver = Approver(ask=self.options.approve, console=self.console)
         endpoint = _BuildEndpoint()
         emulator: Emulator | None = None
-        with ExitStack() as contexts, ThreadPoolExecutor(max_workers=2) as pool:
+        with ExitStack() as contexts:
+            # Undone last to first: the run's folder and the assembly are let go once nothing runs.
+            contexts.callback(synthesis.claim.release)
+            contexts.callback(claim.release)
+            pool = contexts.enter_context(ThreadPoolExecutor(max_workers=2))
             contexts.callback(endpoint.stop)
-            contexts.callback(synthesis.process.kill)  # an interrupted run leaves no synth behind
+            contexts.callback(synthesis.end)  # an interrupted run leaves no synth behind
             # checkov loads while Node synthesizes; it is handed the templates after.
             checkov = start_checkov()
             if checkov is not None:
-                contexts.callback(checkov.kill)
+                group = ProcessGroup.of(checkov, "checkov")
+                synthesis.claim.add(group)
+                contexts.callback(group.end, grace_seconds=1)
             try:
                 emulator = contexts.enter_context(Emulator())
                 bootstrapping = pool.submit(self._bootstrap_ahead, emulator, synthesis)  # while Node synthesizes
@@ -237,7 +254,7 @@ def main(argv: list[str] | None = None, *, synthesis: StartedSynth | None = None
         args = parser.parse_args(argv)
     except SystemExit:  # --help, or a bad argument: no run, so no synth left running either
         if synthesis is not None:
-            synthesis.process.kill()
+            synthesis.end()
         raise
     # A log, not a terminal (CI): wide enough that an action stays on one line.
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)

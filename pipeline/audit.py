@@ -106,6 +106,7 @@ def start_checkov(checkov: Path = CHECKOV) -> subprocess.Popen[str] | None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        process_group=0,  # its own group: Ctrl-C reaches the run, which ends it; a run that dies leaves it for the next to end
     )
 
 

@@ -53,6 +53,9 @@ from typing import Any, TextIO
 
 import yaml
 
+from local_pipeline.executor.process_groups import PROCESS_GROUP_FILE, ProcessGroup
+from local_pipeline.executor.process_groups import record as record_group
+
 PHASES = ("install", "pre_build", "build", "post_build")
 
 # The keys [spec] lists; any other key is refused, named, rather than silently skipped.
@@ -189,7 +192,7 @@ def run_buildspec(
     }
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a", encoding="utf-8") as log_file, tempfile.TemporaryDirectory(prefix="buildspec-") as scratch:
-        shell = _Shell(Path(scratch) / "state", log_file, variables, workdir, timeout_seconds)
+        shell = _Shell(Path(scratch) / "state", log_file, variables, workdir, timeout_seconds, log.with_name(PROCESS_GROUP_FILE))
         try:
             reason = _run_phases(spec.get("phases") or {}, shell)
         except _Stopped as stopped:
@@ -264,9 +267,12 @@ class _Shell:
     command's bash process restores and saves (``_RUNNER``). Processes start with an empty
     environment: the state file alone holds it, so a variable a command unsets stays unset."""
 
-    def __init__(self, state: Path, log: TextIO, variables: Mapping[str, str], workdir: Path, timeout_seconds: float) -> None:
+    def __init__(
+        self, state: Path, log: TextIO, variables: Mapping[str, str], workdir: Path, timeout_seconds: float, group_file: Path
+    ) -> None:
         self.state = state
         self.log = log
+        self.group_file = group_file  # the running command's process group, for whoever finds it after a crash
         self.timeout_seconds = timeout_seconds
         self.deadline = time.monotonic() + timeout_seconds
         self.bash = shutil.which("bash", path=variables.get("PATH")) or shutil.which("bash") or "/bin/bash"
@@ -296,12 +302,15 @@ class _Shell:
             env={},
             start_new_session=True,  # its own process group: a timeout ends what it started, too
         )
+        record_group(self.group_file, ProcessGroup.of(process, f"build command {command[:60]!r}"))
         try:
             return process.wait(timeout=remaining)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
             return None
+        finally:
+            self.group_file.unlink(missing_ok=True)
 
     def values(self, names: Sequence[str]) -> dict[str, str]:
         """The values the shell holds now for those of ``names`` that are set."""

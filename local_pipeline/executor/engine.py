@@ -102,20 +102,6 @@ def replace_json(path: Path, data: Any) -> None:
     os.replace(written, path)
 
 
-def new_run_folder(runs: Path) -> tuple[str, Path]:
-    """The id and the (created) folder of a new run under ``runs``: one more than the highest
-    id there, so a run never overwrites the record of an earlier one, whichever command
-    (`make local`, a push, after a `make down`) started it. ``runs/latest`` points at it."""
-    runs.mkdir(parents=True, exist_ok=True)
-    run_id = str(max((int(path.name) for path in runs.iterdir() if path.name.isdigit()), default=0) + 1)
-    folder = runs / run_id
-    folder.mkdir()
-    latest = runs / "latest"
-    latest.unlink(missing_ok=True)
-    latest.symlink_to(run_id)
-    return run_id, folder
-
-
 class PipelineRun:
     def __init__(
         self,

@@ -12,11 +12,11 @@ import sys
 from project.paths import PROJECT_ROOT
 
 
-def _gitops(state, port: int, *args: str) -> subprocess.CompletedProcess[str]:
+def _gitops(state, port: int, *args: str) -> subprocess.CompletedProcess[str]:  # the runs' records: state/../runs
     return subprocess.run(
         [sys.executable, "-m", "local_pipeline.gitops", *args, "--port", str(port)],
         cwd=PROJECT_ROOT,
-        env={**os.environ, "LOCAL_AWS_STATE": str(state)},
+        env={**os.environ, "LOCAL_AWS_STATE": str(state), "LOCAL_AWS_RUNS": str(state.parent / "runs")},
         capture_output=True,
         text=True,
         timeout=120,
@@ -30,23 +30,37 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_up_answers_and_down_stops_it(tmp_path):
+def _recorded_run(runs, run_id: str, status: str) -> None:
+    (runs / run_id).mkdir(parents=True)
+    record = {"id": run_id, "commit": "b" * 40, "branch": "main", "status": status, "reason": "", "actions": []}
+    (runs / run_id / "run.json").write_text(json.dumps(record))
+
+
+def test_up_answers_lists_the_earlier_runs_and_down_stops_it(tmp_path):
+    """A service that starts over the records of a dead one lists every run, and marks the
+    one it left in progress Failed, saying so (issue 19: no run is lost)."""
     port = _free_port()
     state = tmp_path / "state"
+    _recorded_run(tmp_path / "runs", "1", "Succeeded")
+    _recorded_run(tmp_path / "runs", "2", "InProgress")  # the service running it was killed
     assert _gitops(state, port, "runs").stderr.strip() == "runs: the emulated accounts are not up: run `make up`"
     started = _gitops(state, port, "up")
     try:
         assert started.returncode == 0, started.stderr
-        assert (
-            f"The emulated accounts are up on http://127.0.0.1:{port} (fresh: no stack, no run; `make down` stops them)." in started.stdout
-        )
+        assert f"The emulated accounts are up on http://127.0.0.1:{port} (fresh: no stack; `make down` stops them)." in started.stdout
+        assert "  found left behind: run 2: the process that ran it stopped during this run: marked Failed" in started.stdout
         again = _gitops(state, port, "up")
         assert again.stdout.startswith(f"The emulated accounts are already up on http://127.0.0.1:{port}.")
         runs = _gitops(state, port, "runs")
-        assert (runs.returncode, runs.stderr.strip()) == (2, "runs: no pipeline is deployed yet: run `make remote`")
+        assert runs.returncode == 0, runs.stderr
+        listed = [line.split()[:4] for line in runs.stdout.splitlines()[1:]]
+        assert listed == [["1", "b" * 12, "main", "Succeeded"], ["2", "b" * 12, "main", "Failed"]]
     finally:
         stopped = _gitops(state, port, "down")
-    assert stopped.stdout.strip() == "The emulated accounts are stopped: their stacks and runs' state are gone; `make up` starts afresh."
+    kept = tmp_path / "runs"
+    assert stopped.stdout.strip() == (
+        f"The emulated accounts are stopped: their stacks are gone (the runs' records stay in {kept}/); `make up` starts afresh."
+    )
     assert _gitops(state, port, "down").stdout.strip() == "The emulated accounts are not up."
 
 

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 from rich.console import Console
 
@@ -24,7 +28,7 @@ from local_pipeline.executor.approval_action import Decision
 from local_pipeline.executor.definition import read_pipeline
 from local_pipeline.executor.deployed import PIPELINE_TYPE
 from local_pipeline.run import PREPARATION, LocalRun, RunOptions
-from local_pipeline.synth import StartedSynth
+from local_pipeline.synth import StartedSynth, claim_assembly
 from pipeline.audit import AuditReport, Finding
 from project.arns import region_of_arn
 from project.paths import PROJECT_ROOT
@@ -33,10 +37,12 @@ from tests.helpers import CONFIGURED_REGION, SynthesizedApp, suite_context
 
 def finished_synth(outdir: Path, *, ok: bool = True, cdk_json: Path | None = None) -> StartedSynth:
     """A stand-in for `cdk synth` of an assembly already synthesized: a process that ends at
-    once, with Node's error when not ``ok``."""
+    once, with Node's error when not ``ok``. The session's assembly is read by every worker
+    at once: the stand-in holds a folder of its own, not it."""
     script = "" if ok else "import sys; sys.stderr.write('Error: bad app\\n'); sys.exit(1)"
     process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    return StartedSynth(outdir, process, time.perf_counter(), cdk_json=cdk_json)
+    claim = claim_assembly(Path(tempfile.mkdtemp(prefix="stand-in-synth-")) / "cdk.out")
+    return StartedSynth(outdir, process, time.perf_counter(), claim, cdk_json=cdk_json)
 
 
 def _run(
@@ -217,3 +223,57 @@ def test_the_run_ends_cleanly_in_a_process_of_its_own(synthesized_app, tmp_path)
     )
     assert finished.returncode == 0, finished.stdout[-2000:] + finished.stderr[-2000:]
     assert "local pipeline passed" in finished.stdout
+
+
+_INTERRUPTED_DURING_SYNTH = """
+import subprocess, sys, time
+from pathlib import Path
+from rich.console import Console
+from local_pipeline import run as run_module
+from local_pipeline.executor.process_groups import ProcessGroup
+from local_pipeline.synth import StartedSynth, claim_assembly
+
+assembly, reports = Path(sys.argv[1]), Path(sys.argv[2])
+
+def synth_that_runs_on(outdir):
+    # As start_synth starts Node: a group of its own, recorded in the assembly's claim.
+    claim = claim_assembly(outdir)
+    process = subprocess.Popen(["sleep", "120"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, process_group=0)
+    claim.add(ProcessGroup.of(process, "cdk synth"))
+    Path(sys.argv[3]).write_text(str(process.pid))
+    return StartedSynth(outdir, process, time.perf_counter(), claim)
+
+run_module.start_synth = synth_that_runs_on
+run_module.start_checkov = lambda: None
+options = run_module.RunOptions(assembly=assembly, reports=reports)
+sys.exit(run_module.LocalRun(options, Console(width=200)).run())
+"""
+
+
+def test_ctrl_c_during_synth_stops_the_run_and_ends_the_synth(tmp_path):
+    """Ctrl-C signals the terminal's whole foreground group: the run is recorded
+    `Stopped: interrupted` (it was `Failed` with Node's traceback, when the synth was in
+    the same group and died first), and the synth, in a group of its own, is ended by it."""
+    pid_file = tmp_path / "synth.pid"
+    run = subprocess.Popen(
+        [sys.executable, "-c", _INTERRUPTED_DURING_SYNTH, str(tmp_path / "cdk.out"), str(tmp_path / "reports"), str(pid_file)],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # the terminal's foreground group, here the run's own
+    )
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "reports" / "runs" / "1").is_dir() or not pid_file.is_file():
+        assert time.monotonic() < deadline and run.poll() is None, run.communicate()
+        time.sleep(0.05)
+    time.sleep(0.3)  # into the wait for the synth
+    os.killpg(run.pid, signal.SIGINT)
+    stdout, stderr = run.communicate(timeout=60)
+
+    assert run.returncode == 1, stdout[-2000:] + stderr[-2000:]
+    recorded = json.loads((tmp_path / "reports" / "runs" / "1" / "run.json").read_text())
+    assert (recorded["status"], recorded["reason"]) == ("Stopped", "interrupted")
+    synth = int(pid_file.read_text())
+    assert not psutil.pid_exists(synth) or psutil.Process(synth).status() == psutil.STATUS_ZOMBIE
+    assert "Traceback" not in stdout + stderr
