@@ -50,8 +50,8 @@ REPOSITORY = STATE / "repo.git"
 RUNS = Path(os.environ.get("LOCAL_AWS_RUNS", REPORTS / "runs"))
 DEFAULT_PORT = 5123
 MAX_BODY_BYTES = 1024 * 1024
-_COMMIT_ID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
-_RUN_PATH = re.compile(r"^/runs/([0-9]{1,9})$")
+_COMMIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # fullmatch: "$" would let a newline through
+_RUN_PATH = re.compile(r"/runs/([0-9]{1,9})")  # fullmatch
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -64,9 +64,10 @@ def _write_private(path: Path, text: str) -> None:
 
 def resolved_commit(commit: str) -> str:
     """``commit`` if it is a full object ID naming a commit of the remote's repository;
-    GitOpsError otherwise. Never lets the value become an option of a command."""
-    if not _COMMIT_ID.match(commit):
-        raise GitOpsError(f"commit {commit[:80]!r} is not a full object ID (40 or 64 lowercase hex digits)")
+    BadRequest (400) if it is no object ID, GitOpsError if the repository has no such commit.
+    Never lets the value become an option of a command."""
+    if not _COMMIT_ID.fullmatch(commit):
+        raise BadRequest(400, f"commit {commit[:80]!r} is not a full object ID (40 or 64 lowercase hex digits)")
     found = subprocess.run(  # noqa: S603
         ["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"{commit}^{{commit}}"],  # noqa: S607
         cwd=REPOSITORY,
@@ -218,7 +219,7 @@ def _handler(control: Control, token: str, port: int) -> type[BaseHTTPRequestHan
             if control.service is None:
                 return self._reply(409, {"error": "no pipeline is deployed yet: run `make remote`"})
             if self.path.startswith("/runs/"):
-                matched = _RUN_PATH.match(self.path)
+                matched = _RUN_PATH.fullmatch(self.path)
                 if matched is None:
                     return self._reply(400, {"error": f"{self.path[:80]!r}: a run id is digits only"})
                 run_id = matched[1]
@@ -268,6 +269,8 @@ def serve(port: int) -> int:
     from local_pipeline.keep_up import served
 
     STATE.mkdir(parents=True, exist_ok=True)
+    # A dead service's credentials are no account's now: `make up` must not print them.
+    ACCOUNTS_JSON.unlink(missing_ok=True)
     # What a service or a `make local` that died left: its runs marked Failed, its builds ended.
     recovered = recover_abandoned(RUNS)
     for line in recovered:

@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 
+import pytest
+
 from project.paths import PROJECT_ROOT
 
 
@@ -129,3 +131,29 @@ def test_the_control_api_answers_only_its_user(tmp_path):
         assert planted.read_text() == "intact"
     finally:
         _gitops(state, port, "down")
+
+
+def test_a_pushed_commit_is_only_a_full_object_id_of_the_service_s_repository(tmp_path, monkeypatch):
+    """The commit a request names never becomes an option of git (it once ran `git archive
+    --output=<any file>`), and names a commit of the service's own remote only."""
+    from local_pipeline import gitops
+
+    repository = tmp_path / "repo"
+    git = ["git", "-C", str(repository), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run(["git", "init", "--quiet", str(repository)], check=True)  # noqa: S607
+    subprocess.run([*git, "commit", "--quiet", "--allow-empty", "-m", "one"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    tree = subprocess.run([*git, "rev-parse", "HEAD^{tree}"], capture_output=True, text=True, check=True).stdout.strip()
+    monkeypatch.setattr(gitops, "REPOSITORY", repository)
+    planted = tmp_path / "planted"
+    planted.write_text("intact")
+
+    assert gitops.resolved_commit(head) == head
+    for value in (f"--output={planted}", "-" + head[1:], head[:12], head.upper(), f"{head}\n"):
+        with pytest.raises(gitops.BadRequest, match="is not a full object ID") as refused:
+            gitops.resolved_commit(value)
+        assert refused.value.status == 400
+    for value in ("0" * 40, tree):
+        with pytest.raises(gitops.GitOpsError, match="is not a commit of"):
+            gitops.resolved_commit(value)
+    assert planted.read_text() == "intact"
