@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +13,7 @@ from typing import Any
 from project.assembly import read_stacks
 from project.config import ProjectConfig
 from project.context import cdk_json_context
+from project.paths import PROJECT_ROOT
 
 # The environments the suite synthesizes, whatever cdk.json lists. The product's tests
 # must not depend on a team's own environments: adding one to cdk.json broke 62 tests in
@@ -99,3 +102,11 @@ def synthesize(outdir: Path, context: Mapping[str, Any]) -> SynthesizedApp:
     # Stage stacks by stage id ("TrustedResources-dev"), top-level stacks by their id.
     templates = {stack.stage or stack.artifact_id: stack.template() for stack in read_stacks(outdir)}
     return SynthesizedApp(outdir=outdir, templates=templates, config=config)
+
+
+def process_that_says_a_pid(script: str, *args: str) -> tuple[subprocess.Popen[str], int]:
+    """``script`` in a Python process of its own, from the project's root; with the process
+    id its first line of output names (what it started, for the test to watch)."""
+    process = subprocess.Popen([sys.executable, "-c", script, *args], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    return process, int(process.stdout.readline())

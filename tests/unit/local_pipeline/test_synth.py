@@ -4,8 +4,6 @@ what a killed run left synthesizing into it is ended before the next synth, and 
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -13,7 +11,7 @@ import psutil
 import pytest
 
 from local_pipeline.synth import AssemblyInUse, claim_assembly
-from project.paths import PROJECT_ROOT
+from tests.helpers import process_that_says_a_pid
 
 _HOLD_WITH_A_SYNTH = """
 import subprocess, sys, time
@@ -28,15 +26,9 @@ time.sleep(120)
 """
 
 
-def _holder(outdir: Path) -> tuple[subprocess.Popen[str], int]:
-    process = subprocess.Popen([sys.executable, "-c", _HOLD_WITH_A_SYNTH, str(outdir)], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    return process, int(process.stdout.readline())
-
-
 def test_a_live_holder_is_named_and_a_killed_one_s_synth_is_ended(tmp_path: Path):
     outdir = tmp_path / "cdk.out"
-    holder, synth = _holder(outdir)
+    holder, synth = process_that_says_a_pid(_HOLD_WITH_A_SYNTH, str(outdir))
     try:
         with pytest.raises(AssemblyInUse, match=rf"^{outdir} is in use by another run \(process {holder.pid}\)"):
             claim_assembly(outdir)

@@ -14,7 +14,7 @@ import psutil
 
 from local_pipeline.executor.process_groups import PROCESS_GROUP_FILE, ProcessGroup, record
 from local_pipeline.executor.run_folders import new_run_folder, recover_abandoned
-from project.paths import PROJECT_ROOT
+from tests.helpers import process_that_says_a_pid
 
 # A run in a process of its own: its folder, an action in progress, a build command running
 # (a process group recorded beside the action's log), then it waits to be killed.
@@ -39,19 +39,13 @@ time.sleep(120)
 """
 
 
-def _start_run(runs: Path) -> tuple[subprocess.Popen[str], int]:
-    process = subprocess.Popen([sys.executable, "-c", _RUN_THEN_WAIT, str(runs)], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    return process, int(process.stdout.readline())
-
-
 def _record(runs: Path, run_id: str) -> dict:
     return json.loads((runs / run_id / "run.json").read_text())
 
 
 def test_a_live_run_is_left_alone_and_a_killed_one_is_failed_with_its_build_ended(tmp_path: Path):
     runs = tmp_path / "runs"
-    process, build = _start_run(runs)
+    process, build = process_that_says_a_pid(_RUN_THEN_WAIT, str(runs))
     try:
         assert recover_abandoned(runs) == [], "a run whose process lives was touched"
         assert _record(runs, "1")["status"] == "InProgress" and psutil.pid_exists(build)
