@@ -57,7 +57,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.compat import HTTPHeaders
 from botocore.credentials import Credentials as BotocoreCredentials
 from moto.iam.models import get_account_id_from, iam_backends
-from moto.sts.models import sts_backends
+
+from emulator.identity import assumed_role_of, existing_backend
 
 PARTITION = "aws"
 SIGV4_TIMESTAMP = "%Y%m%dT%H%M%SZ"
@@ -107,10 +108,11 @@ class IncomingRequest:
 def _secret_for(access_key_id: str) -> tuple[str, str, str | None, datetime.datetime | None] | Refusal:
     """(account, secret key, session token, expiry) of a key the emulated accounts issued."""
     account = get_account_id_from(access_key_id)
-    assumed = sts_backends[account][PARTITION].get_assumed_role_from_access_key(access_key_id) if account in sts_backends else None
+    assumed = assumed_role_of(account, access_key_id)
     if assumed is not None:
         return account, assumed.secret_access_key, assumed.session_token, assumed.expiration
-    key = iam_backends[account][PARTITION].access_keys.get(access_key_id) if account in iam_backends else None
+    backend = existing_backend(iam_backends, account)
+    key = backend[PARTITION].access_keys.get(access_key_id) if backend is not None else None
     if key is None or getattr(key, "status", "Active") != "Active" or getattr(key, "user_name", None) is None:
         return Refusal("unknown-key", "The security token included in the request is invalid.")
     return account, key.secret_access_key, None, None

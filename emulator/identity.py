@@ -78,12 +78,44 @@ def role_tags(role_arn: str) -> dict[str, str]:
     return {str(tag["Key"]): str(tag["Value"]) for tag in tags}
 
 
+# Each request looks its key up twice (authentication, then authorization), and moto's own
+# lookup walks every session the account ever made: a list that grows with each execution
+# that assumes a role (25 consumers at once slowed from batch to batch). Sessions are only
+# ever appended, so an index per account is extended with the new ones as they come.
+def existing_backend(backends: Any, account: str) -> Any | None:
+    """``backends[account]`` if moto has made it, else None; never made here. moto's own
+    ``__getitem__`` takes one process-wide lock and walks its list of backends on every
+    call: on each request's path, 150 concurrent clients queued on it."""
+    return dict.get(backends, account)
+
+
+_session_index: dict[int, tuple[list[Any], int, dict[str, Any]]] = {}
+_session_index_lock = threading.Lock()
+
+
+def assumed_role_of(account: str, access_key_id: str) -> Any | None:
+    """The STS session (moto's AssumedRole) whose key is ``access_key_id``; None if none."""
+    backend = existing_backend(sts_backends, account)
+    if backend is None:
+        return None
+    sessions: list[Any] = backend[PARTITION].assumed_roles
+    with _session_index_lock:
+        indexed, seen, index = _session_index.get(id(sessions), (None, 0, {}))
+        if indexed is not sessions or seen > len(sessions):  # a new backend, or its sessions cleared
+            seen, index = 0, {}
+        for session in sessions[seen:]:
+            index.setdefault(session.access_key_id, session)
+        _session_index[id(sessions)] = (sessions, len(sessions), index)
+    return index.get(access_key_id)
+
+
 def principal_for_access_key(access_key_id: str) -> Principal:
     account = get_account_id_from(access_key_id)
-    assumed = sts_backends[account][PARTITION].get_assumed_role_from_access_key(access_key_id)
+    assumed = assumed_role_of(account, access_key_id)
     if assumed is not None:
         return Principal(account=account, arn=assumed.role_arn)
-    key = iam_backends[account][PARTITION].access_keys.get(access_key_id)
+    backend = existing_backend(iam_backends, account)
+    key = backend[PARTITION].access_keys.get(access_key_id) if backend is not None else None
     user = getattr(key, "user_name", None) if key is not None else None
     return Principal(account=account, arn=f"arn:{PARTITION}:iam::{account}:user/{user}" if user else "")
 
