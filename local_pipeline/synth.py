@@ -102,6 +102,7 @@ class StartedSynth:
     process: subprocess.Popen[str]
     started: float
     claim: AssemblyClaim
+    group: ProcessGroup | None = None  # the synth's process group (None for a stand-in that has none)
     cdk_json: Path | None = None  # the configuration it synthesizes from, when it is one the run can read
 
     def wait(self) -> subprocess.CompletedProcess[str]:
@@ -110,8 +111,8 @@ class StartedSynth:
 
     def end(self) -> None:
         """Ends the synth and what it started, if they still run (the run ended before it)."""
-        if self.claim.groups:
-            self.claim.groups[0].end(grace_seconds=1)
+        if self.group is not None:
+            self.group.end(grace_seconds=1)
         elif self.process.poll() is None:
             self.process.kill()
 
@@ -133,8 +134,9 @@ def start_synth(outdir: Path) -> StartedSynth:
         # app and the jsii runtime it starts end with it.
         process_group=0,
     )
-    claim.add(ProcessGroup.of(process, "cdk synth"))
-    return StartedSynth(outdir, process, started, claim, cdk_json=CDK_JSON)
+    group = ProcessGroup.of(process, "cdk synth")
+    claim.add(group)
+    return StartedSynth(outdir, process, started, claim, group, cdk_json=CDK_JSON)
 
 
 def cdk_synth(outdir: Path) -> subprocess.CompletedProcess[str]:

@@ -103,11 +103,14 @@ def _recover(folder: Path) -> str | None:
             return None  # its process is alive: the run goes on
         with contextlib.suppress(OSError, ValueError, AttributeError):
             owner = str(json.loads(owner_file.read_text())["owner"])
-        record = _read_record(folder)
+        record = read_record(folder)
         if record is not None and record.get("status") not in _UNFINISHED:
             return None
-        ended = [group.describe() for path in sorted(folder.rglob(PROCESS_GROUP_FILE)) if (group := recorded(path)) and group.end()]
-        for path in folder.rglob(PROCESS_GROUP_FILE):
+        ended = []
+        for path in sorted(folder.rglob(PROCESS_GROUP_FILE)):
+            group = recorded(path)
+            if group is not None and group.end():
+                ended.append(group.describe())
             path.unlink(missing_ok=True)
         reason = f"{owner} stopped during this run" if record is not None else f"{owner} stopped before this run recorded anything"
         record = record or {"id": folder.name, "commit": "", "branch": "", "actions": [], "started_at": utc_now()}
@@ -123,7 +126,8 @@ def _recover(folder: Path) -> str | None:
             os.close(descriptor)
 
 
-def _read_record(folder: Path) -> dict[str, Any] | None:
+def read_record(folder: Path) -> dict[str, Any] | None:
+    """A run's ``run.json``; None while it has none (the run is starting) or it cannot be read."""
     try:
         record = json.loads((folder / "run.json").read_text())
     except (OSError, ValueError):

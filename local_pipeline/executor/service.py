@@ -21,19 +21,17 @@ progress waits for it: an emulator's simplification, said in the answer.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from local_pipeline.executor.approval_action import Decision
 from local_pipeline.executor.definition import Pipeline
 from local_pipeline.executor.engine import RunRecord
 from local_pipeline.executor.process_groups import PROCESS_GROUP_FILE, recorded
-from local_pipeline.executor.run_folders import RunFolder, new_run_folder, recover_abandoned
+from local_pipeline.executor.run_folders import RunFolder, new_run_folder, read_record, recover_abandoned
 from local_pipeline.executor.source_action import PushedCommit
 
 OWNER = "the push service"
@@ -207,7 +205,7 @@ def list_runs(runs: Path, live: Mapping[str, _Run] | None = None) -> list[dict[s
     rows = []
     folders = [path for path in runs.iterdir() if path.name.isdigit()] if runs.is_dir() else []
     for folder in sorted(folders, key=lambda path: int(path.name)):
-        record = _read(folder / "run.json")
+        record = read_record(folder) or {}
         run = live.get(folder.name)
         status = str(record.get("status", "InProgress"))
         if run is not None and run.waiting is not None:
@@ -224,12 +222,3 @@ def list_runs(runs: Path, live: Mapping[str, _Run] | None = None) -> list[dict[s
             }
         )
     return rows
-
-
-def _read(path: Path) -> dict[str, Any]:
-    """A run's record; empty while it has none (the run is starting) or it cannot be read."""
-    try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return record if isinstance(record, dict) else {}

@@ -239,9 +239,10 @@ def synth_that_runs_on(outdir):
     # As start_synth starts Node: a group of its own, recorded in the assembly's claim.
     claim = claim_assembly(outdir)
     process = subprocess.Popen(["sleep", "120"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, process_group=0)
-    claim.add(ProcessGroup.of(process, "cdk synth"))
+    group = ProcessGroup.of(process, "cdk synth")
+    claim.add(group)
     Path(sys.argv[3]).write_text(str(process.pid))
-    return StartedSynth(outdir, process, time.perf_counter(), claim)
+    return StartedSynth(outdir, process, time.perf_counter(), claim, group)
 
 run_module.start_synth = synth_that_runs_on
 run_module.start_checkov = lambda: None
