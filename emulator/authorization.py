@@ -256,6 +256,11 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     # HeadObject is authorized as s3:GetObject, as moto names it (S3 API reference, HeadObject: "you must have READ access").
     ("s3", "PutObject"): Operation("s3:PutObject", _s3_object),
     ("s3", "GetObject"): Operation("s3:GetObject", _s3_object),
+    # ListObjects(V2) and HeadBucket are authorized as s3:ListBucket on the bucket (S3 API
+    # reference, ListObjectsV2 and HeadBucket: "you must have the s3:ListBucket permission");
+    # cdk-assets lists the destination before it uploads.
+    ("s3", "ListBucket"): Operation("s3:ListBucket", _s3_object),
+    ("s3", "GetBucketLocation"): Operation("s3:GetBucketLocation", _s3_object),
     ("cloudformation", "CreateChangeSet"): Operation("cloudformation:CreateChangeSet", _stack, passes_role="RoleARN"),
     ("cloudformation", "DescribeChangeSet"): Operation("cloudformation:DescribeChangeSet", _stack),
     ("cloudformation", "ExecuteChangeSet"): Operation("cloudformation:ExecuteChangeSet", _stack),
@@ -263,6 +268,12 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("cloudformation", "DeleteStack"): Operation("cloudformation:DeleteStack", _stack, passes_role="RoleARN"),
     ("cloudformation", "DescribeStacks"): Operation("cloudformation:DescribeStacks", _stack),
     ("cloudformation", "DescribeStackEvents"): Operation("cloudformation:DescribeStackEvents", _stack),
+    # What the CDK CLI reads of a stack before and while it deploys it (`cdk deploy`).
+    ("cloudformation", "GetTemplate"): Operation("cloudformation:GetTemplate", _stack),
+    ("cloudformation", "GetTemplateSummary"): Operation("cloudformation:GetTemplateSummary", _stack),
+    ("cloudformation", "ListStackResources"): Operation("cloudformation:ListStackResources", _stack),
+    ("cloudformation", "DescribeStackResources"): Operation("cloudformation:DescribeStackResources", _stack),
+    ("cloudformation", "ListChangeSets"): Operation("cloudformation:ListChangeSets", _stack),
 }
 
 # Operations no policy can deny ("No permissions are required to perform this operation",

@@ -34,6 +34,19 @@ _NOT_SERVED = ("/moto-api", "/latest/", "/favicon.ico")
 _BROWSER_HEADERS = ("HTTP_ORIGIN", "HTTP_SEC_FETCH_SITE", "HTTP_SEC_FETCH_MODE")
 
 
+def refused_as_foreign(host: str, port: int, headers: dict[str, str] | None = None) -> str:
+    """Why a request to this machine's service on ``port`` is refused ("" if it is not):
+    ``host`` is not this port on the loopback (a DNS-rebinding page's requests carry its own
+    host name), or ``headers`` (lower-case names) are a browser's (``Origin`` or
+    ``Sec-Fetch-*``, which every browser sends on a page's request and no SDK sends)."""
+    name, _, host_port = host.rpartition(":")
+    if host_port != str(port) or not _LOOPBACK_HOST.match(name):
+        return f"Host {host!r} is not this service (127.0.0.1:{port})"
+    if any(header in (headers or {}) for header in ("origin", "sec-fetch-site", "sec-fetch-mode")):
+        return "requests from web pages are refused (no CORS)"
+    return ""
+
+
 def _plain(start_response: Callable[..., Any], status: str, text: str) -> list[bytes]:
     body = text.encode()
     start_response(status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])
@@ -47,16 +60,13 @@ class Guard:
         self._app = app
         self._port = port
 
-    def _host_allowed(self, host: str) -> bool:
-        name, _, port = host.rpartition(":")
-        return port == str(self._port) and bool(_LOOPBACK_HOST.match(name))
-
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         host = str(environ.get("HTTP_HOST", ""))
-        if not self._host_allowed(host):
-            return _plain(start_response, "403 Forbidden", f"Host {host!r} is not this service (127.0.0.1:{self._port})")
-        browser = [name for name in _BROWSER_HEADERS if name in environ]
-        if browser or environ.get("REQUEST_METHOD") == "OPTIONS":
+        browser = {name[5:].lower().replace("_", "-"): "" for name in _BROWSER_HEADERS if name in environ}
+        foreign = refused_as_foreign(host, self._port, browser)
+        if foreign:
+            return _plain(start_response, "403 Forbidden", foreign)
+        if environ.get("REQUEST_METHOD") == "OPTIONS":
             return _plain(start_response, "403 Forbidden", "requests from web pages are refused (no CORS)")
         path = str(environ.get("PATH_INFO", ""))
         if path.startswith(_NOT_SERVED):

@@ -94,6 +94,9 @@ class Control:
         self.emulator = emulator
         self.endpoint = endpoint
         self.service: Any = None  # a RunService once the pipeline is deployed
+        from local_pipeline.executor.npm_registry import RegistryOnUse
+
+        self.npm = RegistryOnUse(PROJECT_ROOT)  # what the builds' `npm install -g` reads
         self.accounts: list[str] = []
         self.lock = threading.Lock()
 
@@ -120,9 +123,16 @@ class Control:
                 self.emulator.deploy(deployed, deployer_account=tooling)
             except DeployError as error:
                 raise GitOpsError(str(error)) from None
-            environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
             endpoint = self.endpoint
-            runner = PipelineRunner(self.emulator, pipeline_stack, lambda: endpoint, environment, STATE / "workspace", decide=_never)
+            runner = PipelineRunner(
+                self.emulator,
+                pipeline_stack,
+                lambda: endpoint,
+                os.environ.get("PATH", ""),
+                STATE / "workspace",
+                decide=_never,
+                npm=self.npm,
+            )
 
             def start_run(pushed: PushedCommit, run_id: str, folder: Path, decide: Any) -> Any:
                 # Each run's approvals are decided through the service (`make approve`).
@@ -287,6 +297,7 @@ def serve(port: int) -> int:
         finally:
             if control.service is not None:  # its runs in progress end Failed, saying why, and their builds with them
                 control.service.stop()
+            control.npm.stop()
             SERVICE_JSON.unlink(missing_ok=True)
     return 0
 

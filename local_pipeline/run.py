@@ -30,11 +30,14 @@ from typing import Any
 from emulator import DeployError, Emulator
 from local_pipeline.approvals import Approver
 from local_pipeline.deployment import LocalDeployment, bootstrap_accounts, bootstrap_each, deployed_environment, environments_in
+from local_pipeline.executor.asset_action import AssetPublishingAction
 from local_pipeline.executor.engine import ActionRecord, RunRecord, replace_json, utc_now
 from local_pipeline.executor.local_source import with_local_source
+from local_pipeline.executor.npm_registry import RegistryOnUse
 from local_pipeline.executor.process_groups import ProcessGroup
 from local_pipeline.executor.run_folders import new_run_folder, recover_abandoned
 from local_pipeline.executor.runner import PipelineRunner
+from local_pipeline.executor.self_mutation_action import SelfMutationAction
 from local_pipeline.executor.source_action import WorkingTreeSource, head_of
 from local_pipeline.in_process import InProcessIntegrationTest, InProcessSynth
 from local_pipeline.keep_up import serve, served
@@ -162,6 +165,7 @@ class LocalRun:
         commit, branch = head_of(PROJECT_ROOT)
         approver = Approver(ask=self.options.approve, console=self.console)
         endpoint = _BuildEndpoint()
+        npm = RegistryOnUse(PROJECT_ROOT)
         emulator: Emulator | None = None
         with ExitStack() as contexts:
             # Undone last to first: the run's folder and the assembly are let go once nothing runs.
@@ -169,6 +173,7 @@ class LocalRun:
             contexts.callback(claim.release)
             pool = contexts.enter_context(ThreadPoolExecutor(max_workers=2))
             contexts.callback(endpoint.stop)
+            contexts.callback(npm.stop)
             contexts.callback(synthesis.end)  # an interrupted run leaves no synth behind
             # checkov loads while Node synthesizes; it is handed the templates after.
             checkov = start_checkov()
@@ -189,14 +194,17 @@ class LocalRun:
                     emulator,
                     pipeline_stack,
                     endpoint=endpoint,
-                    machine_environment={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+                    host_path=os.environ.get("PATH", ""),
                     workspace=scratch / "workspace",
                     decide=approver.decide,
                     on_action=self._show,
                     in_process=(
                         InProcessSynth(self.options.assembly, auditing.result, workdir=self.options.reports.parent),
+                        SelfMutationAction(emulator, pipeline_stack.stack_name),
+                        AssetPublishingAction(emulator),
                         InProcessIntegrationTest(region=pipeline_stack.region),
                     ),
+                    npm=npm,
                 )
                 self.record = runner.run(WorkingTreeSource(PROJECT_ROOT), commit, branch, run_id, folder)
                 if self.record.status == "Succeeded":

