@@ -26,8 +26,10 @@ ASSEMBLY ?= cdk.out
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
+# A cached environment is a symbolic link to the build's cache (CodeBuild's local custom
+# cache), which `python -m venv` refuses: it is made where the link points.
 $(PY_STAMP): requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv "$$(readlink -f $(VENV))"
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
@@ -36,7 +38,7 @@ $(NODE_STAMP): package.json package-lock.json
 	@touch $@
 
 $(AUDIT_STAMP): requirements-audit.txt
-	$(PYTHON) -m venv $(AUDIT_VENV)
+	$(PYTHON) -m venv "$$(readlink -f $(AUDIT_VENV))"
 	$(AUDIT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-audit.txt
 	@touch $@
 

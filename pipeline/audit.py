@@ -116,13 +116,18 @@ def run_checkov(
     """checkov over ``templates``, as its own process or as ``started`` (``start_checkov``):
     the same arguments either way."""
     prepare_run(checkov, "run `make audit` (it installs .venv-audit)", templates, reports, REPORT_FILES)
-    command = [str(checkov), "--config-file", str(CONFIG), "--output-file-path", str(reports)]
+    # Run as a module of its interpreter, not as the console script: a script names the
+    # interpreter by the absolute path it was installed at, which a build's cached
+    # .venv-audit, restored under a new source directory, no longer has.
+    launcher = [str(checkov.parent / "python"), "-P", "-m", "checkov.main"]
+    arguments = ["--config-file", str(CONFIG), "--output-file-path", str(reports)]
     for template in templates:
-        command += ["-f", str(template)]
+        arguments += ["-f", str(template)]
+    command = [*launcher, *arguments]
     if started is None:
         completed = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
     else:
-        stdout, stderr = started.communicate(json.dumps(command[1:]) + "\n")
+        stdout, stderr = started.communicate(json.dumps(arguments) + "\n")
         completed = subprocess.CompletedProcess(command, started.returncode, stdout, stderr)
     json_report = reports / "results_json.json"
     if completed.returncode not in (0, 1) or not json_report.is_file():

@@ -23,8 +23,11 @@ from xml.etree import ElementTree
 
 from pipeline.audit_tool import AuditError, prepare_run
 
-# Beside the interpreter that runs the audit: .venv/bin (the pinned cfn-lint of requirements-dev.txt).
-CFN_LINT = Path(sys.executable).with_name("cfn-lint")
+# The pinned cfn-lint of requirements-dev.txt, in the interpreter that runs the audit, as a
+# module: a virtual environment's console scripts name the interpreter by the absolute path it
+# was installed at, and a build restores its cached .venv under a new source directory
+# (CodeBuild's local cache), where .venv/bin/cfn-lint fails with "No such file or directory".
+CFN_LINT = (sys.executable, "-c", "import sys; from cfnlint.runner import main; sys.exit(main())")
 TEXT_REPORT = "cfn-lint.txt"
 JUNIT_REPORT = "cfn-lint-junit.xml"
 REPORT_FILES = (TEXT_REPORT, JUNIT_REPORT)
@@ -59,21 +62,21 @@ def _finding(item: dict[str, Any]) -> LintFinding:
     )
 
 
-def _lint_region(region: str, templates: Sequence[Path], cfn_lint: Path) -> list[LintFinding]:
-    command = [str(cfn_lint), "--format", "json", "--include-checks", "I", "--non-zero-exit-code", "none", "--regions", region, "--"]
+def _lint_region(region: str, templates: Sequence[Path], cfn_lint: Sequence[str]) -> list[LintFinding]:
+    command = [*cfn_lint, "--format", "json", "--include-checks", "I", "--non-zero-exit-code", "none", "--regions", region, "--"]
     completed = subprocess.run([*command, *map(str, templates)], capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         raise AuditError(f"cfn-lint exited {completed.returncode}: {completed.stderr.strip()[-2000:]}")
     return [_finding(item) for item in json.loads(completed.stdout or "[]")]
 
 
-def lint(templates: Iterable[tuple[Path, str]], reports: Path, *, cfn_lint: Path = CFN_LINT) -> list[LintFinding]:
+def lint(templates: Iterable[tuple[Path, str]], reports: Path, *, cfn_lint: Sequence[str] = CFN_LINT) -> list[LintFinding]:
     """Lint each (template, region); write the text and JUnit reports into ``reports``."""
     by_region: dict[str, list[Path]] = {}
     for template, region in templates:
         by_region.setdefault(region, []).append(template)
     all_templates = [template for paths in by_region.values() for template in paths]
-    prepare_run(cfn_lint, "run `make install` (requirements-dev.txt pins it)", all_templates, reports, REPORT_FILES)
+    prepare_run(Path(cfn_lint[0]), "run `make install` (requirements-dev.txt pins it)", all_templates, reports, REPORT_FILES)
     # One process per region (usually one), all at once.
     with ThreadPoolExecutor(max_workers=len(by_region)) as pool:
         runs = [pool.submit(_lint_region, region, paths, cfn_lint) for region, paths in by_region.items()]

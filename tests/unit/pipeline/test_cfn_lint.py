@@ -23,7 +23,7 @@ def test_the_configured_assembly_lints_clean_in_its_region(configured_app, tmp_p
 
 def test_without_cfn_lint_the_audit_cannot_run_and_says_where_it_looked(configured_app, tmp_path):
     template = read_stacks(configured_app.outdir)[0].template_file
-    with pytest.raises(AuditError, match="cfn-lint not found at .*nowhere"):
-        lint([(template, CONFIGURED_REGION)], tmp_path, cfn_lint=tmp_path / "nowhere" / "cfn-lint")
+    with pytest.raises(AuditError, match="python not found at .*nowhere"):
+        lint([(template, CONFIGURED_REGION)], tmp_path, cfn_lint=(str(tmp_path / "nowhere" / "python"), "-m", "cfnlint"))
     with pytest.raises(AuditError, match="no CloudFormation template"):
         lint([], tmp_path)
