@@ -6,9 +6,12 @@ public registry, into the build image's global prefix. Here each build installs 
 prefix of its own (``CodeBuildAction``: its HOME's ``.npmrc``), never into this machine's
 global npm, from this registry, which serves the packages ``package-lock.json`` pins, as
 ``make install`` put them in ``node_modules/``: the same files, packed as npm packs a
-package (a gzipped tar whose entries sit under ``package/``). A package or version that
-is not pinned is answered 404 naming what is served, so a build that installs something
-else fails here, by name, rather than reaching out to the internet.
+package (a gzipped tar whose entries sit under ``package/``). A pinned package asked at
+another version is answered 404 naming the pin, so a buildspec that drifted from
+package.json fails here, by name. Every other package (the Synth build's own ``npm ci``)
+is read from the registry this machine's npm is configured with (``npm config get
+registry``), as a build on AWS reads it from the public one; without one, it is answered
+404 naming what is served.
 
 It answers only its callers: the builds' ``.npmrc`` carries a token (``_authToken``, sent
 by npm as ``Authorization: Bearer``), a request without it is refused (401), and so is a
@@ -29,8 +32,12 @@ import hmac
 import io
 import json
 import secrets
+import shutil
+import subprocess
 import tarfile
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -104,8 +111,9 @@ def pinned_packages(project: Path, names: Iterable[str]) -> dict[str, PinnedPack
 class NpmRegistry:
     """The registry on 127.0.0.1:<port>, in a thread, until ``stop``."""
 
-    def __init__(self, packages: Mapping[str, PinnedPackage]) -> None:
+    def __init__(self, packages: Mapping[str, PinnedPackage], upstream: str = "") -> None:
         self.packages = dict(packages)
+        self.upstream = upstream.rstrip("/")  # where the rest is read; "" for nowhere
         self.token = secrets.token_urlsafe(32)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -163,6 +171,8 @@ class NpmRegistry:
             return HTTPStatus.UNAUTHORIZED, "application/json", json.dumps({"error": "this registry answers the builds only"}).encode()
         name, _, tarball = unquote(path.split("?", 1)[0]).lstrip("/").partition("/-/")
         package = self.packages.get(name)
+        if package is None and self.upstream and ".." not in path.split("/"):
+            return self._from_upstream(path)
         if package is None or (tarball and tarball != package.file_name):
             served = ", ".join(f"{p.name}@{p.version}" for p in self.packages.values())
             error = f"{name or path} is not served here: only the packages package-lock.json pins are ({served})"
@@ -170,6 +180,16 @@ class NpmRegistry:
         if tarball:
             return HTTPStatus.OK, "application/octet-stream", package.tarball
         return HTTPStatus.OK, "application/json", json.dumps(self.packument(package, port)).encode()
+
+    def _from_upstream(self, path: str) -> tuple[int, str, bytes]:
+        request = urllib.request.Request(f"{self.upstream}/{path.lstrip('/')}", headers={"Accept": "application/json"})  # noqa: S310  (the configured registry's https URL)
+        try:
+            with urllib.request.urlopen(request, timeout=120) as answer:  # noqa: S310
+                return answer.status, answer.headers.get("Content-Type", "application/octet-stream"), answer.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers.get("Content-Type", "application/json"), error.read()
+        except (urllib.error.URLError, TimeoutError) as error:
+            return HTTPStatus.BAD_GATEWAY, "application/json", json.dumps({"error": f"the registry {self.upstream}: {error}"}).encode()
 
     def packument(self, package: PinnedPackage, port: int) -> dict[str, Any]:
         integrity = "sha512-" + base64.b64encode(hashlib.sha512(package.tarball).digest()).decode()
@@ -202,7 +222,7 @@ class RegistryOnUse:
     def __call__(self) -> NpmRegistry:
         with self._lock:
             if self._registry is None:
-                self._registry = NpmRegistry(pinned_packages(self._project, self._names)).start()
+                self._registry = NpmRegistry(pinned_packages(self._project, self._names), upstream=configured_registry()).start()
             return self._registry
 
     def stop(self) -> None:
@@ -210,3 +230,13 @@ class RegistryOnUse:
             if self._registry is not None:
                 self._registry.stop()
                 self._registry = None
+
+
+def configured_registry() -> str:
+    """The registry this machine's npm reads (``npm config get registry``), "" if none."""
+    npm = shutil.which("npm")
+    if npm is None:
+        return ""
+    found = subprocess.run([npm, "config", "get", "registry"], capture_output=True, text=True, check=False, timeout=60)
+    value = found.stdout.strip()
+    return value if found.returncode == 0 and value.startswith(("https://", "http://")) else ""
