@@ -5,8 +5,9 @@ self-mutation) and ``npm install -g cdk-assets@<pin>`` (asset publishing) agains
 public registry, into the build image's global prefix. Here each build installs into a
 prefix of its own (``CodeBuildAction``: its HOME's ``.npmrc``), never into this machine's
 global npm, from this registry, which serves the packages ``package-lock.json`` pins, as
-``make install`` put them in ``node_modules/``: the same files, packed as npm packs a
-package (a gzipped tar whose entries sit under ``package/``). A pinned package asked at
+``make install`` fetched them: the registry's own tarballs, read from npm's cache on this
+machine (or else from the registry), each checked against the lockfile's ``integrity``,
+so an ``npm ci`` that checks it too passes. A pinned package asked at
 another version is answered 404 naming the pin, so a buildspec that drifted from
 package.json fails here, by name. Every other package (the Synth build's own ``npm ci``)
 is read from the registry this machine's npm is configured with (``npm config get
@@ -29,12 +30,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import io
 import json
 import secrets
 import shutil
 import subprocess
-import tarfile
 import threading
 import urllib.error
 import urllib.request
@@ -65,24 +64,34 @@ class PinnedPackage:
         return f"{self.name.rsplit('/', 1)[-1]}-{self.version}.tgz"
 
 
-def pack(folder: Path) -> bytes:
-    """``folder`` as npm packs a package: every file under ``package/``, gzipped; the same
-    bytes for the same files (sorted, times and owners zeroed)."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT) as archive:
-        for path in sorted(folder.rglob("*")):
-            if path.is_symlink() or not path.is_file() or "node_modules" in path.relative_to(folder).parts:
-                continue
-            info = tarfile.TarInfo(f"package/{path.relative_to(folder).as_posix()}")
-            data = path.read_bytes()
-            info.size, info.mode, info.mtime = len(data), 0o755 if path.stat().st_mode & 0o111 else 0o644, 0
-            archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+def _tarball(name: str, version: str, integrity: str, upstream: str) -> bytes:
+    """The registry's own tarball of ``name@version``, checked against the lockfile's
+    ``integrity``: from npm's cache on this machine (``npm ci`` of `make install` put it
+    there, stored under its digest), else from ``upstream``."""
+    algorithm, _, digest = integrity.partition("-")
+    if algorithm != "sha512":
+        raise RegistryError(f"package-lock.json: {name}@{version} has no sha512 integrity ({integrity!r})")
+    hexdigest = base64.b64decode(digest).hex()
+    cached = npm_cache() / "_cacache" / "content-v2" / "sha512" / hexdigest[:2] / hexdigest[2:4] / hexdigest[4:]
+    if cached.is_file():
+        data = cached.read_bytes()
+    elif upstream:
+        url = f"{upstream}/{name}/-/{name.rsplit('/', 1)[-1]}-{version}.tgz"
+        try:
+            with urllib.request.urlopen(url, timeout=300) as answer:  # noqa: S310  (the configured registry's URL)
+                data = answer.read()
+        except (urllib.error.URLError, TimeoutError) as error:
+            raise RegistryError(f"{name}@{version} is neither in npm's cache nor readable from {upstream}: {error}") from None
+    else:
+        raise RegistryError(f"{name}@{version} is not in npm's cache ({cached.parent}), and npm names no registry")
+    if hashlib.sha512(data).hexdigest() != hexdigest:
+        raise RegistryError(f"{name}@{version}: the tarball does not match package-lock.json's integrity")
+    return data
 
 
-def pinned_packages(project: Path, names: Iterable[str]) -> dict[str, PinnedPackage]:
-    """The packages ``names`` at the versions ``project``'s package-lock.json pins, packed
-    from its ``node_modules``; RegistryError naming what is missing."""
+def pinned_packages(project: Path, names: Iterable[str], upstream: str = "") -> dict[str, PinnedPackage]:
+    """The packages ``names`` at the versions ``project``'s package-lock.json pins, as the
+    registry serves them (``_tarball``); RegistryError naming what is missing."""
     lockfile = project / "package-lock.json"
     try:
         locked = json.loads(lockfile.read_text())["packages"]
@@ -104,7 +113,9 @@ def pinned_packages(project: Path, names: Iterable[str]) -> dict[str, PinnedPack
         if manifest.get("dependencies"):
             # npm would ask for them too; none of the packages the pipeline installs has any.
             raise RegistryError(f"{name}@{entry['version']} has dependencies ({', '.join(manifest['dependencies'])}): not served")
-        packages[name] = PinnedPackage(name, str(entry["version"]), manifest, pack(folder))
+        packages[name] = PinnedPackage(
+            name, str(entry["version"]), manifest, _tarball(name, str(entry["version"]), str(entry.get("integrity", "")), upstream)
+        )
     return packages
 
 
@@ -222,7 +233,8 @@ class RegistryOnUse:
     def __call__(self) -> NpmRegistry:
         with self._lock:
             if self._registry is None:
-                self._registry = NpmRegistry(pinned_packages(self._project, self._names), upstream=configured_registry()).start()
+                upstream = configured_registry()
+                self._registry = NpmRegistry(pinned_packages(self._project, self._names, upstream), upstream=upstream).start()
             return self._registry
 
     def stop(self) -> None:
@@ -232,11 +244,20 @@ class RegistryOnUse:
                 self._registry = None
 
 
-def configured_registry() -> str:
-    """The registry this machine's npm reads (``npm config get registry``), "" if none."""
+def _npm_config(key: str) -> str:
     npm = shutil.which("npm")
     if npm is None:
         return ""
-    found = subprocess.run([npm, "config", "get", "registry"], capture_output=True, text=True, check=False, timeout=60)
-    value = found.stdout.strip()
-    return value if found.returncode == 0 and value.startswith(("https://", "http://")) else ""
+    found = subprocess.run([npm, "config", "get", key], capture_output=True, text=True, check=False, timeout=60)
+    return found.stdout.strip() if found.returncode == 0 else ""
+
+
+def configured_registry() -> str:
+    """The registry this machine's npm reads (``npm config get registry``), "" if none."""
+    value = _npm_config("registry").rstrip("/")
+    return value if value.startswith(("https://", "http://")) else ""
+
+
+def npm_cache() -> Path:
+    """npm's cache on this machine (``npm config get cache``; npm's default, ~/.npm)."""
+    return Path(_npm_config("cache") or Path.home() / ".npm")
