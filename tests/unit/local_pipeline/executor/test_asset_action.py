@@ -1,5 +1,6 @@
-"""Asset publishing in process: what the FileAssets buildspec names, through the asset
-project's role and each destination's file-publishing role, nothing more."""
+"""`make local`'s asset publishing in process: what the FileAssets buildspec names, through
+the asset project's role and each destination's file-publishing role, nothing more. That
+it publishes what the real cdk-assets publishes: tests/unit/local_pipeline/executor/test_runner.py."""
 
 from __future__ import annotations
 
@@ -35,7 +36,14 @@ def _publish(emulator: Emulator, configured_app, assembly: Path, tmp_path: Path)
             "Actions": [action("FileAssets", "Assets", inputs=["Synth_Output"]) | {"Configuration": dict(assets.configuration)}],
         },
     ]
-    handlers = {"Copy": synth, "Assets": AssetPublishingAction(emulator, deployed.projects, credentials)}
+    publisher = AssetPublishingAction(emulator)
+
+    def publish(context: ActionContext) -> ActionOutcome:
+        project = deployed.projects(str(context.configuration["ProjectName"]))
+        assert publisher.recognizes(project)
+        return publisher(context, project, credentials(project.service_role_arn))
+
+    handlers = {"Copy": synth, "Assets": publish}
     record = PipelineRun(
         read_pipeline({"Stages": stages}), handlers, directory=tmp_path / "run", record=RunRecord("1", "c", "release")
     ).execute()
@@ -47,7 +55,7 @@ def test_the_assets_the_buildspec_names_are_published_through_their_roles(config
         setup, record = _publish(emulator, configured_app, configured_app.outdir, tmp_path)
         assert record.status == "Succeeded", record.reason
         lambdas = [asset for stack in setup.stacks for asset in stack.assets if asset.packaging == "zip"]
-        assert record.actions[1].summary == f"{len(lambdas)} file assets published"
+        assert record.actions[1].summary == f"{len(lambdas)} file assets published in process"
         for asset in lambdas:
             account = asset.bucket_name.split("-")[-4]
             objects = emulator.client("s3", account, setup.pipeline_stack.region).list_objects_v2(Bucket=asset.bucket_name)

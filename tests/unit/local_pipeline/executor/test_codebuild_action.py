@@ -63,7 +63,7 @@ def test_a_build_runs_its_buildspec_and_hands_on_what_it_made(tmp_path: Path):
     codebuild = CodeBuildAction(
         projects=lambda name: Project(name, BUILDSPEC, "arn:aws:iam::222222222222:role/build", {"GREETING": "from-project"}),
         credentials=lambda role: Credentials("AKIDFORBUILDROLE", "secret"),
-        machine_environment={"PATH": os.environ["PATH"], "HOME": str(tmp_path)},
+        host_path=os.environ["PATH"],
         endpoint="http://127.0.0.1:5123",
         builds=tmp_path / "builds",
         region="eu-west-1",
@@ -90,7 +90,7 @@ def _build_action(buildspec: dict | str, tmp_path: Path) -> CodeBuildAction:
     return CodeBuildAction(
         projects=lambda name: Project(name, buildspec, "arn:aws:iam::222222222222:role/build"),
         credentials=lambda role: Credentials("AKID", "secret"),
-        machine_environment={"PATH": os.environ["PATH"]},
+        host_path=os.environ["PATH"],
         endpoint=None,
         builds=tmp_path / "builds",
     )

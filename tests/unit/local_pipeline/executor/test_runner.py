@@ -1,5 +1,6 @@
-"""Which CodeBuild actions of the synthesized pipeline the runner does in process: the
-self-mutation and the asset publishing, recognized by what their buildspecs run."""
+"""Which CodeBuild actions of the synthesized pipeline `make local` does in process (the
+self-mutation and the asset publishing, recognized by what their buildspecs run; the
+push path runs every buildspec), and the restart after a self-mutation."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from local_pipeline.executor.asset_action import AssetPublishingAction, is_asset_publishing
 from local_pipeline.executor.codebuild_action import Project
-from local_pipeline.executor.runner import is_asset_publishing, is_self_mutation
+from local_pipeline.executor.self_mutation_action import is_self_mutation
 
 
 def _projects(configured_app) -> dict[str, Project]:
@@ -20,7 +22,7 @@ def _projects(configured_app) -> dict[str, Project]:
     }
 
 
-def test_only_self_mutation_and_assets_are_done_in_process(configured_app):
+def test_make_local_stands_in_for_self_mutation_and_assets_only(configured_app):
     projects = _projects(configured_app)
     mutation = [name for name, project in projects.items() if is_self_mutation(project, "SecretCachePipeline")]
     assets = [name for name, project in projects.items() if is_asset_publishing(project)]
@@ -76,6 +78,7 @@ def test_a_commit_that_adds_an_action_restarts_the_run_on_the_new_pipeline_under
     from local_pipeline.executor.approval_action import Decision
     from local_pipeline.executor.engine import ActionOutcome
     from local_pipeline.executor.runner import PipelineRunner
+    from local_pipeline.executor.self_mutation_action import SelfMutationAction
     from local_pipeline.in_process import InProcessIntegrationTest
     from tests.unit.local_pipeline.executor.helpers import deploy_the_pipeline
 
@@ -98,18 +101,164 @@ def test_a_commit_that_adds_an_action_restarts_the_run_on_the_new_pipeline_under
             emulator,
             setup.pipeline_stack,
             endpoint=lambda: pytest.fail("no buildspec runs in this test"),
-            machine_environment={},
+            host_path="",
             workspace=tmp_path / "workspace",
             decide=lambda where, data: Decision(True, "test"),
-            in_process=(_SynthOf(changed), InProcessIntegrationTest(region=setup.pipeline_stack.region)),
+            in_process=(
+                _SynthOf(changed),
+                SelfMutationAction(emulator, setup.pipeline_stack.stack_name),
+                AssetPublishingAction(emulator),
+                InProcessIntegrationTest(region=setup.pipeline_stack.region),
+            ),
         )
         record = runner.run(source, "abc", "release", "7", tmp_path / "run")
     assert record.status == "Succeeded", record.reason
     assert record.id == "7"
     ran = [f"{a.stage}/{a.action}" for a in record.actions]
     assert ran[:4] == ["Source/acme_secret-cache", "Build/Synth", "UpdatePipeline/SelfMutate", "Source/acme_secret-cache"]
-    assert record.actions[2].summary == "SecretCachePipeline updated: the pipeline changed, the run starts again on it"
+    assert record.actions[2].summary == "SecretCachePipeline deployed in process: the pipeline changed, the run starts again on it"
     assert "Assets/Added" not in ran[:3] and ran.count("Assets/Added") == 1
     assert ran[-1] == "TrustedConfiguration-prod/IntegrationTest-prod"
     assert json.loads((tmp_path / "run" / "run.json").read_text())["actions"] == [dataclasses.asdict(a) for a in record.actions]
     assert (tmp_path / "run" / "attempt-2" / "actions").is_dir()
+
+
+def _zip_entries(body: bytes) -> dict[str, str]:
+    import hashlib
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        return {name: hashlib.sha256(archive.read(name)).hexdigest() for name in sorted(archive.namelist()) if not name.endswith("/")}
+
+
+def _accounts(emulator, stacks) -> dict:
+    """What the accounts hold after a run: each stack's status and template, each bootstrap
+    bucket's objects (a zip by its entries: cdk-assets and Python zip the same files into
+    different bytes), and the deployed pipeline's definition."""
+    import hashlib
+    import json
+
+    from local_pipeline.executor.deployed import deployed_pipeline
+
+    held: dict = {"stacks": {}, "objects": {}}
+    for stack in stacks:
+        cloudformation = emulator.client("cloudformation", stack.account, stack.region)
+        (described,) = cloudformation.describe_stacks(StackName=stack.stack_name)["Stacks"]
+        body = cloudformation.get_template(StackName=stack.stack_name)["TemplateBody"]
+        held["stacks"][stack.stack_name] = (described["StackStatus"], json.loads(body) if isinstance(body, str) else body)
+    for account, region in sorted({(stack.account, stack.region) for stack in stacks}):
+        s3 = emulator.client("s3", account, region)
+        bucket = f"cdk-hnb659fds-assets-{account}-{region}"
+        for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
+            body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+            held["objects"][f"{bucket}/{item['Key']}"] = _zip_entries(body) if body[:2] == b"PK" else hashlib.sha256(body).hexdigest()
+    (pipeline_stack,) = [stack for stack in stacks if not stack.stage]
+    # Physical names differ from one account to the next (moto's random suffixes): a
+    # deployed resource's name is read as its logical ID.
+    logical = {str(r.physical_resource_id): logical_id for logical_id, r in emulator.deployed_resources(pipeline_stack).items()}
+    logical |= {
+        arn: logical_id for logical_id, r in emulator.deployed_resources(pipeline_stack).items() for arn in [getattr(r, "arn", None)] if arn
+    }
+    held["pipeline"] = [
+        (a.stage, a.name, str(a.type), a.run_order, a.input_artifacts, a.output_artifacts, logical.get(a.role_arn or "", a.role_arn),
+         {key: logical.get(str(value), value) for key, value in a.configuration.items()})
+        for a in deployed_pipeline(emulator, pipeline_stack).pipeline.actions()
+    ]  # fmt: skip
+    return held
+
+
+def _rewrite_template(assembly: Path, template_file: Path, text: str) -> None:
+    """``template_file`` of ``assembly`` replaced by ``text``, and published under the hash of
+    its new content, as a synth would name it: `cdk deploy` skips an object key it finds."""
+    import hashlib
+    import json
+
+    manifest_file = assembly / template_file.name.replace(".template.json", ".assets.json")
+    manifest = json.loads(manifest_file.read_text())
+    (old,) = [asset_id for asset_id, asset in manifest["files"].items() if asset["source"]["path"] == template_file.name]
+    new = hashlib.sha256(text.encode()).hexdigest()
+    template_file.write_text(text)
+    for file in (manifest_file, assembly / "manifest.json"):
+        file.write_text(file.read_text().replace(old, new))
+
+
+def test_make_locals_stand_ins_leave_the_accounts_as_the_real_cdk_cli_and_cdk_assets_do(synthesized_app, tmp_path):
+    """The push path runs the SelfMutate and FileAssets buildspecs as written: the pinned CDK
+    CLI's `cdk -a . deploy` and the pinned cdk-assets, installed with `npm install -g` from
+    the registry of the pinned packages, against the emulated endpoint. `make local` does
+    both in process. Run on the same assembly (cdk.json's, whose placeholder source the
+    local one replaces, with an action added so that the self-mutation updates the
+    pipeline and the run restarts), both leave the same stacks, templates, bucket objects
+    and pipeline definition, and the real builds' logs hold the tools' own output."""
+    import json
+    import os
+    import shutil
+
+    from emulator import Emulator
+    from local_pipeline.executor.approval_action import Decision
+    from local_pipeline.executor.engine import ActionOutcome
+    from local_pipeline.executor.local_source import with_local_source
+    from local_pipeline.executor.npm_registry import RegistryOnUse
+    from local_pipeline.executor.runner import PipelineRunner
+    from local_pipeline.executor.self_mutation_action import SelfMutationAction
+    from local_pipeline.in_process import InProcessIntegrationTest
+    from local_pipeline.keep_up import served
+    from project.assembly import read_stacks
+    from project.paths import PROJECT_ROOT
+
+    changed = Path(shutil.copytree(synthesized_app.outdir, tmp_path / "changed"))
+    template_file = changed / "SecretCachePipeline.template.json"
+    template = json.loads(template_file.read_text())
+    (pipeline,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::CodePipeline::Pipeline"]
+    (assets,) = [stage for stage in pipeline["Properties"]["Stages"] if stage["Name"] == "Assets"]
+    assets["Actions"].append(
+        {"Name": "Added", "ActionTypeId": {"Category": "Approval", "Owner": "AWS", "Provider": "Manual", "Version": "1"}, "RunOrder": 2}
+    )
+    _rewrite_template(changed, template_file, json.dumps(template))
+    stacks = read_stacks(synthesized_app.outdir)
+
+    def run(name: str, stand_ins: bool) -> tuple[dict, object]:
+        from local_pipeline.deployment import bootstrap_accounts
+
+        npm = RegistryOnUse(PROJECT_ROOT)
+        with Emulator() as emulator, served() as endpoint:
+            (pipeline_stack,) = [s for s in stacks if not s.stage]
+            tooling = bootstrap_accounts(emulator, stacks)
+            deployed, _ = with_local_source(pipeline_stack, tmp_path / name / "local-source")
+            emulator.deploy(deployed, deployer_account=tooling)
+            in_process = [_SynthOf(changed), InProcessIntegrationTest(region=pipeline_stack.region)]
+            if stand_ins:
+                in_process[1:1] = [SelfMutationAction(emulator, pipeline_stack.stack_name), AssetPublishingAction(emulator)]
+            runner = PipelineRunner(
+                emulator,
+                pipeline_stack,
+                endpoint=lambda: endpoint,
+                host_path=os.environ["PATH"],
+                workspace=tmp_path / name / "workspace",
+                decide=lambda where, data: Decision(True, "test"),
+                in_process=in_process,
+                npm=npm,
+            )
+            try:
+                record = runner.run(lambda context: ActionOutcome("Succeeded", "the commit"), "abc", "main", "1", tmp_path / name / "run")
+            finally:
+                npm.stop()
+            assert record.status == "Succeeded", record.reason
+            return _accounts(emulator, read_stacks(changed)), record
+
+    real, real_record = run("real", stand_ins=False)
+    stand_in, _ = run("stand-in", stand_ins=True)
+    assert real["stacks"] == stand_in["stacks"]
+    assert real["objects"] == stand_in["objects"]
+    assert real["pipeline"] == stand_in["pipeline"]
+    assert "Added" in [name for _, name, *_ in real["pipeline"]]
+    assert all(status in ("CREATE_COMPLETE", "UPDATE_COMPLETE") for status, _ in real["stacks"].values())
+
+    ran = [f"{a.stage}/{a.action}" for a in real_record.actions]
+    assert ran[:4] == ["Source/unset_unset", "Build/Synth", "UpdatePipeline/SelfMutate", "Source/unset_unset"]
+    mutate_log = (tmp_path / "real" / "run" / "actions" / "UpdatePipeline.SelfMutate" / "log.txt").read_text()
+    assert "SecretCachePipeline: deploying..." in mutate_log and "UPDATE_COMPLETE" in mutate_log, mutate_log[-3000:]
+    assert "rule SourceConfigured left out" in mutate_log  # the build's copy of the assembly, said
+    assets_log = (tmp_path / "real" / "run" / "attempt-2" / "actions" / "Assets.FileAssets" / "log.txt").read_text()
+    assert "cdk-assets" in assets_log and "upload" in assets_log.lower(), assets_log[-3000:]

@@ -1,5 +1,7 @@
-"""Self-mutation in process: the pipeline stack deployed from the Synth step's assembly
-through the self-mutation project's role, and a run restarted when the definition changed."""
+"""`make local`'s self-mutation in process: the pipeline stack deployed from the Synth step's
+assembly through the self-mutation project's role, and a run restarted when the definition
+changed (``runner.RestartsOnChange``). That it deploys what the real `cdk deploy` deploys:
+tests/unit/local_pipeline/executor/test_runner.py."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from emulator.identity import assume_role_as_service
 from local_pipeline.executor.definition import read_pipeline
 from local_pipeline.executor.deployed import deployed_pipeline
 from local_pipeline.executor.engine import ActionContext, ActionOutcome, PipelineRun, RunRecord
+from local_pipeline.executor.runner import RestartsOnChange
 from local_pipeline.executor.self_mutation_action import SelfMutationAction
 from tests.unit.local_pipeline.executor.helpers import action, deploy_the_pipeline
 
@@ -31,13 +34,14 @@ def test_an_unchanged_pipeline_goes_on_and_a_changed_one_restarts_the_run(config
                 region=pipeline_stack.region,
             )
 
-        handler = SelfMutationAction(
-            emulator,
-            pipeline_stack.stack_name,
-            deployed.projects,
-            credentials,
-            lambda: deployed_pipeline(emulator, pipeline_stack).pipeline,
-        )
+        mutation = SelfMutationAction(emulator, pipeline_stack.stack_name)
+
+        def mutate_in_process(context: ActionContext) -> ActionOutcome:
+            project = deployed.projects(str(context.configuration["ProjectName"]))
+            assert mutation.recognizes(project)
+            return mutation(context, project, credentials(project.service_role_arn))
+
+        handler = RestartsOnChange(mutate_in_process, lambda: deployed_pipeline(emulator, pipeline_stack).pipeline)
 
         def copy(context: ActionContext) -> ActionOutcome:
             (output,) = context.outputs.values()
@@ -58,7 +62,7 @@ def test_an_unchanged_pipeline_goes_on_and_a_changed_one_restarts_the_run(config
             read_pipeline({"Stages": stages}), handlers, directory=tmp_path / "1", record=RunRecord("1", "a", "release")
         ).execute()
         assert unchanged.status == "Succeeded", unchanged.reason
-        assert unchanged.actions[1].summary == "SecretCachePipeline is up to date"
+        assert unchanged.actions[1].summary == "SecretCachePipeline deployed in process"
 
         # A commit adds an action to the pipeline: self-mutation deploys it and the run restarts.
         template_file = pipeline_stack.template_file
