@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 from emulator.identity import Credentials
@@ -303,3 +304,74 @@ def test_a_buildspec_file_that_links_out_of_the_source_is_not_read(tmp_path: Pat
     for path in (tmp_path / "r").rglob("*"):  # the source artifact holds the link itself: read all but it
         if path.is_file() and not path.is_symlink():
             assert MARKER not in path.read_text(errors="replace"), path
+
+
+# What a build's environment holds (CodeBuild user guide, "Environment variables in build
+# environments"), and what the shell adds of its own.
+_DOCUMENTED = {"PATH", "HOME", "AWS_REGION", "AWS_DEFAULT_REGION"}
+_SHELLS_OWN = {"PWD", "OLDPWD", "SHLVL", "_"}
+_CREDENTIALS_AND_ENDPOINT = {
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_ENDPOINT_URL",
+    "AWS_DISABLE_HOST_PREFIX_INJECTION",
+}
+
+
+def test_a_build_gets_codebuilds_environment_and_of_this_machine_only_its_path(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("HOST_ONLY_SETTING", "must-not-reach-a-build")
+    monkeypatch.setenv("PYTHONPATH", "/somewhere/on/the/host")
+    spec = {
+        "version": "0.2",
+        "phases": {"build": {"commands": ["mkdir -p out", "env > out/env.txt", "pwd > out/pwd.txt", 'echo "$HOME" > out/home.txt']}},
+        "artifacts": {"base-directory": "out", "files": ["**/*"]},
+    }
+    record = _run_one_build(spec, tmp_path, outputs=("Out",))
+    assert record.status == "Succeeded", record.reason
+    out = tmp_path / "r" / "actions" / "Build.Synth" / "out" / "Out"
+    names = {line.split("=", 1)[0] for line in (out / "env.txt").read_text().splitlines() if "=" in line and line[0].isupper()}
+    assert "HOST_ONLY_SETTING" not in names and "PYTHONPATH" not in names
+    unexpected = names - _DOCUMENTED - _SHELLS_OWN - _CREDENTIALS_AND_ENDPOINT
+    assert {name for name in unexpected if not name.startswith("CODEBUILD_")} == set(), unexpected
+    for documented in ("CODEBUILD_BUILD_ID", "CODEBUILD_BUILD_ARN", "CODEBUILD_SRC_DIR", "CODEBUILD_INITIATOR", "CODEBUILD_BUILD_NUMBER"):
+        assert documented in names
+    home = Path((out / "home.txt").read_text().strip())
+    assert home != Path.home() and home.is_relative_to(tmp_path / "builds")
+
+
+def test_each_build_gets_a_new_source_directory_with_its_cache_linked_in(tmp_path: Path):
+    """CodeBuild user guide, "Build caching", local custom cache: "Symlinks are used to reference
+    cached directories. Cached directories are linked to your build before it downloads its
+    project sources." Each build's source directory is new (/codebuild/output/src<digits>/src)."""
+    spec = {
+        "version": "0.2",
+        "phases": {
+            "build": {
+                "commands": [
+                    "mkdir -p out .cache-dir",
+                    "echo run >> .cache-dir/runs",
+                    'pwd > out/pwd.txt; readlink .cache-dir > out/link.txt; echo "$CODEBUILD_SRC_DIR" > out/src-dir.txt',
+                ]
+            }
+        },
+        "artifacts": {"base-directory": "out", "files": ["**/*"]},
+        "cache": {"paths": [".cache-dir/**/*"]},
+    }
+    codebuild = _build_action(spec, tmp_path)
+    stages = [{"Name": "Build", "Actions": [action("Synth", "CodeBuild", outputs=("Out",)) | {"Configuration": {"ProjectName": "p"}}]}]
+    seen = []
+    for run in ("1", "2"):
+        record = PipelineRun(
+            read_pipeline({"Stages": stages}), {"CodeBuild": codebuild}, directory=tmp_path / run, record=RunRecord(run, "c", "main")
+        ).execute()
+        assert record.status == "Succeeded", record.reason
+        out = tmp_path / run / "actions" / "Build.Synth" / "out" / "Out"
+        seen.append({name: (out / f"{name}.txt").read_text().strip() for name in ("pwd", "link", "src-dir")})
+    first, second = (Path(s["pwd"]) for s in seen)
+    assert first != second
+    assert all(re.fullmatch(r"src\d{9}", p.parent.name) and p.name == "src" for p in (first, second))
+    assert [s["src-dir"] for s in seen] == [s["pwd"] for s in seen]
+    assert seen[0]["link"] == seen[1]["link"] and Path(seen[0]["link"]).is_relative_to(tmp_path / "builds" / "cache")
+    assert (Path(seen[0]["link"]) / "runs").read_text() == "run\nrun\n"  # the cache served the second build
+    assert not first.parent.exists() and not second.parent.exists()  # each build's directory went with it
