@@ -59,6 +59,7 @@ class Target:
     policy_rule: ResourcePolicyRule = "optional"
     kms_key: str | None = None  # the customer managed key the service uses for it, if any
     kms_context: Mapping[str, str] | None = None  # the encryption context the service sends KMS for it
+    kms_action: str = "kms:Decrypt"  # what the service asks KMS for, on the caller's behalf
 
 
 @dataclass(frozen=True)
@@ -213,16 +214,55 @@ def _lambda_function(call: Call, caller: str) -> Target:
     return Target(_arn("lambda", call.region, account, f"function:{name}"), account)
 
 
-def _s3_object(call: Call, caller: str) -> Target:
+def _s3_bucket(call: Call, caller: str) -> tuple[str, str, Any]:
+    """(bucket name, owner account, moto's bucket or None) of an S3 call."""
     from moto.s3.models import s3_backends
 
-    arn = call.moto_resource
-    bucket = arn.removeprefix("arn:aws:s3:::").split("/", 1)[0]
+    bucket = call.moto_resource.removeprefix("arn:aws:s3:::").split("/", 1)[0]
     # A bucket belongs to the account that made it; its ARN does not say which.
     owner = next((account for account, backends in s3_backends.items() if bucket in backends["aws"].buckets), caller)
-    found = s3_backends[owner]["aws"].buckets.get(bucket)
+    return bucket, owner, s3_backends[owner]["aws"].buckets.get(bucket)
+
+
+def _s3_object(call: Call, caller: str) -> Target:
+    _, owner, found = _s3_bucket(call, caller)
     policy = _document(found.policy.decode()) if found is not None and found.policy else None
-    return Target(arn, owner, policy=policy)
+    return Target(call.moto_resource, owner, policy=policy)
+
+
+def _s3_context(arn: str) -> dict[str, str]:
+    # S3's encryption context is the object's ARN, without an S3 Bucket Key (S3 user guide,
+    # "Using server-side encryption with AWS KMS keys", "Encryption context").
+    return {"kms:EncryptionContext:aws:s3:arn": arn}
+
+
+def _s3_object_written(call: Call, caller: str) -> Target:
+    """PutObject with SSE-KMS (the request's key, or the bucket's default): S3 asks KMS for a
+    data key as the caller, who needs kms:GenerateDataKey (S3 user guide, "Using server-side
+    encryption with AWS KMS keys": "you must have permission to kms:GenerateDataKey")."""
+    target = _s3_object(call, caller)
+    headers = {key.lower(): value for key, value in (getattr(call, "headers", None) or {}).items()}
+    key = None
+    if headers.get("x-amz-server-side-encryption") == "aws:kms":
+        key = headers.get("x-amz-server-side-encryption-aws-kms-key-id") or None
+    else:
+        _, _, found = _s3_bucket(call, caller)
+        default = ((found.encryption or {}).get("Rule") or {}).get("ApplyServerSideEncryptionByDefault") if found is not None else None
+        if default and default.get("SSEAlgorithm") == "aws:kms":
+            key = default.get("KMSMasterKeyID")
+    context = _s3_context(target.arn)
+    return Target(target.arn, target.account, target.policy, kms_key=key, kms_context=context, kms_action="kms:GenerateDataKey")
+
+
+def _s3_object_read(call: Call, caller: str) -> Target:
+    """GetObject of an SSE-KMS object: S3 asks KMS to decrypt its data key as the caller, who
+    needs kms:Decrypt (same page: "you must have permission to kms:Decrypt")."""
+    target = _s3_object(call, caller)
+    _, _, found = _s3_bucket(call, caller)
+    name = target.arn.removeprefix("arn:aws:s3:::").split("/", 1)[-1]
+    stored = found.keys.get(name) if found is not None and "/" in target.arn.removeprefix("arn:aws:s3:::") else None
+    key = stored.kms_key_id if stored is not None and getattr(stored, "encryption", None) == "aws:kms" else None
+    return Target(target.arn, target.account, target.policy, kms_key=key, kms_context=_s3_context(target.arn))
 
 
 def _stack(call: Call, caller: str) -> Target:
@@ -254,8 +294,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("secretsmanager", "GetSecretValue"): Operation("secretsmanager:GetSecretValue", _secret),
     ("lambda", "Invoke"): Operation("lambda:InvokeFunction", _lambda_function),
     # HeadObject is authorized as s3:GetObject, as moto names it (S3 API reference, HeadObject: "you must have READ access").
-    ("s3", "PutObject"): Operation("s3:PutObject", _s3_object),
-    ("s3", "GetObject"): Operation("s3:GetObject", _s3_object),
+    ("s3", "PutObject"): Operation("s3:PutObject", _s3_object_written),
+    ("s3", "GetObject"): Operation("s3:GetObject", _s3_object_read),
     # ListObjects(V2) and HeadBucket are authorized as s3:ListBucket on the bucket (S3 API
     # reference, ListObjectsV2 and HeadBucket: "you must have the s3:ListBucket permission");
     # cdk-assets lists the destination before it uploads.
@@ -288,7 +328,7 @@ _MOTO_SERVICE_NAMES = {"awslambda": "lambda"}
 
 # The services that call KMS on the caller's behalf for these operations, and the
 # condition key they send (KMS developer guide, "kms:ViaService").
-_VIA_SERVICE = {"secretsmanager": "secretsmanager", "dynamodb": "dynamodb", "stepfunctions": "states"}
+_VIA_SERVICE = {"secretsmanager": "secretsmanager", "dynamodb": "dynamodb", "stepfunctions": "states", "s3": "s3"}
 # A service that answers a KMS denial with an error of its own, not AccessDenied: Step
 # Functions (API reference, e.g. DescribeExecution, "Errors": KmsAccessDeniedException,
 # "Either your KMS key policy or API caller does not have the required permissions").
@@ -401,9 +441,9 @@ def authorize_call(principal: Principal, call: Call, operation_name: str) -> Non
                 "kms:CallerAccount": principal.account,
                 **(target.kms_context or {}),
             }
-            decision = check(principal, "kms:Decrypt", key, call.region, context)
+            decision = check(principal, target.kms_action, key, call.region, context)
             if not decision.allowed:
-                what = _what("kms:Decrypt", key.arn, decision)
+                what = _what(target.kms_action, key.arn, decision)
                 own_error = _KMS_DENIALS.get(service)
                 if own_error is not None:
                     raise own_error(f"User: {principal.arn} is not authorized to perform: {what}")

@@ -21,6 +21,8 @@ class DeployedPipeline:
     pipeline: Pipeline
     role_arn: str  # the pipeline's service role
     projects: Callable[[str], Project]
+    artifact_bucket: str = ""  # ArtifactStore.Location
+    artifact_key: str = ""  # ArtifactStore.EncryptionKey.Id: the key the artifacts are encrypted with
 
 
 def deployed_pipeline(emulator: Emulator, stack: StackArtifact) -> DeployedPipeline:
@@ -54,4 +56,11 @@ def deployed_pipeline(emulator: Emulator, stack: StackArtifact) -> DeployedPipel
             encryption_key=str(properties.get("EncryptionKey", "")),
         )
 
-    return DeployedPipeline(read_pipeline(deployed.properties, name=deployed.physical_resource_id), deployed.properties["RoleArn"], project)
+    store = deployed.properties.get("ArtifactStore") or {}
+    return DeployedPipeline(
+        read_pipeline(deployed.properties, name=deployed.physical_resource_id),
+        deployed.properties["RoleArn"],
+        project,
+        artifact_bucket=str(store.get("Location", "")),
+        artifact_key=str((store.get("EncryptionKey") or {}).get("Id", "")),
+    )

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from local_pipeline.executor.definition import Action, DefinitionError, Pipeline, resolve_variables
 from local_pipeline.report_page import write_pages
@@ -52,6 +52,24 @@ class ActionOutcome:
 
 
 Handler = Callable[[ActionContext], ActionOutcome]
+
+
+class ArtifactError(Exception):
+    """An artifact could not be stored or read back; says which and why (a denial names the
+    action and the role)."""
+
+
+class ArtifactStore(Protocol):
+    """Where output artifacts go and input artifacts come from (``artifact_store.py``: the
+    pipeline's artifact bucket). Without one, artifacts are handed on as folders."""
+
+    def put(self, action: Action, artifact: str, folder: Path) -> str:
+        """Store ``folder`` as ``action``'s output ``artifact``; its location."""
+        ...
+
+    def get(self, action: Action, artifact: str, location: str, into: Path) -> None:
+        """Read ``artifact`` (at ``location``) back into ``into``, as ``action`` reads it."""
+        ...
 
 
 @dataclass
@@ -113,6 +131,7 @@ class PipelineRun:
         variables: Mapping[str, Mapping[str, str]] | None = None,
         on_action: Callable[[ActionRecord], None] | None = None,
         record_file: Path | None = None,
+        artifact_store: ArtifactStore | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.handlers = handlers
@@ -125,6 +144,8 @@ class PipelineRun:
             self.variables.setdefault(namespace, {}).update(values)
         self.on_action = on_action or (lambda _: None)
         self.artifacts: dict[str, Path] = {}
+        self.artifact_store = artifact_store
+        self.locations: dict[str, str] = {}  # an output artifact's location in the store
 
     def execute(self) -> RunRecord:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -179,19 +200,41 @@ class PipelineRun:
         outputs = {name: folder / "out" / name for name in action.output_artifacts}
         for path in outputs.values():
             path.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            inputs = self._inputs(action, folder)
+        except ArtifactError as error:
+            return ActionOutcome("Failed", str(error))
         context = ActionContext(
             action=action,
             configuration=configuration,
-            inputs={name: self.artifacts[name] for name in action.input_artifacts},
+            inputs=inputs,
             outputs=outputs,
             log=folder / "log.txt",
             variables=self.variables,
         )
-        folder.mkdir(parents=True, exist_ok=True)
         try:
             outcome = handler(context)
         except Exception as error:  # noqa: BLE001  (a handler's crash fails its action, named, not the executor)
             outcome = ActionOutcome("Failed", f"{type(error).__name__}: {error}")
         if outcome.status == "Succeeded":
             self.artifacts.update(outputs)
+            if self.artifact_store is not None:
+                try:
+                    for name, path in outputs.items():
+                        self.locations[name] = self.artifact_store.put(action, name, path)
+                except ArtifactError as error:
+                    return ActionOutcome("Failed", str(error))
         return outcome
+
+    def _inputs(self, action: Action, folder: Path) -> dict[str, Path]:
+        """The action's input artifacts: the producers' folders, or, with a store, each read
+        back from it as this action reads it."""
+        if self.artifact_store is None:
+            return {name: self.artifacts[name] for name in action.input_artifacts}
+        inputs = {}
+        for name in action.input_artifacts:
+            into = folder / "in" / name
+            self.artifact_store.get(action, name, self.locations[name], into)
+            inputs[name] = into
+        return inputs

@@ -23,8 +23,10 @@ from typing import Protocol
 from emulator import Emulator
 from emulator.identity import Credentials, assume_role_as_service
 from local_pipeline.executor.approval_action import ApprovalAction, Decision
+from local_pipeline.executor.artifact_store import S3ArtifactStore
 from local_pipeline.executor.cloudformation_action import CloudFormationAction
 from local_pipeline.executor.codebuild_action import CodeBuildAction, NpmSource, Project
+from local_pipeline.executor.definition import Action
 from local_pipeline.executor.deployed import DeployedPipeline, deployed_pipeline
 from local_pipeline.executor.engine import ActionContext, ActionOutcome, ActionRecord, Handler, PipelineRun, RunRecord
 from local_pipeline.executor.local_source import local_source_in_assembly
@@ -102,13 +104,34 @@ class PipelineRunner:
 
         return credentials
 
-    def _handlers(self, deployed: DeployedPipeline, source: Handler) -> dict[str, Handler]:
+    def _sessions(self, deployed: DeployedPipeline) -> PipelineSessions:
         stack = self.pipeline_stack
-        sessions = PipelineSessions(
+        return PipelineSessions(
             pipeline_arn=f"arn:aws:codepipeline:{stack.region}:{stack.account}:{deployed.pipeline.name}",
             pipeline_role_arn=deployed.role_arn,
             region=stack.region,
         )
+
+    def _artifact_store(self, deployed: DeployedPipeline) -> S3ArtifactStore:
+        """The pipeline's artifact bucket, each artifact written and read as the role that
+        does it on AWS (``artifact_store.py``)."""
+        stack = self.pipeline_stack
+        sessions = self._sessions(deployed)
+        credentials = self._credentials(f"arn:aws:codebuild:{stack.region}:{stack.account}:project/*")
+
+        def credentials_of(action: Action) -> tuple[Credentials, str]:
+            if action.type.provider == "CodeBuild":
+                role = deployed.projects(str(action.configuration["ProjectName"])).service_role_arn
+                return credentials(role), role
+            if action.role_arn:
+                return sessions.action_role(action.role_arn, action.region or stack.region), action.role_arn
+            return sessions.pipeline_role(), deployed.role_arn
+
+        return S3ArtifactStore(deployed.pipeline.name, deployed.artifact_bucket, deployed.artifact_key, stack.region, credentials_of)
+
+    def _handlers(self, deployed: DeployedPipeline, source: Handler) -> dict[str, Handler]:
+        stack = self.pipeline_stack
+        sessions = self._sessions(deployed)
         credentials = self._credentials(f"arn:aws:codebuild:{stack.region}:{stack.account}:project/*")
         said: set[str] = set()  # what the build machine could not honour, said once per run
 
@@ -154,6 +177,7 @@ class PipelineRunner:
                 record=record,
                 on_action=self.on_action,
                 record_file=directory / "run.json",
+                artifact_store=self._artifact_store(deployed) if deployed.artifact_bucket else None,
             ).execute()
             if record.status != "Superseded":
                 return record
