@@ -97,7 +97,7 @@ def test_a_passing_run_runs_every_action_of_the_synthesized_pipeline_in_its_orde
     # No source in cdk.json: the run says that a local one stands in.
     assert "cdk.json names no source" in recorded["actions"][1]["summary"]
     summaries = {a["action"]: a["summary"] for a in recorded["actions"]}
-    assert summaries["SelfMutate"].startswith("SecretCachePipeline is up to date")
+    assert summaries["SelfMutate"].startswith("SecretCachePipeline deployed in process")
     assert summaries["Approve-TrustingResources-dev"].startswith("approved by make local")
     (junit,) = (tmp_path / "reports" / "runs" / "1" / "actions").glob("*.IntegrationTest-dev/reports/IntegrationTest-dev/junit.xml")
     assert "<testcase" in junit.read_text()
