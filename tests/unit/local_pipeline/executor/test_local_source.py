@@ -6,7 +6,7 @@ import json
 
 from emulator import DeployError, Emulator
 from local_pipeline.deployment import bootstrap_accounts
-from local_pipeline.executor.local_source import LOCAL_REPOSITORY, local_connection, with_local_source
+from local_pipeline.executor.local_source import LOCAL_REPOSITORY, local_connection, local_source_in_assembly, with_local_source
 from project.assembly import read_stacks
 from project.deployment_order import SOURCE_RULE, UNSET_CONNECTION, UNSET_REPOSITORY
 
@@ -42,3 +42,26 @@ def test_a_configured_source_is_left_alone(configured_app, tmp_path):
     stack = _pipeline_stack(configured_app)
     assert with_local_source(stack, tmp_path) == (stack, "")
     assert not list(tmp_path.iterdir())
+
+
+def test_the_stand_in_is_published_as_the_template_asset_cdk_deploy_hands_cloudformation(synthesized_app, tmp_path):
+    """`cdk deploy` skips an object key it finds published: the key of the pipeline's template
+    asset must hold the stand-in, or a later push's real CLI deploys the placeholders."""
+    stack = _pipeline_stack(synthesized_app)
+    standing_in, _ = with_local_source(stack, tmp_path)
+    (template_asset,) = [asset for asset in standing_in.assets if asset.object_key.endswith(".json")]
+    assert template_asset.source == standing_in.template_file
+
+
+def test_a_builds_copy_of_the_assembly_gets_the_stand_in_and_says_so(synthesized_app, configured_app, tmp_path):
+    import shutil
+
+    copy = shutil.copytree(synthesized_app.outdir, tmp_path / "build" / "src")
+    note = local_source_in_assembly(copy, "SecretCachePipeline")
+    assert note.startswith("cdk.json names no source") and "the build's copy of the assembly" in note
+    (stack,) = [s for s in read_stacks(copy) if not s.stage]
+    assert SOURCE_RULE not in stack.template().get("Rules", {}) and LOCAL_REPOSITORY in stack.template_file.read_text()
+    assert not (copy / ".local-source").exists()
+    configured = shutil.copytree(configured_app.outdir, tmp_path / "configured")
+    assert local_source_in_assembly(configured, "SecretCachePipeline") == ""
+    assert local_source_in_assembly(tmp_path, "SecretCachePipeline") == ""  # not an assembly: the build says what it is
