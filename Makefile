@@ -27,10 +27,11 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
 # A cached environment is a symbolic link to the build's cache (CodeBuild's local custom
-# cache), which `python -m venv` refuses: it is made where the link points.
+# cache), which `python -m venv` refuses: it is made, and pip writes its scripts' first
+# lines, where the link points, a path that stays when the next build links it elsewhere.
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv "$$(readlink -f $(VENV))"
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	"$$(readlink -f $(VENV))/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -39,7 +40,7 @@ $(NODE_STAMP): package.json package-lock.json
 
 $(AUDIT_STAMP): requirements-audit.txt
 	$(PYTHON) -m venv "$$(readlink -f $(AUDIT_VENV))"
-	$(AUDIT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-audit.txt
+	"$$(readlink -f $(AUDIT_VENV))/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-audit.txt
 	@touch $@
 
 install: $(PY_STAMP) $(NODE_STAMP) $(AUDIT_STAMP) ## create .venv and node_modules (done by every target)

@@ -17,7 +17,9 @@ import pytest
 
 from project.paths import PROJECT_ROOT
 
-LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
+# import-linter's command, run by this interpreter (not its console script, which names the
+# interpreter by the path it was installed at: a build's cached .venv comes back elsewhere).
+LINT_IMPORTS = (sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())")
 PACKAGES = (
     "local_pipeline",
     "pipeline",
@@ -89,7 +91,7 @@ def test_a_planted_back_import_breaks_its_contract(tmp_path, module, planted, br
     source = tree / module
     source.write_text(source.read_text() + f"\n{planted}  # planted\n")
     result = subprocess.run(
-        [str(LINT_IMPORTS), "--no-cache"],
+        [*LINT_IMPORTS, "--no-cache"],
         cwd=tree,
         env={**os.environ, "PYTHONPATH": str(tree)},
         capture_output=True,
