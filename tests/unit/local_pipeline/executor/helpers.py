@@ -49,3 +49,22 @@ def deploy_the_pipeline(emulator: Emulator, assembly: Path) -> DeployedConfigure
     tooling = bootstrap_accounts(emulator, stacks)
     emulator.deploy(pipeline_stack, deployer_account=tooling)
     return DeployedConfiguredPipeline(stacks, pipeline_stack, tooling, deployed_pipeline(emulator, pipeline_stack))
+
+
+class SynthOf:
+    """A Synth action done in process that hands on ``assembly``, whatever the source says."""
+
+    def __init__(self, assembly: Path) -> None:
+        self.assembly = assembly
+
+    def recognizes(self, project: Any) -> bool:
+        return "make synth" in str(project.buildspec)
+
+    def __call__(self, context: Any, project: Any, role: Any) -> Any:
+        import shutil
+
+        from local_pipeline.executor.engine import ActionOutcome
+
+        (output,) = context.outputs.values()
+        shutil.copytree(self.assembly, output, dirs_exist_ok=True)
+        return ActionOutcome("Succeeded", "synthesized")

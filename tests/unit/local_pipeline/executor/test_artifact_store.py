@@ -8,7 +8,6 @@ and to whom."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -25,18 +24,7 @@ from local_pipeline.executor.runner import PipelineRunner
 from local_pipeline.executor.self_mutation_action import SelfMutationAction
 from local_pipeline.in_process import InProcessIntegrationTest
 from project.assembly import read_stacks
-
-
-class _Synth:
-    def __init__(self, assembly: Path) -> None:
-        self.assembly = assembly
-
-    def recognizes(self, project) -> bool:
-        return "make synth" in str(project.buildspec)
-
-    def __call__(self, context, project, role):
-        shutil.copytree(self.assembly, next(iter(context.outputs.values())), dirs_exist_ok=True)
-        return ActionOutcome("Succeeded", "synthesized")
+from tests.unit.local_pipeline.executor.helpers import SynthOf
 
 
 def _run(assembly: Path, tmp_path: Path, deny: dict | None = None):
@@ -61,7 +49,7 @@ def _run(assembly: Path, tmp_path: Path, deny: dict | None = None):
             workspace=tmp_path / "workspace",
             decide=lambda where, data: Decision(True, "test"),
             in_process=(
-                _Synth(assembly),
+                SynthOf(assembly),
                 SelfMutationAction(emulator, pipeline_stack.stack_name),
                 AssetPublishingAction(emulator),
                 InProcessIntegrationTest(region=pipeline_stack.region),

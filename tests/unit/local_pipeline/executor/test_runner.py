@@ -11,6 +11,7 @@ import pytest
 from local_pipeline.executor.asset_action import AssetPublishingAction, is_asset_publishing
 from local_pipeline.executor.codebuild_action import Project
 from local_pipeline.executor.self_mutation_action import is_self_mutation
+from tests.unit.local_pipeline.executor.helpers import SynthOf
 
 
 def _projects(configured_app) -> dict[str, Project]:
@@ -45,23 +46,31 @@ def test_make_local_recognizes_the_synth_and_the_integration_tests(synthesized_a
     assert len(recognized) == 2 and all("IntegrationTest" in name for name in recognized)  # dev and prod
 
 
-class _SynthOf:
-    """A Synth done in process that hands on ``assembly``, whatever the source says."""
+def _with_an_added_action(assembly: Path, copy: Path) -> Path:
+    """A copy of ``assembly`` whose pipeline has an approval added to its Assets stage, the
+    template published under the hash of its new content, as a synth would name it (`cdk
+    deploy` skips an object key it finds)."""
+    import hashlib
+    import json
+    import shutil
 
-    def __init__(self, assembly) -> None:
-        self.assembly = assembly
-
-    def recognizes(self, project: Project) -> bool:
-        return "make synth" in str(project.buildspec)
-
-    def __call__(self, context, project, role):
-        import shutil
-
-        from local_pipeline.executor.engine import ActionOutcome
-
-        (output,) = context.outputs.values()
-        shutil.copytree(self.assembly, output, dirs_exist_ok=True)
-        return ActionOutcome("Succeeded", "synthesized")
+    changed = Path(shutil.copytree(assembly, copy))
+    template_file = changed / "SecretCachePipeline.template.json"
+    template = json.loads(template_file.read_text())
+    (pipeline,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::CodePipeline::Pipeline"]
+    (assets,) = [stage for stage in pipeline["Properties"]["Stages"] if stage["Name"] == "Assets"]
+    assets["Actions"].append(
+        {"Name": "Added", "ActionTypeId": {"Category": "Approval", "Owner": "AWS", "Provider": "Manual", "Version": "1"}, "RunOrder": 2}
+    )
+    text = json.dumps(template)
+    manifest_file = changed / "SecretCachePipeline.assets.json"
+    manifest = json.loads(manifest_file.read_text())
+    (old,) = [asset_id for asset_id, asset in manifest["files"].items() if asset["source"]["path"] == template_file.name]
+    new = hashlib.sha256(text.encode()).hexdigest()
+    template_file.write_text(text)
+    for file in (manifest_file, changed / "manifest.json"):
+        file.write_text(file.read_text().replace(old, new))
+    return changed
 
 
 def test_a_commit_that_adds_an_action_restarts_the_run_on_the_new_pipeline_under_one_record(configured_app, tmp_path):
@@ -72,7 +81,6 @@ def test_a_commit_that_adds_an_action_restarts_the_run_on_the_new_pipeline_under
     execution): the added action runs in the second attempt only."""
     import dataclasses
     import json
-    import shutil
 
     from emulator import Emulator
     from local_pipeline.executor.approval_action import Decision
@@ -82,15 +90,7 @@ def test_a_commit_that_adds_an_action_restarts_the_run_on_the_new_pipeline_under
     from local_pipeline.in_process import InProcessIntegrationTest
     from tests.unit.local_pipeline.executor.helpers import deploy_the_pipeline
 
-    changed = Path(shutil.copytree(configured_app.outdir, tmp_path / "changed"))
-    template_file = changed / "SecretCachePipeline.template.json"
-    template = json.loads(template_file.read_text())
-    (pipeline,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::CodePipeline::Pipeline"]
-    (assets,) = [stage for stage in pipeline["Properties"]["Stages"] if stage["Name"] == "Assets"]
-    assets["Actions"].append(
-        {"Name": "Added", "ActionTypeId": {"Category": "Approval", "Owner": "AWS", "Provider": "Manual", "Version": "1"}, "RunOrder": 2}
-    )
-    template_file.write_text(json.dumps(template))
+    changed = _with_an_added_action(configured_app.outdir, tmp_path / "changed")
 
     def source(context):
         return ActionOutcome("Succeeded", "the commit")
@@ -105,7 +105,7 @@ def test_a_commit_that_adds_an_action_restarts_the_run_on_the_new_pipeline_under
             workspace=tmp_path / "workspace",
             decide=lambda where, data: Decision(True, "test"),
             in_process=(
-                _SynthOf(changed),
+                SynthOf(changed),
                 SelfMutationAction(emulator, setup.pipeline_stack.stack_name),
                 AssetPublishingAction(emulator),
                 InProcessIntegrationTest(region=setup.pipeline_stack.region),
@@ -168,21 +168,6 @@ def _accounts(emulator, stacks) -> dict:
     return held
 
 
-def _rewrite_template(assembly: Path, template_file: Path, text: str) -> None:
-    """``template_file`` of ``assembly`` replaced by ``text``, and published under the hash of
-    its new content, as a synth would name it: `cdk deploy` skips an object key it finds."""
-    import hashlib
-    import json
-
-    manifest_file = assembly / template_file.name.replace(".template.json", ".assets.json")
-    manifest = json.loads(manifest_file.read_text())
-    (old,) = [asset_id for asset_id, asset in manifest["files"].items() if asset["source"]["path"] == template_file.name]
-    new = hashlib.sha256(text.encode()).hexdigest()
-    template_file.write_text(text)
-    for file in (manifest_file, assembly / "manifest.json"):
-        file.write_text(file.read_text().replace(old, new))
-
-
 def test_make_locals_stand_ins_leave_the_accounts_as_the_real_cdk_cli_and_cdk_assets_do(synthesized_app, tmp_path):
     """The push path runs the SelfMutate and FileAssets buildspecs as written: the pinned CDK
     CLI's `cdk -a . deploy` and the pinned cdk-assets, installed with `npm install -g` from
@@ -191,9 +176,7 @@ def test_make_locals_stand_ins_leave_the_accounts_as_the_real_cdk_cli_and_cdk_as
     local one replaces, with an action added so that the self-mutation updates the
     pipeline and the run restarts), both leave the same stacks, templates, bucket objects
     and pipeline definition, and the real builds' logs hold the tools' own output."""
-    import json
     import os
-    import shutil
 
     from emulator import Emulator
     from local_pipeline.executor.approval_action import Decision
@@ -207,15 +190,7 @@ def test_make_locals_stand_ins_leave_the_accounts_as_the_real_cdk_cli_and_cdk_as
     from project.assembly import read_stacks
     from project.paths import PROJECT_ROOT
 
-    changed = Path(shutil.copytree(synthesized_app.outdir, tmp_path / "changed"))
-    template_file = changed / "SecretCachePipeline.template.json"
-    template = json.loads(template_file.read_text())
-    (pipeline,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::CodePipeline::Pipeline"]
-    (assets,) = [stage for stage in pipeline["Properties"]["Stages"] if stage["Name"] == "Assets"]
-    assets["Actions"].append(
-        {"Name": "Added", "ActionTypeId": {"Category": "Approval", "Owner": "AWS", "Provider": "Manual", "Version": "1"}, "RunOrder": 2}
-    )
-    _rewrite_template(changed, template_file, json.dumps(template))
+    changed = _with_an_added_action(synthesized_app.outdir, tmp_path / "changed")
     stacks = read_stacks(synthesized_app.outdir)
 
     def run(name: str, stand_ins: bool) -> tuple[dict, object]:
@@ -227,7 +202,7 @@ def test_make_locals_stand_ins_leave_the_accounts_as_the_real_cdk_cli_and_cdk_as
             tooling = bootstrap_accounts(emulator, stacks)
             deployed, _ = with_local_source(pipeline_stack, tmp_path / name / "local-source")
             emulator.deploy(deployed, deployer_account=tooling)
-            in_process = [_SynthOf(changed), InProcessIntegrationTest(region=pipeline_stack.region)]
+            in_process = [SynthOf(changed), InProcessIntegrationTest(region=pipeline_stack.region)]
             if stand_ins:
                 in_process[1:1] = [SelfMutationAction(emulator, pipeline_stack.stack_name), AssetPublishingAction(emulator)]
             runner = PipelineRunner(
