@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from aws_cdk import CfnElement, CfnRule, CfnRuleAssertion, Fn, Stack, pipelines
+from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -22,7 +23,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from pipeline.generated_findings import acknowledge_pipeline_findings, acknowledge_step_role_findings, harden_generated_resources
-from pipeline.steps import integration_test_step, synth_step
+from pipeline.steps import RUNTIMES, integration_test_step, synth_step
 from project.config import DeploymentEnvironment, ProjectConfig
 from project.deployment_order import (
     PIPELINE_NAME,
@@ -57,6 +58,13 @@ def cdk_assets_version() -> str:
     return npm_pin("cdk-assets")
 
 
+def node_runtime() -> pipelines.CodeBuildOptions:
+    """The Node.js every step runs on (``steps.RUNTIMES``), for a step CDK Pipelines writes."""
+    return pipelines.CodeBuildOptions(
+        partial_build_spec=codebuild.BuildSpec.from_object({"phases": {"install": {"runtime-versions": {"nodejs": RUNTIMES["nodejs"]}}}}),
+    )
+
+
 class PipelineStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: ProjectConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -79,6 +87,10 @@ class PipelineStack(Stack):
             cli_version=cdk_cli_version(),
             cdk_assets_cli_version=cdk_assets_version(),
             publish_assets_in_parallel=False,  # one Assets action, not one per asset
+            # CDK Pipelines' own projects name no runtime: on standard:7.0 they would run the
+            # image's default Node 18, which the pinned CLI warns about. They get ours.
+            self_mutation_code_build_defaults=node_runtime(),
+            asset_publishing_code_build_defaults=node_runtime(),
         )
         topic_key = kms.Key(self, "NotificationsKey", description="Encrypts the pipeline's notifications.", enable_key_rotation=True)
         self.topic = sns.Topic(self, "Notifications", display_name="Secret cache pipeline", master_key=topic_key)

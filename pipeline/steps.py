@@ -96,7 +96,10 @@ def integration_test_step(
         env_from_cfn_outputs={"CONSUMER_STATE_MACHINE_ARN": consumer_arn_output, "SECRET_ARN": secret_arn_output},
         # The cached .venv is a link into the build's cache, which `python -m venv` refuses:
         # it is made where the link points (the same on a cold cache, where it is a folder).
-        install_commands=['python -m venv "$(readlink -f .venv)"', f".venv/bin/python -m pip install --quiet -r {INTEGRATION_REQUIREMENTS}"],
+        install_commands=[
+            'python -m venv "$(readlink -f .venv)"',
+            f".venv/bin/python -m pip install --quiet -r {INTEGRATION_REQUIREMENTS}",
+        ],
         commands=[f".venv/bin/python -m pytest tests/integration/test_secret_cache.py -p no:cacheprovider --junitxml={INTEGRATION_REPORT}"],
         timeout=Duration.minutes(20),
     )

@@ -211,3 +211,24 @@ def test_each_environment_gets_its_stages_and_its_own_approval_switch(configured
     assert ("TrustedConfiguration-prod", "IntegrationTest-prod") in stages
     assert not any(action.startswith("Approve-") for stage, action in stages if stage.endswith("-prod"))
     assert ("TrustingResources-dev", "Approve-TrustingResources-dev") in stages
+
+
+def test_every_codebuild_project_names_the_node_it_runs_on(synthesized_app):
+    """On aws/codebuild/standard:7.0 a buildspec without runtime-versions runs the image's
+    default Node 18 (CodeBuild user guide, "Docker images provided by CodeBuild", "Available
+    runtimes"), which the pinned CDK CLI warns about: every project, CDK Pipelines' own
+    self-mutation and asset publishing included, names ours."""
+    import yaml
+
+    from pipeline.steps import RUNTIMES
+
+    template = synthesized_app.templates["SecretCachePipeline"]["Resources"]
+    projects = {k: r["Properties"] for k, r in template.items() if r["Type"] == "AWS::CodeBuild::Project"}
+    assert len(projects) >= 4
+    for logical_id, properties in projects.items():
+        assert properties["Environment"]["Image"] == "aws/codebuild/standard:7.0", logical_id
+        buildspec = properties["Source"]["BuildSpec"]
+        if buildspec.strip().endswith(".yaml"):  # the FileAsset buildspec, a file of the assembly
+            buildspec = (synthesized_app.outdir / buildspec.strip()).read_text()
+        runtimes = (yaml.safe_load(buildspec)["phases"].get("install") or {}).get("runtime-versions") or {}
+        assert runtimes.get("nodejs") == RUNTIMES["nodejs"], logical_id
