@@ -18,9 +18,14 @@ from project.context import keys_not_in_cdk_json
 from project.deployment_order import PIPELINE_NAME
 
 
-def build_app(app: cdk.App) -> ProjectConfig:
+def app_config(app: cdk.App) -> ProjectConfig:
+    """The configuration from the app's context; raises ConfigError."""
+    return load_config({key: app.node.try_get_context(key) for key in CONTEXT_KEYS})
+
+
+def build_app(app: cdk.App, config: ProjectConfig | None = None) -> ProjectConfig:
     """Everything but synth; raises ConfigError before any construct exists."""
-    config = load_config({key: app.node.try_get_context(key) for key in CONTEXT_KEYS})
+    config = config or app_config(app)
     tooling = config.tooling_environment
     PipelineStack(
         app,
@@ -59,14 +64,15 @@ def uncommitted_context(config: ProjectConfig) -> str | None:
 def main() -> int:
     app = cdk.App(post_cli_context=FAIL_ON_VALIDATION)
     try:
-        config = build_app(app)
+        config = app_config(app)
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
     refusal = uncommitted_context(config)
-    if refusal:
+    if refusal:  # before any construct: nothing is bundled or written for a refused run
         print(refusal, file=sys.stderr)
         return 2
+    build_app(app, config)
     try:
         app.synth()
     except RuntimeError as error:  # jsii re-raises the CDK's ValidationError as RuntimeError

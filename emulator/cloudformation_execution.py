@@ -159,19 +159,8 @@ def authorize_handler(
             )
 
 
-# AWS's public Lambda layers (Powertools for AWS Lambda, account 017000801446) let
-# everyone read them: their layer version policy, as AWS publishes them.
-_PUBLIC_LAYER_ACCOUNTS = {"017000801446"}
-_PUBLIC_LAYER_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "lambda:GetLayerVersion", "Resource": "*"}],
-}
-
-
 def _target(arn: str, account: str) -> Target:
     owner = account_of_arn(arn) if arn.startswith("arn:") and arn.split(":")[4] else account
-    if owner in _PUBLIC_LAYER_ACCOUNTS and ":layer:" in arn:
-        return Target(arn, owner, policy=_PUBLIC_LAYER_POLICY)
     if arn.startswith("arn:aws:kms:") and ":key/" in arn:
         key = _key_target(arn, arn.split(":")[3], owner)
         if key is not None:

@@ -94,6 +94,8 @@ PROPERTY_ONLY_ACTIONS: dict[str, dict[str, str]] = {
         ),
     },
     "AWS::Lambda::Function": {
+        # A guess: the schema lists it for create and update; what it reads is the layer versions named.
+        "lambda:GetLayerVersion": "Layers",
         "lambda:PutFunctionConcurrency": "ReservedConcurrentExecutions",
         "lambda:DeleteFunctionConcurrency": "ReservedConcurrentExecutions",
         **dict.fromkeys(

@@ -163,12 +163,8 @@ def execution_policy(account: str, region: str, *, tooling: bool) -> dict[str, A
                 "lambda:GetRuntimeManagementConfig",
                 "lambda:TagResource",
                 "lambda:UntagResource",
-                "lambda:GetLayerVersion",
             ],
-            "Resource": [
-                *_arns("lambda", account, region, ["function:CacheSecret-*"]),
-                f"arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-*",
-            ],
+            "Resource": _arns("lambda", account, region, ["function:CacheSecret-*"]),
         },
         {
             # The Lambda function's code, as `cdk deploy` or the pipeline's Assets step published it.
@@ -225,10 +221,7 @@ def execution_policy(account: str, region: str, *, tooling: bool) -> dict[str, A
                 "ssm:RemoveTagsFromResource",
                 "ssm:ListTagsForResource",
             ],
-            "Resource": [
-                *_arns("ssm", account, region, ["parameter/secret-cache/*", "parameter/cdk-bootstrap/hnb659fds/version"]),
-                f"arn:aws:ssm:{region}::parameter/aws/service/powertools/*",
-            ],
+            "Resource": _arns("ssm", account, region, ["parameter/secret-cache/*", "parameter/cdk-bootstrap/hnb659fds/version"]),
         },
         {"Sid": "NoResourceLevelPermissions", "Effect": "Allow", "Action": UNSCOPABLE, "Resource": "*"},
     ]

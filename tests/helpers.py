@@ -68,6 +68,39 @@ def configured_context(context: Mapping[str, Any]) -> dict[str, Any]:
     return {**context, **CONFIGURED_SOURCE, "environments": environments}
 
 
+# Every option the README documents, in one configuration: a source, a notification
+# address, and two environments, the second in another region than the tooling account
+# (the first environment's trusting account), serving several secrets, some under
+# customer managed keys, with its own cache TTL, no approvals and a consumer secret of its own.
+VARIANT_REGION = "us-west-2"
+VARIANT_KEY = f"arn:aws:kms:{VARIANT_REGION}:444444444444:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def documented_variants_context(context: Mapping[str, Any]) -> dict[str, Any]:
+    """``context`` (the suite's) with every documented option set (see VARIANT_REGION)."""
+    prod = {
+        "name": "prod",
+        "trusted": {"account": "333333333333", "region": VARIANT_REGION},
+        "trusting": {"account": "444444444444", "region": VARIANT_REGION},
+        "cacheTtlSeconds": 900,
+        "manualApprovals": False,
+        "secrets": [
+            {"name": "secret-cache/prod/secret"},
+            {"name": "team/payments/api-key", "kmsKeyArn": VARIANT_KEY},
+            {"name": "team/payments/db-password", "kmsKeyArn": VARIANT_KEY},
+            {"name": "team/shared/token"},
+        ],
+        "consumerSecret": "team/payments/api-key",
+    }
+    return {
+        **context,
+        **CONFIGURED_SOURCE,
+        "connection-arn": CONFIGURED_SOURCE["connection-arn"].replace(CONFIGURED_REGION, "us-east-1"),
+        "notification-email": "platform-team@example.com",
+        "environments": [*copy.deepcopy(context["environments"]), prod],
+    }
+
+
 @dataclass(frozen=True)
 class SynthesizedApp:
     """Templates of one synth, keyed by stage id (``TrustedResources-dev``) or, for the

@@ -209,28 +209,12 @@ def invoke_in_process(
     return payload
 
 
-# AWS's public layers (Powertools for AWS Lambda is published by account 017000801446):
-# they exist in every region for everyone; the emulated accounts cannot publish them.
-PUBLIC_LAYER_ACCOUNTS = ("017000801446",)
-_original_layers_data = LambdaFunction._get_layers_data
-
-
-def _layers_data(self: LambdaFunction, layers_versions_arns: list[str]) -> Any:
-    public = [arn for arn in layers_versions_arns if arn.split(":")[4] in PUBLIC_LAYER_ACCOUNTS]
-    own = [arn for arn in layers_versions_arns if arn not in public]
-    # The layer's code is not loaded: the handler runs with the same package installed (README).
-    return [*_original_layers_data(self, own), *({"Arn": arn, "CodeSize": 0} for arn in public)]
-
-
 @contextmanager
 def patch() -> Iterator[None]:
     global _runtime
     _runtime = _Runtime()
     try:
-        with (
-            mock.patch.object(LambdaSimpleBackend, "invoke", invoke_in_process),
-            mock.patch.object(LambdaFunction, "_get_layers_data", _layers_data),
-        ):
+        with mock.patch.object(LambdaSimpleBackend, "invoke", invoke_in_process):
             yield
     finally:
         _runtime.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from importlib.metadata import version
 from pathlib import Path
 
 from aws_cdk import Acknowledgment, Duration, Stack, Validations
@@ -10,18 +9,19 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from stacks.constructs.audit_skips import skip_checkov
+from stacks.constructs.function_bundle import python_code_with_packages
 from stacks.constructs.log_encryption import encrypted_log_group, function_log_group_name
 from stacks.timeouts import CACHE_FUNCTION_TIMEOUT_SECONDS
 
 # Anchored on this file, not the working directory: synth works from anywhere.
 LAMBDA_SOURCE = Path(__file__).resolve().parents[2] / "lambda_src"
 HANDLER = "cache_secret.handler.lambda_handler"
-# The function runs on the Powertools layer of the version the tests run with.
-POWERTOOLS_VERSION = version("aws-lambda-powertools")
+# Bundled with the function (stacks/constructs/function_bundle.py), at the version the tests
+# run with: no layer, and no deploy-time lookup of one.
+BUNDLED_PACKAGES = ("aws-lambda-powertools",)
 
 
 class CacheSecretFunction(Construct):
@@ -73,9 +73,6 @@ class CacheSecretFunction(Construct):
                 reason="X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords) accepts only Resource '*'.",
             )
         )
-        powertools_layer_arn = ssm.StringParameter.value_for_string_parameter(
-            self, f"/aws/service/powertools/python/arm64/python3.13/{POWERTOOLS_VERSION}"
-        )
         self.function = lambda_.Function(
             self,
             "Function",
@@ -84,8 +81,7 @@ class CacheSecretFunction(Construct):
             runtime=lambda_.Runtime.PYTHON_3_13,
             architecture=lambda_.Architecture.ARM_64,
             handler=HANDLER,
-            code=lambda_.Code.from_asset(str(LAMBDA_SOURCE), exclude=["**/__pycache__", "**/*.pyc"]),
-            layers=[lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", powertools_layer_arn)],
+            code=python_code_with_packages(LAMBDA_SOURCE, *BUNDLED_PACKAGES),
             memory_size=256,
             timeout=Duration.seconds(CACHE_FUNCTION_TIMEOUT_SECONDS),
             role=self.role,
@@ -121,7 +117,7 @@ class CacheSecretFunction(Construct):
         Validations.of(self.function).acknowledge(
             Acknowledgment(
                 id="AwsSolutions-L1",
-                reason="Pinned to Python 3.13 on purpose: the Powertools layer (python3.13) and the tests run on it; "
+                reason="Pinned to Python 3.13 on purpose: the function and the packages bundled with it are tested on it; "
                 "moving to a newer runtime is a deliberate, tested change.",
             )
         )

@@ -215,20 +215,35 @@ def test_cache_table_is_on_demand_keyed_by_secret_arn_with_ttl_pitr_and_kms(trus
 # --- CacheSecret ---------------------------------------------------------------
 
 
-def test_cache_function_is_python_3_13_on_arm64_with_the_powertools_layer(trusting_resources, names):
+def test_cache_function_is_python_3_13_on_arm64_with_powertools_bundled_not_layered(trusting_resources, names):
     function = only_resource(trusting_resources, "AWS::Lambda::Function", FunctionName=names.cache_function)["Properties"]
     assert function["Runtime"] == "python3.13"
     assert function["Architectures"] == ["arm64"]
     assert function["Handler"] == "cache_secret.handler.lambda_handler"
-    (layer,) = function["Layers"]
-    parameter = trusting_resources["Parameters"][layer["Ref"]]
-    assert parameter["Default"].startswith("/aws/service/powertools/python/arm64/python3.13/3.")
+    # No layer: Powertools is in the zip (tests/unit/stacks/constructs/test_function_bundle.py).
+    assert "Layers" not in function
     assert set(function["Environment"]["Variables"]) == {
         "CACHE_TABLE_NAME",
         "CACHE_TTL_SECONDS",
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_LOG_LEVEL",
     }
+
+
+def test_no_template_looks_anything_up_at_deploy_time_but_the_bootstrap_version(synthesized_app):
+    """CloudFormation resolves an ``AWS::SSM::Parameter::Value`` parameter as the caller, the
+    stage's deploy role, which CDK's bootstrap template lets read only its own version
+    parameter (CDK docs, "Bootstrapping your environment for use with the AWS CDK",
+    the deploy role's policy; CloudFormation User Guide, "Specify existing resources at
+    runtime with CloudFormation-supplied parameter types": SSM parameter types)."""
+    lookups = {
+        (stage, name, parameter.get("Default"))
+        for stage, template in synthesized_app.templates.items()
+        for name, parameter in template.get("Parameters", {}).items()
+        if parameter["Type"].startswith("AWS::SSM::Parameter::Value")
+    }
+    assert lookups
+    assert {default for _, _, default in lookups} == {"/cdk-bootstrap/hnb659fds/version"}, lookups
 
 
 def test_cache_function_role_may_only_put_items_and_write_its_logs(trusting_resources, names, dev):
