@@ -10,11 +10,15 @@ PY := $(VENV)/bin/python
 # the app it spawns and the jsii runtime inside the tests all run on them.
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-PY_STAMP := $(VENV)/.installed
-NODE_STAMP := node_modules/.installed
+# Each stamp is named after what it installed (a digest of the pinned files), not dated:
+# a build restores a cached environment into a new source directory whose files carry
+# the artifact's times, so a dated stamp would look stale and reinstall on every build.
+digest = $(shell cat $(1) | sha256sum | cut -c1-16)
+PY_STAMP := $(VENV)/.installed-$(call digest,requirements.txt requirements-dev.txt)
+NODE_STAMP := node_modules/.installed-$(call digest,package.json package-lock.json)
 # checkov lives in its own environment: it pins old boto3/botocore and packaging.
 AUDIT_VENV := .venv-audit
-AUDIT_STAMP := $(AUDIT_VENV)/.installed
+AUDIT_STAMP := $(AUDIT_VENV)/.installed-$(call digest,requirements-audit.txt)
 
 # What the cloud assembly is made from: cdk.out/ is stale when any of it is newer.
 APP_SOURCES := pipeline_app.py cdk.json requirements.txt $(shell find project pipeline stages stacks lambda_src -name '*.py' 2>/dev/null)
@@ -29,16 +33,16 @@ help: ## list the targets
 # A cached environment is a symbolic link to the build's cache (CodeBuild's local custom
 # cache), which `python -m venv` refuses: it is made, and pip writes its scripts' first
 # lines, where the link points, a path that stays when the next build links it elsewhere.
-$(PY_STAMP): requirements.txt requirements-dev.txt
+$(PY_STAMP):
 	$(PYTHON) -m venv "$$(readlink -f $(VENV))"
 	"$$(readlink -f $(VENV))/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
-$(NODE_STAMP): package.json package-lock.json
+$(NODE_STAMP):
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-$(AUDIT_STAMP): requirements-audit.txt
+$(AUDIT_STAMP):
 	$(PYTHON) -m venv "$$(readlink -f $(AUDIT_VENV))"
 	"$$(readlink -f $(AUDIT_VENV))/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-audit.txt
 	@touch $@

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import time
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -41,7 +42,6 @@ MOTO_CONFIG: DefaultConfig = {
 CDK_QUALIFIER = "hnb659fds"
 BOOTSTRAP_STACK = "CDKToolkit"
 # The customer managed policies handed to the bootstrap as the execution role's.
-EXECUTION_POLICY_NAME = "SecretCacheCfnExecution"
 
 # IAM is global; moto's IAM calls still take a region, which changes nothing.
 IAM_REGION = "us-east-1"
@@ -100,18 +100,18 @@ class Emulator:
         *,
         template: str,
         trusted_accounts: Sequence[str] = (),
-        execution_policies: Sequence[Mapping[str, Any]] = (),
+        execution_policies: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         """`cdk bootstrap` as its administrator runs it: the CDK CLI's own bootstrap
         ``template`` (``cdk bootstrap --show-template``), deployed as the stack CDKToolkit,
-        trusting ``trusted_accounts``, with ``execution_policies`` created as customer managed
-        policies and handed over as ``CloudFormationExecutionPolicies``."""
+        trusting ``trusted_accounts``, with ``execution_policies`` (by name) created as customer
+        managed policies and handed over as ``CloudFormationExecutionPolicies``."""
         if (account, region) in self._bootstrapped:
             return
         iam = self.client("iam", account, region)
         policy_arns = [
-            iam.create_policy(PolicyName=f"{EXECUTION_POLICY_NAME}{index or ''}", PolicyDocument=json.dumps(document))["Policy"]["Arn"]
-            for index, document in enumerate(execution_policies)
+            iam.create_policy(PolicyName=name, PolicyDocument=json.dumps(document))["Policy"]["Arn"]
+            for name, document in (execution_policies or {}).items()
         ]
         parameters = {"TrustedAccounts": ",".join(trusted_accounts), "CloudFormationExecutionPolicies": ",".join(policy_arns)}
         cloudformation = self.client("cloudformation", account, region)
@@ -164,10 +164,14 @@ class Emulator:
         the stack's deploy role (assumed by ``deployer``, or else by ``deployer_account``'s
         administrator, as the pipeline's action role assumes it), a change set handed to the
         CloudFormation execution role, then executed. Returns the stack's outputs."""
-        if (stack.account, stack.region) not in self._bootstrapped:
-            raise DeployError(f"{stack.stack_name}: account {stack.account} ({stack.region}) is not bootstrapped")
         if stack.deploy_role_arn is None or stack.execution_role_arn is None:
             raise DeployError(f"{stack.stack_name}: the assembly names no deploy and execution roles (a legacy synthesizer?)")
+        # The bootstrap whose roles the assembly names: the stack's own region's, but for a
+        # pipeline's cross-region support stack, which goes through the pipeline region's roles.
+        roles_of = re.search(r"-(\d{12})-([a-z0-9-]+)$", stack.deploy_role_arn)
+        bootstrap = (roles_of.group(1), roles_of.group(2)) if roles_of else (stack.account, stack.region)
+        if bootstrap not in self._bootstrapped:
+            raise DeployError(f"{stack.stack_name}: account {bootstrap[0]} ({bootstrap[1]}) is not bootstrapped")
         deployer = deployer or self.credentials(deployer_account or stack.account)
         self.publish_assets(stack, deployer)
         session = assume_role_as(
@@ -217,6 +221,34 @@ class Emulator:
         backend = cloudformation_backends[stack.account][stack.region]
         (deployed,) = [s for s in backend.stacks.values() if s.name == stack.stack_name]
         return {logical_id: deployed.resource_map[logical_id] for logical_id in deployed.resource_map}
+
+    def handler_denials(self, stack: StackArtifact, operation: str) -> list[str]:
+        """What the stack's execution role would be refused if CloudFormation ran
+        ``operation``'s handlers (``update``: as if every resource changed) on every deployed
+        resource: one message per refused resource, as the handler would fail it."""
+        from moto.cloudformation import parsing
+        from moto.cloudformation.models import cloudformation_backends
+
+        from emulator.cloudformation_execution import HandlerAccessDenied, authorize_handler, executing_as
+
+        assert stack.execution_role_arn is not None
+        backend = cloudformation_backends[stack.account][stack.region]
+        (deployed,) = [s for s in backend.stacks.values() if s.name == stack.stack_name]
+        denials = []
+        with executing_as(stack.execution_role_arn, deployed.stack_id):
+            for logical_id, resource_json in deployed.template_dict["Resources"].items():
+                try:
+                    authorize_handler(
+                        operation,
+                        logical_id=logical_id,
+                        resource_type=resource_json["Type"],
+                        resource=deployed.resource_map[logical_id],
+                        properties=parsing.clean_json(resource_json.get("Properties", {}), deployed.resource_map),
+                        region=stack.region,
+                    )
+                except HandlerAccessDenied as denied:
+                    denials.append(f"{logical_id} ({resource_json['Type']}): {denied}")
+        return denials
 
     def _stack_status(self, stack: StackArtifact) -> str | None:
         admin = self.client("cloudformation", stack.account, stack.region)

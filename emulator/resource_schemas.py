@@ -198,6 +198,10 @@ PROPERTY_ONLY_ACTIONS: dict[str, dict[str, str]] = {
         **dict.fromkeys(("iam:GetRole", "iam:PassRole"), "DeliveryStatusLogging"),
         **dict.fromkeys(("sns:TagResource", "sns:UntagResource"), "Tags"),
     },
+    "AWS::SNS::Subscription": {
+        # A guess: the role the schema's handlers read and pass is SubscriptionRoleArn's (Firehose).
+        **dict.fromkeys(("iam:GetRole", "iam:PassRole"), "SubscriptionRoleArn"),
+    },
     "AWS::SecretsManager::Secret": {
         "secretsmanager:ReplicateSecretToRegions": "ReplicaRegions",
         "secretsmanager:RemoveRegionsFromReplication": "ReplicaRegions",

@@ -16,7 +16,7 @@ from typing import Any
 from emulator import Emulator
 from integration_target import SecretCacheTarget
 from local_pipeline.synth import bootstrap_template
-from pipeline.bootstrap import execution_policies
+from pipeline.bootstrap import SUPPORT_STACK_PREFIX, named_execution_policies
 from project.arns import account_of_arn, region_of_arn
 from project.assembly import StackArtifact
 from project.deployment_order import (
@@ -59,12 +59,18 @@ def bootstrap_accounts(emulator: Emulator, stacks: Sequence[StackArtifact]) -> s
     `make bootstrap-commands` prints it: the project's scoped execution policies, the
     deployment accounts trusting the tooling account. Returns the tooling account."""
     tooling = tooling_account(stacks)
-    home = next((stack.account, stack.region) for stack in stacks if not stack.stage)  # the pipeline's
-    bootstrap_each(emulator, {target: target == home for target in sorted({(s.account, s.region) for s in stacks})}, tooling=tooling)
+    # The pipeline's own account and region: the top-level stack that is not a support stack.
+    home = next((s.account, s.region) for s in stacks if not s.stage and not s.artifact_id.startswith(SUPPORT_STACK_PREFIX))
+    # The pipeline's support stacks in other regions deploy through the pipeline region's roles.
+    targets = sorted({(s.account, s.region) for s in stacks if s.stage} | {home})
+    others = sorted({s.region for s in stacks if s.stage} - {home[1]})
+    bootstrap_each(emulator, {target: target == home for target in targets}, tooling=tooling, replication_regions=others)
     return tooling
 
 
-def bootstrap_each(emulator: Emulator, targets: Mapping[tuple[str, str], bool], *, tooling: str) -> None:
+def bootstrap_each(
+    emulator: Emulator, targets: Mapping[tuple[str, str], bool], *, tooling: str, replication_regions: Sequence[str] = ()
+) -> None:
     """`cdk bootstrap` of each (account, region): is it the pipeline's own (``targets``' flag)?
     Every other one trusts the ``tooling`` account and gets its deployment policies, as
     `make bootstrap-commands` prints it, the tooling account's other regions included."""
@@ -75,7 +81,9 @@ def bootstrap_each(emulator: Emulator, targets: Mapping[tuple[str, str], bool], 
             region,
             template=template,
             trusted_accounts=[] if is_tooling else [tooling],
-            execution_policies=execution_policies(account, region, tooling=is_tooling),
+            execution_policies=named_execution_policies(
+                account, region, tooling=is_tooling, replication_regions=replication_regions if is_tooling else ()
+            ),
         )
 
 

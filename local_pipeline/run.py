@@ -45,7 +45,7 @@ from local_pipeline.report import StageFailed, action_line, run_table, shorten
 from local_pipeline.report_page import RUN_PAGE, write_pages
 from local_pipeline.synth import AssemblyInUse, StartedSynth, start_synth
 from pipeline.audit import audit, start_checkov
-from pipeline.bootstrap import accounts_to_bootstrap
+from pipeline.bootstrap import accounts_to_bootstrap, replication_regions
 from project.assembly import AssemblyError, StackArtifact, read_stacks
 from project.config import ConfigError
 from project.context import config_from_cdk_json
@@ -124,7 +124,7 @@ class LocalRun:
         except ConfigError:
             return None
         tooling = config.tooling_environment.account
-        bootstrap_each(emulator, accounts_to_bootstrap(config), tooling=tooling)
+        bootstrap_each(emulator, accounts_to_bootstrap(config), tooling=tooling, replication_regions=replication_regions(config))
         return tooling
 
     def _deploy_pipeline(self, emulator: Emulator, stacks: list[StackArtifact], scratch: Path, ahead: str | None) -> StackArtifact:

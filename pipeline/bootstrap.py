@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,14 @@ def _arns(service: str, account: str, region: str, resources: list[str]) -> list
     return [f"arn:aws:{service}:{region}:{account}:{resource}" for resource in resources]
 
 
-def execution_policy(account: str, region: str, *, tooling: bool) -> dict[str, Any]:
-    """What CloudFormation may do in ``account`` when deploying this project's stacks."""
+def execution_policy(account: str, region: str, *, tooling: bool, replication_regions: Sequence[str] = ()) -> dict[str, Any]:
+    """What CloudFormation may do in ``account`` when deploying this project's stacks.
+
+    ``replication_regions``: the other regions the environments use. CDK Pipelines puts a
+    support stack (the artifact replication bucket and its key) into the tooling account
+    in each, and deploys it with the bootstrap roles of the pipeline's own region (the
+    assembly names them): this region's execution role creates those keys and aliases."""
+    key_regions = [region, *replication_regions] if tooling else [region]
     named = [f"{prefix}*" for prefix in NAME_PREFIXES]
     statements = [
         {
@@ -96,7 +103,7 @@ def execution_policy(account: str, region: str, *, tooling: bool) -> dict[str, A
                 "kms:GenerateDataKey",
                 "kms:ListResourceTags",
             ],
-            "Resource": _arns("kms", account, region, ["key/*"]),
+            "Resource": [arn for key_region in key_regions for arn in _arns("kms", account, key_region, ["key/*"])],
             "Condition": {"StringEquals": {"aws:ResourceAccount": account}},
         },
         {
@@ -221,7 +228,9 @@ def execution_policy(account: str, region: str, *, tooling: bool) -> dict[str, A
                 "ssm:RemoveTagsFromResource",
                 "ssm:ListTagsForResource",
             ],
-            "Resource": _arns("ssm", account, region, ["parameter/secret-cache/*", "parameter/cdk-bootstrap/hnb659fds/version"]),
+            # Not the bootstrap's version parameter: CloudFormation reads it as the caller (the
+            # deploy role, which the bootstrap lets), and no deployment of ours may write it.
+            "Resource": _arns("ssm", account, region, ["parameter/secret-cache/*"]),
         },
         {"Sid": "NoResourceLevelPermissions", "Effect": "Allow", "Action": UNSCOPABLE, "Resource": "*"},
     ]
@@ -294,10 +303,16 @@ def execution_policy(account: str, region: str, *, tooling: bool) -> dict[str, A
                 "Resource": ["arn:aws:s3:::secretcachepipelin*"],
             },
             {
+                # The artifact key's alias, and in the replication regions the replication
+                # key's: CDK names it after the support stack "SecretCachePipeline-support-<region>"
+                # ("alias/ne-suppo..."; its bucket, "secretcachepipeline-suppo...", is covered above).
                 "Sid": "PipelineArtifactsKeyAlias",
                 "Effect": "Allow",
                 "Action": ["kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"],
-                "Resource": _arns("kms", account, region, ["alias/codepipeline-secretcachepipeline*"]),
+                "Resource": [
+                    *_arns("kms", account, region, ["alias/codepipeline-secretcachepipeline*"]),
+                    *(arn for other in replication_regions for arn in _arns("kms", account, other, ["alias/ne-suppo*"])),
+                ],
             },
             {
                 "Sid": "PipelineNotifications",
@@ -312,12 +327,16 @@ def execution_policy(account: str, region: str, *, tooling: bool) -> dict[str, A
                     "sns:ListTagsForResource",
                     "sns:Subscribe",
                     "sns:Unsubscribe",
+                    # notification-email's subscription: read after create, changed, deleted.
+                    "sns:GetSubscriptionAttributes",
+                    "sns:SetSubscriptionAttributes",
                     "sns:TagResource",
                     "codestar-notifications:CreateNotificationRule",
                     "codestar-notifications:DeleteNotificationRule",
                     "codestar-notifications:UpdateNotificationRule",
                     "codestar-notifications:DescribeNotificationRule",
                     "codestar-notifications:TagResource",
+                    "codestar-notifications:UntagResource",
                 ],
                 "Resource": [
                     *_arns("sns", account, region, [f"{PIPELINE_NAME}-*"]),
@@ -346,11 +365,11 @@ def policy_size(document: dict[str, Any]) -> int:
     return len("".join(json.dumps(document, separators=(",", ":")).split()))
 
 
-def execution_policies(account: str, region: str, *, tooling: bool) -> list[dict[str, Any]]:
+def execution_policies(account: str, region: str, *, tooling: bool, replication_regions: Sequence[str] = ()) -> list[dict[str, Any]]:
     """The execution policy of ``account``, as the managed policies it is created as: its
     statements, in order, in as few documents as IAM's size limit allows
     (`cdk bootstrap --cloudformation-execution-policies` takes a list)."""
-    statements = execution_policy(account, region, tooling=tooling)["Statement"]
+    statements = execution_policy(account, region, tooling=tooling, replication_regions=replication_regions)["Statement"]
     documents: list[dict[str, Any]] = [{"Version": "2012-10-17", "Statement": []}]
     for statement in statements:
         grown = {"Version": "2012-10-17", "Statement": [*documents[-1]["Statement"], statement]}
@@ -361,9 +380,19 @@ def execution_policies(account: str, region: str, *, tooling: bool) -> list[dict
     return documents
 
 
-def policy_names(count: int) -> list[str]:
-    """The managed policies' names: SecretCacheCfnExecution, SecretCacheCfnExecution1, ..."""
-    return [f"{POLICY_NAME}{index or ''}" for index in range(count)]
+def policy_names(region: str, count: int) -> list[str]:
+    """The managed policies' names in one region: SecretCacheCfnExecution-<region>, then
+    -<region>-1, ...: IAM is global, and an account bootstrapped in two regions (the tooling
+    account, with an environment elsewhere) holds both regions' policies side by side."""
+    return [f"{POLICY_NAME}-{region}{f'-{index}' if index else ''}" for index in range(count)]
+
+
+def named_execution_policies(
+    account: str, region: str, *, tooling: bool, replication_regions: Sequence[str] = ()
+) -> dict[str, dict[str, Any]]:
+    """``execution_policies`` by the names the printed commands create them under."""
+    documents = execution_policies(account, region, tooling=tooling, replication_regions=replication_regions)
+    return dict(zip(policy_names(region, len(documents)), documents, strict=True))
 
 
 def accounts_to_bootstrap(config: ProjectConfig) -> dict[tuple[str, str], bool]:
@@ -376,45 +405,89 @@ def accounts_to_bootstrap(config: ProjectConfig) -> dict[tuple[str, str], bool]:
     return accounts
 
 
-def policy_files(account: str, count: int) -> list[Path]:
-    return [OUTPUT / f"{account}{f'-{index}' if index else ''}.json" for index in range(count)]
+def policy_files(account: str, region: str, count: int) -> list[Path]:
+    return [OUTPUT / f"{account}-{region}{f'-{index}' if index else ''}.json" for index in range(count)]
+
+
+def profile(account: str) -> str:
+    """The AWS CLI profile the printed commands name for ``account``'s credentials."""
+    return f"{PROFILE_PREFIX}{account}"
+
+
+PROFILE_PREFIX = "secret-cache-"
+BOOTSTRAP_STACK = "CDKToolkit"
 
 
 def commands(config: ProjectConfig) -> list[str]:
+    """The set-up and cleanup commands, each naming the credentials it needs (``--profile``)."""
     tooling = config.tooling_environment
     accounts = accounts_to_bootstrap(config)
-    parts = {key: len(execution_policies(*key, tooling=is_tooling)) for key, is_tooling in accounts.items()}
-    lines = ["# 1. In each account, with its administrator's credentials: the scoped execution policies."]
-    for (account, _region), count in parts.items():
-        for name, path in zip(policy_names(count), policy_files(account, count), strict=True):
+    others = replication_regions(config)
+    parts = {
+        key: len(execution_policies(*key, tooling=is_tooling, replication_regions=others if is_tooling else ()))
+        for key, is_tooling in accounts.items()
+    }
+    on_tooling = f"--profile {profile(tooling.account)}"
+    lines = [
+        "# Each command names the credentials it needs as a profile: secret-cache-<account>, an",
+        "# administrator of that account (define them in ~/.aws/config, or change the names).",
+        "#",
+        "# 1. In each account: the scoped execution policies (IAM is global: one set per region).",
+    ]
+    for (account, region), count in parts.items():
+        for name, path in zip(policy_names(region, count), policy_files(account, region, count), strict=True):
             document = path.relative_to(PROJECT_ROOT)
-            lines.append(f"aws iam create-policy --policy-name {name} --policy-document file://{document}   # account {account}")
+            lines.append(f"aws iam create-policy --policy-name {name} --policy-document file://{document} --profile {profile(account)}")
     lines.append("")
-    lines.append("# 2. Bootstrap each account with them (not AdministratorAccess); the targets trust the tooling account.")
+    lines.append("# 2. Bootstrap each account and region with them (not AdministratorAccess); the targets trust the tooling account.")
     for (account, region), is_tooling in accounts.items():
         trust = "" if is_tooling else f"--trust {tooling.account} "
-        arns = ",".join(f"arn:aws:iam::{account}:policy/{name}" for name in policy_names(parts[(account, region)]))
-        lines.append(f"npx cdk bootstrap aws://{account}/{region} {trust}--cloudformation-execution-policies {arns}")
+        arns = ",".join(f"arn:aws:iam::{account}:policy/{name}" for name in policy_names(region, parts[(account, region)]))
+        lines.append(
+            f"npx cdk bootstrap aws://{account}/{region} {trust}--cloudformation-execution-policies {arns} --profile {profile(account)}"
+        )
     lines += [
         "",
         "# 3. Deploy the pipeline once, into the tooling account; every push deploys from then on.",
-        f"npx cdk deploy {PIPELINE_NAME}",
+        f"npx cdk deploy {PIPELINE_NAME} {on_tooling}",
         "",
+        "# Cleanup. The stages in reverse order, the pipeline and its support stacks (as the",
+        "# tooling account, through the bootstrap roles; --force: no prompt).",
     ]
-    lines.append("# Cleanup: the stages in reverse order, the pipeline, then withdraw the trust and the policies.")
     for env in config.environments:
         for stage in reversed(DEPLOYMENT_ORDER):
-            lines.append(f"npx cdk destroy '{PIPELINE_NAME}/{stage.id(env.name)}/*'")
-    lines.append(f"npx cdk destroy {PIPELINE_NAME}")
-    for (account, region), is_tooling in accounts.items():
-        if not is_tooling:
-            lines.append(f"npx cdk bootstrap aws://{account}/{region} --untrust {tooling.account}")
-    for (account, _region), count in parts.items():
-        for name in policy_names(count):
-            lines.append(
-                f"aws iam delete-policy --policy-arn arn:aws:iam::{account}:policy/{name}   # after the bootstrap no longer uses it"
-            )
+            lines.append(f"npx cdk destroy --force {on_tooling} '{PIPELINE_NAME}/{stage.id(env.name)}/*'")
+    lines.append(f"npx cdk destroy --force {on_tooling} {PIPELINE_NAME}")
+    lines += [f"npx cdk destroy --force {on_tooling} '{stack_id}'" for stack_id in support_stack_ids(config)]
+    lines += [
+        "# Then each bootstrap stack: its roles go with it, and with them the tooling account's trust and",
+        "# the execution policies' attachments (IAM deletes no policy still attached). The bootstrap",
+        "# template retains its staging bucket and ECR repository: empty and delete them by hand if no",
+        "# other app uses them. An account whose bootstrap serves other apps: instead re-bootstrap it",
+        "# with their own --cloudformation-execution-policies and --untrust, then delete ours.",
+    ]
+    for account, region in accounts:
+        on_account = f"--region {region} --profile {profile(account)}"
+        lines.append(f"aws cloudformation delete-stack --stack-name {BOOTSTRAP_STACK} {on_account}")
+        lines.append(f"aws cloudformation wait stack-delete-complete --stack-name {BOOTSTRAP_STACK} {on_account}")
+    for (account, region), count in parts.items():
+        for name in policy_names(region, count):
+            lines.append(f"aws iam delete-policy --policy-arn arn:aws:iam::{account}:policy/{name} --profile {profile(account)}")
     return lines
+
+
+def replication_regions(config: ProjectConfig) -> list[str]:
+    """The environments' regions other than the pipeline's (see ``execution_policy``)."""
+    return sorted({env.region for env in config.environments} - {config.tooling_environment.region})
+
+
+def support_stack_ids(config: ProjectConfig) -> list[str]:
+    """CDK Pipelines' cross-region support stacks, which the pipeline stack depends on, named
+    ``cross-region-stack-<account>:<region>``."""
+    return [f"{SUPPORT_STACK_PREFIX}{config.tooling_environment.account}:{region}" for region in replication_regions(config)]
+
+
+SUPPORT_STACK_PREFIX = "cross-region-stack-"
 
 
 def main() -> int:
@@ -425,8 +498,9 @@ def main() -> int:
         return 2
     OUTPUT.mkdir(parents=True, exist_ok=True)
     for (account, region), is_tooling in accounts_to_bootstrap(config).items():
-        documents = execution_policies(account, region, tooling=is_tooling)
-        for path, document in zip(policy_files(account, len(documents)), documents, strict=True):
+        others = replication_regions(config) if is_tooling else ()
+        documents = execution_policies(account, region, tooling=is_tooling, replication_regions=others)
+        for path, document in zip(policy_files(account, region, len(documents)), documents, strict=True):
             path.write_text(json.dumps(document, indent=2) + "\n")
     print("\n".join(commands(config)))
     return 0

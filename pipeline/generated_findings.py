@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import Acknowledgment, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -108,6 +108,9 @@ def harden_generated_resources(stack: Stack, pipeline: Any) -> None:
     for checkov on that resource with the reason."""
     bucket = pipeline.pipeline.artifact_bucket.node.default_child
     bucket.versioning_configuration = s3.CfnBucket.VersioningConfigurationProperty(status="Enabled")
+    # CloudFormation retains the bucket (it cannot delete one that holds objects): its key
+    # is retained with it, or a destroyed pipeline would leave artifacts no one can decrypt.
+    pipeline.pipeline.artifact_bucket.encryption_key.apply_removal_policy(RemovalPolicy.RETAIN)
     skip_checkov(
         bucket,
         "CKV_AWS_18",
@@ -193,3 +196,72 @@ def _condition_service_trust(stack: Stack, role: iam.CfnRole) -> None:
                 "A CodePipeline action role, assumed only by this pipeline's own role (a named principal in this account); "
                 "CodePipeline passes no ExternalId, so requiring one would break the action.",
             )
+
+
+REPLICATION = (
+    "An environment in another region than the pipeline's: CodePipeline copies artifacts through the replication "
+    "bucket CDK Pipelines puts in a support stack there, KMS-encrypted and read only by the pipeline's roles and "
+    "that region's deploy roles; a second bucket for its access logs would need one too."
+)
+
+
+def harden_cross_region_support(stack: Stack, pipeline: Any) -> None:
+    """The support stacks of other regions (their replication bucket and key): the bucket
+    versioned, and the pipeline role's grant on their keys, which CDK writes on "*" (it knows
+    each key by alias only), narrowed to the tooling account's keys in those regions that
+    carry those aliases (``kms:ResourceAliases``, KMS developer guide, "Condition keys")."""
+    support = pipeline.pipeline.cross_region_support
+    if not support:
+        return
+    for region_support in support.values():
+        bucket = region_support.replication_bucket.node.default_child
+        bucket.versioning_configuration = s3.CfnBucket.VersioningConfigurationProperty(status="Enabled")
+        for key in [node for node in region_support.stack.node.find_all() if isinstance(node, kms.CfnKey)]:
+            key.apply_removal_policy(RemovalPolicy.RETAIN)  # kept with the retained bucket, as above
+        skip_checkov(bucket, "CKV_AWS_18", REPLICATION)
+        acknowledge(bucket, {"AwsSolutions-S1": REPLICATION})
+    role_policy = pipeline.pipeline.role.node.find_child("DefaultPolicy").node.default_child
+    assert isinstance(role_policy, iam.CfnPolicy)
+    for index, statement in enumerate(stack.resolve(role_policy.policy_document).get("Statement", [])):
+        resources = statement.get("Resource", [])
+        resources = [resources] if isinstance(resources, str) else resources
+        actions = statement.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        if "*" in resources and all(action.startswith("kms:") for action in actions):
+            kept = [resource for resource in resources if resource != "*"]
+            role_policy.add_property_override(f"PolicyDocument.Statement.{index}.Resource", kept[0] if len(kept) == 1 else kept)
+            pipeline.pipeline.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="ReplicationKeys",
+                    actions=actions,
+                    resources=[f"arn:aws:kms:{region}:{stack.account}:key/*" for region in sorted(support)],
+                    conditions={
+                        "ForAnyValue:StringEquals": {
+                            "kms:ResourceAliases": [stack.resolve(s.replication_bucket.encryption_key.alias_name) for s in support.values()]
+                        }
+                    },
+                )
+            )
+    # cdk-nag reads the statement as CDK wrote it, before the override above.
+    acknowledge(
+        pipeline.pipeline,
+        {
+            _iam5("Resource::*"): "the replication keys of other regions' support stacks, which CDK Pipelines knows by alias "
+            "only and grants on '*': narrowed in the template to the tooling account's keys with those aliases",
+            **{
+                _iam5(f"Resource::arn:aws:kms:{region}:{stack.account}:key/*"): "the tooling account's keys in that region "
+                "that carry the replication key's alias (kms:ResourceAliases)"
+                for region in support
+            },
+            **{
+                _iam5(f"Resource::arn:aws:s3:::{stack.resolve(region_support.replication_bucket.bucket_name)}/*"): ARTIFACT_READ
+                for region_support in support.values()
+            },
+        },
+    )
+    skip_checkov(
+        role_policy,
+        "CKV_SCP_003",
+        "The replication keys of other regions' support stacks are known by alias only: the statement names the tooling "
+        "account's keys in those regions and requires the alias (kms:ResourceAliases).",
+    )

@@ -22,7 +22,12 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from pipeline.generated_findings import acknowledge_pipeline_findings, acknowledge_step_role_findings, harden_generated_resources
+from pipeline.generated_findings import (
+    acknowledge_pipeline_findings,
+    acknowledge_step_role_findings,
+    harden_cross_region_support,
+    harden_generated_resources,
+)
 from pipeline.steps import RUNTIMES, integration_test_step, synth_step
 from project.config import DeploymentEnvironment, ProjectConfig
 from project.deployment_order import (
@@ -111,6 +116,7 @@ class PipelineStack(Stack):
         bucket_id = self.resolve(self.get_logical_id(bucket))
         acknowledge_pipeline_findings(self, self.pipeline, bucket_id)
         harden_generated_resources(self, self.pipeline)
+        harden_cross_region_support(self, self.pipeline)
         for role, environment_name in step_roles:
             step_scope = self.pipeline.pipeline.node.find_child(TRUSTED_CONFIGURATION.id(environment_name)).node.find_child(
                 integration_test_id(environment_name)

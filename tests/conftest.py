@@ -15,7 +15,7 @@ import pytest
 
 from project.config import DeploymentEnvironment
 from project.paths import PROJECT_ROOT
-from tests.helpers import SynthesizedApp, configured_context, suite_context, synthesize, without_source
+from tests.helpers import SynthesizedApp, configured_context, documented_variants_context, suite_context, synthesize, without_source
 
 T = TypeVar("T")
 
@@ -114,6 +114,12 @@ def synthesized_app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
 def configured_app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
     """The second synth: the source configured, two environments in eu-west-1 (tests/helpers.py)."""
     return _once_per_run(tmp_path_factory, "configured", lambda folder: synthesize(folder, configured_context(suite_context())))
+
+
+@pytest.fixture(scope="session")
+def variants_app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
+    """The third synth: every option the README documents (tests/helpers.py, VARIANT_REGION)."""
+    return _once_per_run(tmp_path_factory, "variants", lambda folder: synthesize(folder, documented_variants_context(suite_context())))
 
 
 @pytest.fixture(scope="session")

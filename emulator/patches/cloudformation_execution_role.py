@@ -62,10 +62,17 @@ def _checked(operation: str, logical_id: str, resource_json: dict[str, Any], res
 
 def _create(logical_id: str, resource_json: dict[str, Any], resources_map: ResourceMap, account_id: str, region_name: str) -> Any:
     resource = _original_create(logical_id, resource_json, resources_map, account_id, region_name)
-    if resource is not None and current_execution() is not None:
+    if current_execution() is not None:
         # Checked once the handler has run, as on AWS a handler fails part-way: the
-        # rollback deletes what it made.
-        resources_map._parsed_resources[logical_id] = resource
+        # rollback deletes what it made. A type moto does not model (None: an
+        # AWS::SNS::Subscription, say) is checked all the same, on the ARNs its properties name.
+        if resource is not None:
+            resources_map._parsed_resources[logical_id] = resource
+        else:
+            condition = resource_json.get("Condition")
+            if condition and not resources_map.lazy_condition_map[condition]:
+                return None  # not created at all: nothing to check
+            _resolved.__dict__[logical_id] = parsing.clean_json(resource_json.get("Properties", {}), resources_map)
         _checked("create", logical_id, resource_json, resource, region_name)
     return resource
 

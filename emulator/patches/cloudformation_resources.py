@@ -266,6 +266,22 @@ def _role_with_managed_policies(
     return role
 
 
+_original_role_delete = Role.delete_from_cloudformation_json.__func__  # type: ignore[attr-defined]  # the classmethod's function
+
+
+def _role_delete_detaching(cls: type[Role], /, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
+    """AWS::IAM::Role's delete handler detaches the role's managed policies first, as IAM
+    requires of DeleteRole (its schema's delete handler lists iam:ListAttachedRolePolicies and
+    iam:DetachRolePolicy; IAM API reference, DeleteRole: "you must first remove ... attached
+    managed policies"); moto's deletes only its inline policies and fails with DeleteConflict."""
+    backend = iam_backends[account_id]["aws"]
+    role = next((role for role in backend.roles.values() if role.name == resource_name), None)
+    if role is not None:
+        for arn in list(role.managed_policies):
+            backend.detach_role_policy(arn, resource_name)
+    _original_role_delete(cls, resource_name, cloudformation_json, account_id, region_name)
+
+
 _original_table_create = Table.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]  # the classmethod's function, called with cls
 
 
@@ -319,6 +335,7 @@ def patch() -> Iterator[None]:
         mock.patch.object(parsing, "get_model_map", lambda: models),
         mock.patch.object(parsing, "get_name_type_map", lambda: names),
         mock.patch.object(Role, "create_from_cloudformation_json", classmethod(_role_with_managed_policies)),
+        mock.patch.object(Role, "delete_from_cloudformation_json", classmethod(_role_delete_detaching)),
         mock.patch.object(Table, "create_from_cloudformation_json", classmethod(_table_as_declared)),
         mock.patch.object(LogGroup, "get_cfn_attribute", _log_group_attribute),
     ):

@@ -7,17 +7,30 @@ package data), as emulator.resource_schemas reads them."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
+import shlex
+from pathlib import Path
 
 import pytest
+from botocore import xform_name
 
 from emulator import DeployError, Emulator
 from emulator.resource_schemas import NO_HANDLER_TYPES, required_actions
-from local_pipeline.deployment import deploy_stage, tooling_account
+from local_pipeline.deployment import deploy_stage, stage_stacks, tooling_account
 from local_pipeline.synth import bootstrap_template
-from pipeline.bootstrap import MANAGED_POLICY_LIMIT, execution_policies, policy_size
+from pipeline.bootstrap import (
+    MANAGED_POLICY_LIMIT,
+    PROFILE_PREFIX,
+    accounts_to_bootstrap,
+    commands,
+    execution_policies,
+    named_execution_policies,
+    policy_size,
+    replication_regions,
+)
 from project.assembly import StackArtifact, read_stacks
-from project.deployment_order import TRUSTING_RESOURCES
+from project.deployment_order import DEPLOYMENT_ORDER, PIPELINE_NAME, TRUSTING_RESOURCES
 
 
 def _stacks(synthesized_app, configured_app) -> list[StackArtifact]:
@@ -76,13 +89,13 @@ def test_taking_one_action_out_fails_that_resource_naming_it(synthesized_app, co
         # Fresh accounts each time: a failed creation leaves behind what its rollback retains
         # (the secret, log groups: DeletionPolicy Retain), as on AWS.
         with Emulator() as emulator:
-            policies = execution_policies(stack.account, stack.region, tooling=stack.account == tooling)
+            policies = named_execution_policies(stack.account, stack.region, tooling=stack.account == tooling)
             emulator.bootstrap(
                 stack.account,
                 stack.region,
                 template=bootstrap_template(),
                 trusted_accounts=[] if stack.account == tooling else [tooling],
-                execution_policies=_without(policies, action),
+                execution_policies=dict(zip(policies, _without(list(policies.values()), action), strict=True)),
             )
             with pytest.raises(DeployError) as failed:
                 deploy_stage(emulator, [stack], deployer_account=tooling)
@@ -115,7 +128,7 @@ def test_assets_are_published_as_the_file_publishing_role(synthesized_app):
             stack.region,
             template=bootstrap_template(),
             trusted_accounts=[] if stack.account == tooling else [tooling],
-            execution_policies=execution_policies(stack.account, stack.region, tooling=stack.account == tooling),
+            execution_policies=named_execution_policies(stack.account, stack.region, tooling=stack.account == tooling),
         )
         iam = emulator.client("iam", stack.account, stack.region)
         role = stack.assets[0].role_arn.rsplit("/", 1)[1]
@@ -128,3 +141,119 @@ def test_assets_are_published_as_the_file_publishing_role(synthesized_app):
     assert f"publishing asset {stack.assets[0].object_key} to {stack.assets[0].bucket_name}" in message
     assert f"assumed-role/{role}" in message or f"role/{role}" in message
     assert "is not authorized to perform: s3:PutObject on resource: arn:aws:s3:::" in message
+
+
+def _deployment_order(stacks: list[StackArtifact], config) -> list[StackArtifact]:
+    """As `cdk deploy SecretCachePipeline` and then the pipeline deploy them: the support
+    stacks (the pipeline stack depends on them), the pipeline, each environment's stages."""
+    top = [stack for stack in stacks if not stack.stage]
+    pipeline = [stack for stack in top if stack.stack_name == PIPELINE_NAME]
+    support = [stack for stack in top if stack not in pipeline]
+    stages = [stack for env in config.environments for step in DEPLOYMENT_ORDER for stack in stage_stacks(stacks, step.id(env.name))]
+    return [*support, *pipeline, *stages]
+
+
+def test_every_documented_configuration_deploys_updates_and_is_destroyed_under_the_scoped_policies(variants_app):
+    """Every option the README documents at once (tests/helpers.py): a source, a notification
+    address (an SNS subscription), two environments, one in another region than the tooling
+    account (CDK Pipelines' support stack there), several secrets under customer managed keys.
+    Each stack is created (create and read handlers), checked as if every resource were
+    updated (update and read handlers), then deleted (delete handlers), as the bootstrap's
+    roles, under the policies `make bootstrap-commands` writes for each account and region
+    (CloudFormation resource provider schemas, ``handlers``; AWS CloudFormation User Guide,
+    "Resource type handlers")."""
+    stacks = read_stacks(variants_app.outdir)
+    config = variants_app.config
+    order = _deployment_order(stacks, config)
+    assert {stack.stack_name for stack in order} == {stack.stack_name for stack in stacks}
+    assert any(stack.region != config.tooling_environment.region and stack.account == config.tooling_environment.account for stack in order)
+    types = {r["Type"] for stack in order for r in stack.template()["Resources"].values()}
+    assert {"AWS::SNS::Subscription", "AWS::CodePipeline::Pipeline", "AWS::S3::Bucket"} <= types
+    tooling = config.tooling_environment.account
+    with Emulator() as emulator:
+        for (account, region), is_tooling in accounts_to_bootstrap(config).items():
+            emulator.bootstrap(
+                account,
+                region,
+                template=bootstrap_template(),
+                trusted_accounts=[] if account == tooling else [tooling],
+                execution_policies=named_execution_policies(
+                    account, region, tooling=is_tooling, replication_regions=replication_regions(config) if is_tooling else ()
+                ),
+            )
+        for stack in order:
+            emulator.deploy(stack, deployer_account=tooling)
+        denials = [denial for stack in order for denial in emulator.handler_denials(stack, "update")]
+        assert denials == [], "\n".join(denials)
+        cleanup = commands(config)
+        cleanup = cleanup[next(i for i, line in enumerate(cleanup) if line.startswith("# Cleanup")) :]
+        destroyed = _run_printed_cleanup(emulator, [line for line in cleanup if not line.startswith("#")], variants_app.outdir, stacks)
+        # Each environment's stages in reverse, then the pipeline, then its support stacks.
+        by_stage = {stack.stage: stack.stack_name for stack in stacks if stack.stage}
+        reverse_stages = [by_stage[step.id(env.name)] for env in config.environments for step in reversed(DEPLOYMENT_ORDER)]
+        assert destroyed == [*reverse_stages, PIPELINE_NAME, *(stack.stack_name for stack in order[: len(order) - len(by_stage) - 1])]
+        for account, region in accounts_to_bootstrap(config):
+            assert emulator.client("cloudformation", account, region).describe_stacks()["Stacks"] == [], (account, region)
+            assert emulator.client("iam", account, region).list_policies(Scope="Local")["Policies"] == [], account
+
+
+def _display_names(assembly: Path) -> dict[str, str]:
+    """Each stack artifact's hierarchical ID (what `cdk` selects stacks by), by artifact ID."""
+    names = {}
+    for manifest in [assembly / "manifest.json", *assembly.glob("assembly-*/manifest.json")]:
+        for artifact_id, artifact in json.loads(manifest.read_text())["artifacts"].items():
+            if artifact["type"] == "aws:cloudformation:stack":
+                names[artifact_id] = artifact.get("displayName", artifact_id)
+    return names
+
+
+def _run_printed_cleanup(emulator: Emulator, lines: list[str], assembly: Path, stacks: list[StackArtifact]) -> list[str]:
+    """Run the printed cleanup commands against the emulated accounts, each with the
+    credentials its --profile names (an administrator of that account). `aws` commands go
+    through botocore's model of the operation and its parameters, as the AWS CLI does; `npx
+    cdk destroy` is done as the CDK CLI does it (emulator.delete: DeleteStack as the
+    stack's deploy role, CloudFormation acting as its execution role), for the stacks its
+    selectors match. Returns the stacks destroyed, in order."""
+    names = _display_names(assembly)
+    destroyed = []
+    for line in lines:
+        words = shlex.split(line)
+        options = {words[i]: words[i + 1] for i in range(len(words) - 1) if words[i] in ("--profile", "--region")}
+        account = options["--profile"].removeprefix(PROFILE_PREFIX)
+        if words[:3] == ["npx", "cdk", "destroy"]:
+            assert "--force" in words, f"{line}: cdk destroy would wait at a prompt"
+            selectors = [word for word in words[3:] if not word.startswith("--") and word not in options.values()]
+            for stack in [s for s in stacks if any(fnmatch.fnmatchcase(names[s.artifact_id], pattern) for pattern in selectors)]:
+                emulator.delete(stack, deployer_account=account)
+                destroyed.append(stack.stack_name)
+            continue
+        assert words[0] == "aws", line
+        service, operation = words[1], words[2]
+        client = emulator.client(service, account, options.get("--region", "us-east-1"))
+        arguments = {
+            word[2:]: words[i + 1]
+            for i, word in enumerate(words[3:], start=3)
+            if word.startswith("--") and word not in ("--profile", "--region")
+        }
+        if operation == "wait":
+            waiter, *_ = [word for word in words[3:] if not word.startswith("--")]
+            client.get_waiter(waiter.replace("-", "_")).wait(
+                **{_member(client, waiter.replace("-", "_"), k, waiter=True): v for k, v in arguments.items()}
+            )
+            continue
+        model = client.meta.service_model.operation_model(_operation(client, operation))
+        getattr(client, xform_name(model.name))(**{_member(client, model.name, k): v for k, v in arguments.items()})
+    return destroyed
+
+
+def _operation(client, kebab: str) -> str:
+    (name,) = [op for op in client.meta.service_model.operation_names if xform_name(op, "-") == kebab]
+    return name
+
+
+def _member(client, operation: str, kebab: str, *, waiter: bool = False) -> str:
+    if waiter:
+        operation = client.get_waiter(operation).config.operation
+    members = client.meta.service_model.operation_model(operation).input_shape.members
+    (name,) = [member for member in members if xform_name(member, "-") == kebab]
+    return name

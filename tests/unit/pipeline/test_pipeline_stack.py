@@ -232,3 +232,17 @@ def test_every_codebuild_project_names_the_node_it_runs_on(synthesized_app):
             buildspec = (synthesized_app.outdir / buildspec.strip()).read_text()
         runtimes = (yaml.safe_load(buildspec)["phases"].get("install") or {}).get("runtime-versions") or {}
         assert runtimes.get("nodejs") == RUNTIMES["nodejs"], logical_id
+
+
+def test_every_retained_artifact_bucket_keeps_its_key(variants_app):
+    """CloudFormation cannot delete a bucket that holds objects, so CDK retains the artifact
+    buckets (the pipeline's, and each support stack's replication bucket); their keys are
+    retained with them, or a destroyed pipeline would leave artifacts no key decrypts."""
+    stacks = [name for name in variants_app.templates if name == "SecretCachePipeline" or name.startswith("cross-region-stack-")]
+    assert len(stacks) == 2
+    for name in stacks:
+        resources = variants_app.templates[name]["Resources"].values()
+        buckets = [r for r in resources if r["Type"] == "AWS::S3::Bucket"]
+        keys = [r for r in resources if r["Type"] == "AWS::KMS::Key"]
+        assert buckets and keys, name
+        assert {r.get("DeletionPolicy") for r in buckets + keys} == {"Retain"}, name
