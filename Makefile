@@ -25,7 +25,7 @@ APP_SOURCES := pipeline_app.py cdk.json requirements.txt $(shell find project pi
 # `make audit ASSEMBLY=dir` audits another cloud assembly (a modified copy, say) as is.
 ASSEMBLY ?= cdk.out
 
-.PHONY: help install local synth audit test bench bootstrap-commands lint typecheck hooks clean up down remote approve reject runs
+.PHONY: help install local synth audit test bench bootstrap-commands lint typecheck hooks clean up down remote approve reject runs enable-transition disable-transition
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -76,11 +76,17 @@ down: install ## stop the emulated accounts (their state is gone)
 remote: install ## add the git remote `local` and deploy the pipeline once: `git push local HEAD:<branch>` runs it
 	@$(PY) -m local_pipeline.gitops remote
 
-approve: install ## approve the approval the latest run waits at, and follow the run
+approve: install ## approve the approval a run waits at (RUN=<id> when several wait), and follow the run
 	@$(PY) -m local_pipeline.gitops approve
 
-reject: install ## reject the approval the latest run waits at
+reject: install ## reject the approval a run waits at (RUN=<id> when several wait): the run fails
 	@$(PY) -m local_pipeline.gitops reject
+
+enable-transition: install ## let runs into a stage again (STAGE=<name>), as EnableStageTransition
+	@$(PY) -m local_pipeline.gitops enable-transition
+
+disable-transition: install ## hold runs before a stage (STAGE=<name>), as DisableStageTransition
+	@$(PY) -m local_pipeline.gitops disable-transition
 
 runs: install ## list the pipeline's runs
 	@$(PY) -m local_pipeline.gitops runs

@@ -33,6 +33,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ DEFAULT_PORT = 5123
 MAX_BODY_BYTES = 1024 * 1024
 _COMMIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # fullmatch: "$" would let a newline through
 _RUN_PATH = re.compile(r"/runs/([0-9]{1,9})")  # fullmatch
+_RUN_ID = re.compile(r"[0-9]{1,9}")  # fullmatch
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -107,7 +109,7 @@ class Control:
         from local_pipeline.executor.local_source import with_local_source
         from local_pipeline.executor.runner import PipelineRunner
         from local_pipeline.executor.service import RunService
-        from local_pipeline.executor.source_action import PushedCommit, SourceAction
+        from local_pipeline.executor.source_action import SourceAction
         from project.assembly import read_stacks
 
         kept = STATE / "pipeline-assembly"
@@ -134,15 +136,24 @@ class Control:
                 npm=self.npm,
             )
 
-            def start_run(pushed: PushedCommit, run_id: str, folder: Path, decide: Any) -> Any:
+            def start_run(start: Any) -> Any:
                 # Each run's approvals are decided through the service (`make approve`).
-                return dataclasses.replace(runner, decide=decide).run(SourceAction(pushed), pushed.commit, pushed.branch, run_id, folder)
+                return dataclasses.replace(runner, decide=start.decide).run(
+                    SourceAction(start.pushed),
+                    start.pushed.commit,
+                    start.pushed.branch,
+                    start.run_id,
+                    start.folder,
+                    executions=start.executions,
+                    execution=start.execution,
+                    trigger=start.trigger,
+                )
 
             def definition() -> Any:
                 return deployed_pipeline(self.emulator, pipeline_stack).pipeline
 
             if self.service is None:
-                self.service = RunService(RUNS, definition, start_run)
+                self.service = RunService(RUNS, definition, start_run, branch_head=_branch_head)
             else:  # the runs, in progress or recorded, stay: the next one runs the new pipeline
                 self.service.redeploy(definition, start_run)
         # The accounts' credentials, for `make up` to print in the user's terminal (never over the API).
@@ -151,6 +162,31 @@ class Control:
 
     def credentials(self) -> dict[str, dict[str, str]]:
         return {account: self.emulator.credentials(account).as_environment() for account in self.accounts}
+
+
+def _branch_head(branch: str) -> Any:
+    """The head of ``branch`` in the service's remote now (what a restart runs), or None."""
+    from local_pipeline.executor.source_action import PushedCommit
+
+    found = subprocess.run(  # noqa: S603
+        ["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"refs/heads/{branch}^{{commit}}"],  # noqa: S607
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return PushedCommit(REPOSITORY, found.stdout.strip(), branch) if found.returncode == 0 else None
+
+
+def changed_files(old: str, new: str) -> list[str]:
+    """The files the pushed commits change: ``old..new``, or, for a new ref, ``new`` against
+    its first parent (all its files if it has none). Both are commits of the remote."""
+    if set(old) == {"0"}:
+        command = ["git", "diff-tree", "--root", "--no-commit-id", "--name-only", "-r", "-m", "--first-parent", new]
+    else:
+        command = ["git", "diff", "--name-only", "--end-of-options", old, new]
+    listed = subprocess.run(command, cwd=REPOSITORY, capture_output=True, text=True, check=True)  # noqa: S603
+    return sorted({line for line in listed.stdout.splitlines() if line})
 
 
 def _never(where: str, data: str) -> Any:
@@ -235,8 +271,9 @@ def _handler(control: Control, token: str, port: int) -> type[BaseHTTPRequestHan
                 run_id = matched[1]
                 recorded = RUNS / run_id / "run.json"
                 record = json.loads(recorded.read_text()) if recorded.is_file() else None
-                waiting = control.service.waiting()
-                return self._reply(200, {"record": record, "waiting": waiting if waiting and waiting[0] == run_id else None})
+                waiting = [entry for entry in control.service.waiting() if entry[0] == run_id]
+                ended = control.service.ended(run_id)
+                return self._reply(200, {"record": record, "waiting": waiting[0] if waiting else None, "ended": ended})
             return self._reply(404, {"error": f"no {self.path}"})
 
         def do_POST(self) -> None:  # noqa: N802  (http.server's name)
@@ -255,13 +292,24 @@ def _handler(control: Control, token: str, port: int) -> type[BaseHTTPRequestHan
                     ref = str(body["ref"])
                     # The repository is the service's own remote, never one a request names.
                     pushed = PushedCommit(REPOSITORY, resolved_commit(str(body["commit"])), ref.removeprefix("refs/heads/"))
-                    answer = control.service.push(ref, pushed)
+                    old = str(body.get("old") or "0" * len(pushed.commit))
+                    old = old if set(old) == {"0"} else resolved_commit(old)
+                    answer = control.service.push(ref, pushed, changed_files(old, pushed.commit))
                     return self._reply(200, {"started": answer.started, "run_id": answer.run_id, "message": answer.message})
                 if self.path == "/decide":
                     if not isinstance(body.get("approve"), bool):
                         raise BadRequest(400, "approve must be true or false")
+                    run_id = body.get("run")
+                    if run_id is not None and not (isinstance(run_id, str) and _RUN_ID.fullmatch(run_id)):
+                        raise BadRequest(400, f"run {str(run_id)[:80]!r} is no run id (digits only)")
                     # Recorded as the local user the service runs as: only they hold the token.
-                    return self._reply(200, {"message": control.service.decide(body["approve"], getpass.getuser())})
+                    decided = control.service.decide(body["approve"], getpass.getuser(), run_id=run_id)
+                    return self._reply(200, {"message": decided})
+                if self.path == "/transition":
+                    stage, enabled = body.get("stage"), body.get("enabled")
+                    if not isinstance(stage, str) or not isinstance(enabled, bool):
+                        raise BadRequest(400, "stage must be a stage's name and enabled true or false")
+                    return self._reply(200, {"message": control.service.set_transition(stage, enabled=enabled)})
             except BadRequest as error:
                 return self._reply(error.status, {"error": str(error)})
             except KeyError as error:
@@ -430,7 +478,8 @@ def remote(port: int, *, git_remote: bool = True) -> int:
 
 def follow(run_id: str, *, shown: int = 0) -> int:
     """Print the run's actions as they end (after the first ``shown``), until it ends or
-    waits at an approval."""
+    waits at an approval; a run cancelled by its own pipeline update is followed on into
+    the run that restarted it."""
     printed = shown
     while True:
         state = _call("GET", f"/runs/{run_id}")
@@ -442,10 +491,17 @@ def follow(run_id: str, *, shown: int = 0) -> int:
             printed += 1
         if state.get("waiting"):
             _, where, data = state["waiting"]
-            print(f"run {run_id} waits for approval at {where}: {data}\n  make approve   or   make reject", flush=True)
+            print(
+                f"run {run_id} waits for approval at {where}: {data}\n  make approve RUN={run_id}   or   make reject RUN={run_id}",
+                flush=True,
+            )
             return 0
-        if record["status"] not in ("InProgress", "Superseded"):  # Superseded: the run starts again on the new pipeline
+        if record["status"] != "InProgress" and state.get("ended", True):
             print(f"run {run_id} {record['status']}" + (f": {record.get('reason')}" if record.get("reason") else ""), flush=True)
+            if record.get("restarted_as"):
+                restart = str(record["restarted_as"])
+                print(f"run {restart} started: the pipeline was updated, and it restarts on the branch's head", flush=True)
+                return follow(restart)
             return 0 if record["status"] == "Succeeded" else 1
         time.sleep(0.5)
 
@@ -457,52 +513,78 @@ def hook() -> int:
         if set(new) == {"0"}:
             print(f"push of {ref} ignored: a deletion")
             continue
-        # The service reads the commit from its own remote (REPOSITORY), never from a path
+        # The service reads the commits from its own remote (REPOSITORY), never from a path
         # a request names.
-        answer = _call("POST", "/push", {"ref": ref, "commit": new})
+        answer = _call("POST", "/push", {"ref": ref, "commit": new, "old": old})
         print(answer["message"], flush=True)
         if answer["started"]:
             code = max(code, follow(str(answer["run_id"])))
     return code
 
 
-def decide(approve: bool) -> int:
-    waiting = _call("GET", "/runs").get("waiting")
+def decide(approve: bool, run: str | None = None) -> int:
+    """Approve or reject the approval run ``run`` waits at (without one: the only run that
+    waits at one), then follow that run."""
+    waiting = _call("GET", "/runs").get("waiting") or []
+    if run is not None:
+        waiting = [entry for entry in waiting if str(entry[0]) == run]
+        if not waiting:
+            raise GitOpsError(f"run {run} waits for no approval")
     if not waiting:
         raise GitOpsError("no run waits for an approval")
-    run_id = str(waiting[0])
+    if len(waiting) > 1:
+        named = ", ".join(f"run {entry[0]} at {entry[1]}" for entry in waiting)
+        raise GitOpsError(f"{len(waiting)} runs wait for an approval ({named}): say which, e.g. make approve RUN={waiting[0][0]}")
+    run_id = str(waiting[0][0])
     record = _call("GET", f"/runs/{run_id}").get("record") or {"actions": []}
     shown = sum(1 for entry in record["actions"] if entry["status"] != "InProgress")  # the pusher saw these
-    answer = _call("POST", "/decide", {"approve": approve, "by": os.environ.get("USER", "you")})
+    answer = _call("POST", "/decide", {"approve": approve, "run": run_id})
     print(answer["message"])
     return follow(run_id, shown=shown)
 
 
 def runs() -> int:
     listing = _call("GET", "/runs")
-    print(f"{'id':>4}  {'commit':12}  {'branch':20}  {'status':10}  seconds")
+    print(f"{'id':>4}  {'commit':12}  {'branch':20}  {'status':10}  {'seconds':>7}  why")
     for row in listing["runs"]:
-        print(f"{row['id']:>4}  {row['commit']:12}  {row['branch']:20}  {row['status']:10}  {row['seconds']}")
+        print(f"{row['id']:>4}  {row['commit']:12}  {row['branch']:20}  {row['status']:10}  {row['seconds']:>7}  {row.get('why', '')}")
     return 0
+
+
+def transition(stage: str, *, enabled: bool) -> int:
+    print(_call("POST", "/transition", {"stage": stage, "enabled": enabled})["message"])
+    return 0
+
+
+def _stage(stage: str | None) -> str:
+    if not stage:
+        raise GitOpsError("name the stage: STAGE=<name>")
+    return stage
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("command", choices=["up", "down", "remote", "hook", "approve", "reject", "runs", "serve"])
+    parser.add_argument(
+        "command", choices=["up", "down", "remote", "hook", "approve", "reject", "runs", "serve", "enable-transition", "disable-transition"]
+    )
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
+    parser.add_argument("--run", default=os.environ.get("RUN") or None, help="approve / reject: the run whose approval (RUN=<id>)")
+    parser.add_argument("--stage", default=os.environ.get("STAGE") or None, help="enable- / disable-transition: the stage (STAGE=<name>)")
     parser.add_argument("--no-git-remote", action="store_true", help="remote: leave this repository's git remotes alone")
     args = parser.parse_args(argv)
     try:
         if args.command == "serve":
             return serve(args.port)
-        commands = {
+        commands: dict[str, Callable[[], int]] = {
             "up": lambda: up(args.port),
             "down": down,
             "remote": lambda: remote(args.port, git_remote=not args.no_git_remote),
             "hook": hook,
-            "approve": lambda: decide(True),
-            "reject": lambda: decide(False),
+            "approve": lambda: decide(True, args.run),
+            "reject": lambda: decide(False, args.run),
             "runs": runs,
+            "enable-transition": lambda: transition(_stage(args.stage), enabled=True),
+            "disable-transition": lambda: transition(_stage(args.stage), enabled=False),
         }
         return commands[args.command]()
     except GitOpsError as error:

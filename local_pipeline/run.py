@@ -206,7 +206,23 @@ class LocalRun:
                     ),
                     npm=npm,
                 )
-                self.record = runner.run(WorkingTreeSource(PROJECT_ROOT), commit, branch, run_id, folder)
+
+                def restart(cancelled: RunRecord, cancelled_folder: Path) -> tuple[str, Path]:
+                    # Its self-mutation updated the pipeline: a new run on the working tree, as
+                    # RestartExecutionOnUpdate starts one; the preparation led to both.
+                    nonlocal folder
+                    claimed = new_run_folder(runs, owner="`make local`")
+                    contexts.callback(claimed.release)
+                    cancelled.restarted_as = claimed.run_id
+                    self.record = cancelled
+                    self._write(cancelled_folder)
+                    self.steps = [step for step in self.steps if step["stage"] == PREPARATION]
+                    folder = claimed.path
+                    return claimed.run_id, claimed.path
+
+                self.record = runner.run_restarting(
+                    WorkingTreeSource(PROJECT_ROOT), commit, branch, run_id, folder, new_run=restart, trigger="make local"
+                )
                 if self.record.status == "Succeeded":
                     self.deployments = [deployed_environment(emulator, stacks, name) for name in environments_in(stacks)]
             except (StageFailed, AssemblyError) as error:

@@ -23,6 +23,9 @@ class DeployedPipeline:
     projects: Callable[[str], Project]
     artifact_bucket: str = ""  # ArtifactStore.Location
     artifact_key: str = ""  # ArtifactStore.EncryptionKey.Id: the key the artifacts are encrypted with
+    # The pipeline resource's properties as deployed: any change is an update of the pipeline
+    # (CloudFormation updates a resource only when its properties change).
+    declaration: str = ""
 
 
 def deployed_pipeline(emulator: Emulator, stack: StackArtifact) -> DeployedPipeline:
@@ -63,4 +66,5 @@ def deployed_pipeline(emulator: Emulator, stack: StackArtifact) -> DeployedPipel
         project,
         artifact_bucket=str(store.get("Location", "")),
         artifact_key=str((store.get("EncryptionKey") or {}).get("Id", "")),
+        declaration=json.dumps(deployed.properties, sort_keys=True, default=str),
     )

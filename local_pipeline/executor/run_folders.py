@@ -27,7 +27,7 @@ from local_pipeline.executor.process_groups import PROCESS_GROUP_FILE, recorded
 from local_pipeline.report_page import write_pages
 
 OWNER_FILE = ".owner"
-_UNFINISHED = ("InProgress", "Superseded")  # Superseded: between two attempts
+_UNFINISHED = ("InProgress",)
 
 
 @dataclass

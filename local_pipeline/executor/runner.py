@@ -8,9 +8,11 @@ pinned CDK CLI, asset publishing the pinned cdk-assets. A caller may hand in sta
 (``InProcessBuild``): `make local` does its Synth, self-mutation, assets and integration
 tests in process, each shown by a test to give the real build's result.
 
-When an action changed the deployed pipeline (the self-mutation does, whenever the
-pipeline stack's template changed), the run starts again on the new definition, as a new
-attempt.
+When an action updated the deployed pipeline (the self-mutation does, whenever the
+pipeline resource's properties changed), the pipeline's executions in progress are
+cancelled, this one included (``executions.py``); the restart that
+``RestartExecutionOnUpdate`` asks for is a new execution, started by whoever runs the
+pipeline's executions (the push service, `make local`).
 """
 
 from __future__ import annotations
@@ -29,13 +31,10 @@ from local_pipeline.executor.codebuild_action import CodeBuildAction, NpmSource,
 from local_pipeline.executor.definition import Action
 from local_pipeline.executor.deployed import DeployedPipeline, deployed_pipeline
 from local_pipeline.executor.engine import ActionContext, ActionOutcome, ActionRecord, Handler, PipelineRun, RunRecord
+from local_pipeline.executor.executions import MAX_RESTARTS, Execution, Executions
 from local_pipeline.executor.local_source import local_source_in_assembly
 from local_pipeline.executor.sessions import PipelineSessions
 from project.assembly import StackArtifact
-
-# Restarts after self-mutation before the run gives up (a pipeline that changes itself on
-# every run would otherwise never end).
-MAX_ATTEMPTS = 3
 
 
 class InProcessBuild(Protocol):
@@ -66,19 +65,19 @@ class CodeBuildDispatch:
 
 
 @dataclass(frozen=True)
-class RestartsOnChange:
-    """A handler whose action, when it changed the deployed pipeline's definition, restarts
-    the run on the new one: CodePipeline supersedes an execution whose pipeline was updated
-    (CDK Pipelines' self-mutation relies on it)."""
+class UpdatesThePipeline:
+    """A handler whose action may update the deployed pipeline (any change of the pipeline
+    resource's properties): the outcome says so, and the engine cancels the pipeline's
+    executions in progress (API reference, "PipelineExecution": Cancelled)."""
 
     handler: Handler
-    definition: Callable[[], object]
+    declaration: Callable[[], str]
 
     def __call__(self, context: ActionContext) -> ActionOutcome:
-        before = self.definition()
+        before = self.declaration()
         outcome = self.handler(context)
-        if outcome.status == "Succeeded" and self.definition() != before:
-            summary = f"{outcome.summary}: the pipeline changed, the run starts again on it"
+        if outcome.status == "Succeeded" and self.declaration() != before:
+            summary = f"{outcome.summary}: the pipeline was updated"
             return ActionOutcome(outcome.status, summary, outcome.variables, restart=True)
         return outcome
 
@@ -149,9 +148,9 @@ class PipelineRunner:
                 said=said,
             )(context)
 
-        codebuild = RestartsOnChange(
+        codebuild = UpdatesThePipeline(
             CodeBuildDispatch(projects=deployed.projects, in_process=self.in_process, credentials=credentials, buildspec=buildspec),
-            definition=lambda: deployed_pipeline(self.emulator, stack).pipeline,
+            declaration=lambda: deployed_pipeline(self.emulator, stack).declaration,
         )
         return {
             "CodeStarSourceConnection": source,
@@ -160,29 +159,55 @@ class PipelineRunner:
             "Manual": ApprovalAction(self.decide),
         }
 
-    def run(self, source: Handler, commit: str, branch: str, run_id: str, directory: Path) -> RunRecord:
-        """Run the deployed pipeline, its source action done by ``source`` (the pushed commit,
-        or the working tree). When self-mutation changed the pipeline, the run starts again
-        on the new definition: one record (``directory/run.json``) goes on through the
-        attempts, each attempt's actions in a folder of its own (``attempt-<n>/`` from the
-        second on)."""
-        record = RunRecord(run_id, commit, branch)
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            deployed = deployed_pipeline(self.emulator, self.pipeline_stack)
-            folder = directory if attempt == 1 else directory / f"attempt-{attempt}"
-            record = PipelineRun(
-                deployed.pipeline,
-                self._handlers(deployed, source),
-                directory=folder,
-                record=record,
-                on_action=self.on_action,
-                record_file=directory / "run.json",
-                artifact_store=self._artifact_store(deployed) if deployed.artifact_bucket else None,
-            ).execute()
-            if record.status != "Superseded":
-                return record
-            record.status = "InProgress"
-            record.write(directory / "run.json")
-        record.status, record.reason = "Failed", f"the pipeline changed itself {MAX_ATTEMPTS} times in a row: {record.reason}"
-        record.write(directory / "run.json")
+    def run(
+        self,
+        source: Handler,
+        commit: str,
+        branch: str,
+        run_id: str,
+        directory: Path,
+        *,
+        executions: Executions | None = None,
+        execution: Execution | None = None,
+        trigger: str = "",
+    ) -> RunRecord:
+        """One execution of the deployed pipeline, its source action done by ``source`` (the
+        pushed commit, or the working tree), recorded in ``directory/run.json``; among
+        ``executions`` (the pipeline's others), or on its own."""
+        deployed = deployed_pipeline(self.emulator, self.pipeline_stack)
+        return PipelineRun(
+            deployed.pipeline,
+            self._handlers(deployed, source),
+            directory=directory,
+            record=RunRecord(run_id, commit, branch, trigger=trigger),
+            on_action=self.on_action,
+            artifact_store=self._artifact_store(deployed) if deployed.artifact_bucket else None,
+            executions=executions,
+            execution=execution,
+        ).execute()
+
+    def run_restarting(
+        self,
+        source: Handler,
+        commit: str,
+        branch: str,
+        run_id: str,
+        directory: Path,
+        *,
+        new_run: Callable[[RunRecord, Path], tuple[str, Path]],
+        trigger: str = "",
+    ) -> RunRecord:
+        """Executions one after another, as `make local` has them: the first; then, each time
+        one updated the pipeline and the pipeline restarts on update
+        (``RestartExecutionOnUpdate``), a new one of the same source, in the run
+        ``new_run(cancelled record, its folder)`` gives (it records the restart); at most
+        ``MAX_RESTARTS`` restarts. The last one's record."""
+        record = self.run(source, commit, branch, run_id, directory, trigger=trigger)
+        for _ in range(MAX_RESTARTS):
+            restarts = deployed_pipeline(self.emulator, self.pipeline_stack).pipeline.restart_on_update
+            if not (record.updated_pipeline and record.status == "Cancelled" and restarts):
+                break
+            trigger = f"the pipeline's update by run {record.id} ({record.updated_pipeline})"
+            run_id, directory = new_run(record, directory)
+            record = self.run(source, commit, branch, run_id, directory, trigger=trigger)
         return record

@@ -1,22 +1,28 @@
-"""The runs of the pipeline for pushes, one at a time, as the service behind `git push local` keeps them.
+"""The pipeline's executions for pushes, as the service behind `git push local` runs them.
 
-A push of a ref the pipeline's trigger selects starts a run in the background; any other
-push is ignored, and the answer says why. A run waiting at a manual approval holds there
-until ``decide`` approves or rejects it; the pusher, ``make approve`` and ``make reject``
+A push of a ref the pipeline's trigger selects starts an execution (a run) in the
+background; any other push is ignored, and the answer says why. Runs go side by side as
+CodePipeline lets them (``executions.py``: stage locks, superseded or queued runs, the
+execution mode the pipeline declares): while run A waits at an approval, run B deploys
+the stages before it. A run waiting at a manual approval holds there until ``decide``
+approves or rejects it, or seven days go by on the service's clock (then it fails, as a
+rejection does: ``approval_action``); the pusher, ``make approve`` and ``make reject``
 follow a run with ``follow`` to its end or to its next approval. Every run is recorded
-under ``runs/<id>/`` (``run.json``, a log per action), ``runs/latest`` pointing at the newest;
-ids go on from the highest recorded, so no run's record is overwritten.
+under ``runs/<id>/`` (``run.json``, a log per action), ``runs/latest`` pointing at the
+newest; ids go on from the highest recorded, so no run's record is overwritten.
+
+When a run's action updates the pipeline (its self-mutation), every run in progress ends
+``Cancelled``, and, if the pipeline says ``RestartExecutionOnUpdate``, a new run starts on
+the head of the updating run's branch, as CloudFormation starts a new execution after it
+updates such a pipeline. A pipeline that updates itself in every run stops being
+restarted after ``MAX_RESTARTS`` restarts in a row, saying so (on AWS it would go on).
 
 No run is lost (``run_folders``): the service lists every run recorded there, its own and
 `make local`'s, earlier services' included; when it starts, a run a dead process left
 unfinished is marked ``Failed`` with the reason, and what its builds left running is
 ended. Redeploying the pipeline (``redeploy``) changes what the next run runs, never the
-runs themselves. When the service stops (``stop``), the runs in progress end ``Failed``,
+runs in progress. When the service stops (``stop``), the runs in progress end ``Failed``,
 saying so, and their builds with them.
-
-CodePipeline runs one execution of a stage at a time and supersedes waiting ones
-(user guide, "How pipeline executions are processed"); here a push while a run is in
-progress waits for it: an emulator's simplification, said in the answer.
 """
 
 from __future__ import annotations
@@ -27,18 +33,34 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from local_pipeline.executor.approval_action import Decision
+from local_pipeline.executor.approval_action import APPROVAL_TIMEOUT_SECONDS, Decision
 from local_pipeline.executor.definition import Pipeline
 from local_pipeline.executor.engine import RunRecord
+from local_pipeline.executor.executions import MAX_RESTARTS, Execution, Executions
 from local_pipeline.executor.process_groups import PROCESS_GROUP_FILE, recorded
 from local_pipeline.executor.run_folders import RunFolder, new_run_folder, read_record, recover_abandoned
 from local_pipeline.executor.source_action import PushedCommit
 
 OWNER = "the push service"
 STOPPED = f"{OWNER} stopped during this run"
+_POLL_SECONDS = 0.05
 
-# (the commit, its run id, the run's folder, how approvals are decided) -> the finished run
-StartRun = Callable[[PushedCommit, str, Path, Callable[[str, str], Decision]], RunRecord]
+
+@dataclass(frozen=True)
+class RunStart:
+    """What starting a run needs: the commit, the run's id and folder, how its approvals are
+    decided, the pipeline's executions and this run's, and what started it."""
+
+    pushed: PushedCommit
+    run_id: str
+    folder: Path
+    decide: Callable[[str, str], Decision]
+    executions: Executions
+    execution: Execution
+    trigger: str
+
+
+StartRun = Callable[[RunStart], RunRecord]
 
 
 @dataclass(frozen=True)
@@ -52,6 +74,7 @@ class PushAnswer:
 class _Waiting:
     where: str
     custom_data: str
+    deadline: float  # on the service's clock
     decided: threading.Event = field(default_factory=threading.Event)
     decision: Decision | None = None
 
@@ -62,6 +85,9 @@ class _Run:
     pushed: PushedCommit
     claim: RunFolder  # the run's folder, locked while this service runs it
     started: float
+    execution: Execution
+    ref: str
+    restarts: int = 0  # how many updates in a row led to this run
     thread: threading.Thread | None = None
     record: RunRecord | None = None
     waiting: _Waiting | None = None
@@ -73,63 +99,100 @@ class _Run:
         return self.claim.path
 
 
-class _NotStarted(Exception):
-    pass
-
-
 class RunService:
-    def __init__(self, runs: Path, definition: Callable[[], Pipeline], start_run: StartRun) -> None:
+    def __init__(
+        self,
+        runs: Path,
+        definition: Callable[[], Pipeline],
+        start_run: StartRun,
+        *,
+        branch_head: Callable[[str], PushedCommit | None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.runs_folder = runs
         self.definition = definition
         self.start_run = start_run
+        self.branch_head = branch_head or (lambda _: None)  # a branch's head now, for a restart
+        self.clock = clock  # what the approvals' seven days are counted on
+        self.executions = Executions()
         self._runs: dict[str, _Run] = {}  # the runs this service started
         self._lock = threading.Lock()
-        self._one_at_a_time = threading.Lock()
         self._stopped = False
         # What dead processes left: said in the service's log by whoever starts it.
         self.recovered = recover_abandoned(runs)
 
     def redeploy(self, definition: Callable[[], Pipeline], start_run: StartRun) -> None:
-        """The pipeline deployed again: the next run runs the new one; the runs, in progress
-        or recorded, stay as they are, and still run one at a time."""
+        """The pipeline deployed again by hand (`make remote`): the next run runs the new one;
+        the runs in progress or recorded stay as they are."""
         with self._lock:
             self.definition, self.start_run = definition, start_run
 
     # --- pushes ---------------------------------------------------------------------
 
-    def push(self, ref: str, pushed: PushedCommit) -> PushAnswer:
-        triggered, why = self.definition().triggered_by(ref)
+    def push(self, ref: str, pushed: PushedCommit, changed_files: list[str] | None = None) -> PushAnswer:
+        triggered, why = self.definition().triggered_by(ref, changed_files)
         if not triggered:
             return PushAnswer(False, None, f"push of {ref} ignored: {why}")
+        run = self._start(ref, pushed, f"push of {ref}")
+        if run is None:
+            return PushAnswer(False, None, f"push of {ref} not run: the service is stopping")
+        return PushAnswer(True, run.run_id, f"run {run.run_id} started for {pushed.commit[:12]} on {pushed.branch}")
+
+    def _start(self, ref: str, pushed: PushedCommit, trigger: str, restarts: int = 0) -> _Run | None:
         with self._lock:
             if self._stopped:
-                return PushAnswer(False, None, f"push of {ref} not run: the service is stopping")
+                return None
             claim = new_run_folder(self.runs_folder, owner=OWNER)
-            run_id = claim.run_id
-            run = _Run(run_id, pushed, claim, time.time())
-            self._runs[run_id] = run
-        run.thread = threading.Thread(target=self._execute, args=(run,), name=f"run-{run_id}", daemon=True)
+            run = _Run(claim.run_id, pushed, claim, time.time(), self.executions.start(claim.run_id), ref, restarts)
+            self._runs[run.run_id] = run
+            start_run = self.start_run
+        run.thread = threading.Thread(target=self._execute, args=(run, start_run, trigger), name=f"run-{run.run_id}", daemon=True)
         run.thread.start()
-        return PushAnswer(True, run_id, f"run {run_id} started for {pushed.commit[:12]} on {pushed.branch}")
+        return run
 
-    def _execute(self, run: _Run) -> None:
-        with self._one_at_a_time:
-            try:
-                if run.stopping:  # it waited for the run before it, and the service stopped meanwhile
-                    raise _NotStarted("before it started")
-                run.record = self.start_run(
-                    run.pushed, run.run_id, run.folder, lambda where, data: self._wait_for_decision(run, where, data)
+    def _execute(self, run: _Run, start_run: StartRun, trigger: str) -> None:
+        try:
+            run.record = start_run(
+                RunStart(
+                    run.pushed,
+                    run.run_id,
+                    run.folder,
+                    lambda where, data: self._wait_for_decision(run, where, data),
+                    self.executions,
+                    run.execution,
+                    trigger,
                 )
-            except Exception as error:  # noqa: BLE001  (the run fails with the reason; the service goes on)
-                why = str(error) if isinstance(error, _NotStarted) else f"{type(error).__name__}: {error}"
-                run.record = RunRecord(run.run_id, run.pushed.commit, run.pushed.branch, "Failed", reason=why)
-                run.record.write(run.folder / "run.json")
-            if run.stopping:  # what its last action saw (a build ended under it) is not why it ended
-                run.record.status = "Failed"
-                run.record.reason = f"{run.stopping}: {run.record.reason}" if run.record.reason else run.stopping
-                run.record.write(run.folder / "run.json")
-            run.ended = time.time()
-            run.claim.release()
+            )
+        except Exception as error:  # noqa: BLE001  (the run fails with the reason; the service goes on)
+            run.record = RunRecord(run.run_id, run.pushed.commit, run.pushed.branch, "Failed", reason=f"{type(error).__name__}: {error}")
+            run.record.write(run.folder / "run.json")
+        finally:
+            self.executions.finish(run.execution)
+        if run.stopping:  # what its last action saw (a build ended under it) is not why it ended
+            run.record.status = "Failed"
+            run.record.reason = f"{run.stopping}: {run.record.reason}" if run.record.reason else run.stopping
+            run.record.write(run.folder / "run.json")
+        elif run.record.updated_pipeline:
+            self._restart(run)
+        run.ended = time.time()
+        run.claim.release()
+
+    def _restart(self, run: _Run) -> None:
+        """``run`` updated the pipeline: a new run of its branch's head, if the pipeline asks
+        for it (RestartExecutionOnUpdate), said in its record."""
+        assert run.record is not None
+        if not self.definition().restart_on_update:
+            return
+        if run.restarts >= MAX_RESTARTS:
+            run.record.restarted_as = ""
+            run.record.reason += f"; not restarted: the pipeline updated itself in {MAX_RESTARTS + 1} runs in a row"
+        else:
+            head = self.branch_head(run.pushed.branch) or run.pushed
+            where = run.record.updated_pipeline
+            restart = self._start(run.ref, head, f"the pipeline's update by run {run.run_id} ({where})", run.restarts + 1)
+            if restart is not None:
+                run.record.restarted_as = restart.run_id
+        run.record.write(run.folder / "run.json")
 
     def stop(self, reason: str = STOPPED, *, join_seconds: float = 10.0) -> None:
         """The service stops: no run starts any more; each run in progress ends ``Failed``
@@ -143,6 +206,7 @@ class RunService:
                 group = recorded(path)
                 if group is not None:
                     group.end()
+        self.executions.end_all(reason)  # those waiting between stages stop waiting
         deadline = time.monotonic() + join_seconds
         for run in unfinished:
             if run.thread is not None and run.waiting is None:
@@ -156,30 +220,63 @@ class RunService:
     # --- approvals --------------------------------------------------------------------
 
     def _wait_for_decision(self, run: _Run, where: str, custom_data: str) -> Decision:
-        waiting = _Waiting(where, custom_data)
+        waiting = _Waiting(where, custom_data, self.clock() + APPROVAL_TIMEOUT_SECONDS)
         run.waiting = waiting
-        waiting.decided.wait()
-        assert waiting.decision is not None
-        return waiting.decision
+        try:
+            while not waiting.decided.wait(_POLL_SECONDS):
+                if run.execution.ended is not None:
+                    return Decision(False, "", run.execution.ended.reason, abandoned=True)
+                if self.clock() >= waiting.deadline:
+                    return Decision(False, "", "no one approved or rejected it within seven days")
+            assert waiting.decision is not None
+            return waiting.decision
+        finally:
+            run.waiting = None
 
-    def waiting(self) -> tuple[str, str, str] | None:
-        """(run id, stage/action, what the approver is shown) of the approval a run waits at."""
-        for run in reversed(list(self._runs.values())):
-            if run.waiting is not None:
-                return run.run_id, run.waiting.where, run.waiting.custom_data
-        return None
+    def waiting(self) -> list[tuple[str, str, str]]:
+        """(run id, stage/action, what the approver is shown) of each approval a run waits at, oldest run first."""
+        return [(run.run_id, run.waiting.where, run.waiting.custom_data) for run in list(self._runs.values()) if run.waiting is not None]
 
-    def decide(self, approved: bool, by: str, comment: str = "") -> str:
-        for run in reversed(list(self._runs.values())):
-            waiting = run.waiting
-            if waiting is not None:
-                waiting.decision = Decision(approved, by, comment)
-                run.waiting = None  # before the run resumes: a follower must not see it still waiting
-                waiting.decided.set()
-                return f"run {run.run_id}: {waiting.where} {'approved' if approved else 'rejected'} by {by}"
-        raise LookupError("no run waits for an approval")
+    def decide(self, approved: bool, by: str, comment: str = "", *, run_id: str | None = None) -> str:
+        """Approve or reject the approval ``run_id`` waits at; without ``run_id``, the one
+        approval that a run waits at (several: refused, naming them)."""
+        waiting = [run for run in list(self._runs.values()) if run.waiting is not None]
+        if run_id is not None:
+            waiting = [run for run in waiting if run.run_id == run_id]
+            if not waiting:
+                raise LookupError(f"run {run_id} waits for no approval")
+        if not waiting:
+            raise LookupError("no run waits for an approval")
+        if len(waiting) > 1:
+            named = ", ".join(f"run {run.run_id} at {run.waiting.where}" for run in waiting if run.waiting)
+            raise LookupError(f"{len(waiting)} runs wait for an approval ({named}): say which, RUN=<id>")
+        run = waiting[0]
+        decided = run.waiting
+        if decided is None:  # decided by another caller in between
+            raise LookupError(f"run {run.run_id} waits for no approval")
+        decided.decision = Decision(approved, by, comment)
+        run.waiting = None  # before the run resumes: a follower must not see it still waiting
+        decided.decided.set()
+        return f"run {run.run_id}: {decided.where} {'approved' if approved else 'rejected'} by {by}"
+
+    # --- transitions --------------------------------------------------------------------
+
+    def set_transition(self, stage: str, *, enabled: bool) -> str:
+        """EnableStageTransition / DisableStageTransition (inbound) of ``stage``."""
+        stages = [s.name for s in self.definition().stages]
+        if stage not in stages:
+            raise LookupError(f"the pipeline has no stage {stage!r} (its stages: {', '.join(stages)})")
+        held = self.executions.set_transition(stage, enabled=enabled)
+        said = f"; run {', '.join(held)} waits for it" if held and not enabled else ""
+        return f"the transition into {stage} is {'enabled' if enabled else 'disabled'}{said}"
 
     # --- following and listing --------------------------------------------------------
+
+    def ended(self, run_id: str) -> bool:
+        """Has the service finished with the run (its record final, a restart started)? A
+        run this service did not start is as its record says."""
+        run = self._runs.get(run_id)
+        return run is None or run.ended is not None
 
     def follow(self, run_id: str, *, timeout_seconds: float = 3600, poll_seconds: float = 0.05) -> str:
         """Wait until the run ends or waits at an approval; its status, or "Waiting"."""
@@ -208,8 +305,13 @@ def list_runs(runs: Path, live: Mapping[str, _Run] | None = None) -> list[dict[s
         record = read_record(folder) or {}
         run = live.get(folder.name)
         status = str(record.get("status", "InProgress"))
+        why = str(record.get("reason") or "")
         if run is not None and run.waiting is not None:
-            status = "Waiting"
+            status, why = "Waiting", f"for approval at {run.waiting.where}"
+        elif run is not None and run.ended is None and run.execution.waiting_for:
+            why = f"waits to enter {run.execution.waiting_for}"
+        elif record.get("restarted_as"):
+            why = f"{why}; restarted as run {record['restarted_as']}"
         actions = record.get("actions") or []
         seconds = (run.ended or time.time()) - run.started if run else sum(float(a.get("seconds") or 0) for a in actions)
         rows.append(
@@ -219,6 +321,7 @@ def list_runs(runs: Path, live: Mapping[str, _Run] | None = None) -> list[dict[s
                 "branch": str(record.get("branch") or (run.pushed.branch if run else "")),
                 "status": status,
                 "seconds": round(seconds, 1),
+                "why": why.splitlines()[0] if why else "",
             }
         )
     return rows

@@ -122,8 +122,8 @@ def test_a_failed_run_names_its_reason_its_failed_check_first_and_expands_the_fa
 
 def test_a_rejected_run_shows_who_rejected_it_and_why(tmp_path):
     page = _run(tmp_path / "runs", "3", decision=Decision(False, "alice", "not this week"))
-    assert page.select_one("#run-status").get_text() == "Stopped"
-    assert _actions(page) == [("Build", "Synth", "Succeeded"), ("Deploy-dev", "Approve", "Stopped")]
+    assert page.select_one("#run-status").get_text() == "Failed"
+    assert _actions(page) == [("Build", "Synth", "Succeeded"), ("Deploy-dev", "Approve", "Failed")]
     ((where, decision, by, _, comment),) = _cells(page, "#approvals tr")
     assert (where, decision, by, comment) == ("Deploy-dev/Approve", "rejected", "alice", "not this week")
 
@@ -135,7 +135,7 @@ def test_the_index_lists_every_run_newest_first_and_every_page_stands_alone(tmp_
     (runs / "latest").symlink_to("10")  # as new_run_folder keeps it: not a run of its own
     write_index(runs)
     index = BeautifulSoup((tmp_path / "index.html").read_text(), "html.parser")
-    assert [(row[0], row[1]) for row in _cells(index, "#runs tr")] == [("10", "Stopped"), ("2", "Failed"), ("1", "Succeeded")]
+    assert [(row[0], row[1]) for row in _cells(index, "#runs tr")] == [("10", "Failed"), ("2", "Failed"), ("1", "Succeeded")]
     assert [link["href"] for link in index.select("#runs a")] == ["runs/10/index.html", "runs/2/index.html", "runs/1/index.html"]
     for html in [tmp_path / "index.html", *runs.glob(f"*/{RUN_PAGE}")]:
         page = BeautifulSoup(html.read_text(), "html.parser")
@@ -144,19 +144,26 @@ def test_the_index_lists_every_run_newest_first_and_every_page_stands_alone(tmp_
         assert not any(a["href"].startswith(("http:", "https:", "//")) for a in page.find_all("a")), html
 
 
-def test_actions_of_a_second_attempt_link_their_own_logs_and_reports(tmp_path):
-    """After a self-mutation the run goes on in ``attempt-2/`` under the same record: an
-    action that ran only there still has its log and its tests on the page."""
+def test_a_cancelled_run_names_what_started_it_the_update_and_links_its_restart(tmp_path):
+    """A run cancelled by its own pipeline update (API reference, "PipelineExecution":
+    Cancelled) shows what started it, its execution id, and a link to the run that
+    restarted it."""
     run = tmp_path / "runs" / "4"
-    record = RunRecord("4", "c0ffee" * 6 + "abcd", "main")
-    first = read_pipeline({"Stages": [{"Name": "Build", "Actions": [action("Synth", "Noop")]}]})
-    PipelineRun(first, {"Noop": lambda context: ActionOutcome("Succeeded", "built")}, directory=run, record=record).execute()
-    then = read_pipeline({"Stages": [{"Name": "Test", "Actions": [action("IntegrationTest", "CodeBuild")]}]})
-    handlers = {"CodeBuild": _build(failed=False)}
-    PipelineRun(then, handlers, directory=run / "attempt-2", record=record, record_file=run / "run.json").execute()
+    record = RunRecord("4", "c0ffee" * 6 + "abcd", "main", trigger="push of refs/heads/main")
+    mutate = read_pipeline({"Stages": [{"Name": "UpdatePipeline", "Actions": [action("SelfMutate", "Mutate")]}]})
+    handlers = {"Mutate": lambda context: ActionOutcome("Succeeded", "deployed", restart=True)}
+    cancelled = PipelineRun(mutate, handlers, directory=run, record=record).execute()
+    cancelled.restarted_as = "5"
+    cancelled.write(run / "run.json")
     page = BeautifulSoup((run / RUN_PAGE).read_text(), "html.parser")
-    assert [link["href"] for link in page.select("#pipeline a")] == ["attempt-2/actions/Test.IntegrationTest/log.txt"]
-    assert _cells(page, "#tests tr") == [["Test/IntegrationTest", "UnitTests", "2", "0", "0"]]
+    assert page.select_one("#run-status").get_text() == "Cancelled"
+    assert (
+        page.select_one("#run-trigger").get_text(" ", strip=True)
+        == f"started by push of refs/heads/main · execution {cancelled.execution_id}"
+    )
+    restart = page.select_one("#run-restart")
+    assert restart.get_text(" ", strip=True) == "the pipeline was updated by UpdatePipeline/SelfMutate: restarted as run 5"
+    assert restart.find("a")["href"] == "../5/index.html"
 
 
 def test_what_a_build_wrote_badly_is_left_out_and_the_run_goes_on(tmp_path):

@@ -153,15 +153,15 @@ def test_approval_without_a_terminal_fails_at_the_first_approval(synthesized_app
     assert [a["action"] for a in recorded["actions"]][-2:] == ["Deploy", "Approve-TrustingResources-dev"]
 
 
-def test_a_rejected_approval_stops_the_run_and_a_new_run_gets_a_new_record(synthesized_app, tmp_path, monkeypatch):
+def test_a_rejected_approval_fails_the_run_and_a_new_run_gets_a_new_record(synthesized_app, tmp_path, monkeypatch):
     monkeypatch.setattr(run_module.Approver, "decide", lambda self, where, data: Decision(False, "you", "not now"))
     code, _, output = _run(synthesized_app.outdir, tmp_path, monkeypatch, failed=[], approve=True)
     assert code == 1
     first = _recorded(tmp_path)
-    assert first["status"] == "Stopped"
+    assert first["status"] == "Failed"
     assert first["reason"] == "TrustingResources-dev/Approve-TrustingResources-dev: rejected by you: not now"
     assert not any(a["stage"] == "TrustedConfiguration-dev" for a in first["actions"])
-    assert "local pipeline STOPPED at TrustingResources-dev/Approve-TrustingResources-dev: rejected by you" in output
+    assert "local pipeline FAILED at TrustingResources-dev/Approve-TrustingResources-dev: rejected by you" in output
     _run(synthesized_app.outdir, tmp_path, monkeypatch, failed=[], approve=True)
     assert _recorded(tmp_path)["id"] == "2"
     assert json.loads((tmp_path / "reports" / "runs" / "1" / "run.json").read_text()) == first

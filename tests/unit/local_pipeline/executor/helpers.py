@@ -68,3 +68,16 @@ class SynthOf:
         (output,) = context.outputs.values()
         shutil.copytree(self.assembly, output, dirs_exist_ok=True)
         return ActionOutcome("Succeeded", "synthesized")
+
+
+def restarts_in(folder: Path):
+    """``PipelineRunner.run_restarting``'s ``new_run`` for a test: restarts numbered on from
+    the cancelled run's id, each in ``folder/<id>``, the restart recorded in the cancelled run."""
+
+    def new_run(cancelled, cancelled_folder: Path) -> tuple[str, Path]:
+        run_id = str(int(cancelled.id) + 1)
+        cancelled.restarted_as = run_id
+        cancelled.write(cancelled_folder / "run.json")
+        return run_id, folder / run_id
+
+    return new_run

@@ -11,7 +11,7 @@ import pytest
 from local_pipeline.executor.asset_action import AssetPublishingAction, is_asset_publishing
 from local_pipeline.executor.codebuild_action import Project
 from local_pipeline.executor.self_mutation_action import is_self_mutation
-from tests.unit.local_pipeline.executor.helpers import SynthOf
+from tests.unit.local_pipeline.executor.helpers import SynthOf, restarts_in
 
 
 def _projects(configured_app) -> dict[str, Project]:
@@ -73,12 +73,13 @@ def _with_an_added_action(assembly: Path, copy: Path) -> Path:
     return changed
 
 
-def test_a_commit_that_adds_an_action_restarts_the_run_on_the_new_pipeline_under_one_record(configured_app, tmp_path):
+def test_a_commit_that_adds_an_action_cancels_the_run_and_restarts_the_new_pipeline_as_a_new_run(configured_app, tmp_path):
     """aws-cdk-lib/pipelines README, "Self-mutation": the pipeline's UpdatePipeline action
-    updates the pipeline with the new structure and restarts it. That the restart keeps
-    the run's id and one run.json, with both attempts' actions in order, is the
-    emulator's choice (README, "the emulator guesses"; on AWS the restart is a new
-    execution): the added action runs in the second attempt only."""
+    updates the pipeline with the new structure and restarts it. API reference,
+    "PipelineExecution": the updated execution ends Cancelled; CloudFormation,
+    "AWS::CodePipeline::Pipeline" (RestartExecutionOnUpdate, which CDK Pipelines sets):
+    the restart is a new execution, a run with its own id and record, where the added
+    action runs."""
     import dataclasses
     import json
 
@@ -111,16 +112,22 @@ def test_a_commit_that_adds_an_action_restarts_the_run_on_the_new_pipeline_under
                 InProcessIntegrationTest(region=setup.pipeline_stack.region),
             ),
         )
-        record = runner.run(source, "abc", "release", "7", tmp_path / "run")
+        record = runner.run_restarting(source, "abc", "release", "7", tmp_path / "7", new_run=restarts_in(tmp_path))
     assert record.status == "Succeeded", record.reason
-    assert record.id == "7"
+    assert (record.id, record.trigger) == ("8", "the pipeline's update by run 7 (UpdatePipeline/SelfMutate)")
+    cancelled = json.loads((tmp_path / "7" / "run.json").read_text())
+    assert (cancelled["status"], cancelled["restarted_as"]) == ("Cancelled", "8")
+    assert [f"{a['stage']}/{a['action']}" for a in cancelled["actions"]] == [
+        "Source/acme_secret-cache",
+        "Build/Synth",
+        "UpdatePipeline/SelfMutate",
+    ]
+    assert cancelled["actions"][2]["summary"] == "SecretCachePipeline deployed in process: the pipeline was updated"
     ran = [f"{a.stage}/{a.action}" for a in record.actions]
-    assert ran[:4] == ["Source/acme_secret-cache", "Build/Synth", "UpdatePipeline/SelfMutate", "Source/acme_secret-cache"]
-    assert record.actions[2].summary == "SecretCachePipeline deployed in process: the pipeline changed, the run starts again on it"
-    assert "Assets/Added" not in ran[:3] and ran.count("Assets/Added") == 1
+    assert ran[:3] == ["Source/acme_secret-cache", "Build/Synth", "UpdatePipeline/SelfMutate"]
+    assert ran.count("Assets/Added") == 1 and record.execution_id != cancelled["execution_id"]
     assert ran[-1] == "TrustedConfiguration-prod/IntegrationTest-prod"
-    assert json.loads((tmp_path / "run" / "run.json").read_text())["actions"] == [dataclasses.asdict(a) for a in record.actions]
-    assert (tmp_path / "run" / "attempt-2" / "actions").is_dir()
+    assert json.loads((tmp_path / "8" / "run.json").read_text())["actions"] == [dataclasses.asdict(a) for a in record.actions]
 
 
 def _zip_entries(body: bytes) -> dict[str, str]:
@@ -216,7 +223,14 @@ def test_make_locals_stand_ins_leave_the_accounts_as_the_real_cdk_cli_and_cdk_as
                 npm=npm,
             )
             try:
-                record = runner.run(lambda context: ActionOutcome("Succeeded", "the commit"), "abc", "main", "1", tmp_path / name / "run")
+                record = runner.run_restarting(
+                    lambda context: ActionOutcome("Succeeded", "the commit"),
+                    "abc",
+                    "main",
+                    "1",
+                    tmp_path / name / "1",
+                    new_run=restarts_in(tmp_path / name),
+                )
             finally:
                 npm.stop()
             assert record.status == "Succeeded", record.reason
@@ -230,10 +244,9 @@ def test_make_locals_stand_ins_leave_the_accounts_as_the_real_cdk_cli_and_cdk_as
     assert "Added" in [name for _, name, *_ in real["pipeline"]]
     assert all(status in ("CREATE_COMPLETE", "UPDATE_COMPLETE") for status, _ in real["stacks"].values())
 
-    ran = [f"{a.stage}/{a.action}" for a in real_record.actions]
-    assert ran[:4] == ["Source/unset_unset", "Build/Synth", "UpdatePipeline/SelfMutate", "Source/unset_unset"]
-    mutate_log = (tmp_path / "real" / "run" / "actions" / "UpdatePipeline.SelfMutate" / "log.txt").read_text()
+    assert real_record.id == "2", "the self-mutation updated the pipeline: run 1 was cancelled, run 2 restarted"
+    mutate_log = (tmp_path / "real" / "1" / "actions" / "UpdatePipeline.SelfMutate" / "log.txt").read_text()
     assert "SecretCachePipeline: deploying..." in mutate_log and "UPDATE_COMPLETE" in mutate_log, mutate_log[-3000:]
     assert "rule SourceConfigured left out" in mutate_log  # the build's copy of the assembly, said
-    assets_log = (tmp_path / "real" / "run" / "attempt-2" / "actions" / "Assets.FileAssets" / "log.txt").read_text()
+    assets_log = (tmp_path / "real" / "2" / "actions" / "Assets.FileAssets" / "log.txt").read_text()
     assert "cdk-assets" in assets_log and "upload" in assets_log.lower(), assets_log[-3000:]

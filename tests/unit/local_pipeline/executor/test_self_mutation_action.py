@@ -1,6 +1,6 @@
 """`make local`'s self-mutation in process: the pipeline stack deployed from the Synth step's
-assembly through the self-mutation project's role, and a run restarted when the definition
-changed (``runner.RestartsOnChange``). That it deploys what the real `cdk deploy` deploys:
+assembly through the self-mutation project's role, and a run cancelled when the pipeline
+was updated (``runner.UpdatesThePipeline``). That it deploys what the real `cdk deploy` deploys:
 tests/unit/local_pipeline/executor/test_runner.py."""
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from emulator.identity import assume_role_as_service
 from local_pipeline.executor.definition import read_pipeline
 from local_pipeline.executor.deployed import deployed_pipeline
 from local_pipeline.executor.engine import ActionContext, ActionOutcome, PipelineRun, RunRecord
-from local_pipeline.executor.runner import RestartsOnChange
+from local_pipeline.executor.runner import UpdatesThePipeline
 from local_pipeline.executor.self_mutation_action import SelfMutationAction
 from tests.unit.local_pipeline.executor.helpers import action, deploy_the_pipeline
 
 
-def test_an_unchanged_pipeline_goes_on_and_a_changed_one_restarts_the_run(configured_app, tmp_path: Path):
+def test_an_unchanged_pipeline_goes_on_and_an_updated_one_cancels_the_run(configured_app, tmp_path: Path):
     assembly = Path(shutil.copytree(configured_app.outdir, tmp_path / "cdk.out"))
     with Emulator() as emulator:
         setup = deploy_the_pipeline(emulator, assembly)
@@ -41,7 +41,7 @@ def test_an_unchanged_pipeline_goes_on_and_a_changed_one_restarts_the_run(config
             assert mutation.recognizes(project)
             return mutation(context, project, credentials(project.service_role_arn))
 
-        handler = RestartsOnChange(mutate_in_process, lambda: deployed_pipeline(emulator, pipeline_stack).pipeline)
+        handler = UpdatesThePipeline(mutate_in_process, lambda: deployed_pipeline(emulator, pipeline_stack).declaration)
 
         def copy(context: ActionContext) -> ActionOutcome:
             (output,) = context.outputs.values()
@@ -64,7 +64,7 @@ def test_an_unchanged_pipeline_goes_on_and_a_changed_one_restarts_the_run(config
         assert unchanged.status == "Succeeded", unchanged.reason
         assert unchanged.actions[1].summary == "SecretCachePipeline deployed in process"
 
-        # A commit adds an action to the pipeline: self-mutation deploys it and the run restarts.
+        # A commit adds an action to the pipeline: self-mutation deploys it and the run is cancelled.
         template_file = pipeline_stack.template_file
         template = json.loads(template_file.read_text())
         (pipeline,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::CodePipeline::Pipeline"]
@@ -76,6 +76,6 @@ def test_an_unchanged_pipeline_goes_on_and_a_changed_one_restarts_the_run(config
         changed = PipelineRun(
             read_pipeline({"Stages": stages}), handlers, directory=tmp_path / "2", record=RunRecord("2", "b", "release")
         ).execute()
-        assert changed.status == "Superseded", changed.reason
+        assert (changed.status, changed.updated_pipeline) == ("Cancelled", "UpdatePipeline/SelfMutate"), changed.reason
         assert [a.action for a in changed.actions] == ["Synth", "SelfMutate"]
         assert "Wait" in [a.name for a in deployed_pipeline(emulator, pipeline_stack).pipeline.actions()]

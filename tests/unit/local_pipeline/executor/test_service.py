@@ -16,7 +16,7 @@ from local_pipeline.executor.approval_action import ApprovalAction
 from local_pipeline.executor.definition import read_pipeline
 from local_pipeline.executor.engine import ActionOutcome, PipelineRun, RunRecord
 from local_pipeline.executor.process_groups import PROCESS_GROUP_FILE, ProcessGroup, record
-from local_pipeline.executor.service import RunService
+from local_pipeline.executor.service import RunService, RunStart
 from local_pipeline.executor.source_action import PushedCommit
 from tests.unit.local_pipeline.executor.helpers import action
 
@@ -28,20 +28,31 @@ TRIGGER = [
 ]
 
 
-def _pipeline(deployed: list[str]):
-    stages = [
+def _pipeline(deployed: list[str], *, stages=None, updates: tuple[str, ...] = ()):
+    """A pipeline whose Deploy actions record which run deployed where, and whose Mutate
+    action updates the pipeline when the run's commit is one of ``updates``."""
+    stages = stages or [
         {"Name": "Source", "Actions": [action("Src", "Echo", category="Source")]},
         {"Name": "Deploy", "Actions": [action("Approve", "Manual", category="Approval"), action("Deploy", "Deploy", run_order=2)]},
     ]
-    pipeline = read_pipeline({"Stages": stages, "Triggers": TRIGGER}, name="demo")
+    pipeline = read_pipeline({"Stages": stages, "Triggers": TRIGGER, "RestartExecutionOnUpdate": True}, name="demo")
 
-    def start_run(pushed, run_id, folder, decide):
+    def start_run(start: RunStart):
+        run_id = start.run_id
         handlers = {
             "Echo": lambda context: ActionOutcome("Succeeded", "echo"),
-            "Manual": ApprovalAction(decide),
-            "Deploy": lambda context: deployed.append(run_id) or ActionOutcome("Succeeded", "deployed"),
+            "Manual": ApprovalAction(start.decide),
+            "Deploy": lambda context: deployed.append(f"{context.action.stage}:{run_id}") or ActionOutcome("Succeeded", "deployed"),
+            "Mutate": lambda context: ActionOutcome("Succeeded", "deployed the pipeline", restart=start.pushed.commit in updates),
         }
-        return PipelineRun(pipeline, handlers, directory=folder, record=RunRecord(run_id, pushed.commit, pushed.branch)).execute()
+        return PipelineRun(
+            pipeline,
+            handlers,
+            directory=start.folder,
+            record=RunRecord(run_id, start.pushed.commit, start.pushed.branch, trigger=start.trigger),
+            executions=start.executions,
+            execution=start.execution,
+        ).execute()
 
     return pipeline, start_run
 
@@ -63,24 +74,24 @@ def test_a_run_waits_at_the_approval_then_goes_on_or_stops(tmp_path: Path):
     first = service.push("refs/heads/main", PushedCommit(tmp_path, "a" * 40, "main"))
     assert first.started and first.run_id == "1"
     assert service.follow("1", timeout_seconds=10) == "Waiting"
-    assert service.waiting() == ("1", "Deploy/Approve", "")
+    assert service.waiting() == [("1", "Deploy/Approve", "")]
     assert _approvals_on_the_page(tmp_path / "runs" / "1") == [["Deploy/Approve", "waiting", "", "", ""]]
     started = BeautifulSoup((tmp_path / "index.html").read_text(), "html.parser")  # written when the run started
     assert [cell.get_text(strip=True) for cell in started.select("#runs tr td")][:2] == ["1", "InProgress"]
     assert service.decide(True, "alice") == "run 1: Deploy/Approve approved by alice"
     assert service.follow("1", timeout_seconds=10) == "Succeeded"
     assert [row[:3] for row in _approvals_on_the_page(tmp_path / "runs" / "1")] == [["Deploy/Approve", "approved", "alice"]]
-    assert deployed == ["1"]
+    assert deployed == ["Deploy:1"]
 
     service.push("refs/heads/main", PushedCommit(tmp_path, "b" * 40, "main"))
     assert service.follow("2", timeout_seconds=10) == "Waiting"
     service.decide(False, "bob", "not today")
-    assert service.follow("2", timeout_seconds=10) == "Stopped"
-    assert deployed == ["1"]  # nothing after a rejected approval
+    assert service.follow("2", timeout_seconds=10) == "Failed"  # "the same as an action failing"
+    assert deployed == ["Deploy:1"]  # nothing after a rejected approval
     assert json.loads((tmp_path / "runs" / "latest" / "run.json").read_text())["reason"] == "Deploy/Approve: rejected by bob: not today"
     assert [(r["id"], r["commit"], r["branch"], r["status"]) for r in service.listing()] == [
         ("1", "a" * 12, "main", "Succeeded"),
-        ("2", "b" * 12, "main", "Stopped"),
+        ("2", "b" * 12, "main", "Failed"),
     ]
     with pytest.raises(LookupError, match="no run waits for an approval"):
         service.decide(True, "alice")
@@ -97,7 +108,7 @@ def _approvals_on_the_page(run: Path) -> list[list[str]]:
 def test_a_crashing_run_fails_with_its_reason_and_the_service_goes_on(tmp_path: Path):
     pipeline, _ = _pipeline([])
 
-    def crash(pushed, run_id, folder, decide):
+    def crash(start):
         raise RuntimeError("the runner broke")
 
     service = RunService(tmp_path / "runs", lambda: pipeline, crash)
@@ -106,9 +117,10 @@ def test_a_crashing_run_fails_with_its_reason_and_the_service_goes_on(tmp_path: 
     assert json.loads((tmp_path / "runs" / "1" / "run.json").read_text())["reason"] == "RuntimeError: the runner broke"
 
 
-def test_redeploying_keeps_the_runs_and_runs_them_one_at_a_time(tmp_path: Path):
-    """`make remote` while a run waits at its approval: the run stays listed and approvable,
-    and the next push waits for it, then runs the new pipeline (issue 19)."""
+def test_redeploying_keeps_the_runs_and_the_next_push_runs_the_new_pipeline_behind_the_waiting_one(tmp_path: Path):
+    """`make remote` while a run waits at its approval: the run stays listed and approvable;
+    the next push goes through Source, waits to enter the stage the first run holds (Rules
+    1 and 2 of "How pipeline executions work"), then runs the new pipeline (issue 19)."""
     deployed: list[str] = []
     pipeline, start_run = _pipeline(deployed)
     service = RunService(tmp_path / "runs", lambda: pipeline, start_run)
@@ -119,17 +131,137 @@ def test_redeploying_keeps_the_runs_and_runs_them_one_at_a_time(tmp_path: Path):
     new_pipeline, new_start_run = _pipeline(redeployed)
     service.redeploy(lambda: new_pipeline, new_start_run)
     service.push("refs/heads/main", PushedCommit(tmp_path, "b" * 40, "main"))
-    time.sleep(0.3)
-    assert [(row["id"], row["status"]) for row in service.listing()] == [("1", "Waiting"), ("2", "InProgress")]
-    assert not (tmp_path / "runs" / "2" / "actions").exists(), "run 2 started while run 1 held the pipeline"
+    _until(lambda: _row(service, "2")["why"] == "waits to enter Deploy")
+    assert _row(service, "1")["status"] == "Waiting"
+    assert not (tmp_path / "runs" / "2" / "actions" / "Deploy.Approve").exists(), "run 2 entered the stage run 1 holds"
 
     assert service.decide(True, "alice") == "run 1: Deploy/Approve approved by alice"
     assert service.follow("1", timeout_seconds=10) == "Succeeded"
     assert service.follow("2", timeout_seconds=10) == "Waiting"
-    assert deployed == ["1"]
+    assert deployed == ["Deploy:1"]
     service.decide(True, "alice")
     assert service.follow("2", timeout_seconds=10) == "Succeeded"
-    assert redeployed == ["2"], "the run after the redeploy runs the new pipeline"
+    assert redeployed == ["Deploy:2"], "the run after the redeploy runs the new pipeline"
+
+
+def _row(service: RunService, run_id: str) -> dict:
+    (row,) = [row for row in service.listing() if row["id"] == run_id]
+    return row
+
+
+def _until(condition, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not come about in time"
+        time.sleep(0.02)
+
+
+_TWO_ENVIRONMENTS = [
+    {"Name": "Source", "Actions": [action("Src", "Echo", category="Source")]},
+    {"Name": "Trusted", "Actions": [action("Deploy", "Deploy")]},
+    {"Name": "Trusting", "Actions": [action("Approve", "Manual", category="Approval"), action("Deploy", "Deploy", run_order=2)]},
+]
+
+
+def test_a_push_while_a_run_waits_at_an_approval_deploys_the_stages_before_it_and_a_third_push_supersedes_the_second(tmp_path):
+    """CodePipeline user guide, "How pipeline executions work": a stage with an approval
+    stays locked while it waits (Rule 1), a later execution runs the stages before it and
+    waits between the stages (Rule 2), and a more recent one supersedes it there (Rule 3;
+    API reference, "PipelineExecution": Superseded)."""
+    deployed: list[str] = []
+    pipeline, start_run = _pipeline(deployed, stages=_TWO_ENVIRONMENTS)
+    service = RunService(tmp_path / "runs", lambda: pipeline, start_run)
+    service.push("refs/heads/main", PushedCommit(tmp_path, "a" * 40, "main"))
+    assert service.follow("1", timeout_seconds=10) == "Waiting"
+    service.push("refs/heads/main", PushedCommit(tmp_path, "b" * 40, "main"))
+    _until(lambda: _row(service, "2")["why"] == "waits to enter Trusting")
+    assert deployed == ["Trusted:1", "Trusted:2"], "run 2 deployed Trusted while run 1 waits at its approval"
+    service.push("refs/heads/main", PushedCommit(tmp_path, "c" * 40, "main"))
+    assert service.follow("2", timeout_seconds=10) == "Superseded"
+    assert _row(service, "2")["why"] == "while it waited to enter Trusting, run 3, more recent, went on instead"
+    assert _row(service, "3")["why"] == "waits to enter Trusting"
+
+    service.decide(True, "alice", run_id="1")
+    assert service.follow("1", timeout_seconds=10) == "Succeeded"
+    assert service.follow("3", timeout_seconds=10) == "Waiting"
+    service.decide(True, "alice", run_id="3")
+    assert service.follow("3", timeout_seconds=10) == "Succeeded"
+    assert deployed == ["Trusted:1", "Trusted:2", "Trusted:3", "Trusting:1", "Trusting:3"]
+
+
+def test_with_several_runs_at_approvals_a_decision_names_its_run(tmp_path):
+    """Two runs wait at approvals of two stages: deciding without naming the run is
+    refused, naming both; ``run_id`` decides the one named."""
+    stages = [
+        {"Name": "Source", "Actions": [action("Src", "Echo", category="Source")]},
+        {"Name": "Dev", "Actions": [action("Approve", "Manual", category="Approval")]},
+        {"Name": "Prod", "Actions": [action("Approve", "Manual", category="Approval")]},
+    ]
+    pipeline, start_run = _pipeline([], stages=stages)
+    service = RunService(tmp_path / "runs", lambda: pipeline, start_run)
+    service.push("refs/heads/main", PushedCommit(tmp_path, "a" * 40, "main"))
+    assert service.follow("1", timeout_seconds=10) == "Waiting"
+    service.decide(True, "alice")
+    _until(lambda: service.waiting() == [("1", "Prod/Approve", "")])
+    service.push("refs/heads/main", PushedCommit(tmp_path, "b" * 40, "main"))
+    _until(lambda: len(service.waiting()) == 2)
+    with pytest.raises(LookupError, match=r"2 runs wait for an approval \(run 1 at Prod/Approve, run 2 at Dev/Approve\): say which"):
+        service.decide(True, "alice")
+    with pytest.raises(LookupError, match="run 7 waits for no approval"):
+        service.decide(True, "alice", run_id="7")
+    assert service.decide(False, "bob", run_id="2") == "run 2: Dev/Approve rejected by bob"
+    assert service.follow("2", timeout_seconds=10) == "Failed"
+    assert service.waiting() == [("1", "Prod/Approve", "")]
+
+
+def test_an_approval_no_one_decides_within_seven_days_fails_the_run(tmp_path):
+    """CodePipeline user guide, "Manage approval actions in CodePipeline": if no one
+    approves or rejects the action within seven days, "the result is the same as an
+    action failing". The service's clock is moved past the seven days."""
+    now = [1000.0]
+    pipeline, start_run = _pipeline([])
+    service = RunService(tmp_path / "runs", lambda: pipeline, start_run, clock=lambda: now[0])
+    service.push("refs/heads/main", PushedCommit(tmp_path, "a" * 40, "main"))
+    assert service.follow("1", timeout_seconds=10) == "Waiting"
+    now[0] += 7 * 24 * 3600 - 1
+    time.sleep(0.2)
+    assert service.waiting() == [("1", "Deploy/Approve", "")], "still within the seven days"
+    now[0] += 1
+    _until(lambda: service.waiting() == [])
+    assert service.follow("1", timeout_seconds=10) == "Failed"
+    recorded = json.loads((tmp_path / "runs" / "1" / "run.json").read_text())
+    assert recorded["reason"] == "Deploy/Approve: not approved: no one approved or rejected it within seven days"
+
+
+def test_a_run_that_updates_the_pipeline_cancels_the_waiting_run_and_restarts_on_the_branch_head(tmp_path):
+    """API reference, "PipelineExecution": "Cancelled: The pipeline's definition was updated
+    before the pipeline execution could be completed"; CloudFormation,
+    "AWS::CodePipeline::Pipeline": RestartExecutionOnUpdate reruns the pipeline after it is
+    updated: a new execution, with its own id, of the branch's head."""
+    stages = [
+        {"Name": "Source", "Actions": [action("Src", "Echo", category="Source")]},
+        {"Name": "UpdatePipeline", "Actions": [action("SelfMutate", "Mutate")]},
+        {"Name": "Deploy", "Actions": [action("Approve", "Manual", category="Approval"), action("Deploy", "Deploy", run_order=2)]},
+    ]
+    deployed: list[str] = []
+    pipeline, start_run = _pipeline(deployed, stages=stages, updates=("b" * 40,))
+    head = PushedCommit(tmp_path, "c" * 40, "main")
+    service = RunService(tmp_path / "runs", lambda: pipeline, start_run, branch_head=lambda branch: head)
+    service.push("refs/heads/main", PushedCommit(tmp_path, "a" * 40, "main"))
+    assert service.follow("1", timeout_seconds=10) == "Waiting"
+    service.push("refs/heads/main", PushedCommit(tmp_path, "b" * 40, "main"))
+    assert service.follow("2", timeout_seconds=10) == "Cancelled"
+    _until(lambda: _row(service, "1")["status"] == "Cancelled")
+    first = json.loads((tmp_path / "runs" / "1" / "run.json").read_text())
+    assert first["reason"] == "the pipeline's definition was updated by run 2's UpdatePipeline/SelfMutate before this run could complete"
+    assert [(a["action"], a["status"]) for a in first["actions"]][-1] == ("Approve", "Abandoned")
+    second = json.loads((tmp_path / "runs" / "2" / "run.json").read_text())
+    assert (second["updated_pipeline"], second["restarted_as"]) == ("UpdatePipeline/SelfMutate", "3")
+    assert service.follow("3", timeout_seconds=10) == "Waiting"
+    third = json.loads((tmp_path / "runs" / "3" / "run.json").read_text())
+    assert (third["commit"], third["trigger"]) == ("c" * 40, "the pipeline's update by run 2 (UpdatePipeline/SelfMutate)")
+    assert len({first["execution_id"], second["execution_id"], third["execution_id"]}) == 3
+    assert deployed == []
 
 
 def test_a_new_service_lists_the_earlier_runs_and_fails_the_abandoned_one(tmp_path: Path):
@@ -143,7 +275,7 @@ def test_a_new_service_lists_the_earlier_runs_and_fails_the_abandoned_one(tmp_pa
     second = RunService(tmp_path / "runs", lambda: pipeline, start_run)
     assert second.recovered == ["run 1: the push service stopped during this run: marked Failed"]
     assert [(row["id"], row["commit"], row["status"]) for row in second.listing()] == [("1", "a" * 12, "Failed")]
-    assert second.waiting() is None
+    assert second.waiting() == []
     second.push("refs/heads/main", PushedCommit(tmp_path, "b" * 40, "main"))
     assert second.follow("2", timeout_seconds=10) == "Waiting", "ids go on from the earlier service's"
 
@@ -152,7 +284,9 @@ def _sleeping_build(pipeline):
     """A run whose Deploy action is a build command: a process group of its own, recorded
     beside the action's log as buildspec.py records it, that runs until it is ended."""
 
-    def start_run(pushed, run_id, folder, decide):
+    def start_run(start):
+        folder = start.folder
+
         def build(context):
             process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"], start_new_session=True)
             record(context.log.with_name(PROCESS_GROUP_FILE), ProcessGroup.of(process, "build command 'sleep 120'"))
@@ -164,7 +298,10 @@ def _sleeping_build(pipeline):
             "Manual": lambda context: ActionOutcome("Succeeded"),
             "Deploy": build,
         }
-        return PipelineRun(pipeline, handlers, directory=folder, record=RunRecord(run_id, pushed.commit, pushed.branch)).execute()
+        run = RunRecord(start.run_id, start.pushed.commit, start.pushed.branch)
+        return PipelineRun(
+            pipeline, handlers, directory=folder, record=run, executions=start.executions, execution=start.execution
+        ).execute()
 
     return start_run
 

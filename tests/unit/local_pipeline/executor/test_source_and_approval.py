@@ -64,7 +64,7 @@ def test_a_commit_that_is_not_there_fails_the_source_naming_it(tmp_path):
     assert record.status == "Failed" and f"commit {'0' * 40} is not in {repository}" in record.reason
 
 
-def test_approval_lets_the_run_go_on_and_rejection_stops_it(tmp_path):
+def test_approval_lets_the_run_go_on_and_rejection_fails_it(tmp_path):
     asked = []
 
     def decide(approve: bool):
@@ -87,7 +87,7 @@ def test_approval_lets_the_run_go_on_and_rejection_stops_it(tmp_path):
     rejected = PipelineRun(
         pipeline, {"Manual": ApprovalAction(decide(False)), **echo}, directory=tmp_path / "r", record=RunRecord("2", "c", "main")
     ).execute()
-    assert (rejected.status, rejected.reason, ran) == ("Stopped", "Gate/Approve: rejected by alice: not today", [1])
+    assert (rejected.status, rejected.reason, ran) == ("Failed", "Gate/Approve: rejected by alice: not today", [1])
     assert asked == [("Gate/Approve", "Deploy X into 111111111111?")] * 2
 
 
