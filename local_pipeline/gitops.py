@@ -272,8 +272,13 @@ def _handler(control: Control, token: str, port: int) -> type[BaseHTTPRequestHan
                 recorded = RUNS / run_id / "run.json"
                 record = json.loads(recorded.read_text()) if recorded.is_file() else None
                 waiting = [entry for entry in control.service.waiting() if entry[0] == run_id]
-                ended = control.service.ended(run_id)
-                return self._reply(200, {"record": record, "waiting": waiting[0] if waiting else None, "ended": ended})
+                answer = {
+                    "record": record,
+                    "waiting": waiting[0] if waiting else None,
+                    "waits_to_enter": control.service.waits_to_enter(run_id),
+                    "ended": control.service.ended(run_id),
+                }
+                return self._reply(200, answer)
             return self._reply(404, {"error": f"no {self.path}"})
 
         def do_POST(self) -> None:  # noqa: N802  (http.server's name)
@@ -495,6 +500,10 @@ def follow(run_id: str, *, shown: int = 0) -> int:
                 f"run {run_id} waits for approval at {where}: {data}\n  make approve RUN={run_id}   or   make reject RUN={run_id}",
                 flush=True,
             )
+            return 0
+        if state.get("waits_to_enter"):
+            # CodePipeline's stage lock: it goes on by itself when the stage is free (`make runs`).
+            print(f"run {run_id} waits to enter {state['waits_to_enter']}: it goes on by itself (`make runs`)", flush=True)
             return 0
         if record["status"] != "InProgress" and state.get("ended", True):
             print(f"run {run_id} {record['status']}" + (f": {record.get('reason')}" if record.get("reason") else ""), flush=True)

@@ -180,6 +180,16 @@ class Executions:
             self._changed.notify_all()
             return [execution.run_id for execution in self._arrivals.get(stage, [])]
 
+    def waits(self, execution: Execution) -> tuple[str, str | None] | None:
+        """(the stage ``execution`` waits to enter, the run that holds it) if it waits between
+        stages (read under the lock: an execution that finds its stage free never shows waiting)."""
+        with self._changed:
+            stage = execution.waiting_for
+            if stage is None:
+                return None
+            owner = self._owners.get(stage)
+            return stage, owner.run_id if owner else None
+
     def waiting_at_transitions(self) -> dict[str, str]:
         """run id -> the stage it waits to enter."""
         with self._changed:

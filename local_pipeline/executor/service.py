@@ -272,6 +272,15 @@ class RunService:
 
     # --- following and listing --------------------------------------------------------
 
+    def waits_to_enter(self, run_id: str) -> str | None:
+        """What the run waits for between two stages ("Deploy, held by run 3"), if it does."""
+        run = self._runs.get(run_id)
+        waits = self.executions.waits(run.execution) if run is not None and run.ended is None else None
+        if waits is None:
+            return None
+        stage, holder = waits
+        return f"{stage}, held by run {holder}" if holder else f"{stage}, whose inbound transition is disabled"
+
     def ended(self, run_id: str) -> bool:
         """Has the service finished with the run (its record final, a restart started)? A
         run this service did not start is as its record says."""
@@ -292,10 +301,12 @@ class RunService:
 
     def listing(self) -> list[dict[str, object]]:
         """Every run recorded under the runs folder (``list_runs``), this service's live state over it."""
-        return list_runs(self.runs_folder, self._runs)
+        return list_runs(self.runs_folder, self._runs, self.waits_to_enter)
 
 
-def list_runs(runs: Path, live: Mapping[str, _Run] | None = None) -> list[dict[str, object]]:
+def list_runs(
+    runs: Path, live: Mapping[str, _Run] | None = None, waits_to_enter: Callable[[str], str | None] = lambda _: None
+) -> list[dict[str, object]]:
     """Every run recorded under ``runs``, by id: id, commit, branch, status, duration
     (seconds: until now for a run in ``live``, the runs a service runs; else its actions')."""
     live = live or {}
@@ -308,8 +319,8 @@ def list_runs(runs: Path, live: Mapping[str, _Run] | None = None) -> list[dict[s
         why = str(record.get("reason") or "")
         if run is not None and run.waiting is not None:
             status, why = "Waiting", f"for approval at {run.waiting.where}"
-        elif run is not None and run.ended is None and run.execution.waiting_for:
-            why = f"waits to enter {run.execution.waiting_for}"
+        elif run is not None and (waits := waits_to_enter(run.run_id)):
+            why = f"waits to enter {waits}"
         elif record.get("restarted_as"):
             why = f"{why}; restarted as run {record['restarted_as']}"
         actions = record.get("actions") or []

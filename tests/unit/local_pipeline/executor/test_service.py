@@ -131,7 +131,7 @@ def test_redeploying_keeps_the_runs_and_the_next_push_runs_the_new_pipeline_behi
     new_pipeline, new_start_run = _pipeline(redeployed)
     service.redeploy(lambda: new_pipeline, new_start_run)
     service.push("refs/heads/main", PushedCommit(tmp_path, "b" * 40, "main"))
-    _until(lambda: _row(service, "2")["why"] == "waits to enter Deploy")
+    _until(lambda: _row(service, "2")["why"] == "waits to enter Deploy, held by run 1")
     assert _row(service, "1")["status"] == "Waiting"
     assert not (tmp_path / "runs" / "2" / "actions" / "Deploy.Approve").exists(), "run 2 entered the stage run 1 holds"
 
@@ -174,12 +174,12 @@ def test_a_push_while_a_run_waits_at_an_approval_deploys_the_stages_before_it_an
     service.push("refs/heads/main", PushedCommit(tmp_path, "a" * 40, "main"))
     assert service.follow("1", timeout_seconds=10) == "Waiting"
     service.push("refs/heads/main", PushedCommit(tmp_path, "b" * 40, "main"))
-    _until(lambda: _row(service, "2")["why"] == "waits to enter Trusting")
+    _until(lambda: _row(service, "2")["why"] == "waits to enter Trusting, held by run 1")
     assert deployed == ["Trusted:1", "Trusted:2"], "run 2 deployed Trusted while run 1 waits at its approval"
     service.push("refs/heads/main", PushedCommit(tmp_path, "c" * 40, "main"))
     assert service.follow("2", timeout_seconds=10) == "Superseded"
     assert _row(service, "2")["why"] == "while it waited to enter Trusting, run 3, more recent, went on instead"
-    assert _row(service, "3")["why"] == "waits to enter Trusting"
+    assert _row(service, "3")["why"] == "waits to enter Trusting, held by run 1"
 
     service.decide(True, "alice", run_id="1")
     assert service.follow("1", timeout_seconds=10) == "Succeeded"
