@@ -129,6 +129,19 @@ def _ssm_parameter(call: Call, caller: str) -> Target:
     return Target(arn, account)
 
 
+def _ssm_parameters(call: Call, caller: str) -> Target:
+    """GetParameters of one name, as CodeBuild reads each Parameter Store variable. IAM
+    authorizes each parameter a call names; this table holds one target a call, so a call
+    that names several is refused, saying so, rather than authorized on one of them."""
+    names = call._get_param("Names") or []
+    if len(names) != 1:
+        raise AccessDeniedJson(f"the emulator authorizes ssm:GetParameters one parameter a call; this call names {len(names)}")
+    name = str(names[0])
+    account = _account_in(name, caller)
+    arn = name if name.startswith("arn:") else _arn("ssm", call.region, account, f"parameter/{name.lstrip('/')}")
+    return Target(arn, account)
+
+
 def _state_machine(call: Call, caller: str) -> Target:
     arn = str(call._get_param("stateMachineArn"))
     return Target(arn, _account_in(arn, caller))
@@ -284,6 +297,7 @@ def _stack(call: Call, caller: str) -> Target:
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("ssm", "GetParameter"): Operation("ssm:GetParameter", _ssm_parameter),
+    ("ssm", "GetParameters"): Operation("ssm:GetParameters", _ssm_parameters),
     ("stepfunctions", "StartSyncExecution"): Operation("states:StartSyncExecution", _readable_state_machine),
     ("stepfunctions", "StartExecution"): Operation("states:StartExecution", _state_machine),
     ("stepfunctions", "DescribeStateMachine"): Operation("states:DescribeStateMachine", _readable_state_machine),

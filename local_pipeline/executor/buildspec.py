@@ -9,20 +9,63 @@ primary input. What it follows, cited below by the short name in brackets:
   https://docs.aws.amazon.com/codebuild/latest/userguide/view-build-details-phases.html
 - [env-vars] "Environment variables in build environments",
   https://docs.aws.amazon.com/codebuild/latest/userguide/build-env-ref-env-vars.html
+- [shells] "Shells and commands in build environments",
+  https://docs.aws.amazon.com/codebuild/latest/userguide/build-env-ref-cmd.html
 - [action] CodePipeline, "AWS CodeBuild build and test action reference",
   https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-CodeBuild.html
+- [multi] "CodePipeline integration with CodeBuild and multiple input sources and output
+  artifacts sample",
+  https://docs.aws.amazon.com/codebuild/latest/userguide/sample-pipeline-multi-input-output.html
 
 Where those pages are silent, the comment beside the code says that the behaviour is a guess.
 
-A build stays in its folder. On CodeBuild the build's container is the boundary; here it is
-the build's working directory, so what the buildspec names is held to it:
+The shell. [spec], env/shell: "For Linux operating systems, supported shell tags are:
+``bash``, ``/bin/sh``" (``powershell.exe`` and ``cmd.exe`` are Windows': refused here). No
+page says in so many words which shell runs the commands when ``env.shell`` is left out;
+the nearest is [shells]: "You can specify any Shell Command Language (sh) command", a
+sentence AWS put there (awsdocs/aws-codebuild-user-guide#65, answering #5) to say that
+``sh`` is what runs them. So a buildspec without ``env.shell`` runs under ``/bin/sh``
+(``DEFAULT_SHELL``): this machine's, which on Debian and Ubuntu, as on CodeBuild's Ubuntu
+standard images, is dash, so a bashism (``[[``, ``source``, arrays) fails here as it fails
+there. A choice made on that reading, not on a sentence that names the binary.
+
+Parameter Store and Secrets Manager. ``env.parameter-store`` and ``env.secrets-manager``
+([spec]) are read before the first command runs, by the caller's ``read_stored`` (the
+CodeBuild action reads them as the project's service role). A reference the caller cannot
+read fails the build with the caller's reason, and nothing runs. Every value read so (the
+buildspec's and, given as ``StoredValue``, the project's and the action's) is hidden in the
+build's log as CodeBuild hides it ([spec], env: "To protect sensitive information, the
+following are hidden in CodeBuild logs: [...] Strings specified using the Parameter Store
+[...] Strings specified using AWS Secrets Manager"): each occurrence, wherever it appears in
+a line (the command line included), is written ``***``, what CodeBuild's logs show; such a
+variable is never exported ([spec], env/exported-variables: "The following cannot be
+exported: Amazon EC2 Systems Manager Parameter Store secrets specified in the build project
+[...] Secrets Manager secrets specified in the build project"), and an exported value that
+holds one is masked too (a choice: CodeBuild would export it as it is).
+
+Several inputs and outputs ([action], "Input artifacts" and "Output artifacts"; [multi]):
+the primary input is ``workdir`` (``CODEBUILD_SRC_DIR``); each other input is a directory of
+its own, ``CODEBUILD_SRC_DIR_<its artifact name>`` ("The directories for all other input
+artifacts are made available with $CODEBUILD_SRC_DIR_yourInputArtifactName"). With several
+output artifacts, each is filled from the ``artifacts.secondary-artifacts`` section whose
+identifier is its name ("When more than one output artifact is specified, all artifacts
+referenced must be defined as secondary artifacts in the build spec file. The names of the
+output artifacts in CodePipeline must match the artifact identifiers in the build spec
+file"), and the primary ``artifacts`` section fills none of them. A ``base-directory`` may
+start with ``$CODEBUILD_SRC_DIR`` or ``$CODEBUILD_SRC_DIR_<name>`` as [multi]'s buildspec
+does (``base-directory: $CODEBUILD_SRC_DIR_source2``); no other ``$`` is expanded there (a
+guess: the pages show only those).
+
+A build stays in its folders (``workdir`` and the other inputs' directories). On CodeBuild
+the build's container is the boundary; here it is those folders, so what the buildspec
+names is held to them:
 
 - a report group name, a ``base-directory``, a ``files`` pattern or an artifact ``name``
   that is absolute or has a ``..`` part is refused when the buildspec is read
   (BuildspecError, naming the key and the path);
-- when the files are collected, a ``base-directory`` that resolves outside the working
-  directory (a symbolic link to /etc) is refused, and so is a file that is a symbolic link
-  resolving outside it (``ln -s /etc/passwd out/report.xml``): the build fails naming it,
+- when the files are collected, a ``base-directory`` that resolves outside the build's
+  folders (a symbolic link to /etc) is refused, and so is a file that is a symbolic link
+  resolving outside them (``ln -s /etc/passwd out/report.xml``): the build fails naming it,
   and nothing of it is kept. [spec], artifacts/enable-symlinks: "If the output type is ZIP,
   specifies if internal symbolic links are preserved in the ZIP file. If this contains
   yes, all internal symbolic links in the source will be preserved" (the default is no).
@@ -45,11 +88,12 @@ import signal
 import stat
 import subprocess
 import tempfile
+import threading
 import time
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, Literal
 
 import yaml
 
@@ -57,6 +101,14 @@ from local_pipeline.executor.process_groups import PROCESS_GROUP_FILE, ProcessGr
 from local_pipeline.executor.process_groups import record as record_group
 
 PHASES = ("install", "pre_build", "build", "post_build")
+
+# [spec], env/shell: the Linux tags, and the Windows ones (refused: the build runs on Linux here).
+LINUX_SHELLS = ("bash", "/bin/sh")
+_WINDOWS_SHELLS = ("powershell.exe", "cmd.exe")
+# What runs the commands when env.shell is left out: see the module's docstring.
+DEFAULT_SHELL = "/bin/sh"
+# What a hidden value is written as in the log (CodeBuild's logs show "***").
+MASK = "***"
 
 # The keys [spec] lists; any other key is refused, named, rather than silently skipped.
 _TOP_KEYS = frozenset({"version", "run-as", "env", "proxy", "batch", "phases", "reports", "artifacts", "cache"})
@@ -85,16 +137,20 @@ _REPORT_FORMATS = frozenset(
 # [spec], phases/*/on-failure: ABORT, CONTINUE, RETRY, RETRY-<count>, RETRY-<regex>, RETRY-<count>-<regex>.
 _RETRY = re.compile(r"RETRY(-.+)?", re.IGNORECASE)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# A base-directory that starts with one of the build's source variables ([multi]).
+_SOURCE_VARIABLE = re.compile(r"\$(?:\{(CODEBUILD_SRC_DIR\w*)\}|(CODEBUILD_SRC_DIR\w*))(.*)", re.DOTALL)
 
-# One command in a bash process of its own, which first restores the state the command
+# One command in a shell process of its own, which first restores the state the command
 # before it left (every shell variable, exported or not, and the working directory) and,
 # on its way out (also through `exit`), saves its own: so `cd`, `X=1` and `export X=1`
 # carry over from command to command and phase to phase, as version 0.2 promises ([spec],
 # "phases": version 0.1 ran each command in a separate shell instance, 0.2 "solves this
-# issue"), and a command that calls `exit` fails only itself. Bash's own read-only and
-# dynamic variables are not saved. Shell functions, options (`set -e`) and traps are not
-# carried over: a guess, [spec] speaks only of directories and environment variables.
-_RUNNER = r"""
+# issue"), and a command that calls `exit` fails only itself. Shell functions, options
+# (`set -e`) and traps are not carried over: a guess, [spec] speaks only of directories
+# and environment variables.
+#
+# bash: every variable by `declare -p`, less bash's own read-only and dynamic ones.
+_BASH_RUNNER = r"""
 __buildspec_state=$1 __buildspec_command=$2
 set --
 __buildspec_save() {
@@ -114,8 +170,27 @@ trap '__buildspec_status=$?; set +eu; __buildspec_save >"$__buildspec_state"; ex
 eval "$__buildspec_command"
 """
 
-# Prints name NUL value NUL for each of the names set in the saved state.
-_READER = r"""
+# /bin/sh (dash on Debian and Ubuntu): POSIX only. `set` writes every variable "with
+# appropriate quoting [...] suitable for reinput to the shell" (POSIX, "set"), `export -p`
+# and `readonly -p` which of them are exported or read-only; PWD is among them, and the
+# state ends by going there. The shell's own PPID is kept over the saved one.
+_SH_RUNNER = r"""
+__buildspec_state=$1 __buildspec_command=$2 __buildspec_ppid=$PPID
+set --
+__buildspec_save() {
+    unset __buildspec_state __buildspec_command __buildspec_status __buildspec_ppid
+    { set; export -p; readonly -p; echo 'cd -- "$PWD"'; } >"$1"
+    exit "$2"
+}
+trap '__buildspec_status=$?; set +eu; __buildspec_save "$__buildspec_state" "$__buildspec_status"' EXIT
+. "$__buildspec_state"
+PPID=$__buildspec_ppid
+eval "$__buildspec_command"
+"""
+
+# Prints name NUL value NUL for each of the names set in the saved state (the names are
+# checked to be shell names when the buildspec is read).
+_BASH_READER = r"""
 __buildspec_state=$1
 shift
 . "$__buildspec_state" 2>/dev/null
@@ -125,11 +200,71 @@ done
 exit 0
 """
 
+_SH_READER = r"""
+__buildspec_state=$1
+shift
+. "$__buildspec_state" 2>/dev/null
+for __buildspec_name do
+    eval "__buildspec_set=\${$__buildspec_name+x} __buildspec_value=\${$__buildspec_name-}"
+    if [ -n "$__buildspec_set" ]; then printf '%s\0%s\0' "$__buildspec_name" "$__buildspec_value"; fi
+done
+exit 0
+"""
+
+
+class StoredValue(str):
+    """A value read from Parameter Store or Secrets Manager: hidden in the build's log and
+    never exported. Its repr does not show it."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"StoredValue({MASK})"
+
+
+Store = Literal["PARAMETER_STORE", "SECRETS_MANAGER"]
+
+
+@dataclass(frozen=True)
+class StoredReference:
+    """A variable whose value is read from Parameter Store or Secrets Manager."""
+
+    variable: str
+    store: Store
+    reference: str  # a parameter's name; for Secrets Manager, secret-id:json-key:version-stage:version-id
+    where: str  # how the build names it, for a reason: "env.parameter-store.DB_HOST"
+
+
+@dataclass(frozen=True)
+class SecretReference:
+    """[spec], env/secrets-manager: ``secret-id:json-key:version-stage:version-id``; an
+    empty part is one not given."""
+
+    secret_id: str
+    json_key: str = ""
+    version_stage: str = ""
+    version_id: str = ""
+
+
+class StoreReadError(Exception):
+    """A stored variable could not be read: names the variable, the parameter or secret, and
+    why (a denial names the role and what was denied). Never holds the value."""
+
+
+@dataclass(frozen=True)
+class Collected:
+    """The files of one ``artifacts`` section: absolute path -> its path inside the artifact
+    (what ``base-directory`` and ``discard-paths`` make of it, relative, POSIX), and those of
+    them to copy as links (``enable-symlinks: yes``) -> the link's text."""
+
+    layout: dict[Path, str] = field(default_factory=dict)
+    links: dict[Path, str] = field(default_factory=dict)
+
 
 @dataclass(frozen=True)
 class BuildResult:
     succeeded: bool
-    reason: str  # "" when it succeeded; else one line: phase, command, exit code
+    reason: str  # "" when it succeeded; else one line: phase, command, exit code (values read from stores masked)
     exported_variables: dict[str, str]
     reports: dict[str, list[Path]]  # report group name -> report files found (absolute paths)
     artifacts: list[Path]  # files of the primary artifact (absolute), per `artifacts:`
@@ -141,6 +276,10 @@ class BuildResult:
     # (`enable-symlinks: yes`), each with its link's text; the others are copied with
     # ``copy_within``.
     artifact_links: dict[Path, str] = field(default_factory=dict)
+    # The secondary artifacts asked for (``secondary_artifacts``), by identifier.
+    secondary: dict[str, Collected] = field(default_factory=dict)
+    # The build's folders: what it collected is in them, and ``copy_within`` holds a copy to them.
+    folders: tuple[Path, ...] = ()
 
 
 class BuildspecError(Exception):
@@ -159,6 +298,42 @@ def parse_buildspec(source: str | Mapping[str, Any]) -> dict[str, Any]:
     return spec
 
 
+def parse_secret_reference(text: str) -> SecretReference:
+    """[spec], env/secrets-manager: ``secret-id:json-key:version-stage:version-id``, where
+    ``secret-id`` is "The name or Amazon Resource Name (ARN)" of the secret (an ARN's own
+    colons are its first seven parts). ValueError when it is not of that form, or names both
+    a version stage and a version ID ("If you use version-stage, don't specify version-id")."""
+    parts = str(text).split(":")
+    cut = 7 if text.startswith("arn:") else 1
+    secret_id, rest = ":".join(parts[:cut]), parts[cut:]
+    if not secret_id or len(rest) > 3 or (cut == 7 and len(parts) < 7):
+        raise ValueError(f"{text!r} is not of the form secret-id:json-key:version-stage:version-id")
+    json_key, version_stage, version_id = [*rest, "", "", ""][:3]
+    if version_stage and version_id:
+        raise ValueError(f'{text!r} names both a version stage and a version ID ("If you use version-stage, don\'t specify version-id")')
+    return SecretReference(secret_id, json_key, version_stage, version_id)
+
+
+def stored_references(spec: Mapping[str, Any]) -> list[StoredReference]:
+    """The buildspec's ``env.parameter-store`` and then its ``env.secrets-manager``
+    variables: read in that order, so a name in both takes the Secrets Manager value (a
+    guess: [spec] does not rank them; both "replace existing environment variables")."""
+    env = spec.get("env") or {}
+    references: list[StoredReference] = []
+    for key, store in (("parameter-store", "PARAMETER_STORE"), ("secrets-manager", "SECRETS_MANAGER")):
+        for name, value in (env.get(key) or {}).items():
+            references.append(StoredReference(str(name), store, str(value), f"env.{key}.{name}"))  # type: ignore[arg-type]
+    return references
+
+
+def mask(text: str, values: Iterable[str]) -> str:
+    """``text`` with every occurrence of each of ``values`` written ``***``, longest first."""
+    pattern = _alternatives([value.encode() for value in values])
+    if pattern is None:
+        return text
+    return pattern.sub(MASK.encode(), text.encode()).decode(errors="replace")
+
+
 def run_buildspec(
     buildspec: str | Mapping[str, Any],
     *,
@@ -167,79 +342,175 @@ def run_buildspec(
     log: Path,
     timeout_seconds: float = 3600,
     overrides: Mapping[str, str] | None = None,
+    read_stored: Callable[[StoredReference], str] | None = None,
+    masked: Collection[str] = (),
+    secondary_sources: Mapping[str, Path] | None = None,
+    secondary_artifacts: Sequence[str] = (),
 ) -> BuildResult:
     """Runs the buildspec's phases in ``workdir``; every command's output is appended to ``log``.
 
     ``environment`` is the build's starting environment (PATH and the like: what the build
     image holds), which ``env.variables`` replace name by name ([spec], env/variables: "Any
-    environment variables you set replace existing environment variables"). ``overrides``
-    are the build project's and the CodePipeline action's environment variables, which beat
-    ``env.variables``: [spec] ranks the start-build call first, then the project, and the
-    buildspec last. That the action's ``EnvironmentVariables`` count as the start-build
-    call's is our reading of [action], which describes them with CodeBuild's
-    ``EnvironmentVariable`` API type but does not name the call.
+    environment variables you set replace existing environment variables"), and then the
+    values ``read_stored`` reads for ``env.parameter-store`` and ``env.secrets-manager``
+    ("Any environment variables you retrieve from Amazon EC2 Systems Manager Parameter Store
+    replace existing environment variables"). ``overrides`` are the build project's and the
+    CodePipeline action's environment variables, which beat the buildspec's: [spec] ranks
+    the start-build call first, then the project, and the buildspec last. That the action's
+    ``EnvironmentVariables`` count as the start-build call's is our reading of [action],
+    which describes them with CodeBuild's ``EnvironmentVariable`` API type but does not name
+    the call. An override given as a ``StoredValue`` was read from a store.
+
+    ``read_stored`` raises StoreReadError for a reference it cannot read: the build fails
+    with that reason before any command runs. Every value read from a store, and each of
+    ``masked`` (the build's credentials), is written ``***`` in the log and in the reason.
+
+    ``secondary_sources`` are the action's other input artifacts' directories, by name
+    (``CODEBUILD_SRC_DIR_<name>``); ``secondary_artifacts`` the identifiers of the
+    ``artifacts.secondary-artifacts`` sections to collect, the action's output artifacts when
+    it has several: then the primary ``artifacts`` section is not collected, and a name
+    with no section of its own fails the build, naming it.
     """
     spec = parse_buildspec(buildspec)
     workdir = workdir.resolve()
+    sources = {name: path.resolve() for name, path in (secondary_sources or {}).items()}
+    folders = _Folders(workdir, sources)
     env = spec.get("env") or {}
-    variables = {
-        **{name: str(value) for name, value in environment.items()},
-        **_plain_variables(env.get("variables")),
-        **(overrides or {}),
-        # [env-vars]: the build's directory, and 1 until the build is failing.
-        "CODEBUILD_SRC_DIR": str(workdir),
-        "CODEBUILD_BUILD_SUCCEEDING": "1",
-    }
+    shell_name = str(env.get("shell", DEFAULT_SHELL))
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("a", encoding="utf-8") as log_file, tempfile.TemporaryDirectory(prefix="buildspec-") as scratch:
-        shell = _Shell(Path(scratch) / "state", log_file, variables, workdir, timeout_seconds, log.with_name(PROCESS_GROUP_FILE))
+    with tempfile.TemporaryDirectory(prefix="buildspec-") as scratch:
         try:
-            reason = _run_phases(spec.get("phases") or {}, shell)
-        except _Stopped as stopped:
-            reason = str(stopped)
-        exported = shell.values(_exportable(env))
-        # [transitions]: uploading the artifacts is attempted even when the build phase
-        # failed, and test reports matter most then: both are collected whatever happened.
-        refused: list[str] = []
-        reports: dict[str, list[Path]] = {}
-        for name, group in (spec.get("reports") or {}).items():
-            files, _ = _select(workdir, group, f"reports.{name}", refused, links=False)
-            reports[name] = sorted(files)
-        layout: dict[Path, str] = {}
-        links: dict[Path, str] = {}
-        if "artifacts" in spec:
-            artifacts = spec["artifacts"]
-            layout, links = _select(workdir, artifacts, "artifacts", refused, links=_yes(artifacts.get("enable-symlinks")))
-        for line in refused:
-            shell.note(line)
-        reason = reason or (refused[0] if refused else "")
-        if "artifacts" in spec and not layout and not reason:
-            # A guess: [spec] does not say; CodeBuild is known to fail the upload with
-            # "no matching artifact paths found" when `artifacts.files` matches nothing.
-            reason = "artifacts: no file matches artifacts.files"
-        shell.note(f"build {'failed: ' + reason if reason else 'succeeded'}")
+            stored = {ref.variable: StoredValue(_read(ref, read_stored)) for ref in stored_references(spec)}
+        except StoreReadError as error:
+            reason = mask(str(error), masked)
+            with _Log(log, Path(scratch) / "output", masked) as early:
+                early.note(f"build failed: {reason}")
+            return BuildResult(False, reason, {}, {}, [], _not_honoured(spec), folders=folders.all())
+        variables: dict[str, str] = {
+            **{name: str(value) for name, value in environment.items()},
+            **_plain_variables(env.get("variables")),
+            **stored,
+            **(overrides or {}),
+            # [env-vars]: the build's directory, the other inputs' ([action]), and 1 until the build is failing.
+            "CODEBUILD_SRC_DIR": str(workdir),
+            **{f"CODEBUILD_SRC_DIR_{name}": str(path) for name, path in sources.items()},
+            "CODEBUILD_BUILD_SUCCEEDING": "1",
+        }
+        from_stores = {name for name, value in variables.items() if isinstance(value, StoredValue)}
+        hidden = [*masked, *(variables[name] for name in from_stores)]
+        with _Log(log, Path(scratch) / "output", hidden) as build_log:
+            shell = _Shell(
+                shell_name, Path(scratch) / "state", build_log, variables, workdir, timeout_seconds, log.with_name(PROCESS_GROUP_FILE)
+            )
+            build_log.note(f"shell: {shell.command[0]}" + ("" if "shell" in env else " (env.shell not given: sh, [shells])"))
+            for name, path in sources.items():
+                if not _NAME.fullmatch(name):
+                    # An artifact name may hold '-' (CodePipeline allows it); what CodeBuild names
+                    # such an input's variable is not said: here it is not set.
+                    build_log.note(f"input artifact {name} is in {path}: CODEBUILD_SRC_DIR_{name} is no shell variable name: not set")
+            try:
+                reason = _run_phases(spec.get("phases") or {}, shell)
+            except _Stopped as stopped:
+                reason = str(stopped)
+            exported = _exported(shell, env, from_stores, hidden, build_log)
+            # [transitions]: uploading the artifacts is attempted even when the build phase
+            # failed, and test reports matter most then: both are collected whatever happened.
+            refused: list[str] = []
+            reports: dict[str, list[Path]] = {}
+            for name, group in (spec.get("reports") or {}).items():
+                files = _select(folders, group, f"reports.{name}", refused, links=False)
+                reports[name] = sorted(files.layout)
+            primary = Collected()
+            secondary: dict[str, Collected] = {}
+            unmatched: list[str] = []
+            artifacts = spec.get("artifacts") or {}
+            sections = artifacts.get("secondary-artifacts") or {}
+            if secondary_artifacts:
+                for name in secondary_artifacts:
+                    if name in sections:
+                        secondary[name] = _select(
+                            folders,
+                            sections[name],
+                            f"artifacts.secondary-artifacts.{name}",
+                            refused,
+                            links=_yes(sections[name].get("enable-symlinks")),
+                        )
+                        if not secondary[name].layout:
+                            unmatched.append(f"artifacts.secondary-artifacts.{name}")
+                for name in sections:
+                    if name not in secondary_artifacts:
+                        build_log.note(f"artifacts.secondary-artifacts.{name}: the action has no output artifact {name}: not handed on")
+            elif "artifacts" in spec:
+                primary = _select(folders, artifacts, "artifacts", refused, links=_yes(artifacts.get("enable-symlinks")))
+                if not primary.layout:
+                    unmatched.append("artifacts")
+                for name in sections:
+                    build_log.note(
+                        f"artifacts.secondary-artifacts.{name}: not handed on (the action has fewer than two output artifacts: "
+                        "its output is the primary artifacts section, [action])"
+                    )
+            for line in refused:
+                build_log.note(line)
+            missing = [name for name in secondary_artifacts if name not in sections]
+            reason = reason or (refused[0] if refused else "")
+            if missing and not reason:
+                sections_missing = ", ".join(f"artifacts.secondary-artifacts.{name}" for name in missing)
+                reason = (
+                    f"output artifact{'s' if len(missing) > 1 else ''} {', '.join(missing)}: no {sections_missing} in the buildspec "
+                    '(the action has several output artifacts: [action], "all artifacts referenced must be defined as secondary '
+                    'artifacts in the build spec file", each under its own name)'
+                )
+            if unmatched and not reason:
+                # A guess: [spec] does not say; CodeBuild is known to fail the upload with
+                # "no matching artifact paths found" when `artifacts.files` matches nothing.
+                reason = f"{unmatched[0]}: no file matches {unmatched[0]}.files"
+            reason = mask(reason, hidden)
+            build_log.note(f"build {'failed: ' + reason if reason else 'succeeded'}")
     return BuildResult(
         succeeded=not reason,
         reason=reason,
         exported_variables=exported,
         reports=reports,
-        artifacts=list(layout),
+        artifacts=list(primary.layout),
         not_honoured=_not_honoured(spec),
-        artifact_layout=layout,
-        artifact_links=links,
+        artifact_layout=primary.layout,
+        artifact_links=primary.links,
+        secondary=secondary,
+        folders=folders.all(),
     )
 
 
-def copy_within(source: Path, target: Path, within: Path | None) -> None:
+def _read(reference: StoredReference, read_stored: Callable[[StoredReference], str] | None) -> str:
+    if read_stored is None:
+        raise StoreReadError(
+            f"{reference.where}: nothing here reads {'Parameter Store' if reference.store == 'PARAMETER_STORE' else 'Secrets Manager'}"
+        )
+    return read_stored(reference)
+
+
+def _exported(shell: _Shell, env: Mapping[str, Any], from_stores: Set[str], hidden: Sequence[str], log: _Log) -> dict[str, str]:
+    """[spec], env/exported-variables, read when post_build has ended; a variable read from a
+    store is not exported ("cannot be exported"), and a value that holds one is masked."""
+    names = _exportable(env)
+    for name in names:
+        if name in from_stores:
+            log.note(f"env.exported-variables: {name} was read from Parameter Store or Secrets Manager: not exported ([spec])")
+    values = shell.values([name for name in names if name not in from_stores])
+    return {name: mask(value, hidden) for name, value in values.items()}
+
+
+def copy_within(source: Path, target: Path, within: Path | Sequence[Path] | None) -> None:
     """Copies the regular file ``source`` names to ``target`` (contents, mode, times), checked
-    again now that the build has ended: with ``within``, a symbolic link is followed only when
-    it resolves inside that folder; without it, a source that is a link is refused. The file
-    opened is the resolved one, not itself followed (O_NOFOLLOW), and must be a regular file
-    (a FIFO would block). BuildspecError, naming the source, when the copy is refused."""
+    again now that the build has ended: with ``within`` (a folder, or the build's folders), a
+    symbolic link is followed only when it resolves inside one of them; without it, a source
+    that is a link is refused. The file opened is the resolved one, not itself followed
+    (O_NOFOLLOW), and must be a regular file (a FIFO would block). BuildspecError, naming the
+    source, when the copy is refused."""
     real = source
     if within is not None:
+        folders = [within] if isinstance(within, Path) else list(within)
         real = source.resolve()
-        if not real.is_relative_to(within.resolve()):
+        if not any(real.is_relative_to(folder.resolve()) for folder in folders):
             raise BuildspecError(f"{source}: a symbolic link to {real}, outside the build's folder: not copied")
     try:
         descriptor = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
@@ -262,27 +533,121 @@ def leaves_folder(path: str) -> bool:
     return path.startswith("/") or ".." in path.split("/") or "\0" in path
 
 
+def _alternatives(values: Iterable[bytes]) -> re.Pattern[bytes] | None:
+    """One pattern matching any of ``values``, the longest first where two start alike."""
+    distinct = sorted({value for value in values if value}, key=len, reverse=True)
+    return re.compile(b"|".join(re.escape(value) for value in distinct)) if distinct else None
+
+
+class _Log:
+    """The build's log as CodeBuild writes it: each of ``hidden`` written ``***``.
+
+    Commands write to ``output`` (a file of the build's scratch folder, so a process they
+    leave running in the background writes on, and nothing waits for it); what they wrote
+    is copied to the log, masked, as it comes (every 0.1 s) and before each of the runner's
+    own lines. A tail that could be the start of a hidden value is held back until the rest
+    has come, or the command has ended, so no value is split across two copies unmasked."""
+
+    _EVERY = 0.1
+
+    def __init__(self, log: Path, output: Path, hidden: Iterable[str]) -> None:
+        self._pattern = _alternatives(value.encode() for value in hidden)
+        self._values = sorted({value.encode() for value in hidden if value}, key=len)
+        self._starts = {value[:1] for value in self._values}
+        self._log: BinaryIO = log.open("ab")
+        self.output: BinaryIO = output.open("ab")  # what commands write to
+        self._reader: BinaryIO = output.open("rb")
+        self._held = b""
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._copier = threading.Thread(target=self._copy_as_it_comes, name="build log", daemon=True)
+        self._copier.start()
+
+    def __enter__(self) -> _Log:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._copier.join()
+        self.drain()
+        for file in (self.output, self._reader, self._log):
+            file.close()
+
+    def note(self, line: str) -> None:
+        """One line of the runner's own, after all that the commands wrote until now."""
+        with self._lock:
+            self._copy(held_back=False)
+            self._write(f"[buildspec] {line}\n".encode())
+
+    def drain(self) -> None:
+        """Everything the commands wrote, the held tail too (a command has ended)."""
+        with self._lock:
+            self._copy(held_back=False)
+
+    def _copy_as_it_comes(self) -> None:
+        while not self._stop.wait(self._EVERY):
+            with self._lock:
+                self._copy(held_back=True)
+
+    def _copy(self, *, held_back: bool) -> None:
+        self.output.flush()
+        data = self._held + self._reader.read()
+        if not data:
+            return
+        end = self._unfinished(data) if held_back else len(data)
+        self._held = data[end:]
+        self._write(data[:end])
+
+    def _write(self, data: bytes) -> None:
+        if data:
+            self._log.write(self._pattern.sub(MASK.encode(), data) if self._pattern is not None else data)
+            self._log.flush()
+
+    def _unfinished(self, data: bytes) -> int:
+        """Where the tail of ``data`` that could begin a hidden value starts (``len(data)``
+        when none could): positions inside a whole value already there do not count."""
+        if self._pattern is None:
+            return len(data)
+        whole_until = max((match.end() for match in self._pattern.finditer(data)), default=0)
+        longest = len(self._values[-1])
+        for start in range(max(whole_until, len(data) - longest + 1), len(data)):
+            if data[start : start + 1] in self._starts and any(value.startswith(data[start:]) for value in self._values):
+                return start
+        return len(data)
+
+
 class _Shell:
     """The build's one shell, as version 0.2 has it: its state lives in a file that each
-    command's bash process restores and saves (``_RUNNER``). Processes start with an empty
-    environment: the state file alone holds it, so a variable a command unsets stays unset."""
+    command's shell process restores and saves (``_BASH_RUNNER``, ``_SH_RUNNER``). Processes
+    start with an empty environment: the state file alone holds it, so a variable a command
+    unsets stays unset."""
 
     def __init__(
-        self, state: Path, log: TextIO, variables: Mapping[str, str], workdir: Path, timeout_seconds: float, group_file: Path
+        self,
+        shell: str,
+        state: Path,
+        log: _Log,
+        variables: Mapping[str, str],
+        workdir: Path,
+        timeout_seconds: float,
+        group_file: Path,
     ) -> None:
         self.state = state
         self.log = log
         self.group_file = group_file  # the running command's process group, for whoever finds it after a crash
         self.timeout_seconds = timeout_seconds
         self.deadline = time.monotonic() + timeout_seconds
-        self.bash = shutil.which("bash", path=variables.get("PATH")) or shutil.which("bash") or "/bin/bash"
+        if shell == "bash":
+            bash = shutil.which("bash", path=variables.get("PATH")) or shutil.which("bash") or "/bin/bash"
+            self.command, self.runner, self.reader = [bash, "--noprofile", "--norc", "-c"], _BASH_RUNNER, _BASH_READER
+        else:  # "/bin/sh", named by its path ([spec])
+            self.command, self.runner, self.reader = ["/bin/sh", "-c"], _SH_RUNNER, _SH_READER
         # A name that is no shell identifier cannot be a shell variable: it is left out.
         lines = [f"export {name}={shlex.quote(value)}" for name, value in variables.items() if _NAME.fullmatch(name)]
         state.write_text("\n".join([*lines, f"cd -- {shlex.quote(str(workdir))}", ""]))
 
     def note(self, line: str) -> None:
-        self.log.write(f"[buildspec] {line}\n")
-        self.log.flush()  # before the next command's process writes to the same file
+        self.log.note(line)
 
     def set(self, name: str, value: str) -> None:
         with self.state.open("a") as state:
@@ -295,9 +660,9 @@ class _Shell:
             return None
         self.note(f"running command: {command}")
         process = subprocess.Popen(
-            [self.bash, "--noprofile", "--norc", "-c", _RUNNER, "buildspec", str(self.state), command],
+            [*self.command, self.runner, "buildspec", str(self.state), command],
             stdin=subprocess.DEVNULL,  # a command that reads its input gets none, and does not wait for it
-            stdout=self.log,
+            stdout=self.log.output,
             stderr=subprocess.STDOUT,
             env={},
             start_new_session=True,  # its own process group: a timeout ends what it started, too
@@ -311,13 +676,14 @@ class _Shell:
             return None
         finally:
             self.group_file.unlink(missing_ok=True)
+            self.log.drain()
 
     def values(self, names: Sequence[str]) -> dict[str, str]:
         """The values the shell holds now for those of ``names`` that are set."""
         if not names:
             return {}
         read = subprocess.run(
-            [self.bash, "--noprofile", "--norc", "-c", _READER, "buildspec", str(self.state), *names],
+            [*self.command, self.reader, "buildspec", str(self.state), *names],
             stdin=subprocess.DEVNULL,
             capture_output=True,
             env={},
@@ -326,6 +692,54 @@ class _Shell:
         )
         fields = read.stdout.decode("utf-8", errors="replace").split("\0")[:-1]
         return dict(zip(fields[::2], fields[1::2], strict=True))
+
+
+@dataclass(frozen=True)
+class _Folders:
+    """The build's folders: its primary source (``CODEBUILD_SRC_DIR``) and each other input's
+    (``CODEBUILD_SRC_DIR_<name>``), resolved."""
+
+    primary: Path
+    secondary: Mapping[str, Path]
+
+    def all(self) -> tuple[Path, ...]:
+        return (self.primary, *self.secondary.values())
+
+    def hold(self, path: Path) -> bool:
+        """Whether ``path``, links resolved, is in one of the build's folders."""
+        real = path.resolve()
+        return any(real.is_relative_to(folder) for folder in self.all())
+
+    def shown(self, path: Path) -> str:
+        """``path`` as the build knows it: relative to its source, or from $CODEBUILD_SRC_DIR_<name>."""
+        if path.is_relative_to(self.primary):
+            return path.relative_to(self.primary).as_posix()
+        for name, folder in self.secondary.items():
+            if path.is_relative_to(folder):
+                return f"$CODEBUILD_SRC_DIR_{name}/{path.relative_to(folder).as_posix()}".rstrip("/.")
+        return str(path)
+
+    def roots(self, base: Any, where: str, refused: list[str]) -> list[Path]:
+        """The directories a ``base-directory`` names ([spec]: "one or more top-level
+        directories"; 'my-directory*' matches several), or the primary source without one.
+        ``$CODEBUILD_SRC_DIR`` or ``$CODEBUILD_SRC_DIR_<name>`` at its start stands for that
+        folder ([multi])."""
+        if base is None or str(base) == "":
+            return [self.primary]
+        text = str(base)
+        variable = _SOURCE_VARIABLE.fullmatch(text)
+        if variable is None:
+            return sorted(path for path in self.primary.glob(text) if path.is_dir())
+        name, rest = variable[1] or variable[2], variable[3]
+        folder = self.primary if name == "CODEBUILD_SRC_DIR" else self.secondary.get(name.removeprefix("CODEBUILD_SRC_DIR_"))
+        if folder is None or (rest and not rest.startswith("/")):
+            refused.append(
+                f"{where}.base-directory: {text!r} names no directory of this build's inputs "
+                "($CODEBUILD_SRC_DIR or $CODEBUILD_SRC_DIR_<input artifact>, then /...): refused"
+            )
+            return []
+        pattern = rest.strip("/")
+        return [folder] if not pattern else sorted(path for path in folder.glob(pattern) if path.is_dir())
 
 
 def _run_phases(phases: Mapping[str, Any], shell: _Shell) -> str:
@@ -395,29 +809,25 @@ def _exportable(env: Mapping[str, Any]) -> list[str]:
     return [name for name in _strings(env.get("exported-variables", []), "env.exported-variables") if not name.startswith("AWS_")]
 
 
-def _select(
-    workdir: Path, section: Mapping[str, Any], where: str, refused: list[str], *, links: bool
-) -> tuple[dict[Path, str], dict[Path, str]]:
-    """The files a ``reports`` group or ``artifacts`` names ([spec], artifacts/files,
-    base-directory, discard-paths, exclude-paths): absolute path -> its path inside the output;
-    and, when ``links`` (enable-symlinks), those of them to copy as links -> the link's text.
+def _select(folders: _Folders, section: Mapping[str, Any], where: str, refused: list[str], *, links: bool) -> Collected:
+    """The files a ``reports`` group or an ``artifacts`` section names ([spec], artifacts/files,
+    base-directory, discard-paths, exclude-paths); with ``links`` (enable-symlinks), those of
+    them to copy as links.
 
     ``base-directory`` may itself be a pattern ('my-build*'); the matching directories are not
     part of the output, only what is under them. Only regular files are matched: a pattern that
     names a directory takes nothing from it (a guess, [spec] lists only file locations), and
-    a FIFO or a link to nothing is left out. What would leave ``workdir`` (a base directory or
-    a file that is a symbolic link resolving outside it) is left out, one line in ``refused``
-    each: nothing is ever read through such a link (see the module's docstring)."""
+    a FIFO or a link to nothing is left out. What would leave the build's folders (a base
+    directory or a file that is a symbolic link resolving outside them) is left out, one line
+    in ``refused`` each: nothing is ever read through such a link (see the module's docstring)."""
     include = [_glob(pattern) for pattern in _strings(section["files"], "files")]
     exclude = [_glob(pattern) for pattern in _strings(section.get("exclude-paths", []), "exclude-paths")]
-    base = section.get("base-directory")
-    roots = sorted(path for path in workdir.glob(str(base)) if path.is_dir()) if base else [workdir]
     selected: dict[Path, str] = {}
     kept_as_links: dict[Path, str] = {}
-    for root in roots:
-        if not root.resolve().is_relative_to(workdir):
+    for root in folders.roots(section.get("base-directory"), where, refused):
+        if not folders.hold(root):
             refused.append(
-                f"{where}.base-directory: {_shown(root, workdir)} resolves to {root.resolve()}, outside the build's folder: refused"
+                f"{where}.base-directory: {folders.shown(root)} resolves to {root.resolve()}, outside the build's folder: refused"
             )
             continue
         for directory, _, files in os.walk(root):  # links to directories are not walked into
@@ -428,9 +838,9 @@ def _select(
                     continue
                 inside = path.name if _yes(section.get("discard-paths")) else relative
                 if path.is_symlink():
-                    if not path.resolve().is_relative_to(workdir):
+                    if not folders.hold(path):
                         refused.append(
-                            f"{where}: {_shown(path, workdir)} is a symbolic link to {path.resolve()}, outside the build's folder: refused"
+                            f"{where}: {folders.shown(path)} is a symbolic link to {path.resolve()}, outside the build's folder: refused"
                         )
                         continue
                     text = os.readlink(path)
@@ -439,7 +849,7 @@ def _select(
                         continue
                 if path.is_file():
                     selected[path] = inside
-    return dict(sorted(selected.items())), kept_as_links
+    return Collected(dict(sorted(selected.items())), kept_as_links)
 
 
 def _stays_in_artifact(text: str, inside: str) -> bool:
@@ -447,10 +857,6 @@ def _stays_in_artifact(text: str, inside: str) -> bool:
     the artifact: a relative text that does not climb out of it."""
     where = os.path.normpath(os.path.join(os.path.dirname(inside), text))
     return not text.startswith("/") and where != ".." and not where.startswith("../")
-
-
-def _shown(path: Path, workdir: Path) -> str:
-    return path.relative_to(workdir).as_posix() if path.is_relative_to(workdir) else str(path)
 
 
 def _glob(pattern: str) -> re.Pattern[str]:
@@ -477,8 +883,6 @@ def _not_honoured(spec: Mapping[str, Any]) -> list[str]:
             lines.append(f"phases.{name}.run-as: {phase['run-as']} (commands run as this machine's user)")
         if _RETRY.fullmatch(str(phase.get("on-failure", ""))):
             lines.append(f"phases.{name}.on-failure: {phase['on-failure']} (no retry here: the phase fails as without on-failure)")
-    for identifier in (spec.get("artifacts") or {}).get("secondary-artifacts") or {}:
-        lines.append(f"artifacts.secondary-artifacts.{identifier}: not listed (only the primary artifact is)")
     return lines
 
 
@@ -529,14 +933,22 @@ def _check(spec: Mapping[str, Any]) -> None:
 
 def _check_env(env: Mapping[str, Any]) -> None:
     _known(env, _ENV_KEYS, "env")
-    for key, source in (("parameter-store", "SSM Parameter Store"), ("secrets-manager", "AWS Secrets Manager")):
-        if key in env:
-            raise BuildspecError(
-                f"env.{key}: not supported locally (it reads {source} in an AWS account): give the value as a variable instead"
-            )
-    if env.get("shell", "bash") != "bash":
-        raise BuildspecError(f"env.shell: {env['shell']!r} is not supported locally, only bash is")
+    shell = env.get("shell", DEFAULT_SHELL)
+    if shell in _WINDOWS_SHELLS:
+        raise BuildspecError(f"env.shell: {shell!r} is a Windows shell ([spec]); builds run on Linux here: {', '.join(LINUX_SHELLS)}")
+    if shell not in LINUX_SHELLS:
+        raise BuildspecError(f"env.shell: {shell!r} is not a supported shell tag for Linux ([spec]: {', '.join(LINUX_SHELLS)})")
     _plain_variables(env.get("variables"))
+    for key in ("parameter-store", "secrets-manager"):
+        for name, value in _mapping(env.get(key), f"env.{key}").items():
+            if not _NAME.fullmatch(str(name)) or not isinstance(value, str) or not value:
+                what = "parameter name" if key == "parameter-store" else "secret reference"
+                raise BuildspecError(f"env.{key}.{name}: must be a variable name with a {what}")
+            if key == "secrets-manager":
+                try:
+                    parse_secret_reference(value)
+                except ValueError as error:
+                    raise BuildspecError(f"env.{key}.{name}: {error}") from None
     for name in _strings(env.get("exported-variables", []), "env.exported-variables"):
         if not _NAME.fullmatch(name):
             raise BuildspecError(f"env.exported-variables: {name!r} is not a variable name")

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from emulator import Emulator
-from local_pipeline.executor.codebuild_action import Project
+from local_pipeline.executor.codebuild_action import Project, project_variables
 from local_pipeline.executor.definition import DefinitionError, Pipeline, read_pipeline
 from project.assembly import StackArtifact
 
@@ -48,12 +48,13 @@ def deployed_pipeline(emulator: Emulator, stack: StackArtifact) -> DeployedPipel
         if name not in projects:
             raise DefinitionError(f"no CodeBuild project {name} in the stack {stack.stack_name}")
         properties = projects[name]
-        variables = properties.get("Environment", {}).get("EnvironmentVariables", [])
+        plain, stored = project_variables(properties.get("Environment", {}).get("EnvironmentVariables", []))
         return Project(
             name=name,
             buildspec=properties["Source"]["BuildSpec"],
             service_role_arn=properties["ServiceRole"],
-            environment_variables={str(v["Name"]): str(v["Value"]) for v in variables if v.get("Type", "PLAINTEXT") == "PLAINTEXT"},
+            environment_variables=plain,
+            stored_variables=stored,
             timeout_minutes=int(properties.get("TimeoutInMinutes", 60)),
             image=str(properties.get("Environment", {}).get("Image", "")),
             encryption_key=str(properties.get("EncryptionKey", "")),

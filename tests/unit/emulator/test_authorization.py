@@ -19,6 +19,7 @@ CALLER = "111111111111"
 # What a call of each operation names (moto's parsed parameters, or its path).
 SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("ssm", "GetParameter"): {"Name": "/secret-cache/dev/consumer-configuration"},
+    ("ssm", "GetParameters"): {"Names": ["/secret-cache/dev/consumer-configuration"]},
     ("stepfunctions", "StartSyncExecution"): {"stateMachineArn": f"arn:aws:states:{REGION}:222222222222:stateMachine:SecretCacheWfw-dev"},
     ("stepfunctions", "StartExecution"): {"stateMachineArn": f"arn:aws:states:{REGION}:{CALLER}:stateMachine:Consumer"},
     ("stepfunctions", "DescribeStateMachine"): {"stateMachineArn": f"arn:aws:states:{REGION}:{CALLER}:stateMachine:Consumer"},

@@ -4,13 +4,25 @@ exported variables and reports handed on, cached paths kept from build to build.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
-from emulator.identity import Credentials
-from local_pipeline.executor.codebuild_action import CodeBuildAction, Project, keep_reports
+import pytest
+
+from emulator import Emulator
+from emulator.identity import Credentials, assume_role_as_service
+from local_pipeline.executor.codebuild_action import (
+    CodeBuildAction,
+    EnvironmentVariable,
+    Project,
+    declared_variables,
+    keep_reports,
+    project_variables,
+)
 from local_pipeline.executor.definition import read_pipeline
 from local_pipeline.executor.engine import ActionContext, ActionOutcome, PipelineRun, RunRecord
 from tests.unit.local_pipeline.executor.helpers import action
@@ -375,3 +387,307 @@ def test_each_build_gets_a_new_source_directory_with_its_cache_linked_in(tmp_pat
     assert seen[0]["link"] == seen[1]["link"] and Path(seen[0]["link"]).is_relative_to(tmp_path / "builds" / "cache")
     assert (Path(seen[0]["link"]) / "runs").read_text() == "run\nrun\n"  # the cache served the second build
     assert not first.parent.exists() and not second.parent.exists()  # each build's directory went with it
+
+
+# -- several inputs and outputs ------------------------------------------------------------
+# CodePipeline user guide, "AWS CodeBuild build and test action reference" ([action],
+# https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-CodeBuild.html).
+
+
+def _sources(*names: str) -> dict:
+    """A source handler per name, each writing ``<name>.txt`` (and ``given.txt``: whose it is)."""
+
+    def source(name: str):
+        def fetch(context: ActionContext) -> ActionOutcome:
+            (context.outputs[name] / f"{name}.txt").write_text(name)
+            (context.outputs[name] / "given.txt").write_text(f"from {name}")
+            return ActionOutcome("Succeeded")
+
+        return fetch
+
+    return {f"Fetch{name}": source(name) for name in names}
+
+
+def _run_with_inputs(
+    tmp_path: Path, buildspec: dict, *, inputs: tuple[str, ...], outputs: tuple[str, ...] = (), configuration: dict | None = None
+) -> PipelineRun:
+    sources = [action(f"Fetch{name}", f"Fetch{name}", outputs=[name], category="Source") for name in inputs]
+    build = action("Synth", "CodeBuild", inputs=inputs, outputs=outputs) | {"Configuration": {"ProjectName": "p", **(configuration or {})}}
+    stages = [{"Name": "Source", "Actions": sources}, {"Name": "Build", "Actions": [build]}]
+    run = PipelineRun(
+        read_pipeline({"Stages": stages}),
+        {**_sources(*inputs), "CodeBuild": _build_action(buildspec, tmp_path)},
+        directory=tmp_path / "r",
+        record=RunRecord("1", "c", "main"),
+    )
+    run.execute()
+    return run
+
+
+def test_two_inputs_without_primary_source_are_refused_in_the_docs_words(tmp_path: Path):
+    """[action], PrimarySource: "This parameter is required if multiple input artifacts are
+    specified for a CodeBuild action"; and its value "must be the name of one of the input
+    artifacts to the action"."""
+    spec = {"version": "0.2", "phases": {"build": {"commands": ["touch ran"]}}}
+    run = _run_with_inputs(tmp_path / "none", spec, inputs=("Src1", "Src2"))
+    assert run.record.status == "Failed"
+    assert run.record.reason == (
+        "Build/Synth: project p: PrimarySource: the action has 2 input artifacts (Src1, Src2) and no PrimarySource: "
+        '"This parameter is required if multiple input artifacts are specified for a CodeBuild action"'
+    )
+    wrong = _run_with_inputs(tmp_path / "wrong", spec, inputs=("Src1", "Src2"), configuration={"PrimarySource": "Src3"})
+    assert 'PrimarySource: Src3 is not an input artifact of the action (Src1, Src2): "The value of the PrimarySource' in wrong.record.reason
+    assert not list(tmp_path.rglob("ran"))
+
+
+def test_the_primary_source_is_the_working_directory_and_each_other_input_has_its_own(tmp_path: Path):
+    """[action], "Input artifacts": "Each input artifact is extracted to its own directory
+    [...]. The directory for the primary source artifact is made available with
+    $CODEBUILD_SRC_DIR. The directories for all other input artifacts are made available with
+    $CODEBUILD_SRC_DIR_yourInputArtifactName"."""
+    commands = [
+        "mkdir -p out",
+        'cat given.txt > out/cwd.txt; [ "$PWD" = "$CODEBUILD_SRC_DIR" ] && echo same >> out/cwd.txt',
+        'cat "$CODEBUILD_SRC_DIR_Src1/given.txt" > out/src1.txt; ls "$CODEBUILD_SRC_DIR_Src1" > out/src1-files.txt',
+        'echo "${CODEBUILD_SRC_DIR_Src2-unset}" > out/primary-variable.txt',
+    ]
+    spec = {"version": "0.2", "phases": {"build": {"commands": commands}}, "artifacts": {"base-directory": "out", "files": ["*"]}}
+    run = _run_with_inputs(tmp_path, spec, inputs=("Src1", "Src2"), outputs=("Out",), configuration={"PrimarySource": "Src2"})
+    assert run.record.status == "Succeeded", run.record.reason
+    out = run.artifacts["Out"]
+    assert (out / "cwd.txt").read_text() == "from Src2same\n"
+    assert (out / "src1.txt").read_text() == "from Src1"
+    assert (out / "src1-files.txt").read_text().split() == ["Src1.txt", "given.txt"]
+    assert (out / "primary-variable.txt").read_text() == "unset\n"
+
+
+def test_several_outputs_are_filled_each_from_the_secondary_artifact_of_its_name(tmp_path: Path):
+    """[action], "Output artifacts": "When more than one output artifact is specified, all
+    artifacts referenced must be defined as secondary artifacts in the build spec file. The
+    names of the output artifacts in CodePipeline must match the artifact identifiers in the
+    build spec file". The primary section fills none of them. The sample ("CodePipeline
+    integration with CodeBuild and multiple input sources and output artifacts sample")
+    takes each from an input's directory."""
+    commands = ["touch source1_file", "cd $CODEBUILD_SRC_DIR_Src2", "touch source2_file"]
+    secondary = {
+        "Artifact1": {"base-directory": "$CODEBUILD_SRC_DIR", "files": ["source1_file"]},
+        "Artifact2": {"base-directory": "$CODEBUILD_SRC_DIR_Src2", "files": ["source2_file", "given.txt"]},
+    }
+    spec = {
+        "version": "0.2",
+        "phases": {"build": {"commands": commands}},
+        "artifacts": {"files": ["**/*"], "secondary-artifacts": secondary},
+    }
+    run = _run_with_inputs(
+        tmp_path / "ok", spec, inputs=("Src1", "Src2"), outputs=("Artifact1", "Artifact2"), configuration={"PrimarySource": "Src1"}
+    )
+    assert run.record.status == "Succeeded", run.record.reason
+    listing = {name: sorted(p.name for p in run.artifacts[name].iterdir()) for name in ("Artifact1", "Artifact2")}
+    assert listing == {"Artifact1": ["source1_file"], "Artifact2": ["given.txt", "source2_file"]}
+    assert (run.artifacts["Artifact2"] / "given.txt").read_text() == "from Src2"
+
+    missing = _run_with_inputs(tmp_path / "missing", spec, inputs=("Src1",), outputs=("Artifact1", "Reports"))
+    assert missing.record.status == "Failed"
+    assert missing.record.reason.startswith(
+        "Build/Synth: output artifact Reports: no artifacts.secondary-artifacts.Reports in the buildspec"
+    )
+
+
+# -- Parameter Store and Secrets Manager, read as the service role --------------------------
+# CodeBuild user guide, "Build specification reference for CodeBuild" ([spec],
+# https://docs.aws.amazon.com/codebuild/latest/userguide/build-spec-ref.html), env.
+
+ACCOUNT, REGION = "222222222222", "us-east-1"
+DB_PASSWORD = "db-pass-Quokka-7781"
+API_TOKEN = "api-token-Wombat-3302"
+HOST_NAME = "db-host-Numbat-6620"
+PLAIN_SECRET = "whole-secret-Dingo-4417"
+ALL_VALUES = (DB_PASSWORD, API_TOKEN, HOST_NAME, PLAIN_SECRET)
+
+
+@pytest.fixture(scope="module")
+def emulated() -> Iterator[Emulator]:
+    with Emulator() as emulator:
+        ssm, secrets = emulator.client("ssm", ACCOUNT, REGION), emulator.client("secretsmanager", ACCOUNT, REGION)
+        ssm.put_parameter(Name="/app/api-token", Value=API_TOKEN, Type="SecureString")
+        ssm.put_parameter(Name="/app/db-host", Value=HOST_NAME, Type="String")
+        secrets.create_secret(Name="app/db", SecretString=json.dumps({"username": "app", "password": DB_PASSWORD}))
+        secrets.create_secret(Name="app/plain", SecretString=PLAIN_SECRET)
+        key = emulator.client("kms", ACCOUNT, REGION).create_key()["KeyMetadata"]["Arn"]  # its policy: the account's IAM decides
+        secrets.create_secret(Name="app/encrypted", SecretString=PLAIN_SECRET, KmsKeyId=key)
+        yield emulator
+
+
+_counter = iter(range(1_000))
+
+
+def _service_role(emulator: Emulator, statements: list[dict]) -> str:
+    """A CodeBuild service role of the tooling account, allowed ``statements``."""
+    iam = emulator.client("iam", ACCOUNT, REGION)
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "codebuild.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+    name = f"build-{next(_counter)}"
+    arn = str(iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"])
+    policy = {"Version": "2012-10-17", "Statement": statements}
+    iam.put_role_policy(RoleName=name, PolicyName="build", PolicyDocument=json.dumps(policy))
+    return arn
+
+
+def _allow(action: str, resource: str) -> dict:
+    return {"Effect": "Allow", "Action": action, "Resource": resource}
+
+
+PARAMETERS = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/app/*"
+SECRETS = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:app/*"
+READ_ALL = [_allow("ssm:GetParameters", PARAMETERS), _allow("secretsmanager:GetSecretValue", SECRETS)]
+
+STORED_BUILDSPEC = {
+    "version": "0.2",
+    "env": {
+        "parameter-store": {"DB_HOST": "/app/db-host"},
+        "secrets-manager": {"DB_PASSWORD": "app/db:password:AWSCURRENT", "WHOLE": "app/plain"},
+        "exported-variables": ["DB_PASSWORD", "SUMMARY"],
+    },
+    "phases": {
+        "build": {
+            "commands": [
+                'echo "connecting to $DB_HOST as app:$DB_PASSWORD with $API_TOKEN and $WHOLE"',
+                'echo "$DB_PASSWORD" >&2',
+                "mkdir -p out",
+                'for v in "$DB_HOST" "$DB_PASSWORD" "$API_TOKEN" "$WHOLE"; do printf %s "$v" | sha256sum | cut -c1-64; done > out/digests',
+                'export SUMMARY="host=$DB_HOST"',
+            ]
+        }
+    },
+    "artifacts": {"base-directory": "out", "files": ["digests"]},
+}
+
+
+def _stored_run(
+    emulator: Emulator, tmp_path: Path, role: str, buildspec: dict = STORED_BUILDSPEC, action_type: str = "PARAMETER_STORE"
+) -> PipelineRun:
+    """One CodeBuild action whose project has a PARAMETER_STORE variable (API_TOKEN) unless
+    the action names it, as ``action_type``, itself."""
+    codebuild = CodeBuildAction(
+        projects=lambda name: Project(
+            name, buildspec, role, stored_variables=(EnvironmentVariable("API_TOKEN", "/app/api-token", "PARAMETER_STORE"),)
+        ),
+        credentials=lambda arn: assume_role_as_service(
+            arn, service="codebuild.amazonaws.com", source_arn=f"arn:aws:codebuild:{REGION}:{ACCOUNT}:project/p", region=REGION
+        ),
+        host_path=os.environ["PATH"],
+        endpoint=None,
+        builds=tmp_path / "builds",
+        region=REGION,
+    )
+    variables = [
+        {"name": "DB_PASSWORD", "type": action_type, "value": "app/db:password" if action_type == "SECRETS_MANAGER" else "/app/db-host"}
+    ]
+    build = action("Synth", "CodeBuild", outputs=("Out",), namespace="Build") | {
+        "Configuration": {"ProjectName": "p", "EnvironmentVariables": json.dumps(variables)}
+    }
+    run = PipelineRun(
+        read_pipeline({"Stages": [{"Name": "Build", "Actions": [build]}]}),
+        {"CodeBuild": codebuild},
+        directory=tmp_path / "r",
+        record=RunRecord("1", "c", "m"),
+    )
+    run.execute()
+    return run
+
+
+def test_stored_variables_are_read_as_the_service_role_and_never_written_where_the_run_is_kept(emulated: Emulator, tmp_path: Path):
+    """The project's PARAMETER_STORE variable, the action's SECRETS_MANAGER one ([action],
+    EnvironmentVariables: "When using the PARAMETER_STORE or SECRETS_MANAGER type, this value
+    must be the name of a parameter you have already stored [...] or a secret you have
+    already stored"), the buildspec's env.parameter-store and env.secrets-manager (a json-key
+    and a version stage: "secret-id:json-key:version-stage:version-id"; none: "CodeBuild
+    retrieves the entire secret text"). The build gets the values (their digests come back);
+    its log shows *** ([spec], env: "the following are hidden in CodeBuild logs"), and no
+    file of the run's record, nor its summary, holds one. The attack: the build echoes them
+    to stdout and stderr, and exports one under its own name and one inside another."""
+    role = _service_role(emulated, READ_ALL)
+    run = _stored_run(emulated, tmp_path, role, action_type="SECRETS_MANAGER")
+    assert run.record.status == "Succeeded", run.record.reason
+    digests = (run.artifacts["Out"] / "digests").read_text().split()
+    assert digests == [hashlib.sha256(v.encode()).hexdigest() for v in (HOST_NAME, DB_PASSWORD, API_TOKEN, PLAIN_SECRET)]
+    log = (tmp_path / "r" / "actions" / "Build.Synth" / "log.txt").read_text()
+    assert "connecting to *** as app:*** with *** and ***" in log and "\n***\n" in log
+    record = _record_text(tmp_path / "r") + json.dumps([a.summary for a in run.record.actions]) + json.dumps(run.variables)
+    for value in ALL_VALUES:
+        assert value not in record
+    # [spec], env/exported-variables: such variables "cannot be exported".
+    assert run.variables["Build"] == {"SUMMARY": "host=***"}
+
+
+@pytest.mark.parametrize(
+    ("taken", "variable", "named"),
+    [
+        ("secretsmanager:GetSecretValue", "action EnvironmentVariables DB_PASSWORD: secret app/db", "secretsmanager:GetSecretValue"),
+        ("ssm:GetParameters", "project p environment variable API_TOKEN: parameter /app/api-token", "ssm:GetParameters"),
+    ],
+)
+def test_a_denied_read_fails_the_build_naming_the_variable_what_it_reads_the_role_and_the_denial(
+    emulated: Emulator, tmp_path: Path, taken: str, variable: str, named: str
+):
+    """[spec], env/parameter-store: "To allow CodeBuild to retrieve custom environment
+    variables stored in Amazon EC2 Systems Manager Parameter Store, you must add the
+    ssm:GetParameters action to your CodeBuild service role". A role without it, or without
+    secretsmanager:GetSecretValue, gets no value: the build fails before its first command."""
+    role = _service_role(emulated, [s for s in READ_ALL if s["Action"] != taken])
+    run = _stored_run(emulated, tmp_path, role, action_type="SECRETS_MANAGER")
+    assert run.record.status == "Failed"
+    reason = run.record.reason
+    assert reason.startswith(f"Build/Synth: {variable} not read as {role}: AccessDeniedException: User: "), reason
+    assert f"is not authorized to perform: {named}" in reason
+    log = (tmp_path / "r" / "actions" / "Build.Synth" / "log.txt").read_text()
+    assert "running command" not in log
+    for value in ALL_VALUES:
+        assert value not in _record_text(tmp_path / "r")
+
+
+def test_a_secret_whose_key_the_role_may_not_use_is_not_read(emulated: Emulator, tmp_path: Path):
+    """A secret encrypted with a customer managed key: Secrets Manager decrypts it with the
+    caller's kms:Decrypt (the emulator checks it through Secrets Manager, kms:ViaService), so
+    a role allowed GetSecretValue but not the key gets nothing."""
+    role = _service_role(emulated, READ_ALL)
+    spec = {
+        "version": "0.2",
+        "env": {"secrets-manager": {"ENCRYPTED": "app/encrypted"}},
+        "phases": {"build": {"commands": ["echo $ENCRYPTED"]}},
+    }
+    run = _stored_run(emulated, tmp_path, role, spec)
+    assert run.record.status == "Failed"
+    assert f"env.secrets-manager.ENCRYPTED: secret app/encrypted not read as {role}:" in run.record.reason
+    assert "kms:Decrypt" in run.record.reason and PLAIN_SECRET not in run.record.reason
+
+    allowed = _service_role(emulated, [*READ_ALL, _allow("kms:Decrypt", "*")])
+    ok = _stored_run(emulated, tmp_path / "allowed", allowed, spec)
+    assert ok.record.status == "Succeeded", ok.record.reason
+
+
+def test_a_json_key_the_secret_does_not_hold_fails_without_showing_the_secret(emulated: Emulator, tmp_path: Path):
+    role = _service_role(emulated, READ_ALL)
+    spec = {"version": "0.2", "env": {"secrets-manager": {"X": "app/plain:password"}}, "phases": {"build": {"commands": ["true"]}}}
+    run = _stored_run(emulated, tmp_path, role, spec)
+    assert run.record.status == "Failed"
+    assert "env.secrets-manager.X: secret app/plain: json-key password: the secret is no JSON object with that key" in run.record.reason
+    assert PLAIN_SECRET not in _record_text(tmp_path / "r")
+
+
+def test_a_project_s_variables_split_by_type_as_cloudformation_holds_them():
+    """AWS::CodeBuild::Project EnvironmentVariable: Name, Value, Type (PLAINTEXT when left out)."""
+    plain, stored = project_variables(
+        [
+            {"Name": "A", "Value": "1"},
+            {"Name": "B", "Type": "PARAMETER_STORE", "Value": "/p"},
+            {"Name": "C", "Type": "SECRETS_MANAGER", "Value": "s:k"},
+        ]
+    )
+    assert plain == {"A": "1"}
+    assert stored == (EnvironmentVariable("B", "/p", "PARAMETER_STORE"), EnvironmentVariable("C", "s:k", "SECRETS_MANAGER"))
+    with pytest.raises(ValueError, match="type 'VAULT' is not one of PLAINTEXT, PARAMETER_STORE, SECRETS_MANAGER"):
+        declared_variables(json.dumps([{"name": "X", "value": "v", "type": "VAULT"}]))
+    assert declared_variables(json.dumps([{"name": "X", "value": "v"}])) == [EnvironmentVariable("X", "v")]
