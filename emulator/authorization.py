@@ -320,6 +320,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("cloudformation", "ExecuteChangeSet"): Operation("cloudformation:ExecuteChangeSet", _stack),
     ("cloudformation", "DeleteChangeSet"): Operation("cloudformation:DeleteChangeSet", _stack),
     ("cloudformation", "DeleteStack"): Operation("cloudformation:DeleteStack", _stack, passes_role="RoleARN"),
+    ("cloudformation", "CreateStack"): Operation("cloudformation:CreateStack", _stack, passes_role="RoleARN"),
+    ("cloudformation", "UpdateStack"): Operation("cloudformation:UpdateStack", _stack, passes_role="RoleARN"),
     ("cloudformation", "DescribeStacks"): Operation("cloudformation:DescribeStacks", _stack),
     ("cloudformation", "DescribeStackEvents"): Operation("cloudformation:DescribeStackEvents", _stack),
     # What the CDK CLI reads of a stack before and while it deploys it (`cdk deploy`).

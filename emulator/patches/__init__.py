@@ -30,6 +30,7 @@ from emulator.patches import (
     parsed_definitions,
     previous_parameter_values,
     signed_requests,
+    stack_operations,
     sync_execution,
     task_credentials,
     template_parsing,
@@ -61,6 +62,7 @@ PATCHES: tuple[ModuleType, ...] = (
     kms_keys,
     parsed_definitions,
     json_paths,
+    stack_operations,
 )
 
 

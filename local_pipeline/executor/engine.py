@@ -240,6 +240,8 @@ class PipelineRun:
                 outcome.summary.splitlines()[0] if outcome.summary else "",
                 utc_now(),
             )
+            # Written as each action ends: a run may wait between stages for a while after it.
+            self.record.write(self.record_file)
         self.on_action(entry)
         return outcome
 

@@ -38,6 +38,8 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("cloudformation", "ExecuteChangeSet"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
     ("cloudformation", "DeleteChangeSet"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
     ("cloudformation", "DeleteStack"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
+    ("cloudformation", "CreateStack"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
+    ("cloudformation", "UpdateStack"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
     ("cloudformation", "DescribeStacks"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
     ("cloudformation", "DescribeStackEvents"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
     ("cloudformation", "GetTemplate"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},

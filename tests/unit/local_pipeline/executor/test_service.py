@@ -176,6 +176,8 @@ def test_a_push_while_a_run_waits_at_an_approval_deploys_the_stages_before_it_an
     service.push("refs/heads/main", PushedCommit(tmp_path, "b" * 40, "main"))
     _until(lambda: _row(service, "2")["why"] == "waits to enter Trusting, held by run 1")
     assert deployed == ["Trusted:1", "Trusted:2"], "run 2 deployed Trusted while run 1 waits at its approval"
+    on_disk = json.loads((tmp_path / "runs" / "2" / "run.json").read_text())  # what the pusher's terminal and the page read
+    assert [(a["stage"], a["status"]) for a in on_disk["actions"]] == [("Source", "Succeeded"), ("Trusted", "Succeeded")]
     service.push("refs/heads/main", PushedCommit(tmp_path, "c" * 40, "main"))
     assert service.follow("2", timeout_seconds=10) == "Superseded"
     assert _row(service, "2")["why"] == "while it waited to enter Trusting, run 3, more recent, went on instead"
