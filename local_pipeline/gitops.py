@@ -119,6 +119,7 @@ class Control:
         (pipeline_stack,) = [s for s in stacks if not s.stage]
         with self.lock:
             tooling = bootstrap_accounts(self.emulator, stacks)
+            before = deployed_pipeline(self.emulator, pipeline_stack).declaration if self.service is not None else None
             self.accounts = sorted({s.account for s in stacks})
             deployed, note = with_local_source(pipeline_stack, STATE / "pipeline-local-source")
             try:
@@ -154,11 +155,13 @@ class Control:
 
             if self.service is None:
                 self.service = RunService(RUNS, definition, start_run, branch_head=_branch_head)
-            else:  # the runs, in progress or recorded, stay: the next one runs the new pipeline
-                self.service.redeploy(definition, start_run)
+                restarted = None
+            else:  # an update by hand cancels the runs in progress, as any update of the pipeline does
+                updated = "`make remote`" if deployed_pipeline(self.emulator, pipeline_stack).declaration != before else ""
+                restarted = self.service.redeploy(definition, start_run, updated=updated)
         # The accounts' credentials, for `make up` to print in the user's terminal (never over the API).
         _write_private(ACCOUNTS_JSON, json.dumps(self.credentials()))
-        return {"pipeline": pipeline_stack.stack_name, "tooling": tooling, "note": note}
+        return {"pipeline": pipeline_stack.stack_name, "tooling": tooling, "note": note, "restarted": restarted}
 
     def credentials(self) -> dict[str, dict[str, str]]:
         return {account: self.emulator.credentials(account).as_environment() for account in self.accounts}
@@ -476,6 +479,8 @@ def remote(port: int, *, git_remote: bool = True) -> int:
         raise GitOpsError(f"cdk synth failed: {(synthesized.stderr or synthesized.stdout).strip()[-500:]}")
     deployed = _call("POST", "/pipeline", {"assembly": str(assembly)})
     print(f"{deployed['pipeline']} is deployed in account {deployed['tooling']}: `git push local HEAD:<branch>` runs it.")
+    if deployed.get("restarted"):
+        print(f"  the pipeline was updated: the runs in progress are cancelled, and run {deployed['restarted']} restarts it (`make runs`)")
     if deployed.get("note"):
         print(f"  ({deployed['note']})")
     return 0

@@ -152,15 +152,16 @@ class Executions:
 
     # --- what ends executions ----------------------------------------------------------
 
-    def pipeline_updated(self, by: Execution, where: str) -> None:
-        """``by``'s action ``where`` updated the pipeline: every execution in progress is
-        cancelled (each ends when what it runs now ends)."""
+    def pipeline_updated(self, by: Execution | None, where: str) -> None:
+        """``by``'s action ``where`` (or, without ``by``, ``where`` itself: a deployment by
+        hand) updated the pipeline: every execution in progress is cancelled (each ends when
+        what it runs now ends)."""
         with self._changed:
             for execution in self._active:
                 if execution.ended is None:
-                    why = "this run's" if execution is by else f"run {by.run_id}'s"
+                    why = "" if by is None else "this run's " if execution is by else f"run {by.run_id}'s "
                     execution.ended = ExecutionEnded(
-                        "Cancelled", f"the pipeline's definition was updated by {why} {where} before this run could complete"
+                        "Cancelled", f"the pipeline's definition was updated by {why}{where} before this run could complete"
                     )
             self._changed.notify_all()
 

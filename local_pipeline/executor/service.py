@@ -121,11 +121,23 @@ class RunService:
         # What dead processes left: said in the service's log by whoever starts it.
         self.recovered = recover_abandoned(runs)
 
-    def redeploy(self, definition: Callable[[], Pipeline], start_run: StartRun) -> None:
-        """The pipeline deployed again by hand (`make remote`): the next run runs the new one;
-        the runs in progress or recorded stay as they are."""
+    def redeploy(self, definition: Callable[[], Pipeline], start_run: StartRun, *, updated: str = "") -> str | None:
+        """The pipeline deployed again by hand (`make remote`): the next run runs the new one.
+        If that ``updated`` the pipeline (names how), the runs in progress are cancelled, as
+        any update cancels them, and, with RestartExecutionOnUpdate, a run starts on the head
+        of the branch the source action names; its id."""
         with self._lock:
             self.definition, self.start_run = definition, start_run
+        if not updated:
+            return None
+        self.executions.pipeline_updated(None, updated)
+        pipeline = definition()
+        branches = [str(a.configuration.get("BranchName")) for a in pipeline.actions() if a.type.category == "Source"]
+        head = self.branch_head(branches[0]) if pipeline.restart_on_update and branches else None
+        if head is None:
+            return None
+        restart = self._start(f"refs/heads/{head.branch}", head, f"the pipeline's update by {updated}")
+        return restart.run_id if restart else None
 
     # --- pushes ---------------------------------------------------------------------
 

@@ -144,6 +144,27 @@ def test_redeploying_keeps_the_runs_and_the_next_push_runs_the_new_pipeline_behi
     assert redeployed == ["Deploy:2"], "the run after the redeploy runs the new pipeline"
 
 
+def test_a_redeployment_that_updates_the_pipeline_cancels_the_runs_in_progress_and_restarts_on_the_source_branch(tmp_path: Path):
+    """`make remote` deploys the pipeline stack by hand: if that updates the pipeline, the
+    runs in progress end Cancelled (API reference, "PipelineExecution"), and, with
+    RestartExecutionOnUpdate (CloudFormation, "AWS::CodePipeline::Pipeline"), a new run
+    starts on the head of the branch the source action names."""
+    stages = [
+        {"Name": "Source", "Actions": [action("Src", "Echo", category="Source") | {"Configuration": {"BranchName": "main"}}]},
+        {"Name": "Deploy", "Actions": [action("Approve", "Manual", category="Approval")]},
+    ]
+    pipeline, start_run = _pipeline([], stages=stages)
+    head = PushedCommit(tmp_path, "c" * 40, "main")
+    service = RunService(tmp_path / "runs", lambda: pipeline, start_run, branch_head=lambda branch: head)
+    service.push("refs/heads/main", PushedCommit(tmp_path, "a" * 40, "main"))
+    assert service.follow("1", timeout_seconds=10) == "Waiting"
+    assert service.redeploy(lambda: pipeline, start_run, updated="`make remote`") == "2"
+    _until(lambda: _row(service, "1")["status"] == "Cancelled")
+    assert _row(service, "1")["why"] == "the pipeline's definition was updated by `make remote` before this run could complete"
+    assert service.follow("2", timeout_seconds=10) == "Waiting"
+    assert json.loads((tmp_path / "runs" / "2" / "run.json").read_text())["commit"] == "c" * 40
+
+
 def _row(service: RunService, run_id: str) -> dict:
     (row,) = [row for row in service.listing() if row["id"] == run_id]
     return row
