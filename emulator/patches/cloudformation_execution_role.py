@@ -1,6 +1,9 @@
 """Change sets execute as the execution role they were handed: each resource operation
 needs the permissions its type's schema lists (emulator.cloudformation_execution), and a
-denied one fails the resource and rolls the stack back, as CloudFormation does."""
+denied one fails the resource and rolls the stack back, as CloudFormation does. So does a
+handler the service refuses (a secret whose name is taken): CloudFormation reports the
+service's message as the resource's reason ("Resource handler returned message: ..."),
+and the stack rolls back, not the API call."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from unittest import mock
 from moto.cloudformation import parsing
 from moto.cloudformation.models import CloudFormationBackend, Event
 from moto.cloudformation.parsing import ResourceMap
+from moto.core.exceptions import ServiceException, _RESTError
 
 from emulator.cloudformation_execution import HandlerAccessDenied, authorize_handler, current_execution, executing_as
 
@@ -60,8 +64,23 @@ def _checked(operation: str, logical_id: str, resource_json: dict[str, Any], res
         raise ResourceFailed(logical_id, resource_json["Type"], str(denied)) from None
 
 
+@contextmanager
+def _handler_errors(logical_id: str, resource_type: str) -> Iterator[None]:
+    """While a change set executes, a service's refusal fails the resource (and the stack
+    rolls back) with the service's message, as CloudFormation's resource handlers report it."""
+    try:
+        yield
+    except (_RESTError, ServiceException) as error:
+        if current_execution() is None:
+            raise
+        code = getattr(error, "error_type", None) or getattr(error, "code", "") or type(error).__name__
+        message = getattr(error, "message", "") or str(error)
+        raise ResourceFailed(logical_id, resource_type, f'Resource handler returned message: "{message}" ({code})') from None
+
+
 def _create(logical_id: str, resource_json: dict[str, Any], resources_map: ResourceMap, account_id: str, region_name: str) -> Any:
-    resource = _original_create(logical_id, resource_json, resources_map, account_id, region_name)
+    with _handler_errors(logical_id, resource_json["Type"]):
+        resource = _original_create(logical_id, resource_json, resources_map, account_id, region_name)
     if current_execution() is not None:
         # Checked once the handler has run, as on AWS a handler fails part-way: the
         # rollback deletes what it made. A type moto does not model (None: an
@@ -93,7 +112,8 @@ def _update(logical_id: str, resource_json: dict[str, Any], resources_map: Resou
             resource_json["Type"],
             f"the emulator cannot update a {resource_json['Type']} (moto implements no update for it); AWS would",
         )
-    resource = _original_update(logical_id, resource_json, resources_map, account_id, region_name)
+    with _handler_errors(logical_id, resource_json["Type"]):
+        resource = _original_update(logical_id, resource_json, resources_map, account_id, region_name)
     if resource is not None and current_execution() is not None:
         _checked("update", logical_id, resource_json, resource, region_name)
     return resource
