@@ -70,16 +70,22 @@ def resolved_commit(commit: str) -> str:
     Never lets the value become an option of a command."""
     if not _COMMIT_ID.fullmatch(commit):
         raise BadRequest(400, f"commit {commit[:80]!r} is not a full object ID (40 or 64 lowercase hex digits)")
+    found = _commit_of(commit)
+    if found is None:
+        raise GitOpsError(f"commit {commit} is not a commit of {REPOSITORY}")
+    return found
+
+
+def _commit_of(revision: str) -> str | None:
+    """The commit ``revision`` names in the service's remote, or None (never an option)."""
     found = subprocess.run(  # noqa: S603
-        ["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"{commit}^{{commit}}"],  # noqa: S607
+        ["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}"],  # noqa: S607
         cwd=REPOSITORY,
         capture_output=True,
         text=True,
         check=False,
     )
-    if found.returncode != 0:
-        raise GitOpsError(f"commit {commit} is not a commit of {REPOSITORY}")
-    return found.stdout.strip()
+    return found.stdout.strip() if found.returncode == 0 else None
 
 
 class GitOpsError(Exception):
@@ -171,14 +177,8 @@ def _branch_head(branch: str) -> Any:
     """The head of ``branch`` in the service's remote now (what a restart runs), or None."""
     from local_pipeline.executor.source_action import PushedCommit
 
-    found = subprocess.run(  # noqa: S603
-        ["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"refs/heads/{branch}^{{commit}}"],  # noqa: S607
-        cwd=REPOSITORY,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return PushedCommit(REPOSITORY, found.stdout.strip(), branch) if found.returncode == 0 else None
+    head = _commit_of(f"refs/heads/{branch}")
+    return PushedCommit(REPOSITORY, head, branch) if head else None
 
 
 def changed_files(old: str, new: str) -> list[str]:
@@ -200,6 +200,30 @@ class BadRequest(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+_STAGE_NAME = re.compile(r"[A-Za-z0-9.@\-_]{1,100}")  # fullmatch (API reference, StageDeclaration: name)
+
+
+def checked_decision(body: dict[str, Any]) -> tuple[bool, str | None]:
+    """/decide's body: ``approve`` (true or false) and, optionally, the ``run`` (digits)."""
+    approve, run_id = body.get("approve"), body.get("run")
+    if not isinstance(approve, bool):
+        raise BadRequest(400, "approve must be true or false")
+    if run_id is not None and not (isinstance(run_id, str) and _RUN_ID.fullmatch(run_id)):
+        raise BadRequest(400, f"run {str(run_id)[:80]!r} is no run id (digits only)")
+    return approve, run_id
+
+
+def checked_transition(body: dict[str, Any]) -> tuple[str, bool]:
+    """/transition's body: a ``stage`` name as CodePipeline names stages, ``enabled`` true or false."""
+    stage, enabled = body.get("stage"), body.get("enabled")
+    if not (isinstance(stage, str) and _STAGE_NAME.fullmatch(stage)) or not isinstance(enabled, bool):
+        raise BadRequest(400, f"stage {str(stage)[:80]!r} must be a stage's name ([A-Za-z0-9.@-_], 1-100) and enabled true or false")
+    return stage, enabled
+
+
+_CHECKS: dict[str, Callable[[dict[str, Any]], Any]] = {"/decide": checked_decision, "/transition": checked_transition}
 
 
 def _handler(control: Control, token: str, port: int) -> type[BaseHTTPRequestHandler]:
@@ -294,6 +318,8 @@ def _handler(control: Control, token: str, port: int) -> type[BaseHTTPRequestHan
                 body = self._body()
                 if self.path == "/pipeline":
                     return self._reply(200, control.deploy_pipeline(Path(body["assembly"])))
+                # Each body is checked before the service's state is: a bad request is one.
+                checked: Any = _CHECKS[self.path](body) if self.path in _CHECKS else None
                 if control.service is None:
                     return self._reply(409, {"error": "no pipeline is deployed yet: run `make remote`"})
                 if self.path == "/push":
@@ -305,18 +331,11 @@ def _handler(control: Control, token: str, port: int) -> type[BaseHTTPRequestHan
                     answer = control.service.push(ref, pushed, changed_files(old, pushed.commit))
                     return self._reply(200, {"started": answer.started, "run_id": answer.run_id, "message": answer.message})
                 if self.path == "/decide":
-                    if not isinstance(body.get("approve"), bool):
-                        raise BadRequest(400, "approve must be true or false")
-                    run_id = body.get("run")
-                    if run_id is not None and not (isinstance(run_id, str) and _RUN_ID.fullmatch(run_id)):
-                        raise BadRequest(400, f"run {str(run_id)[:80]!r} is no run id (digits only)")
+                    approve, run_id = checked
                     # Recorded as the local user the service runs as: only they hold the token.
-                    decided = control.service.decide(body["approve"], getpass.getuser(), run_id=run_id)
-                    return self._reply(200, {"message": decided})
+                    return self._reply(200, {"message": control.service.decide(approve, getpass.getuser(), run_id=run_id)})
                 if self.path == "/transition":
-                    stage, enabled = body.get("stage"), body.get("enabled")
-                    if not isinstance(stage, str) or not isinstance(enabled, bool):
-                        raise BadRequest(400, "stage must be a stage's name and enabled true or false")
+                    stage, enabled = checked
                     return self._reply(200, {"message": control.service.set_transition(stage, enabled=enabled)})
             except BadRequest as error:
                 return self._reply(error.status, {"error": str(error)})

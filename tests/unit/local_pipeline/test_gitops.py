@@ -128,6 +128,18 @@ def test_the_control_api_answers_only_its_user(tmp_path):
         status, _ = _control(port, "POST", "/decide", body=b"{}", headers={**ok, "Content-Length": str(2 * 1024 * 1024)})
         assert status == 413
         assert _control(port, "PUT", "/push", body=b"{}", headers=ok)[0] == 405
+        # The new inputs are refused before the service's state is looked at (no pipeline yet: 409).
+        for path, body in (
+            ("/decide", {"approve": True, "run": "../1"}),
+            ("/decide", {"approve": True, "run": 7}),
+            ("/decide", {"approve": "yes"}),
+            ("/transition", {"stage": "Prod; rm -rf /", "enabled": True}),
+            ("/transition", {"stage": "Prod", "enabled": "true"}),
+            ("/transition", {"stage": "x" * 101, "enabled": False}),
+        ):
+            status, text = _control(port, "POST", path, body=json.dumps(body).encode(), headers=ok)
+            assert status == 400, (path, body, status, text)
+        assert _control(port, "POST", "/decide", body=b'{"approve": true, "run": "1"}', headers=ok)[0] == 409
         assert planted.read_text() == "intact"
     finally:
         _gitops(state, port, "down")
@@ -157,3 +169,25 @@ def test_a_pushed_commit_is_only_a_full_object_id_of_the_service_s_repository(tm
         with pytest.raises(gitops.GitOpsError, match="is not a commit of"):
             gitops.resolved_commit(value)
     assert planted.read_text() == "intact"
+
+
+def test_the_changed_files_of_a_push_are_those_of_its_commits(tmp_path, monkeypatch):
+    """A push's changed files (what a trigger's FilePaths filter reads: CodePipeline user
+    guide, "Filter triggers on code push or pull requests") are ``old..new``; a new
+    branch's are its head commit's against its first parent (a guess: the docs are silent)."""
+    from local_pipeline import gitops
+
+    repository = tmp_path / "repo"
+    git = ["git", "-C", str(repository), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run(["git", "init", "--quiet", str(repository)], check=True)  # noqa: S607
+    commits = []
+    for name in ("README.md", "pipeline/steps.py", "docs/a.md"):
+        (repository / name).parent.mkdir(parents=True, exist_ok=True)
+        (repository / name).write_text(name)
+        subprocess.run([*git, "add", name], check=True)
+        subprocess.run([*git, "commit", "--quiet", "-m", name], check=True)
+        commits.append(subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip())
+    monkeypatch.setattr(gitops, "REPOSITORY", repository)
+    assert gitops.changed_files(commits[0], commits[2]) == ["docs/a.md", "pipeline/steps.py"]
+    assert gitops.changed_files("0" * 40, commits[2]) == ["docs/a.md"]
+    assert gitops.changed_files("0" * 40, commits[0]) == ["README.md"]
