@@ -188,7 +188,9 @@ def changed_files(old: str, new: str) -> list[str]:
         command = ["git", "diff-tree", "--root", "--no-commit-id", "--name-only", "-r", "-m", "--first-parent", new]
     else:
         command = ["git", "diff", "--name-only", "--end-of-options", old, new]
-    listed = subprocess.run(command, cwd=REPOSITORY, capture_output=True, text=True, check=True)  # noqa: S603
+    listed = subprocess.run(command, cwd=REPOSITORY, capture_output=True, text=True, check=False)  # noqa: S603
+    if listed.returncode != 0:
+        raise GitOpsError(f"the files {new[:12]} changes could not be listed: {listed.stderr.strip()[:200]}")
     return sorted({line for line in listed.stdout.splitlines() if line})
 
 
@@ -203,6 +205,17 @@ class BadRequest(Exception):
 
 
 _STAGE_NAME = re.compile(r"[A-Za-z0-9.@\-_]{1,100}")  # fullmatch (API reference, StageDeclaration: name)
+
+
+def checked_ref(ref: Any) -> str:
+    """A pushed ref: a branch or a tag, a name git itself would take (`git check-ref-format`),
+    never a revision expression (``main~3``, ``main@{1}``) that would name another commit."""
+    if not isinstance(ref, str) or not ref.startswith(("refs/heads/", "refs/tags/")) or len(ref) > 1000:
+        raise BadRequest(400, f"ref {str(ref)[:80]!r} is no branch or tag (refs/heads/..., refs/tags/...)")
+    valid = subprocess.run(["git", "check-ref-format", ref], capture_output=True, check=False)  # noqa: S603, S607
+    if valid.returncode != 0 or "@{" in ref:
+        raise BadRequest(400, f"ref {ref[:80]!r} is not a valid ref name")
+    return ref
 
 
 def checked_decision(body: dict[str, Any]) -> tuple[bool, str | None]:
@@ -323,7 +336,7 @@ def _handler(control: Control, token: str, port: int) -> type[BaseHTTPRequestHan
                 if control.service is None:
                     return self._reply(409, {"error": "no pipeline is deployed yet: run `make remote`"})
                 if self.path == "/push":
-                    ref = str(body["ref"])
+                    ref = checked_ref(body["ref"])
                     # The repository is the service's own remote, never one a request names.
                     pushed = PushedCommit(REPOSITORY, resolved_commit(str(body["commit"])), ref.removeprefix("refs/heads/"))
                     old = str(body.get("old") or "0" * len(pushed.commit))

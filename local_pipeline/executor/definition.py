@@ -266,6 +266,20 @@ def _names(artifacts: Any) -> tuple[str, ...]:
     return tuple(str(artifact["Name"]) for artifact in artifacts or [])
 
 
+# CodePipeline user guide, "Variables reference": "codepipeline" is the reserved namespace of
+# the pipeline's execution (PipelineExecutionId), "variables" the pipeline-level variables'.
+RESERVED_NAMESPACES = frozenset({"codepipeline", "variables"})
+
+
+def _namespace(stage: str, declaration: Mapping[str, Any]) -> str | None:
+    namespace = declaration.get("Namespace")
+    if namespace is not None and str(namespace) in RESERVED_NAMESPACES:
+        raise DefinitionError(
+            f"stage {stage}: action {declaration.get('Name', '?')}: the namespace {namespace!r} is reserved by CodePipeline"
+        )
+    return None if namespace is None else str(namespace)
+
+
 def _action(stage: str, declaration: Mapping[str, Any]) -> Action:
     try:
         kind = declaration["ActionTypeId"]
@@ -278,7 +292,7 @@ def _action(stage: str, declaration: Mapping[str, Any]) -> Action:
             input_artifacts=_names(declaration.get("InputArtifacts")),
             output_artifacts=_names(declaration.get("OutputArtifacts")),
             role_arn=declaration.get("RoleArn"),
-            namespace=declaration.get("Namespace"),
+            namespace=_namespace(stage, declaration),
             region=declaration.get("Region"),
         )
     except (KeyError, TypeError, ValueError) as error:

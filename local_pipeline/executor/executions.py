@@ -27,7 +27,8 @@ completed" (API reference, "PipelineExecution"): when an action updates the pipe
 Pipelines' self-mutation does), every execution in progress ends ``Cancelled``, the one
 that made the update included, each when what it runs now ends (an approval it waits at is
 abandoned at once). Whether an update lets an action already running finish is not said in
-the guides: that it does here is the emulator's guess.
+the guides: that it does here is the emulator's guess; so is that PARALLEL executions are
+cancelled too ("independently of one another" is all the guide says of them).
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ class Executions:
         self._owners: dict[str, Execution] = {}  # stage -> the execution that holds its lock
         self._arrivals: dict[str, list[Execution]] = {}  # stage -> who waits to enter it, in arrival order
         self._enabled: dict[str, bool] = {}  # transitions enabled or disabled since the definition said
+        self._entered: dict[str, Execution] = {}  # stage -> the most recent execution that entered it
         self._active: list[Execution] = []
         self._sequence = itertools.count(1)
 
@@ -101,13 +103,13 @@ class Executions:
 
     def enter(self, execution: Execution, stage: str, *, mode: str, disabled: Mapping[str, str]) -> None:
         """Wait until ``execution`` may run ``stage`` (it then holds its lock), leaving the
-        stage it held; raises ``ExecutionEnded`` if it is superseded or cancelled meanwhile."""
+        stage it held; raises ``ExecutionEnded`` if it is superseded or cancelled meanwhile.
+        Executions are ordered by when they started, whatever order their threads reach a
+        stage in: in QUEUED mode the oldest waiting goes first, in SUPERSEDED mode one older
+        than an execution that already entered the stage is superseded."""
         with self._changed:
             self._release(execution)
             self._check(execution)
-            if mode == "PARALLEL":
-                execution.stage = stage
-                return
             waiting = self._arrivals.setdefault(stage, [])
             waiting.append(execution)
             execution.waiting_for = stage
@@ -116,11 +118,20 @@ class Executions:
                     if mode == "SUPERSEDED":
                         self._supersede(waiting, stage)
                     self._check(execution)
-                    first = waiting[0] if mode == "QUEUED" else execution
-                    if first is execution and stage not in self._owners and self._transition_enabled(stage, disabled):
-                        self._owners[stage] = execution
-                        execution.stage = stage
-                        return
+                    if mode == "PARALLEL":
+                        # No lock, no superseding; a disabled transition holds it all the same
+                        # (the guide makes no exception for PARALLEL: a guess).
+                        if self._transition_enabled(stage, disabled):
+                            execution.stage = stage
+                            return
+                    else:
+                        first = min(waiting, key=lambda e: e.sequence) if mode == "QUEUED" else execution
+                        if first is execution and stage not in self._owners and self._transition_enabled(stage, disabled):
+                            self._owners[stage] = execution
+                            if stage not in self._entered or self._entered[stage].sequence < execution.sequence:
+                                self._entered[stage] = execution
+                            execution.stage = stage
+                            return
                     self._changed.wait()
             finally:
                 execution.waiting_for = None
@@ -129,11 +140,14 @@ class Executions:
 
     def _supersede(self, waiting: list[Execution], stage: str) -> None:
         newest = max(waiting, key=lambda execution: execution.sequence)
+        entered = self._entered.get(stage)  # the most recent execution that entered the stage
         for execution in waiting:
-            if execution is not newest and execution.ended is None:
+            if execution.ended is not None:
+                continue
+            went_on = newest if execution is not newest else entered if entered and entered.sequence > execution.sequence else None
+            if went_on is not None:
                 execution.ended = ExecutionEnded(
-                    "Superseded",
-                    f"while it waited to enter {stage}, run {newest.run_id}, more recent, went on instead",
+                    "Superseded", f"while it waited to enter {stage}, run {went_on.run_id}, more recent, went on instead"
                 )
                 self._changed.notify_all()
 

@@ -127,13 +127,14 @@ class RunService:
         any update cancels them, and, with RestartExecutionOnUpdate, a run starts on the head
         of the branch the source action names; its id."""
         with self._lock:
+            if updated:  # before the swap: a push from now on runs the new pipeline, and is not cancelled
+                self.executions.pipeline_updated(None, updated)
             self.definition, self.start_run = definition, start_run
         if not updated:
             return None
-        self.executions.pipeline_updated(None, updated)
         pipeline = definition()
-        branches = [str(a.configuration.get("BranchName")) for a in pipeline.actions() if a.type.category == "Source"]
-        head = self.branch_head(branches[0]) if pipeline.restart_on_update and branches else None
+        branch = _source_branch(pipeline)
+        head = self.branch_head(branch) if pipeline.restart_on_update and branch else None
         if head is None:
             return None
         restart = self._start(f"refs/heads/{head.branch}", head, f"the pipeline's update by {updated}")
@@ -180,28 +181,38 @@ class RunService:
             run.record.write(run.folder / "run.json")
         finally:
             self.executions.finish(run.execution)
-        if run.stopping:  # what its last action saw (a build ended under it) is not why it ended
-            run.record.status = "Failed"
-            run.record.reason = f"{run.stopping}: {run.record.reason}" if run.record.reason else run.stopping
+        try:
+            if run.stopping:  # what its last action saw (a build ended under it) is not why it ended
+                run.record.status = "Failed"
+                said = run.record.reason
+                run.record.reason = f"{run.stopping}: {said}" if said and not said.startswith(run.stopping) else run.stopping
+                run.record.write(run.folder / "run.json")
+            elif run.record.updated_pipeline:
+                self._restart(run)
+        except Exception as error:  # noqa: BLE001  (the run has ended: what failed after it is said, never lost)
+            run.record.reason += f"; not restarted: {type(error).__name__}: {error}"
             run.record.write(run.folder / "run.json")
-        elif run.record.updated_pipeline:
-            self._restart(run)
-        run.ended = time.time()
-        run.claim.release()
+        finally:
+            run.ended = time.time()
+            run.claim.release()
 
     def _restart(self, run: _Run) -> None:
-        """``run`` updated the pipeline: a new run of its branch's head, if the pipeline asks
-        for it (RestartExecutionOnUpdate), said in its record."""
+        """``run`` updated the pipeline: a new run, if the pipeline asks for it
+        (RestartExecutionOnUpdate), said in its record. It runs what a start of the pipeline
+        would: the head of the branch its source action names (the pushed branch's, if none)."""
         assert run.record is not None
-        if not self.definition().restart_on_update:
+        pipeline = self.definition()
+        if not pipeline.restart_on_update:
             return
         if run.restarts >= MAX_RESTARTS:
-            run.record.restarted_as = ""
             run.record.reason += f"; not restarted: the pipeline updated itself in {MAX_RESTARTS + 1} runs in a row"
         else:
-            head = self.branch_head(run.pushed.branch) or run.pushed
+            branch = _source_branch(pipeline) or run.pushed.branch
+            head = self.branch_head(branch) or run.pushed
             where = run.record.updated_pipeline
-            restart = self._start(run.ref, head, f"the pipeline's update by run {run.run_id} ({where})", run.restarts + 1)
+            restart = self._start(
+                f"refs/heads/{head.branch}", head, f"the pipeline's update by run {run.run_id} ({where})", run.restarts + 1
+            )
             if restart is not None:
                 run.record.restarted_as = restart.run_id
         run.record.write(run.folder / "run.json")
@@ -220,8 +231,8 @@ class RunService:
                     group.end()
         self.executions.end_all(reason)  # those waiting between stages stop waiting
         deadline = time.monotonic() + join_seconds
-        for run in unfinished:
-            if run.thread is not None and run.waiting is None:
+        for run in unfinished:  # one at an approval gives up within a poll: its execution ended
+            if run.thread is not None:
                 run.thread.join(timeout=max(0.0, deadline - time.monotonic()))
         for run in unfinished:
             run.claim.release()
@@ -234,16 +245,20 @@ class RunService:
     def _wait_for_decision(self, run: _Run, where: str, custom_data: str) -> Decision:
         waiting = _Waiting(where, custom_data, self.clock() + APPROVAL_TIMEOUT_SECONDS)
         run.waiting = waiting
-        try:
-            while not waiting.decided.wait(_POLL_SECONDS):
-                if run.execution.ended is not None:
-                    return Decision(False, "", run.execution.ended.reason, abandoned=True)
-                if self.clock() >= waiting.deadline:
-                    return Decision(False, "", "no one approved or rejected it within seven days")
-            assert waiting.decision is not None
-            return waiting.decision
-        finally:
-            run.waiting = None
+        while not waiting.decided.wait(_POLL_SECONDS):
+            ended = run.execution.ended
+            timed_out = self.clock() >= waiting.deadline
+            if ended is None and not timed_out:
+                continue
+            with self._lock:  # a decision that came meanwhile wins; after this, none can come
+                if waiting.decided.is_set():
+                    break
+                run.waiting = None
+            if ended is not None:
+                return Decision(False, "", ended.reason, abandoned=True)
+            return Decision(False, "", "no one approved or rejected it within seven days")
+        assert waiting.decision is not None
+        return waiting.decision
 
     def waiting(self) -> list[tuple[str, str, str]]:
         """(run id, stage/action, what the approver is shown) of each approval a run waits at, oldest run first."""
@@ -252,6 +267,10 @@ class RunService:
     def decide(self, approved: bool, by: str, comment: str = "", *, run_id: str | None = None) -> str:
         """Approve or reject the approval ``run_id`` waits at; without ``run_id``, the one
         approval that a run waits at (several: refused, naming them)."""
+        with self._lock:  # one decision an approval, however many callers decide at once
+            return self._decide(approved, by, comment, run_id)
+
+    def _decide(self, approved: bool, by: str, comment: str, run_id: str | None) -> str:
         waiting = [run for run in list(self._runs.values()) if run.waiting is not None]
         if run_id is not None:
             waiting = [run for run in waiting if run.run_id == run_id]
@@ -314,6 +333,14 @@ class RunService:
     def listing(self) -> list[dict[str, object]]:
         """Every run recorded under the runs folder (``list_runs``), this service's live state over it."""
         return list_runs(self.runs_folder, self._runs, self.waits_to_enter)
+
+
+def _source_branch(pipeline: Pipeline) -> str | None:
+    """The branch the pipeline's (first) source action names: what a start of the pipeline runs."""
+    branches = [
+        str(a.configuration["BranchName"]) for a in pipeline.actions() if a.type.category == "Source" and a.configuration.get("BranchName")
+    ]
+    return branches[0] if branches else None
 
 
 def list_runs(

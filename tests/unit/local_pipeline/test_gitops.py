@@ -191,3 +191,16 @@ def test_the_changed_files_of_a_push_are_those_of_its_commits(tmp_path, monkeypa
     assert gitops.changed_files(commits[0], commits[2]) == ["docs/a.md", "pipeline/steps.py"]
     assert gitops.changed_files("0" * 40, commits[2]) == ["docs/a.md"]
     assert gitops.changed_files("0" * 40, commits[0]) == ["README.md"]
+
+
+def test_a_pushed_ref_is_a_branch_or_a_tag_never_a_revision_expression():
+    """A ref reaches `git rev-parse refs/heads/<branch>` when a run restarts: ``main~3`` or
+    ``main@{1}`` would name another commit; only names git itself takes are let through."""
+    from local_pipeline import gitops
+
+    assert gitops.checked_ref("refs/heads/feature/x") == "refs/heads/feature/x"
+    assert gitops.checked_ref("refs/tags/v1.2") == "refs/tags/v1.2"
+    for ref in ("refs/heads/main~3", "refs/heads/main@{1}", "refs/heads/a..b", "main", "refs/remotes/x", "refs/heads/-x ", 7):
+        with pytest.raises(gitops.BadRequest, match="ref") as refused:
+            gitops.checked_ref(ref)
+        assert refused.value.status == 400

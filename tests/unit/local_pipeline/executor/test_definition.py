@@ -408,3 +408,13 @@ def test_a_changed_declaration_reads_as_a_different_pipeline():
     assert _triggered({"Branches": {"Includes": ["main"]}}) != _triggered(
         {"Branches": {"Includes": ["main"]}, "FilePaths": {"Includes": ["src/**"]}}
     )
+
+
+@pytest.mark.parametrize("namespace", ["codepipeline", "variables"])
+def test_an_action_may_not_take_a_reserved_namespace(namespace):
+    """CodePipeline user guide, "Variables reference": the codepipeline namespace is reserved
+    (its PipelineExecutionId), as is the pipeline-level variables'; an action that declared
+    one could forge #{codepipeline.PipelineExecutionId} for the actions after it."""
+    stages = [{"Name": "S", "Actions": [action("A", "Make", namespace=namespace)]}]
+    with pytest.raises(DefinitionError, match=f"stage S: action A: the namespace '{namespace}' is reserved by CodePipeline"):
+        read_pipeline({"Stages": stages})

@@ -128,3 +128,40 @@ def test_an_update_cancels_every_execution_in_progress_the_updating_one_included
     executions.enter(later, "Source", mode="SUPERSEDED", disabled={})
     with pytest.raises(ExecutionEnded, match="Cancelled|updated"):
         executions.enter(a, "Next", mode="SUPERSEDED", disabled={})
+
+
+def test_executions_keep_the_order_they_started_in_whatever_order_they_reach_a_stage():
+    """ "QUEUED mode: Executions are processed one by one in the order that they are queued"
+    and, in SUPERSEDED mode, "The pipeline processes each execution in order and might
+    supersede an earlier execution with a later one" ("How pipeline executions work"): an
+    older execution whose thread reaches a stage after a newer one entered it is
+    superseded there (SUPERSEDED), or waits its turn before the newer ones (QUEUED)."""
+    executions = Executions()
+    older, newer = executions.start("1"), executions.start("2")
+    executions.enter(newer, "Source", mode="SUPERSEDED", disabled={})
+    assert (
+        _Entering(executions, older, "Source").wait() == "Superseded: while it waited to enter Source, run 2, more recent, went on instead"
+    )
+
+    queued = Executions()
+    first, second, third = queued.start("1"), queued.start("2"), queued.start("3")
+    queued.enter(third, "Deploy", mode="QUEUED", disabled={})
+    second_enters = _Entering(queued, second, "Deploy", mode="QUEUED")
+    _settle()
+    first_enters = _Entering(queued, first, "Deploy", mode="QUEUED")
+    _settle()
+    queued.finish(third)
+    assert first_enters.wait() == "entered"
+    assert second_enters.result is None, "the older one goes first"
+
+
+def test_a_disabled_transition_holds_parallel_executions_too():
+    """PARALLEL executions take no stage lock, but a disabled transition holds them: the
+    guide makes no exception for PARALLEL mode (a guess)."""
+    executions = Executions()
+    a = executions.start("1")
+    held = _Entering(executions, a, "Prod", mode="PARALLEL", disabled={"Prod": "freeze"})
+    _settle()
+    assert held.result is None
+    executions.set_transition("Prod", enabled=True)
+    assert held.wait() == "entered"

@@ -347,3 +347,38 @@ def test_a_service_that_stops_ends_its_builds_and_says_why_the_run_failed(tmp_pa
     assert not psutil.pid_exists(build) or psutil.Process(build).status() == psutil.STATUS_ZOMBIE
     answer = service.push("refs/heads/main", PushedCommit(tmp_path, "b" * 40, "main"))
     assert (answer.started, answer.message) == (False, "push of refs/heads/main not run: the service is stopping")
+
+
+def test_a_service_that_stops_while_a_run_waits_at_an_approval_records_it_failed_once_and_ends_it(tmp_path: Path):
+    """The run at the approval ends with the service (its execution ended), its record
+    written by its own thread once, with the reason said once; nothing writes it after."""
+    pipeline, start_run = _pipeline([])
+    service = RunService(tmp_path / "runs", lambda: pipeline, start_run)
+    service.push("refs/heads/main", PushedCommit(tmp_path, "a" * 40, "main"))
+    assert service.follow("1", timeout_seconds=10) == "Waiting"
+    service.stop()
+    assert not service._runs["1"].thread.is_alive()
+    recorded = json.loads((tmp_path / "runs" / "1" / "run.json").read_text())
+    assert (recorded["status"], recorded["reason"]) == ("Failed", "the push service stopped during this run")
+    time.sleep(0.2)
+    assert json.loads((tmp_path / "runs" / "1" / "run.json").read_text()) == recorded
+
+
+def test_a_restart_that_cannot_start_is_said_and_the_run_still_ends(tmp_path: Path):
+    """The head of the branch cannot be read (git fails): the updating run ends, its record
+    says why no restart came, and its folder is let go."""
+    stages = [
+        {"Name": "Source", "Actions": [action("Src", "Echo", category="Source")]},
+        {"Name": "UpdatePipeline", "Actions": [action("SelfMutate", "Mutate")]},
+    ]
+    pipeline, start_run = _pipeline([], stages=stages, updates=("a" * 40,))
+
+    def broken(branch):
+        raise OSError("git is gone")
+
+    service = RunService(tmp_path / "runs", lambda: pipeline, start_run, branch_head=broken)
+    service.push("refs/heads/main", PushedCommit(tmp_path, "a" * 40, "main"))
+    assert service.follow("1", timeout_seconds=10) == "Cancelled"
+    recorded = json.loads((tmp_path / "runs" / "1" / "run.json").read_text())
+    assert recorded["reason"].endswith("; not restarted: OSError: git is gone")
+    assert service._runs["1"].claim._lock == -1, "its folder is let go"
