@@ -20,7 +20,8 @@ from pathlib import Path
 
 from project.paths import PROJECT_ROOT
 
-_ENDED = re.compile(r"run (\d+) (Succeeded|Failed|Stopped)\b")
+# How a run ends; one cancelled by its own update is followed on into its restart, whose end counts.
+_ENDED = re.compile(r"run (\d+) (Succeeded|Failed|Stopped|Superseded)\b")
 
 
 class PushBenchError(Exception):
@@ -74,8 +75,7 @@ class _Service:
             if approved.returncode == 2:  # nothing waits, and no end was seen: say what was
                 raise PushBenchError(f"the run neither ended nor waited: {said.strip()[-1500:]}")
         seconds = time.perf_counter() - started
-        ended = _ENDED.search(said)
-        assert ended is not None
+        *_, ended = _ENDED.finditer(said)
         if ended.group(2) != "Succeeded":
             raise PushBenchError(f"run {ended.group(1)} ended {ended.group(2)}: {said.strip()[-1500:]}")
         return seconds
