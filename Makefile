@@ -28,7 +28,7 @@ ASSEMBLY ?= cdk.out
 .PHONY: help install local synth audit test bench bootstrap-commands lint typecheck hooks clean up down remote approve reject runs enable-transition disable-transition
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s  %s\n", $$1, $$2}'
 
 # A cached environment is a symbolic link to the build's cache (CodeBuild's local custom
 # cache), which `python -m venv` refuses: it is made, and pip writes its scripts' first
