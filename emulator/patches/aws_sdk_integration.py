@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -43,10 +44,45 @@ def _sdk_service_name(service: str) -> str:
     return "".join(word[:1].upper() + word[1:].lower() for word in str(service_id).replace("-", " ").split())
 
 
+def _without_nulls(value: Any) -> Any:
+    # A JSON null is a member the SDK leaves out of the request (botocore, unvalidated, crashed on
+    # it: "'NoneType' object has no attribute 'items'", an uncatchable States.Runtime); the
+    # service then answers for the missing member, e.g. DynamoDB's ValidationException.
+    if isinstance(value, dict):
+        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value]
+    return value
+
+
 def _normalise_parameters(self: StateTaskServiceAwsSdk, parameters: dict[str, Any], *_: Any, **__: Any) -> None:
     operation = _operation(self._get_boto_service_name(), self._get_boto_service_action())
+    kept = _without_nulls(parameters)
+    parameters.clear()
+    parameters.update(kept)
     if operation.input_shape is not None:
         self._to_boto_request(parameters, operation.input_shape)
+        _check_required(operation, parameters)
+
+
+def _check_required(operation: OperationModel, parameters: dict[str, Any]) -> None:
+    """A required member left out is refused by the service, as its API validation words it
+    ("1 validation error detected: Value null at 'item' failed to satisfy constraint: Member
+    must not be null"), before it acts: moto's handlers crashed on it instead."""
+    shape = operation.input_shape
+    missing = [name for name in getattr(shape, "required_members", []) if name not in parameters]
+    if not missing:
+        return
+    errors = [f"Value null at '{name[:1].lower() + name[1:]}' failed to satisfy constraint: Member must not be null" for name in missing]
+    message = f"{len(errors)} validation error{'s' if len(errors) > 1 else ''} detected: {'; '.join(errors)}"
+    raise ClientError(
+        {
+            "Error": {"Code": "ValidationException", "Message": message},
+            # What botocore parses from an error response, without the HTTP details.
+            "ResponseMetadata": {"HTTPStatusCode": 400, "RequestId": uuid.uuid4().hex.upper()},  # type: ignore[typeddict-item]
+        },
+        operation.name,
+    )
 
 
 def _json_timestamps(value: Any) -> Any:

@@ -12,13 +12,21 @@
   separators, so the two differed;
 - GetExecutionHistory honours ``reverseOrder`` (events newest first) and
   ``includeExecutionData`` (false: no input or output in the events' details) (API
-  reference, GetExecutionHistory, request parameters); moto ignored both.
+  reference, GetExecutionHistory, request parameters); moto ignored both;
+- DescribeExecution carries ``inputDetails`` (and ``outputDetails`` with an output),
+  ``{"included": true}``, and the redrive fields: ``redriveCount`` 0 and ``redriveStatus``
+  ``REDRIVABLE`` for a Standard execution that FAILED, TIMED_OUT or was ABORTED, else
+  ``NOT_REDRIVABLE`` with its ``redriveStatusReason`` (API reference, DescribeExecution,
+  response elements); moto gave neither;
+- CreateStateMachine and UpdateStateMachine refuse a definition that does not parse with
+  ``InvalidDefinition`` (API reference, CreateStateMachine, "Errors": "The provided Amazon
+  States Language definition is not valid"); moto answered with an empty error code.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from unittest import mock
@@ -26,6 +34,7 @@ from unittest import mock
 from moto.core.common_types import TYPE_RESPONSE
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult
+from moto.stepfunctions.parser.api import InvalidDefinition
 from moto.stepfunctions.responses import StepFunctionResponse
 
 REASON = (
@@ -37,6 +46,8 @@ _start_execution = StepFunctionResponse.start_execution
 _list_executions = StepFunctionResponse.list_executions
 _describe_execution = StepFunctionResponse.describe_execution
 _get_execution_history = StepFunctionResponse.get_execution_history
+_create_state_machine = StepFunctionResponse.create_state_machine
+_update_state_machine = StepFunctionResponse.update_state_machine
 # What "execution data" is in an event's details (API reference, HistoryEvent's *EventDetails).
 _EXECUTION_DATA = ("input", "output", "inputDetails", "outputDetails")
 
@@ -61,9 +72,44 @@ def _listed(self: StepFunctionResponse) -> Any:
     return _list_executions(self)
 
 
+def _definition_checked(respond: Callable[[StepFunctionResponse], Any]) -> Callable[[StepFunctionResponse], Any]:
+    def checked(self: StepFunctionResponse) -> Any:
+        try:
+            return respond(self)
+        except InvalidDefinition as error:
+            # moto's parser declares its error code as ``code``, which AWSError never reads.
+            raise _StepFunctionsError("InvalidDefinition", f"Invalid State Machine Definition: '{error.message}'") from None
+
+    return checked
+
+
+# Executions a redrive can restart (API reference, RedriveExecution: "Restarts unsuccessful
+# executions of Standard workflows that didn't complete successfully in the last 14 days. These
+# include failed, aborted, or timed out executions"; "not supported by EXPRESS state machines").
+_REDRIVABLE = {"FAILED", "TIMED_OUT", "ABORTED"}
+
+
+def _redrive_fields(result: dict[str, Any]) -> dict[str, Any]:
+    """DescribeExecution's redrive fields for an execution never redriven ("If you have not yet
+    redriven an execution, the redriveCount is 0"); redriveStatusReason as the API reference
+    lists it for a Standard execution ("Execution is RUNNING and cannot be redriven.")."""
+    status = str(result.get("status"))
+    if ":express:" in str(result.get("executionArn", "")):
+        return {"redriveCount": 0, "redriveStatus": "NOT_REDRIVABLE"}
+    if status in _REDRIVABLE:
+        return {"redriveCount": 0, "redriveStatus": "REDRIVABLE"}
+    return {"redriveCount": 0, "redriveStatus": "NOT_REDRIVABLE", "redriveStatusReason": f"Execution is {status} and cannot be redriven."}
+
+
 def _described(self: StepFunctionResponse) -> TYPE_RESPONSE | ActionResult:
     answer = _describe_execution(self)
     result = answer.result if isinstance(answer, ActionResult) else None
+    if isinstance(result, dict):
+        result.setdefault("inputDetails", {"included": True})
+        if "output" in result:
+            result.setdefault("outputDetails", {"included": True})
+        for key, value in _redrive_fields(result).items():
+            result.setdefault(key, value)
     if isinstance(result, dict) and isinstance(result.get("output"), str):
         try:
             value = json.loads(result["output"])
@@ -100,5 +146,7 @@ def patch() -> Iterator[None]:
         mock.patch.object(StepFunctionResponse, "list_executions", _listed),
         mock.patch.object(StepFunctionResponse, "describe_execution", _described),
         mock.patch.object(StepFunctionResponse, "get_execution_history", _history),
+        mock.patch.object(StepFunctionResponse, "create_state_machine", _definition_checked(_create_state_machine)),
+        mock.patch.object(StepFunctionResponse, "update_state_machine", _definition_checked(_update_state_machine)),
     ):
         yield

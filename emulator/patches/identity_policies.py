@@ -42,7 +42,10 @@ def _bucket_denies_everyone(self: FakeBucket, action: str, resource: str) -> Any
         return PermissionResult.NEUTRAL
     request = Request(Principal(account="", arn="*"), action, resource, _ANYONE_OVER_TLS)
     policy = json.loads(self.policy.decode())
-    return PermissionResult.DENIED if evaluate_policy(policy, request, resource_policy=True).denied else PermissionResult.NEUTRAL
+    result = evaluate_policy(policy, request, resource_policy=True)
+    # A Deny the evaluator cannot rule out for lack of the caller's keys is left to the
+    # caller's own decision (emulator.authorization), which has them and fails closed.
+    return PermissionResult.DENIED if result.denied and not result.denied_unknowingly else PermissionResult.NEUTRAL
 
 
 @contextmanager

@@ -25,6 +25,7 @@ from typing import IO, Any
 from unittest import mock
 
 import boto3
+from moto.awslambda.exceptions import UnknownFunctionException
 from moto.awslambda.models import LambdaFunction
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.logs.models import logs_backends
@@ -101,6 +102,9 @@ class _Runtime:
             del sys.modules[name]
         shutil.rmtree(self._root, ignore_errors=True)
 
+    def code_dir(self, function: LambdaFunction) -> Path:
+        return self._root / function.code_sha_256.replace("/", "_")
+
     def handler(self, function: LambdaFunction) -> Any:
         # A new configuration starts new execution environments, as UpdateFunctionConfiguration does on AWS.
         configuration = json.dumps(function.environment_vars or {}, sort_keys=True)
@@ -110,7 +114,7 @@ class _Runtime:
         return self._handlers[key]
 
     def _load(self, function: LambdaFunction) -> Any:
-        code_dir = self._root / function.code_sha_256.replace("/", "_")
+        code_dir = self.code_dir(function)
         if not code_dir.exists():
             with zipfile.ZipFile(io.BytesIO(function.code_bytes)) as archive:
                 archive.extractall(code_dir)
@@ -155,12 +159,24 @@ def _ship_logs(function: LambdaFunction, region: str, text: str) -> None:
     backend.put_log_events(group, stream, [{"timestamp": now, "message": line} for line in lines])
 
 
-def _error_payload(error: BaseException) -> bytes:
+# Where the Lambda runtime puts a function's code (Lambda developer guide, "Defined runtime
+# environment variables": LAMBDA_TASK_ROOT, "The path to your Lambda function code").
+TASK_ROOT = "/var/task"
+
+
+def _error_payload(error: BaseException, request_id: str, code_dir: Path) -> bytes:
+    """What the Python runtime returns for an unhandled error (Lambda developer guide, "AWS
+    Lambda function errors in Python": errorMessage, errorType, requestId, stackTrace): the
+    trace holds the function's own frames, under the task root, not the runtime's."""
+    own = [frame for frame in traceback.extract_tb(error.__traceback__) if Path(frame.filename).is_relative_to(code_dir)]
+    for frame in own:
+        frame.filename = f"{TASK_ROOT}/{Path(frame.filename).relative_to(code_dir).as_posix()}"
     return json.dumps(
         {
             "errorMessage": str(error),
             "errorType": type(error).__name__,
-            "stackTrace": traceback.format_tb(error.__traceback__),
+            "requestId": request_id,
+            "stackTrace": traceback.format_list(own),
         }
     ).encode()
 
@@ -168,7 +184,15 @@ def _error_payload(error: BaseException) -> bytes:
 def invoke_in_process(
     self: LambdaSimpleBackend, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
 ) -> bytes:
-    function = self.get_function(function_name, qualifier)
+    try:
+        function = self.get_function(function_name, qualifier)
+    except UnknownFunctionException:
+        # Lambda names the version it looked for (Lambda API reference, Invoke, "Errors":
+        # ResourceNotFoundException); an unqualified name is $LATEST.
+        arn = function_name
+        if not arn.startswith("arn:"):
+            arn = f"arn:aws:lambda:{self.region_name}:{self.account_id}:function:{function_name}"
+        raise UnknownFunctionException(arn if arn.count(":") > 6 else f"{arn}:{qualifier or '$LATEST'}") from None
     if not str(function.run_time).startswith("python"):
         raise NotImplementedError(f"the emulator runs Python handlers only, not {function.run_time}")
     assert _runtime is not None
@@ -194,17 +218,20 @@ def invoke_in_process(
     ):
         boto3.DEFAULT_SESSION = None  # the handler's boto3 picks up this role's credentials
         try:
+            context = LambdaContext(function, int(function.timeout or 3))
             handler = _runtime.handler(function)
-            result = handler(event, LambdaContext(function, int(function.timeout or 3)))
+            result = handler(event, context)
         except Exception as error:  # the handler's own error: reported as Lambda reports it
             response_headers["x-amz-function-error"] = "Unhandled"
-            payload = _error_payload(error)
+            payload = _error_payload(error, context.aws_request_id, _runtime.code_dir(function))
             print(f"[ERROR] {type(error).__name__}: {error}")
         else:
             payload = json.dumps(result).encode()
         finally:
             boto3.DEFAULT_SESSION = None
     _ship_logs(function, self.region_name, printed.getvalue())
+    # The version that ran (Lambda API reference, Invoke, X-Amz-Executed-Version): unpublished code runs as $LATEST.
+    response_headers["x-amz-executed-version"] = str(qualifier if qualifier and qualifier != "$LATEST" else function.version)
     response_headers["Content-Length"] = str(len(payload))
     return payload
 

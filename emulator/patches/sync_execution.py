@@ -20,6 +20,8 @@ from moto.stepfunctions.parser.backend.execution import SyncExecution
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
+from emulator.patches import task_credentials
+
 REASON = "moto has no StartSyncExecution (and no sync-states endpoint): the cross-account call answered 404."
 
 
@@ -59,7 +61,11 @@ def start_sync_execution(
         trace_header=None,
         activity_store={},
     )
-    execution.start()  # SyncExecutionWorker runs the program in this thread, to the end
+    task_credentials.SYNCHRONOUS_EXECUTIONS.add(execution.exec_arn)  # its role is asked for kms:Decrypt only
+    try:
+        execution.start()  # SyncExecutionWorker runs the program in this thread, to the end
+    finally:
+        task_credentials.SYNCHRONOUS_EXECUTIONS.discard(execution.exec_arn)
     return execution
 
 

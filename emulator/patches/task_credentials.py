@@ -1,5 +1,18 @@
 """Task calls run with the execution role's credentials; a task's Credentials.RoleArn is
-assumed for real, with sts:ExternalId = the state machine's ARN."""
+assumed for real, with sts:ExternalId = the state machine's ARN.
+
+While an execution runs, Step Functions encrypts its data with the state machine's customer
+managed key, as the execution role: the role is asked for ``kms:GenerateDataKey`` and
+``kms:Decrypt`` on the key, under the encryption context ``aws:states:stateMachineArn``
+(developer guide, "Data at rest encryption in Step Functions": "For an execution to
+successfully complete when using customer managed key encryption, the execution role needs
+to be granted kms:GenerateDataKey and kms:Decrypt permissions for AWS KMS keys used by the
+state machine"); a synchronous Express execution (StartSyncExecution) keeps no history, and
+its role is asked for ``kms:Decrypt`` only (the same page, as this project's
+``stacks/constructs/workflow_encryption.py`` sums it up). A role without them fails its
+execution before its first state, with ``KMS.AccessDeniedException`` (the error name is the
+emulator's guess: AWS documents none). Log delivery's key is not asked for (not emulated).
+"""
 
 from __future__ import annotations
 
@@ -12,12 +25,15 @@ from unittest import mock
 
 from botocore.client import BaseClient
 from botocore.config import Config
+from moto.stepfunctions.parser.api import ExecutionFailedEventDetails
+from moto.stepfunctions.parser.asl.component.program.program import Program
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.credentials import StateCredentials
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
 from moto.stepfunctions.parser.asl.utils import boto_client as moto_boto_client
 
-from emulator import clients
+from emulator import authorization, clients
 from emulator.identity import Credentials, assume_role_as, assume_role_as_service, principal_for_access_key
+from emulator.policy_evaluation import Principal
 
 REASON = (
     "moto signs every task's calls with one fixed key (account 123456789012) and ignores "
@@ -79,6 +95,59 @@ def boto_client_for(region: str, service: str, state_credentials: Any = None) ->
     return made
 
 
+# What Step Functions asks KMS for, as the execution role, while an execution runs.
+EXECUTION_KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
+SYNCHRONOUS_EXECUTION_KEY_ACTIONS = ("kms:Decrypt",)
+# Executions StartSyncExecution runs now (sync_execution registers them), by ARN.
+SYNCHRONOUS_EXECUTIONS: set[str] = set()
+_program_eval_body = Program._eval_body
+
+
+def _state_machine_key(state_machine_arn: str, region: str) -> str | None:
+    from moto.stepfunctions.responses import get_backend
+
+    account = state_machine_arn.split(":")[4]
+    try:
+        machine = get_backend(account, region).describe_state_machine(state_machine_arn)
+    except Exception:  # noqa: BLE001  (moto raises its own NotFound types)
+        return None
+    encryption = getattr(machine, "encryptionConfiguration", None) or {}
+    return encryption.get("kmsKeyId") if encryption.get("type") == "CUSTOMER_MANAGED_KMS_KEY" else None
+
+
+def execution_key_denial(
+    role_arn: str, state_machine_arn: str, region: str, actions: tuple[str, ...] = EXECUTION_KEY_ACTIONS
+) -> str | None:
+    """Why the execution role may not use the state machine's key, or None if it may."""
+    key_id = _state_machine_key(state_machine_arn, region)
+    account = state_machine_arn.split(":")[4]
+    key = authorization.key_target(key_id, region, account) if key_id else None
+    if key is None:
+        return None
+    principal = Principal(account=role_arn.split(":")[4], arn=role_arn)
+    context = {"kms:EncryptionContext:aws:states:stateMachineArn": state_machine_arn, "kms:CallerAccount": principal.account}
+    for action in actions:
+        decision = authorization.check(principal, action, key, region, context)
+        if not decision.allowed:
+            return (
+                f"User: {role_arn} is not authorized to perform: {action} on resource: {key.arn} ({decision.reason}) "
+                "(Service: Kms, Status Code: 400)"
+            )
+    return None
+
+
+def _eval_program(self: Program, env: Any) -> None:
+    if not env.is_frame():  # the execution itself, not a Map or Parallel branch of it
+        machine_arn = env.states.context_object.context_object_data["StateMachine"]["Id"]
+        region = machine_arn.split(":")[3]
+        synchronous = env.states.context_object.context_object_data["Execution"]["Id"] in SYNCHRONOUS_EXECUTIONS
+        actions = SYNCHRONOUS_EXECUTION_KEY_ACTIONS if synchronous else EXECUTION_KEY_ACTIONS
+        cause = execution_key_denial(env.aws_execution_details.role_arn, machine_arn, region, actions)
+        if cause is not None:
+            env.set_error(ExecutionFailedEventDetails(error="KMS.AccessDeniedException", cause=cause))
+    _program_eval_body(self, env)
+
+
 def _modules_using_boto_client_for() -> list[Any]:
     # Each task module imported the function by name: replace it where it is used.
     original = moto_boto_client.boto_client_for
@@ -96,6 +165,7 @@ def patch() -> Iterator[None]:
 
     with ExitStack() as stack:
         stack.enter_context(mock.patch.object(StateTask, "_eval_state_credentials", _eval_state_credentials))
+        stack.enter_context(mock.patch.object(Program, "_eval_body", _eval_program))
         for module in _modules_using_boto_client_for():
             stack.enter_context(mock.patch.object(module, "boto_client_for", boto_client_for))
         yield

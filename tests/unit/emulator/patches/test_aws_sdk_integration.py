@@ -66,3 +66,32 @@ def test_camel_case_apis_take_pascal_case_parameters(patched, unique):
 )
 def test_error_prefixes_are_the_sdk_client_names(service, name):
     assert aws_sdk_integration._sdk_service_name(service) == name
+
+
+def test_a_null_required_member_is_the_services_validation_error(patched, unique):
+    """A JSON null is a member the SDK leaves out; DynamoDB refuses a PutItem without its Item
+    as a validation error, which the aws-sdk integration names after the SDK's exception for
+    an unmodeled error, DynamoDb.DynamoDbException (developer guide, "Learning to use AWS
+    service SDK integrations in Step Functions": "If an AWS SDK integration encounters an error,
+    the resulting Error field will be composed of the service name and the error name,
+    separated by a period character"), and States.ALL catches it (the emulator crashed with
+    States.Runtime, which no Catch can handle)."""
+    patched.client("dynamodb").create_table(
+        TableName=unique,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    put = {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:dynamodb:putItem", "Parameters": {"TableName": unique, "Item.$": "$.item"}}
+    failed = patched.run(patched.state_machine(unique, {"StartAt": "Put", "States": {"Put": {**put, "End": True}}}), {"item": None})
+    assert (failed["status"], failed["error"]) == ("FAILED", "DynamoDb.DynamoDbException")
+    assert "Value null at 'item' failed to satisfy constraint: Member must not be null" in failed["cause"]
+    caught = {
+        "StartAt": "Put",
+        "States": {
+            "Put": {**put, "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": True},
+            "Caught": {"Type": "Pass", "End": True},
+        },
+    }
+    result = patched.run(patched.state_machine(f"{unique}-caught", caught), {"item": None})
+    assert result["status"] == "SUCCEEDED" and json.loads(result["output"])["Error"] == "DynamoDb.DynamoDbException"

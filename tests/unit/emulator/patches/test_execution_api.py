@@ -37,7 +37,12 @@ def test_moto_still_differs_where_the_patch_says(vanilla):
     assert refused.value.response["Error"]["Code"] == ""
     assert stepfunctions.list_executions(stateMachineArn=_machine(vanilla, "express", "EXPRESS"))["executions"] == []
     started = stepfunctions.start_execution(stateMachineArn=_machine(vanilla, "spaced"), input='{"a":{"b":1}}')
-    assert _finished(stepfunctions, started["executionArn"])["output"] == '{"a": {"b": 1}}'
+    described = _finished(stepfunctions, started["executionArn"])
+    assert described["output"] == '{"a": {"b": 1}}'
+    assert "inputDetails" not in described and "redriveStatus" not in described
+    with pytest.raises(ClientError) as invalid:
+        stepfunctions.create_state_machine(name="invalid", definition="{}", roleArn="arn:aws:iam::123456789012:role/runner")
+    assert invalid.value.response["Error"]["Code"] == ""
     forward = stepfunctions.get_execution_history(executionArn=started["executionArn"])["events"]
     assert stepfunctions.get_execution_history(executionArn=started["executionArn"], reverseOrder=True)["events"] == forward
 
@@ -84,3 +89,38 @@ def test_history_in_reverse_and_without_execution_data(patched, unique):
     assert "output" in forward[-1]["executionSucceededEventDetails"]
     assert "output" not in bare[-1].get("executionSucceededEventDetails", {})
     assert "input" not in bare[0].get("executionStartedEventDetails", {})
+
+
+def test_describe_execution_has_the_data_details_and_redrive_fields(patched, unique):
+    """API reference, DescribeExecution, response elements: inputDetails and outputDetails
+    ("included": true when the data is there), redriveCount ("If you have not yet redriven an
+    execution, the redriveCount is 0"), redriveStatus and redriveStatusReason ("Execution is
+    SUCCEEDED and cannot be redriven."); a FAILED Standard execution is REDRIVABLE
+    (RedriveExecution: "These include failed, aborted, or timed out executions")."""
+    stepfunctions = patched.client("stepfunctions")
+    succeeded = _finished(
+        stepfunctions, stepfunctions.start_execution(stateMachineArn=_machine(patched, unique), input="{}")["executionArn"]
+    )
+    assert succeeded["inputDetails"] == {"included": True} and succeeded["outputDetails"] == {"included": True}
+    assert (succeeded["redriveCount"], succeeded["redriveStatus"]) == (0, "NOT_REDRIVABLE")
+    assert succeeded["redriveStatusReason"] == "Execution is SUCCEEDED and cannot be redriven."
+    failing = json.dumps({"StartAt": "Fail", "States": {"Fail": {"Type": "Fail", "Error": "E", "Cause": "c"}}})
+    role = f"arn:aws:iam::{patched.id}:role/runner"
+    machine = stepfunctions.create_state_machine(name=f"{unique}-fail", definition=failing, roleArn=role)["stateMachineArn"]
+    failed = _finished(stepfunctions, stepfunctions.start_execution(stateMachineArn=machine)["executionArn"])
+    assert (failed["status"], failed["redriveStatus"], failed["redriveCount"]) == ("FAILED", "REDRIVABLE", 0)
+    assert "outputDetails" not in failed and "redriveStatusReason" not in failed
+
+
+def test_an_invalid_definition_is_refused_as_invalid_definition(patched, unique):
+    """API reference, CreateStateMachine, "Errors": InvalidDefinition, "The provided Amazon
+    States Language definition is not valid" (moto answered with an empty error code)."""
+    stepfunctions = patched.client("stepfunctions")
+    with pytest.raises(ClientError) as refused:
+        stepfunctions.create_state_machine(name=unique, definition="{}", roleArn=f"arn:aws:iam::{patched.id}:role/runner")
+    assert refused.value.response["Error"]["Code"] == "InvalidDefinition"
+    assert refused.value.response["Error"]["Message"].startswith("Invalid State Machine Definition: ")
+    arn = _machine(patched, f"{unique}-valid")
+    with pytest.raises(ClientError) as refused_update:
+        stepfunctions.update_state_machine(stateMachineArn=arn, definition='{"StartAt": "Nowhere", "States": {}}')
+    assert refused_update.value.response["Error"]["Code"] == "InvalidDefinition"

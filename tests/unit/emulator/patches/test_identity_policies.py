@@ -58,13 +58,13 @@ def test_a_role_may_only_do_what_its_policy_allows(patched, unique):
     )
 
 
-def test_an_operation_without_authorization_data_is_denied_by_name(patched, unique):
+def test_an_operation_without_a_derivable_action_is_refused_by_name(patched, unique):
     role = patched.role(unique, _user_trust(ACCOUNT))  # may do anything, by its policy
+    assert _session_client(patched, role, "secretsmanager").list_secrets()["SecretList"] is not None  # derived: never refused
     with pytest.raises(ClientError) as denied:
-        _session_client(patched, role, "secretsmanager").list_secrets()
-    assert (
-        "secretsmanager:ListSecrets (the emulator has no authorization data for this operation" in denied.value.response["Error"]["Message"]
-    )
+        _session_client(patched, role, "dynamodb").execute_statement(Statement='SELECT * FROM "t"')
+    message = denied.value.response["Error"]["Message"]
+    assert "dynamodb:ExecuteStatement (the emulator cannot derive the IAM action of this operation" in message
 
 
 def test_another_accounts_resource_needs_its_resource_policy(patched, other, unique):
