@@ -25,12 +25,14 @@ followed, in parentheses, by the emulator's reason (AWS gives none).
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import unquote
+from xml.etree import ElementTree
 
-from moto.core.exceptions import AccessDeniedError, JsonRESTError
+from moto.core.exceptions import AccessDeniedError, JsonRESTError, _RESTError
 from moto.iam.models import iam_backends
 from moto.kms.models import kms_backends
 
@@ -84,6 +86,22 @@ class KmsAccessDenied(JsonRESTError):
         super().__init__("KmsAccessDeniedException", message)
 
 
+class _SnsAuthorizationError(_RESTError):
+    """SNS's denial: AuthorizationError, 403, in SNS's error document, whose RequestId
+    callers read (SNS API reference, "Common Errors"; moto's own XML error has none)."""
+
+    code = 403
+
+    def __init__(self, message: str) -> None:
+        super().__init__("AuthorizationError", message)
+        document = ElementTree.Element("ErrorResponse")
+        error = ElementTree.SubElement(document, "Error")
+        for tag, text in (("Type", "Sender"), ("Code", "AuthorizationError"), ("Message", message)):
+            ElementTree.SubElement(error, tag).text = text
+        ElementTree.SubElement(document, "RequestId").text = str(uuid.uuid4())
+        self.description = ElementTree.tostring(document, encoding="unicode")
+
+
 def _query_protocol(service: str) -> bool:
     """Query-protocol services (STS, IAM, CloudFormation, EC2, ... by botocore's model) answer
     AccessDenied, 403, in XML (moto's AccessDeniedError); JSON ones AccessDeniedException."""
@@ -97,6 +115,10 @@ def denial(service: str, principal: Principal, what: str, *, prefix: str = "") -
         from moto.s3.exceptions import S3ClientError
 
         return S3ClientError("AccessDenied", f"{prefix}User: {principal.arn} is not authorized to perform: {what}")  # XML, 403
+    if service == "sns":
+        # SNS answers a denial AuthorizationError, 403 (SNS API reference, Publish: Errors),
+        # shaped by its model as every SNS error is (RequestId included).
+        return _SnsAuthorizationError(f"{prefix}User: {principal.arn} is not authorized to perform: {what}")
     if _query_protocol(service) and not prefix:
         return AccessDeniedError(principal.arn, what)
     return AccessDeniedJson(f"{prefix}User: {principal.arn} is not authorized to perform: {what}")

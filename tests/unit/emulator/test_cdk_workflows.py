@@ -4,6 +4,7 @@ Functions developer guide says AWS returns."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterator
@@ -116,3 +117,83 @@ def test_a_lambda_that_raises_fails_the_execution_with_its_error_as_lambda_repor
     assert cause.get("requestId")
     assert all("raising.py" in frame or "raise ValueError" in frame for frame in cause["stackTrace"]), cause["stackTrace"]
     assert not any(str(Path.cwd()) in frame for frame in cause["stackTrace"])
+
+
+@contextlib.contextmanager
+def _without(emulator: Any, state_machine: str, action: str) -> Iterator[None]:
+    """``state_machine``'s role without ``action`` (taken out of every policy statement of
+    the role that grants it, as the CDK's grant wrote them), put back afterwards."""
+    sfn = emulator.client("stepfunctions", TRUSTED, REGION)
+    role = sfn.describe_state_machine(stateMachineArn=f"arn:aws:states:{REGION}:{TRUSTED}:stateMachine:{state_machine}")["roleArn"]
+    name = role.rsplit("/", 1)[1]
+    iam = emulator.client("iam", TRUSTED, REGION)
+    saved = {
+        p: iam.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"] for p in iam.list_role_policies(RoleName=name)["PolicyNames"]
+    }
+    taken = 0
+    for policy, document in saved.items():
+        statements = []
+        for statement in document["Statement"]:
+            actions = [statement["Action"]] if isinstance(statement["Action"], str) else list(statement["Action"])
+            kept = [a for a in actions if a != action]
+            taken += len(actions) - len(kept)
+            if kept:
+                statements.append({**statement, "Action": kept})
+        iam.put_role_policy(RoleName=name, PolicyName=policy, PolicyDocument=json.dumps({**document, "Statement": statements}))
+    assert taken, f"{state_machine}'s role was never granted {action}"
+    try:
+        yield
+    finally:
+        for policy, document in saved.items():
+            iam.put_role_policy(RoleName=name, PolicyName=policy, PolicyDocument=json.dumps(document))
+
+
+def test_lambda_invoke_put_item_and_get_item_through_their_tasks(workflows):
+    """Developer guide, "Invoke an AWS Lambda function with Step Functions": "the function
+    output is nested inside a dictionary of metadata" (``ExecutedVersion``, ``Payload``,
+    ``StatusCode``); "Call DynamoDB with Step Functions": ``putItem`` then ``getItem``
+    returns the ``Item`` in DynamoDB JSON."""
+    ended = _run(workflows, "InvokesAndStores", {"id": "order-2", "order": "o-2"})
+    assert ended["status"] == "SUCCEEDED", ended.get("cause")
+    output = json.loads(ended["output"])
+    assert output["packed"]["Payload"] == {"order": "o-2", "status": "packed"}
+    assert output["packed"]["ExecutedVersion"] == "$LATEST" and output["packed"]["StatusCode"] == 200
+    assert output["stored"]["Item"] == {"id": {"S": "order-2"}, "status": {"S": "packed"}}
+
+
+def test_sns_publish_sqs_send_message_and_eventbridge_put_events_through_their_tasks(workflows):
+    """Developer guide, "Call Amazon SNS", "Call Amazon SQS" and "Call EventBridge with Step
+    Functions": each returns the service's answer (``MessageId``; ``MessageId`` and
+    ``MD5OfMessageBody``; ``Entries`` with ``EventId`` and ``FailedEntryCount`` 0)."""
+    ended = _run(workflows, "Notifies", {"order": "o-3"})
+    assert ended["status"] == "SUCCEEDED", ended.get("cause")
+    output = json.loads(ended["output"])
+    assert output["published"]["MessageId"]
+    assert output["sent"]["MessageId"] and output["sent"]["MD5OfMessageBody"]
+    assert output["announced"]["FailedEntryCount"] == 0 and output["announced"]["Entries"][0]["EventId"]
+    messages = workflows.client("sqs", TRUSTED, REGION).receive_message(
+        QueueUrl=f"http://sqs.{REGION}.amazonaws.com/{TRUSTED}/ToShip", MaxNumberOfMessages=1
+    )["Messages"]
+    assert messages[0]["Body"] == "o-3"
+
+
+@pytest.mark.parametrize(
+    ("state_machine", "action", "given"),
+    [
+        ("UpdatesItem", "dynamodb:UpdateItem", {"id": "order-4"}),
+        ("InvokesAndStores", "lambda:InvokeFunction", {"id": "order-5", "order": "o-5"}),
+        ("InvokesAndStores", "dynamodb:PutItem", {"id": "order-6", "order": "o-6"}),
+        ("Notifies", "sns:Publish", {"order": "o-7"}),
+        ("Notifies", "sqs:SendMessage", {"order": "o-8"}),
+        ("Notifies", "events:PutEvents", {"order": "o-9"}),
+    ],
+)
+def test_taking_the_granted_action_away_fails_the_task_with_the_service_s_access_denied(workflows, state_machine, action, given):
+    """Each integration needs what the developer guide's IAM policies page for it lists,
+    and what the CDK construct grants: without it, the task fails with the service's own
+    denial ("User: <role> is not authorized to perform: <action>"), not States.Runtime."""
+    with _without(workflows, state_machine, action):
+        ended = _run(workflows, state_machine, given)
+    assert ended["status"] == "FAILED"
+    assert ended["error"] != "States.Runtime", ended
+    assert f"not authorized to perform: {action}" in ended.get("cause", ""), ended

@@ -10,6 +10,9 @@ emulated accounts and run there.
 - ``AssignsWithJsonata``: a JSONata state machine whose Pass states ``Assign`` variables
   and build their ``Output`` from them.
 - ``LambdaRaises``: ``LambdaInvoke`` of a function that raises.
+- ``InvokesAndStores``: ``LambdaInvoke`` of a function that answers, then ``DynamoPutItem``
+  and ``DynamoGetItem`` of what it answered.
+- ``Notifies``: ``SnsPublish``, ``SqsSendMessage`` and ``EventBridgePutEvents``.
 
 Each state machine's role is the one the construct grants; ``without`` names grants taken
 away, for the tests that attack them.
@@ -21,8 +24,11 @@ from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -35,6 +41,10 @@ TABLE = "WorkflowItems"
 RAISING_HANDLER = """
 def handler(event, context):
     raise ValueError(f"no such order: {event['order']}")
+"""
+ANSWERING_HANDLER = """
+def handler(event, context):
+    return {"order": event["order"], "status": "packed"}
 """
 
 
@@ -141,6 +151,61 @@ class WorkflowsStack(cdk.Stack):
             handler="raising.handler",
             code=lambda_.Code.from_asset(str(handler_folder)),
         )
+        answers = lambda_.Function(
+            self,
+            "Answers",
+            function_name="Answers",
+            runtime=lambda_.Runtime.PYTHON_3_13,
+            handler="answering.handler",
+            code=lambda_.Code.from_asset(str(handler_folder)),
+        )
+        invoke = tasks.LambdaInvoke(self, "Pack", lambda_function=answers, retry_on_service_exceptions=False, result_path="$.packed")
+        put = tasks.DynamoPutItem(
+            self,
+            "Store",
+            table=table,
+            item={
+                "id": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.id")),
+                "status": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.packed.Payload.status")),
+            },
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        get = tasks.DynamoGetItem(self, "Read", table=table, key=key, result_path="$.stored")
+        sfn.StateMachine(
+            self,
+            "InvokesAndStores",
+            state_machine_name="InvokesAndStores",
+            definition_body=sfn.DefinitionBody.from_chainable(invoke.next(put).next(get)),
+        )
+
+        topic = sns.Topic(self, "Shipped", topic_name="Shipped")
+        queue = sqs.Queue(self, "ToShip", queue_name="ToShip")
+        publish = tasks.SnsPublish(
+            self, "Publish", topic=topic, message=sfn.TaskInput.from_json_path_at("$.order"), result_path="$.published"
+        )
+        send = tasks.SqsSendMessage(
+            self, "Send", queue=queue, message_body=sfn.TaskInput.from_json_path_at("$.order"), result_path="$.sent"
+        )
+        put_events = tasks.EventBridgePutEvents(
+            self,
+            "Announce",
+            entries=[
+                tasks.EventBridgePutEventsEntry(
+                    detail=sfn.TaskInput.from_object({"order.$": "$.order"}),
+                    detail_type="OrderShipped",
+                    source="workflows.orders",
+                    event_bus=events.EventBus.from_event_bus_name(self, "DefaultBus", "default"),
+                )
+            ],
+            result_path="$.announced",
+        )
+        sfn.StateMachine(
+            self,
+            "Notifies",
+            state_machine_name="Notifies",
+            definition_body=sfn.DefinitionBody.from_chainable(publish.next(send).next(put_events)),
+        )
+
         sfn.StateMachine(
             self,
             "LambdaRaises",
@@ -157,6 +222,7 @@ def synthesize(outdir: Path) -> Path:
     handler_folder = outdir.parent / "raising-handler"
     handler_folder.mkdir(parents=True, exist_ok=True)
     (handler_folder / "raising.py").write_text(RAISING_HANDLER)
+    (handler_folder / "answering.py").write_text(ANSWERING_HANDLER)
     app = cdk.App(outdir=str(outdir))
     ChildStack(app, "WorkflowChild", env=cdk.Environment(account=TRUSTING, region=REGION))
     WorkflowsStack(app, "Workflows", handler_folder=handler_folder, env=cdk.Environment(account=TRUSTED, region=REGION))
