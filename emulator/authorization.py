@@ -499,7 +499,8 @@ def authorize_call(principal: Principal, call: Call, operation_name: str) -> Non
     passed = call._get_param(derivation.passes_role) if derivation.passes_role else None
     if passed:
         role = Target(str(passed), _account_in(str(passed), principal.account))
-        context = {"iam:PassedToService": f"{service}.amazonaws.com"}
+        # The service principal the role is handed to: the action's prefix (states, lambda, ...).
+        context = {"iam:PassedToService": f"{action.split(':')[0]}.amazonaws.com"}
         decision = check(principal, "iam:PassRole", role, call.region, context, transport)
         if not decision.allowed:
             raise denial(service, principal, _what("iam:PassRole", role.arn, decision))

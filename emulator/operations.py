@@ -63,6 +63,7 @@ class Exceptional:
 _S3_API = 'S3 API Reference, the operation\'s page ("Permissions")'
 _S3_ACTIONS = 'S3 User Guide, "Required permissions for Amazon S3 API operations"'
 _SERVICE_ROLE_PAGE = 'CloudFormation User Guide, "AWS CloudFormation service role" (iam:PassRole on RoleARN)'
+_HANDING_A_ROLE_PAGE = 'IAM User Guide, "Grant a user permissions to pass a role to an AWS service"'
 _SQS_BATCH = 'SQS API Reference, the batch operation ("the same permissions as <the single operation>")'
 
 # (botocore service name or moto's name for it, operation) -> the action it is authorized as.
@@ -123,6 +124,15 @@ EXCEPTIONS: dict[tuple[str, str], Exceptional] = {
     ("cloudformation", "CreateStack"): Exceptional("cloudformation:CreateStack", _SERVICE_ROLE_PAGE, passes_role="RoleARN"),
     ("cloudformation", "UpdateStack"): Exceptional("cloudformation:UpdateStack", _SERVICE_ROLE_PAGE, passes_role="RoleARN"),
     ("cloudformation", "DeleteStack"): Exceptional("cloudformation:DeleteStack", _SERVICE_ROLE_PAGE, passes_role="RoleARN"),
+    # The execution role handed to Step Functions, Lambda and CodeBuild (IAM User Guide,
+    # "Grant a user permissions to pass a role to an AWS service": "To pass a role (and its
+    # permissions) to an AWS service, a user must have permissions to pass the role").
+    ("stepfunctions", "CreateStateMachine"): Exceptional("states:CreateStateMachine", _HANDING_A_ROLE_PAGE, passes_role="roleArn"),
+    ("stepfunctions", "UpdateStateMachine"): Exceptional("states:UpdateStateMachine", _HANDING_A_ROLE_PAGE, passes_role="roleArn"),
+    ("lambda", "CreateFunction"): Exceptional("lambda:CreateFunction", _HANDING_A_ROLE_PAGE, passes_role="Role"),
+    ("lambda", "UpdateFunctionConfiguration"): Exceptional("lambda:UpdateFunctionConfiguration", _HANDING_A_ROLE_PAGE, passes_role="Role"),
+    ("codebuild", "CreateProject"): Exceptional("codebuild:CreateProject", _HANDING_A_ROLE_PAGE, passes_role="serviceRole"),
+    ("codebuild", "UpdateProject"): Exceptional("codebuild:UpdateProject", _HANDING_A_ROLE_PAGE, passes_role="serviceRole"),
 }
 
 # Operations whose action the emulator cannot derive: refused, saying so.

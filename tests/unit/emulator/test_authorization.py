@@ -341,3 +341,37 @@ def test_put_events_is_authorized_on_each_entrys_bus():
         f"arn:aws:events:{SAMPLE_REGION}:{CALLER}:event-bus/default",
         f"arn:aws:events:{SAMPLE_REGION}:{CALLER}:event-bus/orders",
     ]
+
+
+def test_handing_an_execution_role_to_step_functions_needs_iam_pass_role_on_it(patched, unique):
+    """IAM User Guide, "Grant a user permissions to pass a role to an AWS service": "To pass
+    a role (and its permissions) to an AWS service, a user must have permissions to pass the
+    role to the service"; the condition key iam:PassedToService names the service's
+    principal (states.amazonaws.com). Allowed states:CreateStateMachine alone is denied
+    naming iam:PassRole and the role; with PassRole to states.amazonaws.com it succeeds."""
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+        }
+    )
+    execution_role = patched.client("iam").create_role(RoleName=f"{unique}-exec", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    definition = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    create = _allow(("states:CreateStateMachine", "*"))
+    refused = _as_role(patched, unique, create, "stepfunctions")
+    error = _denied(refused.create_state_machine, name=f"{unique}-a", definition=definition, roleArn=execution_role)
+    assert _message(unique, "iam:PassRole", execution_role) in error["Message"]
+    passes = {
+        "Version": "2012-10-17",
+        "Statement": [
+            *create["Statement"],
+            {
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": execution_role,
+                "Condition": {"StringEquals": {"iam:PassedToService": "states.amazonaws.com"}},
+            },
+        ],
+    }
+    allowed = _as_role(patched, f"{unique}-pass", passes, "stepfunctions")
+    assert allowed.create_state_machine(name=f"{unique}-b", definition=definition, roleArn=execution_role)["stateMachineArn"]
