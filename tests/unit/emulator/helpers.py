@@ -17,6 +17,21 @@ REGION = "us-east-1"
 ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
+def client_as_role(account: Any, role_arn: str, service: str) -> Any:
+    """A boto3 client of ``service`` with the credentials of ``role_arn``, assumed by
+    ``account``'s administrator."""
+    import boto3
+
+    credentials = account.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="test")["Credentials"]
+    return boto3.client(
+        service,
+        region_name=REGION,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+
+
 def service_trust(service: str, account: str) -> str:
     """A trust policy for ``service`` (``states.amazonaws.com``), on behalf of ``account`` only."""
     return json.dumps(

