@@ -255,7 +255,7 @@ def test_secrets_manager_list_secrets_has_no_resource_and_create_secret_is_on_th
     error = _denied(refused.list_secrets)
     assert error["Code"] == "AccessDeniedException"
     assert error["Message"].startswith(_message(f"{unique}-none", "secretsmanager:ListSecrets", "*"))
-    error = _denied(refused.create_secret, Name=f"{unique}-2", SecretString="x")
+    error = _denied(refused.create_secret, Name=f"{unique}-2", SecretString=secrets.token_urlsafe(8))
     assert error["Message"].startswith(_message(f"{unique}-none", "secretsmanager:CreateSecret", f"{secret}-2"))
 
 

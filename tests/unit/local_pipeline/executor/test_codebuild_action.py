@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -498,10 +499,12 @@ def test_several_outputs_are_filled_each_from_the_secondary_artifact_of_its_name
 # https://docs.aws.amazon.com/codebuild/latest/userguide/build-spec-ref.html), env.
 
 ACCOUNT, REGION = "222222222222", "us-east-1"
-DB_PASSWORD = "db-pass-Quokka-7781"
-API_TOKEN = "api-token-Wombat-3302"
-HOST_NAME = "db-host-Numbat-6620"
-PLAIN_SECRET = "whole-secret-Dingo-4417"
+# Generated per run: a secret value is never written down (and a value masked in a log
+# cannot be one the log happens to hold anyway).
+DB_PASSWORD = f"db-pass-{secrets.token_urlsafe(12)}"
+API_TOKEN = f"api-token-{secrets.token_urlsafe(12)}"
+HOST_NAME = f"db-host-{secrets.token_hex(6)}"
+PLAIN_SECRET = f"whole-secret-{secrets.token_urlsafe(12)}"
 ALL_VALUES = (DB_PASSWORD, API_TOKEN, HOST_NAME, PLAIN_SECRET)
 
 
