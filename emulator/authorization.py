@@ -32,7 +32,7 @@ from typing import Any, Protocol
 from urllib.parse import unquote
 from xml.etree import ElementTree
 
-from moto.core.exceptions import AccessDeniedError, JsonRESTError, _RESTError
+from moto.core.exceptions import JsonRESTError, _RESTError
 from moto.iam.models import iam_backends
 from moto.kms.models import kms_backends
 
@@ -86,25 +86,31 @@ class KmsAccessDenied(JsonRESTError):
         super().__init__("KmsAccessDeniedException", message)
 
 
-class _SnsAuthorizationError(_RESTError):
-    """SNS's denial: AuthorizationError, 403, in SNS's error document, whose RequestId
-    callers read (SNS API reference, "Common Errors"; moto's own XML error has none)."""
+class _QueryDenial(_RESTError):
+    """A query-protocol service's denial, 403, in the query error document AWS sends
+    (``<ErrorResponse><Error>Type, Code, Message</Error><RequestId/></ErrorResponse>``): moto's
+    own has no RequestId, which callers read (Step Functions' SNS task does)."""
 
     code = 403
 
-    def __init__(self, message: str) -> None:
-        super().__init__("AuthorizationError", message)
+    def __init__(self, error_code: str, message: str) -> None:
+        super().__init__(error_code, message)
         document = ElementTree.Element("ErrorResponse")
         error = ElementTree.SubElement(document, "Error")
-        for tag, text in (("Type", "Sender"), ("Code", "AuthorizationError"), ("Message", message)):
+        for tag, text in (("Type", "Sender"), ("Code", error_code), ("Message", message)):
             ElementTree.SubElement(error, tag).text = text
         ElementTree.SubElement(document, "RequestId").text = str(uuid.uuid4())
         self.description = ElementTree.tostring(document, encoding="unicode")
 
 
+# SNS names a denial AuthorizationError (SNS API Reference, Publish, "Errors"); the other
+# query-protocol services AccessDenied.
+_QUERY_DENIAL_CODES = {"sns": "AuthorizationError"}
+
+
 def _query_protocol(service: str) -> bool:
-    """Query-protocol services (STS, IAM, CloudFormation, EC2, ... by botocore's model) answer
-    AccessDenied, 403, in XML (moto's AccessDeniedError); JSON ones AccessDeniedException."""
+    """Query-protocol services (STS, IAM, CloudFormation, SNS, EC2, ... by botocore's model)
+    answer a denial in the query error document, 403; JSON ones AccessDeniedException."""
     model = service_model(MOTO_SERVICE_NAMES.get(service, service))
     return model is not None and model.protocol in ("query", "ec2")
 
@@ -115,12 +121,9 @@ def denial(service: str, principal: Principal, what: str, *, prefix: str = "") -
         from moto.s3.exceptions import S3ClientError
 
         return S3ClientError("AccessDenied", f"{prefix}User: {principal.arn} is not authorized to perform: {what}")  # XML, 403
-    if service == "sns":
-        # SNS answers a denial AuthorizationError, 403 (SNS API reference, Publish: Errors),
-        # shaped by its model as every SNS error is (RequestId included).
-        return _SnsAuthorizationError(f"{prefix}User: {principal.arn} is not authorized to perform: {what}")
-    if _query_protocol(service) and not prefix:
-        return AccessDeniedError(principal.arn, what)
+    if _query_protocol(service) and (not prefix or service in _QUERY_DENIAL_CODES):
+        code = _QUERY_DENIAL_CODES.get(service, "AccessDenied")
+        return _QueryDenial(code, f"{prefix}User: {principal.arn} is not authorized to perform: {what}")
     return AccessDeniedJson(f"{prefix}User: {principal.arn} is not authorized to perform: {what}")
 
 

@@ -61,15 +61,13 @@ def _all(values: Iterable[Tri]) -> Tri:
     return result
 
 
+def _not(value: Tri) -> Tri:
+    return None if value is None else not value
+
+
 def _any(values: Iterable[Tri]) -> Tri:
-    """Kleene OR: true if any is true, else unknown if any is unknown."""
-    result: Tri = False
-    for value in values:
-        if value is True:
-            return True
-        if value is None:
-            result = None
-    return result
+    """Kleene OR: true if any is true, else unknown if any is unknown (not all of the negations)."""
+    return _not(_all(_not(value) for value in values))
 
 
 @dataclass(frozen=True)

@@ -283,9 +283,47 @@ def test_a_query_protocol_service_answers_access_denied(patched, unique):
     """CloudFormation (query protocol) answers AccessDenied, not AccessDeniedException; with
     no StackName, DescribeStacks is authorized on "*"."""
     client = _as_role(patched, unique, _allow(("ssm:GetParameter", "*")), "cloudformation")
-    error = _denied(client.describe_stacks)
-    assert error["Code"] == "AccessDenied"
-    assert "cloudformation:DescribeStacks on resource: *" in error["Message"]
+    with pytest.raises(ClientError) as denied:
+        client.describe_stacks()
+    error = denied.value.response
+    assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == ("AccessDenied", 403)
+    assert "cloudformation:DescribeStacks on resource: *" in error["Error"]["Message"]
+    assert error["ResponseMetadata"].get("RequestId"), "the query error document carries a RequestId"
+
+
+def test_sns_answers_a_denial_authorization_error_with_a_request_id(patched, unique):
+    """SNS API Reference, Publish, "Errors": AuthorizationError, "Indicates that the user has
+    been denied access to the requested resource", HTTP 403; in the query error document,
+    whose RequestId Step Functions' SNS task reads (without it, the task crashed as
+    States.Runtime)."""
+    topic = patched.client("sns").create_topic(Name=unique)["TopicArn"]
+    client = _as_role(patched, unique, _allow(("sns:ListTopics", "*")), "sns")
+    with pytest.raises(ClientError) as denied:
+        client.publish(TopicArn=topic, Message=secrets.token_urlsafe(8))
+    error = denied.value.response
+    assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == ("AuthorizationError", 403)
+    assert error["Error"]["Message"].startswith(_message(unique, "sns:Publish", topic))
+    assert error["ResponseMetadata"].get("RequestId")
+
+
+def test_s3_calls_carry_the_bucket_owner_as_s3_resource_account(patched, unique):
+    """Service Authorization Reference, Amazon S3, condition keys: s3:ResourceAccount
+    "Filters access by the resource owner's AWS account ID". The CDK bootstrap's deploy role
+    reads other accounts' artifact buckets on StringNotEquals s3:ResourceAccount."""
+    bucket = f"bucket-{unique}"
+    patched.client("s3").create_bucket(Bucket=bucket)
+    patched.client("s3").put_object(Bucket=bucket, Key="k", Body=b"v")
+    statement = {
+        "Effect": "Allow",
+        "Action": "s3:GetObject",
+        "Resource": "*",
+        "Condition": {"StringEquals": {"s3:ResourceAccount": ACCOUNT}},
+    }
+    owner = _as_role(patched, unique, {"Version": "2012-10-17", "Statement": [statement]}, "s3")
+    assert owner.get_object(Bucket=bucket, Key="k")["Body"].read() == b"v"
+    other = {**statement, "Condition": {"StringEquals": {"s3:ResourceAccount": OTHER_ACCOUNT}}}
+    elsewhere = _as_role(patched, f"{unique}-other", {"Version": "2012-10-17", "Statement": [other]}, "s3")
+    assert _denied(elsewhere.get_object, Bucket=bucket, Key="k")["Code"] == "AccessDenied"
 
 
 def test_get_parameters_is_authorized_on_each_name(patched, unique):

@@ -109,6 +109,9 @@ def test_the_control_api_answers_only_its_user(tmp_path):
         assert _control(port, "POST", "/push", body=push, headers={"Content-Type": "application/json"})[0] == 401
         assert _control(port, "POST", "/decide", body=b'{"approve": true}', headers={"Content-Type": "text/plain"})[0] == 401
         assert _control(port, "POST", "/decide", body=b'{"approve": true}', headers={**ok, "Origin": "http://evil.example"})[0] == 403
+        transition = b'{"stage": "Prod", "enabled": true}'
+        assert _control(port, "POST", "/transition", body=transition, headers={"Content-Type": "application/json"})[0] == 401
+        assert _control(port, "POST", "/transition", body=transition, headers={**ok, "Sec-Fetch-Site": "cross-site"})[0] == 403
         assert _control(port, "GET", "/accounts", headers=ok)[0] in (404, 409)
         assert _control(port, "GET", "/health", headers={**ok, "Host": f"evil.example:{port + 1}"})[0] == 403
         assert _control(port, "GET", "/health", headers=ok)[0] == 200
