@@ -597,6 +597,13 @@ def authorize(
     for result in [*identity, resource]:
         if result.denied:
             return Decision(False, result.reasons[0])
+    if request.principal.service:
+        # A service principal has no identity-based policy: the resource-based policy that
+        # names it decides (IAM User Guide, "AWS service principals": "you grant permissions
+        # to a service principal in a resource-based policy").
+        if resource.allowed:
+            return Decision(True, "allowed by the resource policy")
+        return Decision(False, "; ".join(resource.reasons) or f"no statement of the resource-based policy allows {request.principal}")
     identity_allows = any(result.allowed for result in identity)
     same_account = request.principal.account == resource_account
     if resource_policy_rule == "required" or not same_account:

@@ -11,7 +11,15 @@ state machine"); a synchronous Express execution (StartSyncExecution) keeps no h
 its role is asked for ``kms:Decrypt`` only (the same page, as this project's
 ``stacks/constructs/workflow_encryption.py`` sums it up). A role without them fails its
 execution before its first state, with ``KMS.AccessDeniedException`` (the error name is the
-emulator's guess: AWS documents none). Log delivery's key is not asked for (not emulated).
+emulator's guess: AWS documents none).
+
+With CloudWatch Logs on (a level other than OFF and a destination), log delivery uses the
+key too (the same page, as ``workflow_encryption.py`` sums it up): the execution role is
+asked for ``kms:GenerateDataKey`` under the encryption context ``SourceArn`` =
+``arn:aws:logs:<region>:<account>:*``, and the key policy must let
+``delivery.logs.amazonaws.com`` decrypt. Without either, the execution fails the same way,
+naming log delivery. What AWS does then is not documented (logs may only go missing):
+failing loudly is the emulator's guess, chosen so a missing grant is seen before AWS.
 """
 
 from __future__ import annotations
@@ -103,36 +111,62 @@ SYNCHRONOUS_EXECUTIONS: set[str] = set()
 _program_eval_body = Program._eval_body
 
 
-def _state_machine_key(state_machine_arn: str, region: str) -> str | None:
+LOG_DELIVERY_SERVICE = "delivery.logs.amazonaws.com"
+
+
+def _state_machine(state_machine_arn: str, region: str) -> Any:
     from moto.stepfunctions.responses import get_backend
 
     account = state_machine_arn.split(":")[4]
     try:
-        machine = get_backend(account, region).describe_state_machine(state_machine_arn)
+        return get_backend(account, region).describe_state_machine(state_machine_arn)
     except Exception:  # noqa: BLE001  (moto raises its own NotFound types)
         return None
-    encryption = getattr(machine, "encryptionConfiguration", None) or {}
+
+
+def _state_machine_key(state_machine_arn: str, region: str) -> str | None:
+    encryption = getattr(_state_machine(state_machine_arn, region), "encryptionConfiguration", None) or {}
     return encryption.get("kmsKeyId") if encryption.get("type") == "CUSTOMER_MANAGED_KMS_KEY" else None
+
+
+def _logs_to_cloudwatch(state_machine_arn: str, region: str) -> bool:
+    logging = getattr(_state_machine(state_machine_arn, region), "loggingConfiguration", None) or {}
+    return logging.get("level", "OFF") != "OFF" and bool(logging.get("destinations"))
+
+
+def _key_denial(principal: Principal, action: str, key: Any, region: str, context: dict[str, str]) -> str | None:
+    decision = authorization.check(principal, action, key, region, context)
+    if decision.allowed:
+        return None
+    return (
+        f"User: {principal} is not authorized to perform: {action} on resource: {key.arn} ({decision.reason}) "
+        "(Service: Kms, Status Code: 400)"
+    )
 
 
 def execution_key_denial(
     role_arn: str, state_machine_arn: str, region: str, actions: tuple[str, ...] = EXECUTION_KEY_ACTIONS
 ) -> str | None:
-    """Why the execution role may not use the state machine's key, or None if it may."""
+    """Why the execution role, or log delivery, may not use the state machine's key; None if they may."""
     key_id = _state_machine_key(state_machine_arn, region)
     account = state_machine_arn.split(":")[4]
     key = authorization.key_target(key_id, region, account) if key_id else None
     if key is None:
         return None
-    principal = Principal(account=role_arn.split(":")[4], arn=role_arn)
-    context = {"kms:EncryptionContext:aws:states:stateMachineArn": state_machine_arn, "kms:CallerAccount": principal.account}
+    role = Principal(account=role_arn.split(":")[4], arn=role_arn)
+    context = {"kms:EncryptionContext:aws:states:stateMachineArn": state_machine_arn, "kms:CallerAccount": role.account}
     for action in actions:
-        decision = authorization.check(principal, action, key, region, context)
-        if not decision.allowed:
-            return (
-                f"User: {role_arn} is not authorized to perform: {action} on resource: {key.arn} ({decision.reason}) "
-                "(Service: Kms, Status Code: 400)"
-            )
+        if (denial := _key_denial(role, action, key, region, context)) is not None:
+            return denial
+    if not _logs_to_cloudwatch(state_machine_arn, region):
+        return None
+    logs = {"kms:EncryptionContext:SourceArn": f"arn:{authorization.PARTITION}:logs:{region}:{account}:*"}
+    for principal, action, context in (
+        (role, "kms:GenerateDataKey", {**logs, "kms:CallerAccount": role.account}),
+        (Principal(service=LOG_DELIVERY_SERVICE), "kms:Decrypt", logs),
+    ):
+        if (denial := _key_denial(principal, action, key, region, context)) is not None:
+            return f"Log delivery to CloudWatch Logs: {denial}"
     return None
 
 

@@ -124,6 +124,33 @@ def test_same_account_identity_policy_alone_allows():
     ).allowed
 
 
+def test_a_service_principal_is_allowed_by_the_resource_policy_that_names_it():
+    """IAM User Guide, "AWS service principals": "you grant permissions to a service principal
+    in a resource-based policy". It has no identity-based policy to ask; another service, or
+    a statement for someone else, does not let it in; a Deny for it wins."""
+    key = "arn:aws:kms:us-east-1:111111111111:key/k"
+    logs = Principal(service="delivery.logs.amazonaws.com")
+    names_it = policy(
+        {"Effect": "Allow", "Principal": {"Service": "delivery.logs.amazonaws.com"}, "Action": "kms:Decrypt*", "Resource": "*"}
+    )
+    decide = lambda who, key_policy: authorize(  # noqa: E731
+        Request(who, "kms:Decrypt", key),
+        identity_policies=[],
+        resource_account="111111111111",
+        resource_policy=key_policy,
+        resource_policy_rule="required",
+    )
+    assert decide(logs, names_it).allowed
+    assert not decide(STATES, names_it).allowed
+    root_only = policy({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111111111111:root"}, "Action": "kms:*", "Resource": "*"})
+    assert not decide(logs, root_only).allowed
+    denied = policy(
+        *names_it["Statement"],
+        {"Effect": "Deny", "Principal": {"Service": "delivery.logs.amazonaws.com"}, "Action": "kms:*", "Resource": "*"},
+    )
+    assert not decide(logs, denied).allowed
+
+
 def test_an_explicit_deny_wins_over_any_allow():
     request = Request(ROLE, "secretsmanager:GetSecretValue", SECRET)
     policies = [identity(grant("secretsmanager:*", "*")), identity(grant("secretsmanager:GetSecretValue", SECRET, effect="Deny"))]

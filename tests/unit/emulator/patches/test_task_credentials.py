@@ -63,8 +63,17 @@ def test_a_credentials_role_is_assumed_with_the_state_machine_arn_as_external_id
 PASS = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}
 
 
-def _encrypted_machine(account, name: str, role_arn: str, kind: str = "STANDARD") -> str:
-    key = account.client("kms").create_key(Description=name)["KeyMetadata"]["Arn"]  # default key policy: the account's IAM decides
+def _encrypted_machine(
+    account, name: str, role_arn: str, kind: str = "STANDARD", *, logged: bool = False, key_policy: dict | None = None
+) -> str:
+    kms = account.client("kms")
+    # The default key policy (the account's IAM decides) unless one is given.
+    key = kms.create_key(Description=name, **({"Policy": json.dumps(key_policy)} if key_policy else {}))["KeyMetadata"]["Arn"]
+    logging = {
+        "level": "ALL",
+        "includeExecutionData": False,
+        "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/{name}:*"}}],
+    }
     return str(
         account.client("stepfunctions").create_state_machine(
             name=name,
@@ -72,8 +81,20 @@ def _encrypted_machine(account, name: str, role_arn: str, kind: str = "STANDARD"
             roleArn=role_arn,
             type=kind,
             encryptionConfiguration={"type": "CUSTOMER_MANAGED_KMS_KEY", "kmsKeyId": key, "kmsDataKeyReusePeriodSeconds": 300},
+            **({"loggingConfiguration": logging} if logged else {}),
         )["stateMachineArn"]
     )
+
+
+# The key policy the CDK writes for a logged state machine: the account's IAM decides, and
+# log delivery may decrypt.
+LOGGED_KEY_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"Service": "delivery.logs.amazonaws.com"}, "Action": "kms:Decrypt*", "Resource": "*"},
+    ],
+}
 
 
 def _key_grant(account: str, name: str, actions: list[str]) -> dict:
@@ -139,3 +160,53 @@ def test_a_synchronous_express_execution_asks_its_role_for_decrypt_only(patched,
     failed = stepfunctions.start_sync_execution(stateMachineArn=_encrypted_machine(patched, f"{unique}-bare", bare, kind="EXPRESS"))
     assert (failed["status"], failed["error"]) == ("FAILED", "KMS.AccessDeniedException")
     assert "kms:Decrypt" in failed["cause"]
+
+
+def _with_log_delivery_grant(policy: dict) -> dict:
+    """Same page, for logging: the execution role's kms:GenerateDataKey with the encryption
+    context SourceArn = arn:aws:logs:<region>:<account>:* (as workflow_encryption.py writes it)."""
+    statement = {
+        "Effect": "Allow",
+        "Action": "kms:GenerateDataKey",
+        "Resource": "*",
+        "Condition": {"StringEquals": {"kms:EncryptionContext:SourceArn": f"arn:aws:logs:us-east-1:{ACCOUNT}:*"}},
+    }
+    return {**policy, "Statement": [*policy["Statement"], statement]}
+
+
+def test_a_logged_machine_runs_with_log_deliverys_grants(patched, unique):
+    """Developer guide, "Data at rest encryption in Step Functions", with CloudWatch Logs on:
+    the execution role's kms:GenerateDataKey for the logs' SourceArn, and the key policy
+    letting delivery.logs.amazonaws.com decrypt."""
+    role = patched.role(
+        f"{unique}-role", permissions=_with_log_delivery_grant(_key_grant(ACCOUNT, unique, ["kms:GenerateDataKey", "kms:Decrypt"]))
+    )
+    result = patched.run(_encrypted_machine(patched, unique, role, logged=True, key_policy=LOGGED_KEY_POLICY))
+    assert result["status"] == "SUCCEEDED", result.get("cause")
+
+
+def test_a_logged_machine_whose_role_lacks_the_logs_data_key_fails(patched, unique):
+    """Attack: the role keeps its execution grant but not the logs' one. The failure names log
+    delivery (failing is the emulator's guess: the page does not say what AWS does)."""
+    role = patched.role(f"{unique}-role", permissions=_key_grant(ACCOUNT, unique, ["kms:GenerateDataKey", "kms:Decrypt"]))
+    result = patched.run(_encrypted_machine(patched, unique, role, logged=True, key_policy=LOGGED_KEY_POLICY))
+    assert (result["status"], result["error"]) == ("FAILED", "KMS.AccessDeniedException")
+    assert result["cause"].startswith("Log delivery to CloudWatch Logs: ")
+    assert "kms:GenerateDataKey" in result["cause"]
+
+
+def test_a_logged_machine_whose_key_policy_shuts_out_log_delivery_fails(patched, unique):
+    """Attack: the key policy without delivery.logs.amazonaws.com's statement (the default
+    one). The same role runs the same machine unlogged."""
+    role = patched.role(
+        f"{unique}-role", permissions=_with_log_delivery_grant(_key_grant(ACCOUNT, unique, ["kms:GenerateDataKey", "kms:Decrypt"]))
+    )
+    result = patched.run(_encrypted_machine(patched, unique, role, logged=True))
+    assert (result["status"], result["error"]) == ("FAILED", "KMS.AccessDeniedException")
+    assert "delivery.logs.amazonaws.com is not authorized to perform: kms:Decrypt" in result["cause"]
+    same_grants = patched.role(
+        f"{unique}-same",
+        permissions=_with_log_delivery_grant(_key_grant(ACCOUNT, f"{unique}-unlogged", ["kms:GenerateDataKey", "kms:Decrypt"])),
+    )
+    unlogged = patched.run(_encrypted_machine(patched, f"{unique}-unlogged", same_grants))
+    assert unlogged["status"] == "SUCCEEDED", unlogged
