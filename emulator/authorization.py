@@ -400,6 +400,67 @@ _VIA_SERVICE = {"secretsmanager": "secretsmanager", "dynamodb": "dynamodb", "ste
 _KMS_DENIALS: dict[str, Callable[[str], JsonRESTError]] = {"stepfunctions": KmsAccessDenied}
 
 
+# --- session policies ----------------------------------------------------------------------
+
+# The STS operations that take session policies (STS API Reference, AssumeRole and
+# AssumeRoleWithWebIdentity: ``Policy`` and ``PolicyArns``).
+SESSION_POLICY_OPERATIONS = {"AssumeRole", "AssumeRoleWithWebIdentity"}
+
+
+class MalformedPolicyDocument(_QueryDenial):
+    """STS API Reference, AssumeRole, "Errors": MalformedPolicyDocument, "The request was
+    rejected because the policy document was malformed", HTTP 400 (botocore's STS model).
+    Raised before moto dispatches the call, where only moto's HTTP errors are answered."""
+
+    code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__("MalformedPolicyDocument", message)
+
+
+class SessionPolicyParameter(str):
+    """An sts:AssumeRole's ``Policy`` as the caller sent it ("" when none), carrying its
+    ``PolicyArns`` too. moto keeps ``Policy`` on the session it makes (``AssumedRole.policy``)
+    but drops ``PolicyArns``; riding on the value moto keeps, the ARNs reach exactly the
+    session that this request makes, with no lookup that concurrent requests could confuse
+    (emulator.identity reads them back)."""
+
+    policy_arns: tuple[str, ...]
+
+    def __new__(cls, text: str, policy_arns: tuple[str, ...]) -> SessionPolicyParameter:
+        made = super().__new__(cls, text)
+        made.policy_arns = policy_arns
+        return made
+
+
+def take_session_policies(call: Call) -> None:
+    """Refuse a session ``Policy`` that is not a JSON policy object, as STS does
+    (MalformedPolicyDocument), and hand the ``PolicyArns`` to the session moto makes.
+
+    Not checked: the policy grammar beyond a JSON object, the packed size of the session
+    policies (PackedPolicyTooLarge), and that each ARN names an existing managed policy of
+    the role's account (one that does not exist allows nothing: emulator.identity).
+    """
+    policy = call._get_param("Policy")
+    if policy is not None:
+        try:
+            parsed = json.loads(str(policy))
+        except ValueError as error:
+            raise MalformedPolicyDocument(f"The policy is not valid JSON: {error}.") from error
+        if not isinstance(parsed, dict):
+            raise MalformedPolicyDocument("The policy is not a JSON object.")
+    entries = call._get_param("PolicyArns") or []
+    arns = tuple(str(entry["arn"]) for entry in entries if isinstance(entry, Mapping) and entry.get("arn"))
+    if not arns:
+        return  # moto keeps the Policy itself
+    params = getattr(call, "params", None)
+    if not isinstance(params, dict):
+        # Without moto's parsed parameters the ARNs could not reach the session: refuse it
+        # rather than make a session without the limits its caller asked for.
+        raise RuntimeError("moto's STS parsed no parameters: the emulator cannot carry PolicyArns to the session")
+    params["Policy"] = SessionPolicyParameter(str(policy or ""), arns)
+
+
 # --- who is calling, and what they may do ---------------------------------------------------
 
 
@@ -479,6 +540,8 @@ def authorize_call(principal: Principal, call: Call, operation_name: str) -> Non
         # emulator.authentication has refused every key no emulated account issued; a key
         # that still names no principal is denied, never treated as an administrator.
         raise denial(call.service_name, principal, f"{call.service_name}:{operation_name} (the access key names no principal)")
+    if call.service_name == "sts" and operation_name in SESSION_POLICY_OPERATIONS:
+        take_session_policies(call)  # whoever the caller is, the administrator included
     if is_administrator(principal):
         return
     derivation = derive(call.service_name, operation_name)

@@ -19,7 +19,7 @@ from moto.iam.models import get_account_id_from, iam_backends
 from moto.sts.exceptions import STSClientError
 from moto.sts.models import sts_backends
 
-from emulator.authorization import identity_policies
+from emulator.authorization import SessionPolicyParameter, identity_policies
 from emulator.policy_evaluation import Decision, Principal, Request, authorize, evaluate_trust
 from emulator.request_context import Context, ContextValue, global_keys
 from project.arns import account_of_arn
@@ -110,11 +110,36 @@ def assumed_role_of(account: str, access_key_id: str) -> Any | None:
     return index.get(access_key_id)
 
 
+def session_policies_of(assumed: Any) -> tuple[str, ...] | None:
+    """The session policies of moto's session (IAM User Guide, "Policies and permissions in
+    IAM", "Session policies"): its ``Policy`` and the default version of each of its
+    ``PolicyArns`` (read at each call: whether AWS reads the version current at the
+    assumption instead, the pages do not say). None when the session was made without any.
+    The ARNs must name managed policies "in the same account as the role" (STS API
+    Reference, AssumeRole, PolicyArns): one that is not there adds no document, so it
+    allows nothing."""
+    policy = assumed.policy
+    arns = policy.policy_arns if isinstance(policy, SessionPolicyParameter) else ()
+    if not policy and not arns:
+        return None
+    documents = [str(policy)] if policy else []
+    backend = existing_backend(iam_backends, assumed.account_id)
+    for arn in arns:
+        managed = backend[PARTITION].managed_policies.get(arn) if backend is not None else None
+        for version in managed.versions if managed is not None else []:
+            if version.is_default:
+                document = version.document
+                documents.append(document if isinstance(document, str) else json.dumps(document))
+    return tuple(documents)
+
+
 def principal_for_access_key(access_key_id: str) -> Principal:
     account = get_account_id_from(access_key_id)
     assumed = assumed_role_of(account, access_key_id)
     if assumed is not None:
-        return Principal(account=account, arn=assumed.role_arn)
+        # The session's own ARN, for a resource policy that names it, and its session policies,
+        # which limit every call it makes (policy_evaluation.authorize).
+        return Principal(account=account, arn=assumed.role_arn, session_arn=assumed.arn, session_policies=session_policies_of(assumed))
     backend = existing_backend(iam_backends, account)
     key = backend[PARTITION].access_keys.get(access_key_id) if backend is not None else None
     user = getattr(key, "user_name", None) if key is not None else None

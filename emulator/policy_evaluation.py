@@ -11,6 +11,11 @@ evaluates policies itself, following the IAM User Guide:
 - "Cross-account policy evaluation logic" (.../reference_policies_evaluation-logic-cross-account.html):
   across accounts, both the caller's identity policy and the resource owner's resource
   policy must allow; with no resource policy, the call is denied.
+- "Policies and permissions in IAM", "Session policies" (.../access_policies.html#policies_session):
+  a role session made with session policies may do only what both the role's identity-based
+  policies (or a resource policy naming the role) and a session policy allow; an explicit
+  Deny in a session policy denies; a resource policy naming the session's own ARN is not
+  limited by them.
 - "Key policies in AWS KMS" (docs.aws.amazon.com/kms/latest/developerguide/key-policies.html)
   and "Modifying a role trust policy" (IAM): for a KMS key and a role's trust, the resource
   policy must allow; when it names the account (``arn:aws:iam::<account>:root``) rather
@@ -37,6 +42,7 @@ import binascii
 import datetime
 import functools
 import ipaddress
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -72,11 +78,20 @@ def _any(values: Iterable[Tri]) -> Tri:
 
 @dataclass(frozen=True)
 class Principal:
-    """Who asks: an IAM role or user (``arn``) of ``account``, or an AWS service."""
+    """Who asks: an IAM role or user (``arn``) of ``account``, or an AWS service.
+
+    A role session also has its own ARN (``arn:aws:sts::<account>:assumed-role/<role>/<session>``)
+    and, if it was made with any, its session policies (IAM User Guide, "Policies and
+    permissions in IAM", "Session policies"): the JSON documents of the ``Policy`` and
+    ``PolicyArns`` of its sts:AssumeRole. ``None`` means none were passed, so nothing limits
+    the role's permissions; an empty tuple means they were passed and allow nothing.
+    """
 
     account: str = ""
     arn: str = ""
     service: str = ""
+    session_arn: str = ""
+    session_policies: tuple[str, ...] | None = None
 
     def __str__(self) -> str:
         return self.service or self.arn
@@ -152,7 +167,7 @@ def _principal_matches(declared: Any, principal: Principal) -> bool:
     if principal.service:
         return principal.service in as_list(declared.get("Service", []))
     for value in as_list(declared.get("AWS", [])):
-        if value == "*" or value == principal.arn or value == principal.account:
+        if value == "*" or value == principal.arn or value == principal.account or names_session(value, principal):
             return True
         root = _ACCOUNT_ROOT.match(str(value))
         if root and root.group(1) == principal.account:
@@ -160,9 +175,18 @@ def _principal_matches(declared: Any, principal: Principal) -> bool:
     return False
 
 
+def names_session(value: Any, principal: Principal) -> bool:
+    """``value`` is the ARN of the caller's own role session (a "role session principal",
+    IAM User Guide, "AWS JSON policy elements: Principal")."""
+    return bool(principal.session_arn) and str(value) == principal.session_arn
+
+
 def names_principal_itself(declared: Any, principal: Principal) -> bool:
-    """The statement names this role or user by ARN (not its account, not ``*``)."""
-    return isinstance(declared, Mapping) and principal.arn in [str(value) for value in as_list(declared.get("AWS", []))]
+    """The statement names this role or user, or this role session, by ARN (not its account, not ``*``)."""
+    if not isinstance(declared, Mapping):
+        return False
+    named = [str(value) for value in as_list(declared.get("AWS", []))]
+    return principal.arn in named or any(names_session(value, principal) for value in named)
 
 
 def grants_everyone(declared: Any) -> bool:
@@ -491,6 +515,7 @@ class PolicyResult:
     denied: bool = False
     allowed: bool = False
     allowed_principal_itself: bool = False  # a resource policy that names the caller by ARN, or grants to "*"
+    allowed_session_itself: bool = False  # a resource policy that names the caller's role session by its session ARN
     reasons: tuple[str, ...] = ()
     denied_unknowingly: bool = False  # the Deny may not apply on AWS: it denies because the emulator cannot tell
 
@@ -546,7 +571,7 @@ def evaluate_policy(policy: Mapping[str, Any] | None, request: Request, *, resou
     # Policy variables are replaced in policies of version 2012-10-17 only ("IAM JSON policy
     # elements: Version": with 2008-10-17, "${aws:username}" is a literal string).
     variables = policy.get("Version") == "2012-10-17"
-    allowed = itself = False
+    allowed = itself = session_itself = False
     reasons: list[str] = []
     for statement in as_list(policy.get("Statement", [])):
         if not isinstance(statement, Mapping):
@@ -574,12 +599,28 @@ def evaluate_policy(policy: Mapping[str, Any] | None, request: Request, *, resou
             allowed = True
             declared = statement.get("Principal")
             itself = itself or (resource_policy and (names_principal_itself(declared, request.principal) or grants_everyone(declared)))
-    return PolicyResult(allowed=allowed, allowed_principal_itself=itself, reasons=tuple(reasons))
+            session_itself = session_itself or (
+                resource_policy
+                and isinstance(declared, Mapping)
+                and any(names_session(value, request.principal) for value in as_list(declared.get("AWS", [])))
+            )
+    return PolicyResult(allowed=allowed, allowed_principal_itself=itself, allowed_session_itself=session_itself, reasons=tuple(reasons))
 
 
 # --- the decision -----------------------------------------------------------------------
 
 ResourcePolicyRule = Literal["optional", "required"]
+
+
+@functools.lru_cache(maxsize=1024)
+def _session_policy(document: str) -> Mapping[str, Any] | None:
+    """A session policy's JSON, parsed once. One that does not parse as an object allows
+    nothing (sts:AssumeRole refuses such a ``Policy``: this only fails closed)."""
+    try:
+        parsed = json.loads(document)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, Mapping) else None
 
 
 def authorize(
@@ -591,10 +632,12 @@ def authorize(
     resource_policy_rule: ResourcePolicyRule = "optional",
 ) -> Decision:
     """IAM's decision for a role or user. ``resource_policy_rule`` is "required" for KMS key
-    policies and role trust policies: they must allow, whatever the identity policy says."""
+    policies and role trust policies: they must allow, whatever the identity policy says.
+    A role session's session policies (``Principal.session_policies``) limit the result."""
     identity = [evaluate_policy(policy, request) for policy in identity_policies]
+    session = [evaluate_policy(_session_policy(document), request) for document in request.principal.session_policies or ()]
     resource = evaluate_policy(resource_policy, request, resource_policy=True)
-    for result in [*identity, resource]:
+    for result in [*identity, *session, resource]:
         if result.denied:
             return Decision(False, result.reasons[0])
     if request.principal.service:
@@ -604,6 +647,36 @@ def authorize(
         if resource.allowed:
             return Decision(True, "allowed by the resource policy")
         return Decision(False, "; ".join(resource.reasons) or f"no statement of the resource-based policy allows {request.principal}")
+    decision = _identity_and_resource(request, identity, resource, resource_account, resource_policy, resource_policy_rule)
+    if not decision.allowed or request.principal.session_policies is None:
+        return decision
+    # STS API Reference, AssumeRole, Policy: "The resulting session's permissions are the
+    # intersection of the role's identity-based policy and the session policies". IAM User
+    # Guide, "Policies and permissions in IAM", "Session policies": a resource-based policy
+    # that names the role (or its account) was added to the role's permissions "before the
+    # session is created" and is limited too; only one that names the session's own ARN is
+    # "added after the session policy is applied". Across accounts the caller's own side
+    # (its identity-based policies, which the session policies limit) must allow whatever
+    # the resource policy names ("Cross-account policy evaluation logic"), so the
+    # session-named exception is same-account only.
+    if any(result.allowed for result in session):
+        return decision
+    if resource.allowed_session_itself and request.principal.account == resource_account:
+        return Decision(True, "allowed by the resource policy, which names the session")
+    reasons = [r for result in session for r in result.reasons]
+    return Decision(False, "; ".join(reasons) or "no session policy allows it")
+
+
+def _identity_and_resource(
+    request: Request,
+    identity: Sequence[PolicyResult],
+    resource: PolicyResult,
+    resource_account: str,
+    resource_policy: Mapping[str, Any] | None,
+    resource_policy_rule: ResourcePolicyRule,
+) -> Decision:
+    """The decision of a role's or user's identity-based policies and the resource's policy
+    (no explicit Deny among them): "Policy evaluation logic", "Cross-account policy evaluation logic"."""
     identity_allows = any(result.allowed for result in identity)
     same_account = request.principal.account == resource_account
     if resource_policy_rule == "required" or not same_account:

@@ -15,13 +15,24 @@ pipeline"), each recognized by what its buildspec runs:
   (``SECRET_CACHE_TARGET=aws``, the consumer's and the secret's ARNs, the test roles and
   their ExternalId) and the project's service role's credentials. The test assumes
   its roles and runs the consumer exactly as on AWS; only the process differs.
+- **ChangeSummary** and **AutoApprove** (``pipeline.change_summary`` and
+  ``pipeline.auto_approve`` in their commands): the same module's ``main``, with the
+  arguments of its command (``$NAME`` expanded from the build's variables, the cloud
+  assembly's folder the action's secondary input, ``--output`` its output artifact), as
+  the project's service role; what the module writes for ``env.exported-variables`` is
+  exported. Only the virtual environment the buildspec installs is skipped.
+  ``tests/unit/local_pipeline/test_in_process.py`` runs both ways and compares.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import io
+import re
+import shlex
 import shutil
 from collections.abc import Callable
+from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,3 +135,74 @@ class InProcessIntegrationTest:
         except StageFailed as failed:
             return ActionOutcome("Failed", str(failed))
         return ActionOutcome("Succeeded", f"in process, as its roles: {summary}")
+
+
+_VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
+
+
+@dataclass(frozen=True)
+class InProcessModuleStep:
+    """A build whose command runs one of the project's modules (``python -m <module> ...``):
+    the module's ``main`` in this process, as the project's role."""
+
+    module: str  # "pipeline.change_summary" or "pipeline.auto_approve"
+    region: str
+
+    def _command(self, project: Project) -> str | None:
+        return next((command for command in _commands(project) if f"-m {self.module} " in command), None)
+
+    def recognizes(self, project: Project) -> bool:
+        return self._command(project) is not None
+
+    def __call__(self, context: ActionContext, project: Project, role: Credentials) -> ActionOutcome:
+        import boto3
+
+        command = self._command(project)
+        assert command is not None
+        variables = {**project.environment_variables, **action_variables(context.configuration.get("EnvironmentVariables"))}
+        argv = [
+            _VARIABLE.sub(lambda match: variables.get(match.group(1), ""), word)
+            for word in shlex.split(command.split(f"-m {self.module} ", 1)[1])
+        ]
+        argv = self._paths(argv, context)
+        session = boto3.Session(**role.as_boto3_kwargs(), region_name=self.region)
+        printed = io.StringIO()
+        with redirect_stdout(printed), redirect_stderr(printed):
+            if self.module == "pipeline.change_summary":
+                from pipeline import change_summary
+
+                code = change_summary.main(argv, base_session=session)
+            else:
+                from pipeline import auto_approve
+
+                code = auto_approve.main(argv, codepipeline=session.client("codepipeline"))
+        context.log.write_text(context.log.read_text() + printed.getvalue() if context.log.exists() else printed.getvalue())
+        last = (printed.getvalue().strip().splitlines() or [""])[-1]
+        if code != 0:
+            return ActionOutcome("Failed", f"in process: {self.module} exited {code}: {last}")
+        exported = {}
+        for output in context.outputs.values():
+            folder = output / "variables"
+            exported = {file.name: file.read_text() for file in sorted(folder.iterdir())} if folder.is_dir() else {}
+        said = exported.get("SUMMARY") or last  # a change summary's short form, as its approval shows it
+        return ActionOutcome("Succeeded", f"in process: {said}", variables=exported)
+
+    def _paths(self, argv: list[str], context: ActionContext) -> list[str]:
+        """The build's relative paths, where this process finds them: the assembly is the
+        secondary input (CDK Pipelines links it as ``cdk.out``), ``--output`` the output artifact."""
+        primary = context.configuration.get("PrimarySource")
+        secondary = [folder for name, folder in context.inputs.items() if name != primary]
+        resolved = list(argv)
+        for index, word in enumerate(argv[:-1]):
+            value = argv[index + 1]
+            if word == "--template" and secondary and "/" in value:
+                resolved[index + 1] = str(secondary[0] / value.split("/", 1)[1])
+            elif word == "--output":
+                (output,) = context.outputs.values()
+                resolved[index + 1] = str(output)
+        return resolved
+
+
+def module_steps(region: str) -> tuple[InProcessModuleStep, ...]:
+    """The approvals' steps (pipeline/approval_steps.py), in process."""
+    return (InProcessModuleStep("pipeline.change_summary", region), InProcessModuleStep("pipeline.auto_approve", region))

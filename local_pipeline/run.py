@@ -39,7 +39,7 @@ from local_pipeline.executor.run_folders import new_run_folder, recover_abandone
 from local_pipeline.executor.runner import PipelineRunner
 from local_pipeline.executor.self_mutation_action import SelfMutationAction
 from local_pipeline.executor.source_action import WorkingTreeSource, head_of
-from local_pipeline.in_process import InProcessIntegrationTest, InProcessSynth
+from local_pipeline.in_process import InProcessIntegrationTest, InProcessSynth, module_steps
 from local_pipeline.keep_up import serve, served
 from local_pipeline.report import StageFailed, action_line, run_table, shorten
 from local_pipeline.report_page import RUN_PAGE, write_pages
@@ -203,6 +203,7 @@ class LocalRun:
                         SelfMutationAction(emulator, pipeline_stack.stack_name),
                         AssetPublishingAction(emulator),
                         InProcessIntegrationTest(region=pipeline_stack.region),
+                        *module_steps(pipeline_stack.region),
                     ),
                     npm=npm,
                 )

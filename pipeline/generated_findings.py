@@ -98,9 +98,10 @@ def acknowledge_pipeline_findings(stack: Stack, pipeline: IConstruct, bucket_id:
     )
 
 
-def acknowledge_step_role_findings(stack: Stack, role: IConstruct, step_scope: IConstruct, bucket_id: str) -> None:
-    """A CodeBuildStep's own role: CDK Pipelines adds artifact and CodeBuild grants to it."""
-    acknowledge(role, _artifact_findings(bucket_id) | _project_findings(stack, step_scope))
+def acknowledge_step_role_findings(stack: Stack, role: IConstruct, step_scope: IConstruct, bucket_id: str, *, writes: bool = False) -> None:
+    """A CodeBuildStep's own role: CDK Pipelines adds artifact and CodeBuild grants to it
+    (writes: the step has an output artifact)."""
+    acknowledge(role, _artifact_findings(bucket_id, write=writes) | _project_findings(stack, step_scope))
 
 
 def harden_generated_resources(stack: Stack, pipeline: Any) -> None:

@@ -22,6 +22,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from pipeline.approval_steps import CHANGE_SUMMARY, approval_steps
 from pipeline.generated_findings import (
     acknowledge_pipeline_findings,
     acknowledge_step_role_findings,
@@ -74,6 +75,7 @@ class PipelineStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: ProjectConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         tooling_account = config.tooling_environment.account
+        self.tooling_region = config.tooling_environment.region
         source = pipelines.CodePipelineSource.connection(
             config.repository or UNSET_REPOSITORY,
             config.branch,
@@ -102,9 +104,10 @@ class PipelineStack(Stack):
         if config.notification_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(config.notification_email))
 
-        step_roles = [
-            (self._add_environment(environment, source, tooling_account), environment.name) for environment in config.environments
-        ]
+        # (role, stage id, step id) of each CodeBuildStep with a role of ours.
+        self._step_roles: list[tuple[iam.Role, str, str]] = []
+        for environment in config.environments:
+            self._add_environment(environment, source, tooling_account)
 
         self.pipeline.build_pipeline()
         self._trigger_on_push(config.branch)
@@ -117,18 +120,18 @@ class PipelineStack(Stack):
         acknowledge_pipeline_findings(self, self.pipeline, bucket_id)
         harden_generated_resources(self, self.pipeline)
         harden_cross_region_support(self, self.pipeline)
-        for role, environment_name in step_roles:
-            step_scope = self.pipeline.pipeline.node.find_child(TRUSTED_CONFIGURATION.id(environment_name)).node.find_child(
-                integration_test_id(environment_name)
-            )
-            acknowledge_step_role_findings(self, role, step_scope, bucket_id)
+        for role, stage_id, step_id in self._step_roles:
+            # CDK Pipelines names a stack's change-set steps "<stack>.<step>" when the stage has several actions.
+            stage_scope = self.pipeline.pipeline.node.find_child(stage_id)
+            (step_scope,) = [child for child in stage_scope.node.children if child.node.id.split(".")[-1] == step_id]
+            acknowledge_step_role_findings(self, role, step_scope, bucket_id, writes=step_id.startswith(CHANGE_SUMMARY))
         missing = config.missing_source_keys()
         if missing:
             self._refuse_to_deploy(missing)
 
-    def _add_environment(self, environment: DeploymentEnvironment, source: pipelines.CodePipelineSource, tooling_account: str) -> iam.Role:
+    def _add_environment(self, environment: DeploymentEnvironment, source: pipelines.CodePipelineSource, tooling_account: str) -> None:
         """The environment's three stages in order, approvals between them, the integration test
-        after the last; returns the integration test step's role."""
+        after the last."""
         arns = SecretCacheArns(self, environment, tooling_account=tooling_account)
         names = arns.names
         stages = [stage_class(self, environment=environment, tooling_account=tooling_account) for stage_class in STAGE_CLASSES]
@@ -155,17 +158,26 @@ class PipelineStack(Stack):
             external_id=names.integration_test_external_id,
         )
         for index, stage in enumerate(stages):
-            pre = []
-            if index and environment.manual_approvals:
-                pre.append(
-                    pipelines.ManualApprovalStep(
-                        f"Approve-{stage.stage_name}",
-                        comment=f"Deploy {stage.stack.stack_name} into account {stage.stack.account} ({stage.stack.region})?",
-                        notification_topic=self.topic,
-                    )
+            # Each stage after the first is approved between its change set and its
+            # execution (pipeline/approval_steps.py), unless the environment says never.
+            stack_steps = []
+            if index and environment.approvals != "never":
+                change_set = approval_steps(
+                    self,
+                    environment=environment,
+                    stage=stage,
+                    stack=stage.stack,
+                    source=source,
+                    assembly=self.pipeline.synth,
+                    pipeline_name=PIPELINE_NAME,
+                    tooling_account=tooling_account,
+                    tooling_region=self.tooling_region,
+                    notification_topic=self.topic,
                 )
-            self.pipeline.add_stage(stage, pre=pre, post=[test] if index == len(stages) - 1 else [])
-        return step_role
+                stack_steps.append(pipelines.StackSteps(stack=stage.stack, change_set=change_set.steps))
+                self._step_roles += [(role, stage.stage_name, step_id) for role, step_id in change_set.roles]
+            self.pipeline.add_stage(stage, stack_steps=stack_steps, post=[test] if index == len(stages) - 1 else [])
+        self._step_roles.append((step_role, TRUSTED_CONFIGURATION.id(environment.name), integration_test_id(environment.name)))
 
     def _trigger_on_push(self, branch: str) -> None:
         (source_action,) = self.pipeline.pipeline.stages[0].actions

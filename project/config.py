@@ -15,7 +15,7 @@ import functools
 import json
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from botocore.loaders import create_loader
 from pydantic import (
@@ -221,12 +221,21 @@ class DeploymentEnvironment(_Frozen):
     trusting: AwsEnvironment
     # Strict: a JSON number, not "300", and not true (bool is an int in Python).
     cache_ttl_seconds: int = Field(default=300, ge=1, le=86_400, strict=True, alias="cacheTtlSeconds")
-    # The pipeline stops for a manual approval before each deployment stage after the first.
-    manual_approvals: bool = Field(default=True, strict=True, alias="manualApprovals")
+    # When the pipeline stops for a manual approval, in each deployment stage after the
+    # first, between the stack's change set and its execution: always; only when the
+    # change set widens a permission (the rest go on by themselves); or never.
+    approvals: Literal["always", "when-permissions-broaden", "never"] = "always"
     # The secrets SecretCacheWfw may serve (None: the sample secret only), and the one the
     # consumer asks for (None: the sample secret).
     secrets: tuple[AllowedSecret, ...] | None = None
     consumer_secret: SecretName | None = Field(default=None, alias="consumerSecret")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_manual_approvals(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and "manualApprovals" in data:
+            raise ValueError('manualApprovals was replaced by approvals: "always" (true), "never" (false) or "when-permissions-broaden"')
+        return data
 
     @field_validator("secrets")
     @classmethod

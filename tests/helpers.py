@@ -62,7 +62,7 @@ def configured_context(context: Mapping[str, Any]) -> dict[str, Any]:
             "name": "prod",
             "trusted": {"account": "333333333333", "region": CONFIGURED_REGION},
             "trusting": {"account": "444444444444", "region": CONFIGURED_REGION},
-            "manualApprovals": False,
+            "approvals": "never",
         }
     )
     return {**context, **CONFIGURED_SOURCE, "environments": environments}
@@ -83,7 +83,7 @@ def documented_variants_context(context: Mapping[str, Any]) -> dict[str, Any]:
         "trusted": {"account": "333333333333", "region": VARIANT_REGION},
         "trusting": {"account": "444444444444", "region": VARIANT_REGION},
         "cacheTtlSeconds": 900,
-        "manualApprovals": False,
+        "approvals": "never",
         "secrets": [
             {"name": "secret-cache/prod/secret"},
             {"name": "team/payments/api-key", "kmsKeyArn": VARIANT_KEY},

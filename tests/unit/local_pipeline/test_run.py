@@ -150,7 +150,11 @@ def test_approval_without_a_terminal_fails_at_the_first_approval(synthesized_app
         "TrustingResources-dev/Approve-TrustingResources-dev: "
         "NotApproved: approval was asked for (--approve / APPROVE=1), but there is no terminal to ask"
     )
-    assert [a["action"] for a in recorded["actions"]][-2:] == ["Deploy", "Approve-TrustingResources-dev"]
+    assert [a["action"] for a in recorded["actions"]][-3:] == [
+        "Prepare",
+        "ChangeSummary-TrustingResources-dev",
+        "Approve-TrustingResources-dev",
+    ]
 
 
 def test_a_rejected_approval_fails_the_run_and_a_new_run_gets_a_new_record(synthesized_app, tmp_path, monkeypatch):

@@ -54,6 +54,9 @@ def configured_pipeline(configured_app) -> dict[str, Any]:
 
 
 def test_actions_in_order_audit_first_approvals_between_stages_test_last(default_pipeline):
+    """Each approved stack: its change set is created (Prepare), summarized, approved, and
+    only then executed (Deploy): what is approved is that change set (CDK Pipelines,
+    StackSteps.changeSet)."""
     assert _actions(default_pipeline) == [
         ("Source", "unset_unset", "CodeStarSourceConnection"),
         ("Build", "Synth", "CodeBuild"),  # tests, synth, audit: nothing deploys unless they pass
@@ -61,15 +64,32 @@ def test_actions_in_order_audit_first_approvals_between_stages_test_last(default
         ("Assets", "FileAssets", "CodeBuild"),
         ("TrustedResources-dev", "Prepare", "CloudFormation"),
         ("TrustedResources-dev", "Deploy", "CloudFormation"),
+        ("TrustingResources-dev", "Prepare", "CloudFormation"),
+        ("TrustingResources-dev", "ChangeSummary-TrustingResources-dev", "CodeBuild"),
         ("TrustingResources-dev", "Approve-TrustingResources-dev", "Manual"),
-        ("TrustingResources-dev", "TrustingAccountResources.Prepare", "CloudFormation"),
-        ("TrustingResources-dev", "TrustingAccountResources.Deploy", "CloudFormation"),
-        ("TrustedConfiguration-dev", "Approve-TrustedConfiguration-dev", "Manual"),
+        ("TrustingResources-dev", "Deploy", "CloudFormation"),
         ("TrustedConfiguration-dev", "TrustedAccountConfiguration.Prepare", "CloudFormation"),
+        ("TrustedConfiguration-dev", "TrustedAccountConfiguration.ChangeSummary-TrustedConfiguration-dev", "CodeBuild"),
+        ("TrustedConfiguration-dev", "TrustedAccountConfiguration.Approve-TrustedConfiguration-dev", "Manual"),
         ("TrustedConfiguration-dev", "TrustedAccountConfiguration.Deploy", "CloudFormation"),
         ("TrustedConfiguration-dev", "IntegrationTest-dev", "CodeBuild"),
     ]
-    assert sum(provider == "CodeBuild" for _, _, provider in _actions(default_pipeline)) == 4
+
+
+def test_an_approval_stands_between_its_change_set_and_its_execution(default_pipeline):
+    """Run orders: Prepare (CHANGE_SET_REPLACE) < ChangeSummary < Approve < Deploy
+    (CHANGE_SET_EXECUTE) of the same change set; the approval shows the summary's exported
+    SUMMARY and links its SUMMARY_URL (CodePipeline variables, "#{namespace.variable}")."""
+    for stage in _pipeline(default_pipeline)["Stages"][5:]:
+        actions = {action["Name"].split(".")[-1].split("-")[0]: action for action in stage["Actions"]}
+        prepare, summary, approve, deploy = (actions[name] for name in ("Prepare", "ChangeSummary", "Approve", "Deploy"))
+        assert prepare["RunOrder"] < summary["RunOrder"] < approve["RunOrder"] < deploy["RunOrder"], stage["Name"]
+        assert prepare["Configuration"]["ActionMode"] == "CHANGE_SET_REPLACE"
+        assert deploy["Configuration"]["ActionMode"] == "CHANGE_SET_EXECUTE"
+        assert prepare["Configuration"]["ChangeSetName"] == deploy["Configuration"]["ChangeSetName"] == "PipelineChange"
+        namespace = summary["Namespace"]
+        assert approve["Configuration"]["CustomData"] == f"#{{{namespace}.SUMMARY}}"
+        assert approve["Configuration"]["ExternalEntityLink"] == f"#{{{namespace}.SUMMARY_URL}}"
 
 
 def test_deployments_go_to_their_accounts(default_pipeline, dev):
@@ -83,10 +103,11 @@ def test_deployments_go_to_their_accounts(default_pipeline, dev):
     assert role_by_stage["TrustedConfiguration-dev"].startswith(f"arn:aws:iam::{dev.trusted.account}:role/cdk-hnb659fds-deploy-role")
 
 
-def test_approval_comments_say_what_is_deployed_where(default_pipeline, dev):
+def test_approvals_notify_the_topic(default_pipeline):
+    """What an approval says is the change summary's (test_an_approval_stands_between_...):
+    it names the stack and the account (tests/unit/pipeline/test_change_summary.py)."""
     approvals = [a for s in _pipeline(default_pipeline)["Stages"] for a in s["Actions"] if a["ActionTypeId"]["Category"] == "Approval"]
-    comments = [render(a["Configuration"]["CustomData"]) for a in approvals]
-    assert comments[0].startswith("Deploy TrustingResources-dev-TrustingAccountResources into account 222222222222 (us-east-1)")
+    assert len(approvals) == 2
     assert all("NotificationArn" in a["Configuration"] for a in approvals)
 
 
@@ -120,7 +141,7 @@ def test_reports_are_published_from_the_build_specs(default_pipeline):
 
 def test_every_tool_a_build_installs_is_pinned_in_package_json(default_pipeline, synthesized_app):
     specs = _build_specs(default_pipeline, synthesized_app.outdir)
-    assert len(specs) == 4  # Synth, SelfMutate, FileAssets, IntegrationTest
+    assert len(specs) == 6  # Synth, SelfMutate, FileAssets, two ChangeSummary, IntegrationTest
     assert not [logical_id for logical_id, spec in specs.items() if "@latest" in spec]
     installs = " ".join(specs.values())
     assert f"npm install -g cdk-assets@{cdk_assets_version()}" in installs
@@ -187,7 +208,7 @@ def test_every_service_principal_acts_only_for_the_tooling_account(default_pipel
     documents += [r["Properties"]["PolicyDocument"] for r in resources(default_pipeline, "AWS::SNS::TopicPolicy").values()]
     documents += [r["Properties"]["KeyPolicy"] for r in resources(default_pipeline, "AWS::KMS::Key").values()]
     service_statements = [s for document in documents for s in document["Statement"] if "Service" in s.get("Principal", {})]
-    assert len(service_statements) == 7  # 5 role trusts, the topic policy, the notifications key
+    assert len(service_statements) == 9  # 7 role trusts (two ChangeSummary), the topic policy, the notifications key
     for statement in service_statements:
         assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == dev.trusting.account, statement
 

@@ -116,4 +116,6 @@ def test_the_synth_and_integration_builds_keep_their_installs(synthesized_app):
     assert cached == {
         "Synth": [".venv/**/*", ".venv-audit/**/*", "node_modules/**/*"],
         "IntegrationTest-dev": [".venv/**/*"],
+        "ChangeSummary-TrustingResources-dev": [".venv/**/*"],
+        "TrustedAccountConfiguration.ChangeSummary-TrustedConfiguration-dev": [".venv/**/*"],
     }

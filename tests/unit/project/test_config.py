@@ -236,9 +236,6 @@ def test_regions_are_botocores_not_a_typed_list(context):
         ("cacheTtlSeconds", False, "integer"),
         ("cacheTtlSeconds", "300", "integer"),
         ("cacheTtlSeconds", 300.0, "integer"),
-        ("manualApprovals", "false", "boolean"),
-        ("manualApprovals", 0, "boolean"),
-        ("manualApprovals", 1, "boolean"),
     ],
 )
 def test_numbers_and_booleans_are_strictly_typed(context, key, bad, kind):
@@ -246,11 +243,35 @@ def test_numbers_and_booleans_are_strictly_typed(context, key, bad, kind):
     assert _error(context) == f"invalid configuration: environments[0].{key} = {bad!r}: Input should be a valid {kind}"
 
 
+@pytest.mark.parametrize("policy", ["always", "when-permissions-broaden", "never"])
+def test_approvals_takes_one_of_three_policies(context, policy):
+    context["environments"][0]["approvals"] = policy
+    assert load_config(context).environments[0].approvals == policy
+
+
+def test_approvals_defaults_to_always(context):
+    context["environments"][0].pop("approvals", None)
+    assert load_config(context).environments[0].approvals == "always"
+
+
+@pytest.mark.parametrize("bad", ["sometimes", "Always", True, None, ""])
+def test_an_unknown_approvals_policy_is_refused_naming_the_three(context, bad):
+    context["environments"][0]["approvals"] = bad
+    message = _error(context)
+    assert message.startswith(f"invalid configuration: environments[0].approvals = {bad!r}: ")
+    assert "'always', 'when-permissions-broaden' or 'never'" in message
+
+
+def test_the_old_manual_approvals_key_is_refused_naming_its_replacement(context):
+    context["environments"][0]["manualApprovals"] = False
+    assert "manualApprovals was replaced by approvals" in _error(context)
+
+
 def test_a_command_line_override_carries_json_numbers_and_booleans(context):
     """``-c environments='[...]'`` is JSON: its numbers and booleans arrive typed; quoted, they do not."""
     env = context["environments"][0]
-    (dev,) = load_config({"environments": json.dumps([{**env, "cacheTtlSeconds": 60, "manualApprovals": False}])}).environments
-    assert (dev.cache_ttl_seconds, dev.manual_approvals) == (60, False)
+    (dev,) = load_config({"environments": json.dumps([{**env, "cacheTtlSeconds": 60, "approvals": "never"}])}).environments
+    assert (dev.cache_ttl_seconds, dev.approvals) == (60, "never")
     assert _error({"environments": json.dumps([{**env, "cacheTtlSeconds": "60"}])}) == (
         "invalid configuration: environments[0].cacheTtlSeconds = '60': Input should be a valid integer"
     )

@@ -22,7 +22,7 @@ from local_pipeline.executor.engine import ActionOutcome
 from local_pipeline.executor.local_source import with_local_source
 from local_pipeline.executor.runner import PipelineRunner
 from local_pipeline.executor.self_mutation_action import SelfMutationAction
-from local_pipeline.in_process import InProcessIntegrationTest
+from local_pipeline.in_process import InProcessIntegrationTest, module_steps
 from project.assembly import read_stacks
 from tests.unit.local_pipeline.executor.helpers import SynthOf
 
@@ -53,6 +53,7 @@ def _run(assembly: Path, tmp_path: Path, deny: dict | None = None):
                 SelfMutationAction(emulator, pipeline_stack.stack_name),
                 AssetPublishingAction(emulator),
                 InProcessIntegrationTest(region=pipeline_stack.region),
+                *module_steps(pipeline_stack.region),
             ),
         )
         record = runner.run(lambda context: ActionOutcome("Succeeded", "the commit"), "abc", "main", "1", tmp_path / "run")

@@ -20,9 +20,10 @@ def test_stages_and_run_orders_of_the_synthesized_pipeline(configured_app):
     assert [stage.name for stage in pipeline.stages][:4] == ["Source", "Build", "UpdatePipeline", "Assets"]
     (trusting,) = [stage for stage in pipeline.stages if stage.name == "TrustingResources-dev"]
     assert [[a.name for a in group] for group in trusting.action_groups()] == [
+        ["Prepare"],
+        ["ChangeSummary-TrustingResources-dev"],
         ["Approve-TrustingResources-dev"],
-        ["TrustingAccountResources.Prepare"],
-        ["TrustingAccountResources.Deploy"],
+        ["Deploy"],
     ]
     assert pipeline.source_action is not None
     assert pipeline.triggered_by("refs/heads/release") == (

@@ -35,7 +35,7 @@ def test_make_local_stands_in_for_self_mutation_and_assets_only(configured_app):
 
 
 def test_make_local_recognizes_the_synth_and_the_integration_tests(synthesized_app, configured_app):
-    from local_pipeline.in_process import InProcessIntegrationTest, InProcessSynth
+    from local_pipeline.in_process import InProcessIntegrationTest, InProcessSynth, module_steps
     from pipeline.audit import AuditReport
 
     synth = InProcessSynth(synthesized_app.outdir, lambda: AuditReport(templates=[]), workdir=synthesized_app.outdir)
@@ -44,6 +44,13 @@ def test_make_local_recognizes_the_synth_and_the_integration_tests(synthesized_a
     assert [name.startswith("PipelineBuildSynth") for name, project in projects.items() if synth.recognizes(project)] == [True]
     recognized = sorted(name for name, project in projects.items() if integration.recognizes(project))
     assert len(recognized) == 2 and all("IntegrationTest" in name for name in recognized)  # dev and prod
+    summary, auto_approve = module_steps("us-east-1")
+    # dev's two approved stages have a summary each; prod asks for no approval (approvals: never).
+    assert sorted(name.split("ChangeSummary")[1][:1] != "" for name, project in projects.items() if summary.recognizes(project)) == [
+        True,
+        True,
+    ]
+    assert not [name for name, project in projects.items() if auto_approve.recognizes(project)]
 
 
 def _with_an_added_action(assembly: Path, copy: Path) -> Path:
@@ -88,7 +95,7 @@ def test_a_commit_that_adds_an_action_cancels_the_run_and_restarts_the_new_pipel
     from local_pipeline.executor.engine import ActionOutcome
     from local_pipeline.executor.runner import PipelineRunner
     from local_pipeline.executor.self_mutation_action import SelfMutationAction
-    from local_pipeline.in_process import InProcessIntegrationTest
+    from local_pipeline.in_process import InProcessIntegrationTest, module_steps
     from tests.unit.local_pipeline.executor.helpers import deploy_the_pipeline
 
     changed = _with_an_added_action(configured_app.outdir, tmp_path / "changed")
@@ -110,6 +117,7 @@ def test_a_commit_that_adds_an_action_cancels_the_run_and_restarts_the_new_pipel
                 SelfMutationAction(emulator, setup.pipeline_stack.stack_name),
                 AssetPublishingAction(emulator),
                 InProcessIntegrationTest(region=setup.pipeline_stack.region),
+                *module_steps(setup.pipeline_stack.region),
             ),
         )
         record = runner.run_restarting(source, "abc", "release", "7", tmp_path / "7", new_run=restarts_in(tmp_path))
@@ -192,7 +200,7 @@ def test_make_locals_stand_ins_leave_the_accounts_as_the_real_cdk_cli_and_cdk_as
     from local_pipeline.executor.npm_registry import RegistryOnUse
     from local_pipeline.executor.runner import PipelineRunner
     from local_pipeline.executor.self_mutation_action import SelfMutationAction
-    from local_pipeline.in_process import InProcessIntegrationTest
+    from local_pipeline.in_process import InProcessIntegrationTest, module_steps
     from local_pipeline.keep_up import served
     from project.assembly import read_stacks
     from project.paths import PROJECT_ROOT
@@ -209,7 +217,7 @@ def test_make_locals_stand_ins_leave_the_accounts_as_the_real_cdk_cli_and_cdk_as
             tooling = bootstrap_accounts(emulator, stacks)
             deployed, _ = with_local_source(pipeline_stack, tmp_path / name / "local-source")
             emulator.deploy(deployed, deployer_account=tooling)
-            in_process = [SynthOf(changed), InProcessIntegrationTest(region=pipeline_stack.region)]
+            in_process = [SynthOf(changed), InProcessIntegrationTest(region=pipeline_stack.region), *module_steps(pipeline_stack.region)]
             if stand_ins:
                 in_process[1:1] = [SelfMutationAction(emulator, pipeline_stack.stack_name), AssetPublishingAction(emulator)]
             runner = PipelineRunner(
