@@ -38,6 +38,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from local_pipeline.change_summaries import summary_text
 from local_pipeline.report import action_line
 from project.paths import PROJECT_ROOT, REPORTS
 
@@ -315,6 +316,8 @@ def _handler(control: Control, token: str, port: int) -> type[BaseHTTPRequestHan
                 answer = {
                     "record": record,
                     "waiting": waiting[0] if waiting else None,
+                    # What the waiting approval lets through: its stage's change summaries.
+                    "summary": summary_text(RUNS / run_id, str(waiting[0][1]).split("/", 1)[0]) if waiting else "",
                     "waits_to_enter": control.service.waits_to_enter(run_id),
                     "ended": control.service.ended(run_id),
                 }
@@ -533,10 +536,10 @@ def follow(run_id: str, *, shown: int = 0) -> int:
             printed += 1
         if state.get("waiting"):
             _, where, data = state["waiting"]
-            print(
-                f"run {run_id} waits for approval at {where}: {data}\n  make approve RUN={run_id}   or   make reject RUN={run_id}",
-                flush=True,
-            )
+            print(f"run {run_id} waits for approval at {where}: {data}", flush=True)
+            if state.get("summary"):
+                print(_indented(state["summary"]), flush=True)
+            print(f"  make approve RUN={run_id}   or   make reject RUN={run_id}", flush=True)
             return 0
         if state.get("waits_to_enter"):
             # CodePipeline's stage lock: it goes on by itself when the stage is free (`make runs`).
@@ -582,8 +585,13 @@ def decide(approve: bool, run: str | None = None) -> int:
         named = ", ".join(f"run {entry[0]} at {entry[1]}" for entry in waiting)
         raise GitOpsError(f"{len(waiting)} runs wait for an approval ({named}): say which, e.g. make approve RUN={waiting[0][0]}")
     run_id = str(waiting[0][0])
-    record = _call("GET", f"/runs/{run_id}").get("record") or {"actions": []}
+    state = _call("GET", f"/runs/{run_id}")
+    record = state.get("record") or {"actions": []}
     shown = sum(1 for entry in record["actions"] if entry["status"] != "InProgress")  # the pusher saw these
+    # What is decided: the change set the approval lets through, printed before the decision.
+    print(f"run {run_id} at {waiting[0][1]}: {waiting[0][2]}")
+    if state.get("summary"):
+        print(_indented(state["summary"]))
     answer = _call("POST", "/decide", {"approve": approve, "run": run_id})
     print(answer["message"])
     return follow(run_id, shown=shown)
@@ -594,7 +602,13 @@ def runs() -> int:
     print(f"{'id':>4}  {'commit':12}  {'branch':20}  {'status':10}  {'seconds':>7}  why")
     for row in listing["runs"]:
         print(f"{row['id']:>4}  {row['commit']:12}  {row['branch']:20}  {row['status']:10}  {row['seconds']:>7}  {row.get('why', '')}")
+        if row.get("approvals"):  # the approvals it waited at, and what became of each
+            print(f"{'':>6}approvals: {row['approvals']}")
     return 0
+
+
+def _indented(text: str) -> str:
+    return "\n".join(f"    {line}" for line in str(text).splitlines())
 
 
 def transition(stage: str, *, enabled: bool) -> int:

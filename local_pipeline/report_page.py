@@ -23,6 +23,8 @@ from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from local_pipeline.change_summaries import stage_summaries
+
 RUN_PAGE = "index.html"
 # An approval's summary, as the approval action writes it ("approved by you: comment").
 _DECISION = re.compile(r"^(?P<decision>approved|rejected) by (?P<by>.+?)(?:: (?P<comment>.*))?$")
@@ -51,6 +53,7 @@ class Approval:
     by: str
     at: str
     comment: str
+    summaries: tuple[dict[str, Any], ...] = ()  # what it let through: its stage's change summaries
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ def write_pages(run_folder: Path, *, index: bool = True) -> Path:
         _ENVIRONMENT.get_template("run.html.j2").render(
             run=run,
             stages=_stages(actions),
-            approvals=_approvals(actions),
+            approvals=_approvals(run_folder, actions),
             audit=_audit(run_folder, run["actions"]),
             lint=_lint(run_folder, run["actions"]),
             tests=_tests(run_folder, run["actions"]),
@@ -186,17 +189,18 @@ def _stages(actions: Iterable[ActionView]) -> list[tuple[str, list[ActionView]]]
     return stages
 
 
-def _approvals(actions: Iterable[ActionView]) -> list[Approval]:
+def _approvals(run_folder: Path, actions: Iterable[ActionView]) -> list[Approval]:
     approvals = []
     for action in actions:
         if action.category != "Approval":
             continue
         where = f"{action.stage}/{action.name}"
+        summaries = tuple(stage_summaries(run_folder, action.stage))
         matched = _DECISION.match(action.summary)
         if action.status == "InProgress" or matched is None:
-            approvals.append(Approval(where, "waiting", "", "", ""))
+            approvals.append(Approval(where, "waiting", "", "", "", summaries))
         else:
-            approvals.append(Approval(where, matched["decision"], matched["by"], action.ended_at, matched["comment"] or ""))
+            approvals.append(Approval(where, matched["decision"], matched["by"], action.ended_at, matched["comment"] or "", summaries))
     return approvals
 
 

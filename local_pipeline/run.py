@@ -29,6 +29,7 @@ from typing import Any
 
 from emulator import DeployError, Emulator
 from local_pipeline.approvals import Approver
+from local_pipeline.change_summaries import summary_text
 from local_pipeline.deployment import LocalDeployment, bootstrap_accounts, bootstrap_each, deployed_environment, environments_in
 from local_pipeline.executor.asset_action import AssetPublishingAction
 from local_pipeline.executor.engine import ActionRecord, RunRecord, replace_json, utc_now
@@ -163,7 +164,10 @@ class LocalRun:
         claim = new_run_folder(runs, owner="`make local`")
         run_id, folder = claim.run_id, claim.path
         commit, branch = head_of(PROJECT_ROOT)
-        approver = Approver(ask=self.options.approve, console=self.console)
+        # The approval's stage's change summaries, from the run's folder (a restart's new one too).
+        approver = Approver(
+            ask=self.options.approve, console=self.console, explain=lambda where: summary_text(folder, where.split("/", 1)[0])
+        )
         endpoint = _BuildEndpoint()
         npm = RegistryOnUse(PROJECT_ROOT)
         emulator: Emulator | None = None

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from aws_cdk import Duration, Stack, Stage, pipelines
 from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from constructs import Construct
@@ -69,6 +70,8 @@ def _step_role(scope: Construct, construct_id: str, tooling_account: str, descri
 class ApprovalSteps:
     steps: list[pipelines.Step]
     roles: list[tuple[iam.Role, str]]  # each step's role, with the step's id
+    auto_approver: iam.Role | None = None  # the AutoApprove step's role (when-permissions-broaden)
+    approval_id: str = ""
 
 
 def approval_steps(
@@ -134,11 +137,8 @@ def approval_steps(
         auto_role.add_to_policy(
             iam.PolicyStatement(sid="FindTheApproval", actions=["codepipeline:GetPipelineState"], resources=[pipeline_arn])
         )
-        auto_role.add_to_policy(
-            iam.PolicyStatement(
-                sid="DecideTheApproval", actions=["codepipeline:PutApprovalResult"], resources=[f"{pipeline_arn}/{stage_name}/*"]
-            )
-        )
+        # codepipeline:PutApprovalResult on the approval's action ARN: granted once the
+        # pipeline is built and the action's name known (allow_deciding).
         auto = pipelines.CodeBuildStep(
             f"AutoApprove-{stage_name}",
             input=source,
@@ -158,7 +158,22 @@ def approval_steps(
         auto.add_step_dependency(summary)
         steps.append(auto)
         roles.append((auto_role, auto.id))
+        return ApprovalSteps(steps, roles, auto_role, approval.id)
     return ApprovalSteps(steps, roles)
+
+
+def allow_deciding(role: iam.Role, pipeline: codepipeline.Pipeline, stage_name: str, approval_id: str) -> None:
+    """Let the AutoApprove step decide its own approval and no other: PutApprovalResult on
+    the action ARN "<pipeline ARN>/<stage>/<action>" (Service Authorization Reference), the
+    action named as CDK Pipelines built it ("<stack>.Approve-..." when the stage has several stacks' steps)."""
+    (stage,) = [stage for stage in pipeline.stages if stage.stage_name == stage_name]
+    (action,) = [action for action in stage.actions if action.action_properties.action_name.split(".")[-1] == approval_id]
+    name = action.action_properties.action_name
+    role.add_to_policy(
+        iam.PolicyStatement(
+            sid="DecideTheApproval", actions=["codepipeline:PutApprovalResult"], resources=[f"{pipeline.pipeline_arn}/{stage_name}/{name}"]
+        )
+    )
 
 
 def _runtimes() -> codebuild.BuildSpec:

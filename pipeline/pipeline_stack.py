@@ -22,7 +22,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from pipeline.approval_steps import CHANGE_SUMMARY, approval_steps
+from pipeline.approval_steps import CHANGE_SUMMARY, allow_deciding, approval_steps
 from pipeline.generated_findings import (
     acknowledge_pipeline_findings,
     acknowledge_step_role_findings,
@@ -106,10 +106,13 @@ class PipelineStack(Stack):
 
         # (role, stage id, step id) of each CodeBuildStep with a role of ours.
         self._step_roles: list[tuple[iam.Role, str, str]] = []
+        self._auto_approvers: list[tuple[iam.Role, str, str]] = []  # (role, stage, approval id)
         for environment in config.environments:
             self._add_environment(environment, source, tooling_account)
 
         self.pipeline.build_pipeline()
+        for role, stage_name, approval_id in self._auto_approvers:
+            allow_deciding(role, self.pipeline.pipeline, stage_name, approval_id)
         self._trigger_on_push(config.branch)
         self.pipeline.pipeline.notify_on(
             "NotifyOnFailure", self.topic, events=[codepipeline.PipelineNotificationEvents.PIPELINE_EXECUTION_FAILED]
@@ -176,6 +179,8 @@ class PipelineStack(Stack):
                 )
                 stack_steps.append(pipelines.StackSteps(stack=stage.stack, change_set=change_set.steps))
                 self._step_roles += [(role, stage.stage_name, step_id) for role, step_id in change_set.roles]
+                if change_set.auto_approver is not None:
+                    self._auto_approvers.append((change_set.auto_approver, stage.stage_name, change_set.approval_id))
             self.pipeline.add_stage(stage, stack_steps=stack_steps, post=[test] if index == len(stages) - 1 else [])
         self._step_roles.append((step_role, TRUSTED_CONFIGURATION.id(environment.name), integration_test_id(environment.name)))
 

@@ -19,6 +19,7 @@ from emulator.patches import (
     cloudformation_pipeline_resources,
     cloudformation_resources,
     cloudformation_rules,
+    codepipeline_approvals,
     execution_api,
     execution_names,
     history_end,
@@ -69,6 +70,7 @@ PATCHES: tuple[ModuleType, ...] = (
     json_paths,
     jsonata_states,
     stack_operations,
+    codepipeline_approvals,
 )
 
 

@@ -9,12 +9,22 @@ failing, and the pipeline execution does not continue." A rejection and a timeou
 the action, and with it the stage and the run. The action's ``CustomData`` is what the
 approver is shown. An approval whose execution is cancelled while it waits (the pipeline
 was updated) is abandoned.
+
+While it waits, the approval has a token (a UUID, as the API reference's pattern has it):
+``decide`` finds the approval it is asked about, token included, with
+``current_approval()``, and a build may answer it through CodePipeline's API as on AWS
+(GetPipelineState shows the token of an approval that waits, PutApprovalResult decides
+it: ``emulator.patches.codepipeline_approvals``). Its decision names the caller: "approved
+by arn:aws:sts::<account>:assumed-role/<role>/<session>: <summary>".
 """
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 from local_pipeline.executor.engine import ActionContext, ActionOutcome
 
@@ -30,16 +40,48 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class Approval:
+    """An approval that waits: where, in which execution, and the token that answers it."""
+
+    pipeline: str  # the pipeline's name
+    stage: str
+    action: str
+    execution_id: str  # its execution's PipelineExecutionId
+    token: str = field(default_factory=lambda: str(uuid.uuid4()))
+    started: float = field(default_factory=time.time)  # when it started waiting (seconds since the epoch)
+
+
+_deciding: ContextVar[Approval | None] = ContextVar("the approval being decided", default=None)
+
+
+def current_approval() -> Approval | None:
+    """The approval a ``decide`` callable is asked about, when an ``ApprovalAction`` asks
+    (in the thread that calls it); None otherwise."""
+    return _deciding.get()
+
+
+@dataclass(frozen=True)
 class ApprovalAction:
     decide: Callable[[str, str], Decision]  # (where: "stage/action", custom data) -> decision
 
     def __call__(self, context: ActionContext) -> ActionOutcome:
         where = f"{context.action.stage}/{context.action.name}"
-        decision = self.decide(where, str(context.configuration.get("CustomData", "")))
-        said = f": {decision.comment}" if decision.comment else ""
-        if decision.abandoned:
-            return ActionOutcome("Abandoned", f"abandoned{said}")
-        if decision.approved:
-            return ActionOutcome("Succeeded", f"approved by {decision.by}{said}")
-        # No one decided (``by`` empty): seven days went by.
-        return ActionOutcome("Failed", f"rejected by {decision.by}{said}" if decision.by else f"not approved{said}")
+        execution_id = context.execution.execution_id if context.execution is not None else ""
+        approval = Approval(context.pipeline_name, context.action.stage, context.action.name, execution_id)
+        asked = _deciding.set(approval)
+        try:
+            decision = self.decide(where, str(context.configuration.get("CustomData", "")))
+        finally:
+            _deciding.reset(asked)
+        return outcome_of(decision)
+
+
+def outcome_of(decision: Decision) -> ActionOutcome:
+    """What a decision makes of the approval action: its status and its summary."""
+    said = f": {decision.comment}" if decision.comment else ""
+    if decision.abandoned:
+        return ActionOutcome("Abandoned", f"abandoned{said}")
+    if decision.approved:
+        return ActionOutcome("Succeeded", f"approved by {decision.by}{said}")
+    # No one decided (``by`` empty): seven days went by.
+    return ActionOutcome("Failed", f"rejected by {decision.by}{said}" if decision.by else f"not approved{said}")

@@ -50,6 +50,7 @@ class ActionContext:
     log: Path
     variables: Mapping[str, Mapping[str, str]]
     execution: Execution | None = None  # the execution it is part of (an approval ends early when it is cancelled)
+    pipeline_name: str = ""  # the pipeline's (an approval is looked up by it: GetPipelineState, PutApprovalResult)
 
 
 @dataclass(frozen=True)
@@ -273,6 +274,7 @@ class PipelineRun:
             log=folder / "log.txt",
             variables=seen,
             execution=self.execution,
+            pipeline_name=self.pipeline.name,
         )
         try:
             outcome = handler(context)

@@ -23,17 +23,26 @@ unfinished is marked ``Failed`` with the reason, and what its builds left runnin
 ended. Redeploying the pipeline (``redeploy``) changes what the next run runs, never the
 runs in progress. When the service stops (``stop``), the runs in progress end ``Failed``,
 saying so, and their builds with them.
+
+A build answers an approval as on AWS, through CodePipeline's API
+(``emulator.patches.codepipeline_approvals``): from its first run until it stops, the
+service answers for the deployed pipeline (``PipelineStateApi``). GetPipelineState shows,
+stage by stage, the most recent of its runs that reached the stage and what each action
+did there, the token of an approval that waits; PutApprovalResult with that token decides
+it, as ``decide`` does, in the name of the caller's ARN.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from local_pipeline.executor.approval_action import APPROVAL_TIMEOUT_SECONDS, Decision
+from local_pipeline.executor.approval_action import APPROVAL_TIMEOUT_SECONDS, Approval, Decision, current_approval
 from local_pipeline.executor.definition import Pipeline
 from local_pipeline.executor.engine import RunRecord
 from local_pipeline.executor.executions import MAX_RESTARTS, Execution, Executions
@@ -75,6 +84,7 @@ class _Waiting:
     where: str
     custom_data: str
     deadline: float  # on the service's clock
+    approval: Approval  # its token: what GetPipelineState shows, and PutApprovalResult brings back
     decided: threading.Event = field(default_factory=threading.Event)
     decision: Decision | None = None
 
@@ -118,6 +128,10 @@ class RunService:
         self._runs: dict[str, _Run] = {}  # the runs this service started
         self._lock = threading.Lock()
         self._stopped = False
+        # The tokens of the approvals that waited: token -> (stage, action, decided; else expired or abandoned).
+        self._answered: dict[str, tuple[str, str, bool]] = {}
+        self.api = PipelineStateApi(self)  # what answers CodePipeline's API for the runs
+        self._published: set[tuple[str, str, str]] = set()  # (account, region, pipeline) it answers for
         # What dead processes left: said in the service's log by whoever starts it.
         self.recovered = recover_abandoned(runs)
 
@@ -143,9 +157,11 @@ class RunService:
     # --- pushes ---------------------------------------------------------------------
 
     def push(self, ref: str, pushed: PushedCommit, changed_files: list[str] | None = None) -> PushAnswer:
-        triggered, why = self.definition().triggered_by(ref, changed_files)
+        pipeline = self.definition()
+        triggered, why = pipeline.triggered_by(ref, changed_files)
         if not triggered:
             return PushAnswer(False, None, f"push of {ref} ignored: {why}")
+        self._publish(pipeline.name)
         run = self._start(ref, pushed, f"push of {ref}")
         if run is None:
             return PushAnswer(False, None, f"push of {ref} not run: the service is stopping")
@@ -236,6 +252,7 @@ class RunService:
                 run.thread.join(timeout=max(0.0, deadline - time.monotonic()))
         for run in unfinished:
             run.claim.release()
+        self._unpublish()
         # The runs still unfinished (waiting at an approval, or their thread did not end in
         # time) are now the abandoned runs of a dead service, and recorded so.
         recover_abandoned(self.runs_folder)
@@ -243,7 +260,12 @@ class RunService:
     # --- approvals --------------------------------------------------------------------
 
     def _wait_for_decision(self, run: _Run, where: str, custom_data: str) -> Decision:
-        waiting = _Waiting(where, custom_data, self.clock() + APPROVAL_TIMEOUT_SECONDS)
+        stage, _, action = where.partition("/")
+        # The approval the run's ApprovalAction asks about (its token); one of its own if none does.
+        approval = current_approval() or Approval("", stage, action, run.execution.execution_id)
+        if approval.pipeline:
+            self._publish(approval.pipeline)
+        waiting = _Waiting(where, custom_data, self.clock() + APPROVAL_TIMEOUT_SECONDS, approval)
         run.waiting = waiting
         while not waiting.decided.wait(_POLL_SECONDS):
             ended = run.execution.ended
@@ -254,6 +276,7 @@ class RunService:
                 if waiting.decided.is_set():
                     break
                 run.waiting = None
+                self._answered[approval.token] = (approval.stage, approval.action, False)
             if ended is not None:
                 return Decision(False, "", ended.reason, abandoned=True)
             return Decision(False, "", "no one approved or rejected it within seven days")
@@ -282,13 +305,79 @@ class RunService:
             named = ", ".join(f"run {run.run_id} at {run.waiting.where}" for run in waiting if run.waiting)
             raise LookupError(f"{len(waiting)} runs wait for an approval ({named}): say which, RUN=<id>")
         run = waiting[0]
-        decided = run.waiting
-        if decided is None:  # decided by another caller in between
+        if run.waiting is None:  # decided by another caller in between
             raise LookupError(f"run {run.run_id} waits for no approval")
-        decided.decision = Decision(approved, by, comment)
-        run.waiting = None  # before the run resumes: a follower must not see it still waiting
-        decided.decided.set()
+        decided = self._settle(run, Decision(approved, by, comment))
         return f"run {run.run_id}: {decided.where} {'approved' if approved else 'rejected'} by {by}"
+
+    def _settle(self, run: _Run, decision: Decision) -> _Waiting:
+        """``run``'s waiting approval decided (the caller holds the lock)."""
+        decided = run.waiting
+        assert decided is not None
+        decided.decision = decision
+        run.waiting = None  # before the run resumes: a follower must not see it still waiting
+        self._answered[decided.approval.token] = (decided.approval.stage, decided.approval.action, True)
+        decided.decided.set()
+        return decided
+
+    def put_approval_result(self, stage: str, action: str, token: str, status: str, summary: str, by: str) -> None:
+        """PutApprovalResult: decide the approval that waits at ``stage``/``action`` with
+        ``token``, as ``by`` (the caller's ARN), ``summary`` its comment."""
+        from emulator.patches.codepipeline_approvals import ApprovalAlreadyCompleted, InvalidApprovalToken
+
+        with self._lock:
+            for run in list(self._runs.values()):
+                waiting = run.waiting
+                if waiting is not None and waiting.approval.token == token:
+                    if (waiting.approval.stage, waiting.approval.action) != (stage, action):
+                        raise InvalidApprovalToken(f"the token is not that of an approval of {stage}/{action}")
+                    self._settle(run, Decision(status == "Approved", by, summary))
+                    return
+            answered = self._answered.get(token)
+        if answered is not None and answered[:2] == (stage, action):
+            if answered[2]:
+                raise ApprovalAlreadyCompleted(f"the approval of {stage}/{action} was already approved or rejected")
+            raise InvalidApprovalToken(f"the approval of {stage}/{action} of that token expired or was abandoned")
+        raise InvalidApprovalToken(f"the token is not that of an approval of {stage}/{action} that waits")
+
+    def _publish(self, pipeline: str) -> None:
+        """Answer CodePipeline's API for ``pipeline`` where it is deployed, until the service stops."""
+        from emulator.patches.codepipeline_approvals import homes, register
+
+        found = homes(pipeline)
+        if len(found) != 1:  # not deployed in the emulated accounts, or more than once: no one knows which
+            return
+        ((account, region),) = found
+        with self._lock:  # never after the service stopped (``_unpublish``)
+            if self._stopped or (account, region, pipeline) in self._published:
+                return
+            self._published.add((account, region, pipeline))
+            register(account, region, pipeline, self.api)
+
+    def _unpublish(self) -> None:
+        from emulator.patches.codepipeline_approvals import unregister
+
+        with self._lock:
+            for account, region, pipeline in self._published:
+                unregister(account, region, pipeline, self.api)
+            self._published = set()
+
+    def pipeline_state(self) -> dict[str, Any]:
+        """GetPipelineState's ``stageStates`` as this service's runs make them: for each stage,
+        the most recent run that reached it (its record), each of its actions there."""
+        with self._lock:
+            runs = sorted(self._runs.values(), key=lambda run: run.execution.sequence)
+            waiting = {run.run_id: run.waiting for run in runs}
+        stages: dict[str, dict[str, Any]] = {}
+        for run in runs:  # oldest first: a more recent run that reached a stage shows instead
+            record = read_record(run.folder) or {}
+            reached: dict[str, list[Mapping[str, Any]]] = {}
+            for entry in record.get("actions") or []:
+                if isinstance(entry, Mapping) and entry.get("stage"):
+                    reached.setdefault(str(entry["stage"]), []).append(entry)
+            for stage, entries in reached.items():
+                stages[stage] = _stage_state(stage, entries, run, str(record.get("status") or "InProgress"), waiting[run.run_id])
+        return {"stageStates": list(stages.values())}
 
     # --- transitions --------------------------------------------------------------------
 
@@ -335,6 +424,57 @@ class RunService:
         return list_runs(self.runs_folder, self._runs, self.waits_to_enter)
 
 
+class PipelineStateApi:
+    """What ``emulator.patches.codepipeline_approvals`` asks of the service's runs."""
+
+    def __init__(self, service: RunService) -> None:
+        self.service = service
+
+    def state(self) -> Mapping[str, Any]:
+        return self.service.pipeline_state()
+
+    def put_approval_result(self, stage: str, action: str, token: str, status: str, summary: str, by: str) -> None:
+        self.service.put_approval_result(stage, action, token, status, summary, by)
+
+
+# The engine's action status as the API's ActionExecution status (InProgress | Abandoned |
+# Succeeded | Failed); a stopped or skipped action is shown Abandoned (a guess: the API has neither).
+_ACTION_STATUS = {"InProgress": "InProgress", "Succeeded": "Succeeded", "Failed": "Failed", "Abandoned": "Abandoned"}
+SUMMARY_MAX = 2048  # ActionExecution.summary: "Maximum length of 2048"
+
+
+def _stage_state(stage: str, entries: list[Mapping[str, Any]], run: _Run, run_status: str, waiting: _Waiting | None) -> dict[str, Any]:
+    """One stage as GetPipelineState shows it: the run's execution there, and its actions."""
+    statuses = [str(entry.get("status")) for entry in entries]
+    if "InProgress" in statuses or (run.ended is None and run.execution.stage == stage):
+        status = "InProgress"
+    elif "Failed" in statuses:
+        status = "Failed"
+    elif "Stopped" in statuses:
+        status = "Stopped"
+    elif "Abandoned" in statuses or run_status in ("Cancelled", "Superseded"):
+        status = "Cancelled"  # the execution's definition was updated meanwhile (API reference, "StageExecution")
+    else:
+        status = "Succeeded"
+    actions = []
+    for entry in entries:
+        latest: dict[str, Any] = {"status": _ACTION_STATUS.get(str(entry.get("status")), "Abandoned")}
+        if entry.get("summary"):
+            latest["summary"] = str(entry["summary"])[:SUMMARY_MAX]
+        approval = waiting.approval if waiting is not None else None
+        if approval is not None and (approval.stage, approval.action) == (stage, entry.get("action")) and latest["status"] == "InProgress":
+            latest["token"] = approval.token  # an approval that waits: the only action with a token
+            latest["lastStatusChange"] = approval.started
+        elif entry.get("ended_at"):
+            latest["lastStatusChange"] = datetime.fromisoformat(str(entry["ended_at"])).timestamp()
+        actions.append({"actionName": str(entry.get("action")), "latestExecution": latest})
+    return {
+        "stageName": stage,
+        "latestExecution": {"pipelineExecutionId": run.execution.execution_id, "status": status},
+        "actionStates": actions,
+    }
+
+
 def _source_branch(pipeline: Pipeline) -> str | None:
     """The branch the pipeline's (first) source action names: what a start of the pipeline runs."""
     branches = [
@@ -364,6 +504,7 @@ def list_runs(
             why = f"{why}; restarted as run {record['restarted_as']}"
         actions = record.get("actions") or []
         seconds = (run.ended or time.time()) - run.started if run else sum(float(a.get("seconds") or 0) for a in actions)
+        decided = approvals_decided(actions)
         rows.append(
             {
                 "id": folder.name,
@@ -372,6 +513,19 @@ def list_runs(
                 "status": status,
                 "seconds": round(seconds, 1),
                 "why": why.splitlines()[0] if why else "",
+                "approvals": decided,
             }
         )
     return rows
+
+
+def approvals_decided(actions: Sequence[Mapping[str, Any]]) -> str:
+    """The approvals a run's record holds, each with its stage and what became of it:
+    "TrustingResources-dev: approved by root; TrustedConfiguration-dev: no permission broadens: not asked"."""
+    said = []
+    for entry in actions:
+        if entry.get("category") != "Approval" or entry.get("status") == "InProgress":
+            continue
+        summary = str(entry.get("summary") or entry.get("status"))
+        said.append(f"{entry.get('stage')}: {summary.splitlines()[0] if summary else ''}")
+    return "; ".join(said)

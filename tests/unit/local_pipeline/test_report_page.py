@@ -57,6 +57,25 @@ def _build(failed: bool) -> Callable[[ActionContext], ActionOutcome]:
     return build
 
 
+def _approvals(page: BeautifulSoup) -> list[tuple[str, str, str, str, str]]:
+    """Each approval: where, the decision, by whom, when, the comment."""
+
+    def text(block: Any, selector: str) -> str:
+        found = block.select_one(selector)
+        return found.get_text() if found is not None else ""
+
+    return [
+        (
+            block["data-where"],
+            text(block, ".decision .status"),
+            text(block, ".decision .by"),
+            text(block, ".decision .at"),
+            text(block, ".decision .comment"),
+        )
+        for block in page.select("#approvals .approval")
+    ]
+
+
 def _run(runs: Path, run_id: str, *, build_fails: bool = False, decision: Decision | None = None) -> BeautifulSoup:
     stages = [
         {"Name": "Build", "Actions": [action("Synth", "CodeBuild")]},
@@ -91,7 +110,7 @@ def test_a_passing_run_shows_every_action_in_order_its_approval_and_its_audit(tm
     ]
     assert all(re.search(r"\d+\.\d s", a.get_text()) for a in page.select("#pipeline .action"))
     assert [link["href"] for link in page.select("#pipeline a")] == ["actions/Build.Synth/log.txt"]
-    ((where, decision, by, when, comment),) = _cells(page, "#approvals tr")
+    ((where, decision, by, when, comment),) = _approvals(page)
     assert (where, decision, by, comment) == ("Deploy-dev/Approve", "approved", "you", "")
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", when)
     (template,) = page.select("#audit .template")
@@ -124,7 +143,7 @@ def test_a_rejected_run_shows_who_rejected_it_and_why(tmp_path):
     page = _run(tmp_path / "runs", "3", decision=Decision(False, "alice", "not this week"))
     assert page.select_one("#run-status").get_text() == "Failed"
     assert _actions(page) == [("Build", "Synth", "Succeeded"), ("Deploy-dev", "Approve", "Failed")]
-    ((where, decision, by, _, comment),) = _cells(page, "#approvals tr")
+    ((where, decision, by, _, comment),) = _approvals(page)
     assert (where, decision, by, comment) == ("Deploy-dev/Approve", "rejected", "alice", "not this week")
 
 
@@ -195,3 +214,42 @@ def test_a_record_that_cannot_be_read_is_listed_so_and_the_others_still_are(tmp_
     rows = _cells(index, "#runs tr")
     assert [(row[0], row[1]) for row in rows] == [("2", "Unreadable"), ("1", "Succeeded")]
     assert rows[0][-1].startswith("its run.json cannot be read: JSONDecodeError")
+
+
+def test_an_approval_shows_the_change_set_it_let_through_then_the_decision(tmp_path):
+    """The stage's change summary (pipeline.change_summary's output artifact) at its approval:
+    the resource changes with the replacement marked, the security changes that widen (in
+    red), then the decision, who and when."""
+    from local_pipeline.report_page import write_pages
+    from pipeline.change_summary import ChangeSummary, ResourceChange, Widening, write
+
+    runs = tmp_path / "runs"
+    _run(runs, "1")
+    summary = ChangeSummary(
+        "Deploy-dev-Stack",
+        "PipelineChange",
+        "account 222222222222 (us-east-1)",
+        (
+            ResourceChange("Modify", "CacheTable", "AWS::DynamoDB::Table", "True", ("TableName",)),
+            ResourceChange("Add", "Extra", "AWS::IAM::Policy", ""),
+        ),
+        (Widening("WorkflowPolicy", "identity policy", "allows", "dynamodb:DeleteItem", "${CacheTable.Arn}"),),
+    )
+    write(summary, runs / "1" / "actions" / "Deploy-dev.ChangeSummary-Deploy-dev" / "out" / "ChangeSummary_Output")
+    page = BeautifulSoup(write_pages(runs / "1").read_text(), "html.parser")
+    (approval,) = page.select("#approvals .approval")
+    assert _cells(approval, ".resource-changes tr") == [
+        ["Modify", "CacheTable", "AWS::DynamoDB::Table", "TableName", "REPLACEMENT"],
+        ["Add", "Extra", "AWS::IAM::Policy", "", ""],
+    ]
+    assert approval.select_one(".resource-changes .replacement") is not None
+    (widening,) = approval.select(".security-changes tr.widening")
+    assert [cell.get_text() for cell in widening.select("td")] == [
+        "WorkflowPolicy",
+        "identity policy",
+        "allows",
+        "dynamodb:DeleteItem on ${CacheTable.Arn}",
+    ]
+    blocks = [child["class"][0] for child in approval.find_all(["div", "p"], recursive=False)]
+    assert blocks == ["change-summary", "decision"]  # the summary first, then the decision
+    assert "2 changes (1 Add, 1 Modify, 0 Remove; 1 replacement). Permissions broaden" in approval.get_text()

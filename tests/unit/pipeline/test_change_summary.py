@@ -8,6 +8,7 @@ an empty change set is FAILED with "The submitted information didn't contain cha
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -178,8 +179,11 @@ def test_custom_data_stays_within_the_approval_limit():
 APPROVAL_TOKEN = "t-1"  # an approval token, as GetPipelineState hands one out (not a secret)
 
 
-def _state(status: str, *, with_token: bool = True) -> dict[str, Any]:
-    latest = {"status": status} | ({"token": APPROVAL_TOKEN} if with_token else {})
+STARTED = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
+
+
+def _state(status: str, *, with_token: bool = True, changed: datetime | None = None) -> dict[str, Any]:
+    latest = {"status": status, "lastStatusChange": changed or STARTED} | ({"token": APPROVAL_TOKEN} if with_token else {})
     return {
         "stageStates": [
             {
@@ -215,8 +219,31 @@ class _FakeCodePipeline:
 
 def test_the_auto_approver_waits_for_the_approval_then_approves_it_saying_why():
     codepipeline = _FakeCodePipeline([_state("InProgress", with_token=False), _state("InProgress")])
-    approve_when_waiting(
-        codepipeline, "SecretCachePipeline", "TrustingResources-dev", "Approve-TrustingResources-dev", sleep=lambda _: None
+    said = approve_when_waiting(
+        codepipeline, "SecretCachePipeline", "TrustingResources-dev", "Approve-TrustingResources-dev", started=STARTED, sleep=lambda _: None
     )
     (result,) = codepipeline.results
-    assert result["token"] == "t-1" and result["result"] == {"summary": NOT_ASKED, "status": "Approved"}
+    assert result["token"] == APPROVAL_TOKEN and result["result"] == {"summary": NOT_ASKED, "status": "Approved"}
+    assert said == f"TrustingResources-dev/Approve-TrustingResources-dev: approved ({NOT_ASKED})"
+
+
+def test_the_auto_approver_leaves_an_approval_decided_meanwhile_and_ignores_an_earlier_runs_decision():
+    """A person approved first (lastStatusChange after the step started): nothing to do. An
+    earlier run's Succeeded (before it started) is not this run's: it keeps waiting."""
+    earlier, later = STARTED - timedelta(minutes=5), STARTED + timedelta(seconds=3)
+    decided = _FakeCodePipeline([_state("Succeeded", with_token=False, changed=later)])
+    said = approve_when_waiting(
+        decided, "P", "TrustingResources-dev", "Approve-TrustingResources-dev", started=STARTED, sleep=lambda _: None
+    )
+    assert said == "TrustingResources-dev: its approval was decided meanwhile (Succeeded); nothing to do" and not decided.results
+    stale = _FakeCodePipeline([_state("Succeeded", with_token=False, changed=earlier), _state("InProgress")])
+    approve_when_waiting(stale, "P", "TrustingResources-dev", "Approve-TrustingResources-dev", started=STARTED, sleep=lambda _: None)
+    assert len(stale.results) == 1
+
+
+def test_an_approval_never_seen_waiting_is_left_for_a_person():
+    never = _FakeCodePipeline([_state("Succeeded", with_token=False, changed=STARTED - timedelta(hours=1))])
+    said = approve_when_waiting(
+        never, "P", "TrustingResources-dev", "Approve-TrustingResources-dev", started=STARTED, sleep=lambda _: None, wait_seconds=4
+    )
+    assert said.endswith("it waits for a person") and not never.results

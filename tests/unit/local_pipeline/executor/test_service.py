@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -100,9 +103,18 @@ def test_a_run_waits_at_the_approval_then_goes_on_or_stops(tmp_path: Path):
 
 
 def _approvals_on_the_page(run: Path) -> list[list[str]]:
-    """The approvals table of a run's page, as a push's run writes it while it goes."""
+    """The approvals of a run's page, as a push's run writes it while it goes: where, the
+    decision, by whom, when, the comment."""
     page = BeautifulSoup((run / "index.html").read_text(), "html.parser")
-    return [[cell.get_text(" ", strip=True) for cell in row.find_all("td")] for row in page.select("#approvals tr") if row.find("td")]
+
+    def text(block: Any, selector: str) -> str:
+        found = block.select_one(selector)
+        return found.get_text(" ", strip=True) if found is not None else ""
+
+    return [
+        [block["data-where"], *(text(block, f".decision {part}") for part in (".status", ".by", ".at", ".comment"))]
+        for block in page.select("#approvals .approval")
+    ]
 
 
 def test_a_crashing_run_fails_with_its_reason_and_the_service_goes_on(tmp_path: Path):
@@ -382,3 +394,236 @@ def test_a_restart_that_cannot_start_is_said_and_the_run_still_ends(tmp_path: Pa
     recorded = json.loads((tmp_path / "runs" / "1" / "run.json").read_text())
     assert recorded["reason"].endswith("; not restarted: OSError: git is gone")
     assert service._runs["1"].claim._lock == -1, "its folder is let go"
+
+
+# --- approvals answered through CodePipeline's API (emulator.patches.codepipeline_approvals) ---
+
+_ACCOUNT, _REGION = "111111111111", "us-east-1"
+# What the AWS CDK's ConfirmPermissionsBroadening approver does, as a build's own process: poll
+# GetPipelineState for the waiting approval's token, then PutApprovalResult with it.
+_AUTO_APPROVER = """
+import sys, time, boto3
+codepipeline = boto3.client("codepipeline")
+for _ in range(300):
+    state = codepipeline.get_pipeline_state(name="demo")
+    (deploy,) = [stage for stage in state["stageStates"] if stage["stageName"] == "Deploy"]
+    latest = deploy["actionStates"][0].get("latestExecution") or {}
+    if latest.get("status") == "InProgress" and latest.get("token"):
+        codepipeline.put_approval_result(
+            pipelineName="demo", stageName="Deploy", actionName="Approve",
+            result={"summary": "no permission broadens", "status": "Approved"}, token=latest["token"],
+        )
+        sys.exit(0)
+    time.sleep(0.1)
+sys.exit("no approval waited")
+"""
+
+
+@pytest.fixture
+def aws():
+    """The emulated accounts, holding the pipeline ``_pipeline`` runs ("demo") as CloudFormation
+    would have created it (its stages and actions)."""
+    from emulator import Emulator
+    from tests.unit.emulator.helpers import service_trust
+
+    with Emulator() as emulator:
+        iam = emulator.client("iam", _ACCOUNT, _REGION)
+        trust = service_trust("codepipeline.amazonaws.com", _ACCOUNT)
+        role = iam.create_role(RoleName="demo-pipeline", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+
+        def declared(name: str, category: str, provider: str, run_order: int = 1) -> dict:
+            kind = {"category": category, "owner": "AWS", "provider": provider, "version": "1"}
+            return {"name": name, "actionTypeId": kind, "runOrder": run_order}
+
+        stages = [
+            {"name": "Source", "actions": [declared("Src", "Source", "Echo")]},
+            {"name": "Deploy", "actions": [declared("Approve", "Approval", "Manual"), declared("Deploy", "Build", "Deploy", 2)]},
+        ]
+        emulator.client("codepipeline", _ACCOUNT, _REGION).create_pipeline(
+            pipeline={"name": "demo", "roleArn": role, "artifactStore": {"type": "S3", "location": "artifacts"}, "stages": stages}
+        )
+        yield emulator
+
+
+def _build_role(emulator, name: str, *, approve_on: str = "Deploy/Approve"):
+    """A CodeBuild project's service role allowed GetPipelineState on the pipeline and
+    PutApprovalResult on the action ``approve_on``; its credentials, as CodeBuild assumes it."""
+    from emulator.identity import assume_role_as_service
+    from tests.unit.emulator.helpers import service_trust
+
+    pipeline_arn = f"arn:aws:codepipeline:{_REGION}:{_ACCOUNT}:demo"
+    permissions = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "codepipeline:GetPipelineState", "Resource": pipeline_arn},
+            {"Effect": "Allow", "Action": "codepipeline:PutApprovalResult", "Resource": f"{pipeline_arn}/{approve_on}"},
+        ],
+    }
+    iam = emulator.client("iam", _ACCOUNT, _REGION)
+    trust = service_trust("codebuild.amazonaws.com", _ACCOUNT)
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    iam.put_role_policy(RoleName=name, PolicyName="approvals", PolicyDocument=json.dumps(permissions))
+    source = f"arn:aws:codebuild:{_REGION}:{_ACCOUNT}:project/*"
+    return assume_role_as_service(role, service="codebuild.amazonaws.com", source_arn=source, region=_REGION)
+
+
+def _codepipeline(credentials):
+    from emulator import clients
+
+    return clients.client("codepipeline", region=_REGION, credentials=credentials)
+
+
+def _waiting_token(codepipeline) -> str:
+    (deploy,) = [stage for stage in codepipeline.get_pipeline_state(name="demo")["stageStates"] if stage["stageName"] == "Deploy"]
+    return str(deploy["actionStates"][0]["latestExecution"]["token"])
+
+
+def _approval_error(codepipeline, token: str, status: str = "Approved") -> str:
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as refused:
+        codepipeline.put_approval_result(
+            pipelineName="demo", stageName="Deploy", actionName="Approve", result={"summary": "", "status": status}, token=token
+        )
+    return str(refused.value.response["Error"]["Code"])
+
+
+def test_get_pipeline_state_shows_the_runs_stages_and_the_waiting_approvals_token(tmp_path: Path, aws):
+    """CodePipeline API reference, "GetPipelineState": each stage's latestExecution
+    (pipelineExecutionId, status), each action's (status, summary, lastStatusChange), and the
+    token of the approval that waits, InProgress ("ActionExecution": token)."""
+    pipeline, start_run = _pipeline([])
+    service = RunService(tmp_path / "runs", lambda: pipeline, start_run)
+    try:
+        service.push("refs/heads/main", PushedCommit(tmp_path, "a" * 40, "main"))
+        assert service.follow("1", timeout_seconds=10) == "Waiting"
+        execution_id = json.loads((tmp_path / "runs" / "1" / "run.json").read_text())["execution_id"]
+        state = _codepipeline(_build_role(aws, "reader")).get_pipeline_state(name="demo")
+        source, deploy = state["stageStates"]
+        assert source["latestExecution"] == {"pipelineExecutionId": execution_id, "status": "Succeeded"}
+        assert source["actionStates"][0]["latestExecution"]["status"] == "Succeeded"
+        assert deploy["latestExecution"] == {"pipelineExecutionId": execution_id, "status": "InProgress"}
+        approve, deploy_action = deploy["actionStates"]
+        assert approve["latestExecution"]["status"] == "InProgress"
+        assert uuid.UUID(approve["latestExecution"]["token"]).version == 4
+        assert deploy_action == {"actionName": "Deploy"}  # not reached yet
+        assert source["actionStates"][0]["latestExecution"].get("token") is None
+    finally:
+        service.stop()
+
+
+def test_a_build_approves_the_waiting_approval_through_the_api_and_the_run_goes_on(tmp_path: Path, aws):
+    """CodePipeline API reference, "PutApprovalResult": a build's own process (its project's
+    role's credentials, the emulated endpoint, as CodeBuild hands them) finds the token with
+    GetPipelineState and approves with it; the run goes on, and the decision names the caller
+    as AWS does: the role's session."""
+    from local_pipeline.keep_up import served
+
+    deployed: list[str] = []
+    pipeline, start_run = _pipeline(deployed)
+    credentials = _build_role(aws, "auto-approver")
+    service = RunService(tmp_path / "runs", lambda: pipeline, start_run)
+    try:
+        service.push("refs/heads/main", PushedCommit(tmp_path, "a" * 40, "main"))
+        with served() as endpoint:
+            environment = {
+                "PATH": os.environ.get("PATH", ""),
+                "HOME": str(tmp_path),
+                "AWS_REGION": _REGION,
+                "AWS_DEFAULT_REGION": _REGION,  # CodeBuild sets both
+                "AWS_ENDPOINT_URL": endpoint,
+                "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
+                **credentials.as_environment(),
+            }
+            build = subprocess.run([sys.executable, "-c", _AUTO_APPROVER], env=environment, capture_output=True, text=True, timeout=60)
+        assert build.returncode == 0, build.stderr
+        assert service.follow("1", timeout_seconds=10) == "Succeeded"
+        assert deployed == ["Deploy:1"]
+        recorded = json.loads((tmp_path / "runs" / "1" / "run.json").read_text())
+        (approve,) = [entry for entry in recorded["actions"] if entry["action"] == "Approve"]
+        by = f"arn:aws:sts::{_ACCOUNT}:assumed-role/auto-approver/codebuild"
+        assert (approve["status"], approve["summary"]) == ("Succeeded", f"approved by {by}: no permission broadens")
+    finally:
+        service.stop()
+
+
+def test_a_wrong_token_is_refused_and_the_run_still_waits_then_the_right_one_rejects(tmp_path: Path, aws):
+    """CodePipeline API reference, "PutApprovalResult", Errors: InvalidApprovalTokenException
+    for a token that is not the waiting approval's; nothing is decided. A rejection then fails
+    the run, "the same as an action failing" (user guide, "Manage approval actions")."""
+    pipeline, start_run = _pipeline([])
+    codepipeline = _codepipeline(_build_role(aws, "approver"))
+    service = RunService(tmp_path / "runs", lambda: pipeline, start_run)
+    try:
+        service.push("refs/heads/main", PushedCommit(tmp_path, "a" * 40, "main"))
+        assert service.follow("1", timeout_seconds=10) == "Waiting"
+        assert _approval_error(codepipeline, str(uuid.uuid4())) == "InvalidApprovalTokenException"
+        assert service.waiting() == [("1", "Deploy/Approve", "")]
+        assert service.follow("1", timeout_seconds=1) == "Waiting"
+        codepipeline.put_approval_result(
+            pipelineName="demo",
+            stageName="Deploy",
+            actionName="Approve",
+            result={"summary": "not today", "status": "Rejected"},
+            token=_waiting_token(codepipeline),
+        )
+        assert service.follow("1", timeout_seconds=10) == "Failed"
+        by = f"arn:aws:sts::{_ACCOUNT}:assumed-role/approver/codebuild"
+        assert json.loads((tmp_path / "runs" / "1" / "run.json").read_text())["reason"] == f"Deploy/Approve: rejected by {by}: not today"
+    finally:
+        service.stop()
+
+
+def test_a_role_without_put_approval_result_on_the_actions_arn_is_denied_and_the_run_still_waits(tmp_path: Path, aws):
+    """Attack: a build whose role may read the pipeline's state (and so the token) but holds
+    codepipeline:PutApprovalResult only on another action's ARN cannot approve this one
+    (Service Authorization Reference, CodePipeline: PutApprovalResult is authorized on the
+    action, arn:aws:codepipeline:<region>:<account>:<pipeline>/<stage>/<action>)."""
+    from botocore.exceptions import ClientError
+
+    deployed: list[str] = []
+    pipeline, start_run = _pipeline(deployed)
+    codepipeline = _codepipeline(_build_role(aws, "intruder", approve_on="Deploy/Deploy"))
+    service = RunService(tmp_path / "runs", lambda: pipeline, start_run)
+    try:
+        service.push("refs/heads/main", PushedCommit(tmp_path, "a" * 40, "main"))
+        assert service.follow("1", timeout_seconds=10) == "Waiting"
+        token = _waiting_token(codepipeline)
+        with pytest.raises(ClientError) as denied:
+            codepipeline.put_approval_result(
+                pipelineName="demo", stageName="Deploy", actionName="Approve", result={"summary": "", "status": "Approved"}, token=token
+            )
+        assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+        action_arn = f"arn:aws:codepipeline:{_REGION}:{_ACCOUNT}:demo/Deploy/Approve"
+        assert f"codepipeline:PutApprovalResult on resource: {action_arn}" in denied.value.response["Error"]["Message"]
+        assert service.waiting() == [("1", "Deploy/Approve", "")]
+        assert service.follow("1", timeout_seconds=1) == "Waiting" and deployed == []
+    finally:
+        service.stop()
+
+
+def test_a_second_put_approval_result_is_refused_as_already_completed(tmp_path: Path, aws):
+    """CodePipeline API reference, "PutApprovalResult", Errors: ApprovalAlreadyCompletedException,
+    "The approval action has already been approved or rejected"; whoever decided it (here
+    `make approve`, through ``decide``)."""
+    pipeline, start_run = _pipeline([])
+    codepipeline = _codepipeline(_build_role(aws, "approver"))
+    service = RunService(tmp_path / "runs", lambda: pipeline, start_run)
+    try:
+        service.push("refs/heads/main", PushedCommit(tmp_path, "a" * 40, "main"))
+        assert service.follow("1", timeout_seconds=10) == "Waiting"
+        token = _waiting_token(codepipeline)
+        codepipeline.put_approval_result(
+            pipelineName="demo", stageName="Deploy", actionName="Approve", result={"summary": "", "status": "Approved"}, token=token
+        )
+        assert service.follow("1", timeout_seconds=10) == "Succeeded"
+        assert _approval_error(codepipeline, token, "Rejected") == "ApprovalAlreadyCompletedException"
+
+        service.push("refs/heads/main", PushedCommit(tmp_path, "b" * 40, "main"))
+        assert service.follow("2", timeout_seconds=10) == "Waiting"
+        token = _waiting_token(codepipeline)
+        service.decide(True, "alice")
+        assert service.follow("2", timeout_seconds=10) == "Succeeded"
+        assert _approval_error(codepipeline, token) == "ApprovalAlreadyCompletedException"
+    finally:
+        service.stop()
