@@ -7,8 +7,8 @@
 Run by the ChangeSummary step of each approved stack, after the stack's Prepare (which
 creates the change set) and before its Deploy (which executes it). It reads the change
 set with DescribeChangeSet and the deployed template with GetTemplate, as ``--role-arn``
-narrowed by a session policy to those two reads of this one stack (IAM User Guide,
-"Session policies"). The new template is the cloud assembly's.
+narrowed by a session policy to reading this one stack (DescribeChangeSet,
+DescribeStacks, GetTemplate; IAM User Guide, "Session policies"). The new template is the cloud assembly's.
 
 It writes ``<output>/<stack>.json`` and ``<output>/<stack>.txt``, prints the text, and,
 for the approval beside it, sets the CodeBuild exported variables (buildspec
@@ -233,10 +233,12 @@ def widenings(old_template: Mapping[str, Any], new_template: Mapping[str, Any]) 
     old, new = template_grants(old_template), template_grants(new_template)
     old_allows = [grant for grant in old if grant.effect == "Allow"]
     found: list[Widening] = []
-    for grant in new:
-        if grant.effect == "Allow" and not any(_covers(before, grant) for before in old_allows):
-            principal = "" if not grant.principal else grant.principal
-            found.append(Widening(grant.owner, grant.kind, "allows", grant.action, grant.resource, principal, grant.sid))
+    wider = [grant for grant in new if grant.effect == "Allow" and not any(_covers(before, grant) for before in old_allows)]
+    for grant in wider:
+        # One line for what a wider new grant of the same policy already says (kms:* names kms:Decrypt).
+        if any(other != grant and other.owner == grant.owner and _covers(other, grant) and not _covers(grant, other) for other in wider):
+            continue
+        found.append(Widening(grant.owner, grant.kind, "allows", grant.action, grant.resource, grant.principal, grant.sid))
     new_denies = {(g.owner, g.principal, g.action, g.resource, g.conditions) for g in new if g.effect == "Deny"}
     for grant in old:
         if grant.effect == "Deny" and (grant.owner, grant.principal, grant.action, grant.resource, grant.conditions) not in new_denies:
@@ -357,14 +359,14 @@ def summarize(
 
 
 def read_only_session_policy(stack_arn_pattern: str) -> str:
-    """What the summary's session may do: describe this stack's change sets and read its template."""
+    """What the summary's session may do: describe this stack, its change sets, and read its template."""
     return json.dumps(
         {
             "Version": "2012-10-17",
             "Statement": [
                 {
                     "Effect": "Allow",
-                    "Action": ["cloudformation:DescribeChangeSet", "cloudformation:GetTemplate"],
+                    "Action": ["cloudformation:DescribeChangeSet", "cloudformation:DescribeStacks", "cloudformation:GetTemplate"],
                     "Resource": stack_arn_pattern,
                 }
             ],
@@ -405,11 +407,19 @@ def read_change_set(cloudformation: Any, stack: str, change_set_name: str) -> tu
         raise SummaryError(f"cannot read change set {change_set_name} of {stack}: {error}") from error
     change_set = {**described, "Changes": [change for page in pages for change in page.get("Changes", [])]}
     old: dict[str, Any] = {}
-    if described.get("ChangeSetType") != "CREATE":
-        try:
-            body = cloudformation.get_template(StackName=stack, TemplateStage="Original")["TemplateBody"]
-        except ClientError as error:
-            raise SummaryError(f"cannot read the deployed template of {stack}: {error}") from error
+    # A stack a CREATE change set made is REVIEW_IN_PROGRESS until it is executed: nothing is
+    # deployed yet (CloudFormation User Guide, "Stack status codes"); DescribeChangeSet does
+    # not say the change set's type.
+    try:
+        status = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
+        body = (
+            None
+            if status == "REVIEW_IN_PROGRESS"
+            else cloudformation.get_template(StackName=stack, TemplateStage="Original")["TemplateBody"]
+        )
+    except ClientError as error:
+        raise SummaryError(f"cannot read the deployed template of {stack}: {error}") from error
+    if body is not None:
         old = body if isinstance(body, dict) else json.loads(body)
     return change_set, old
 

@@ -247,3 +247,21 @@ def test_an_approval_never_seen_waiting_is_left_for_a_person():
         never, "P", "TrustingResources-dev", "Approve-TrustingResources-dev", started=STARTED, sleep=lambda _: None, wait_seconds=4
     )
     assert said.endswith("it waits for a person") and not never.results
+
+
+def test_a_grant_a_wider_one_of_the_same_policy_already_says_is_not_listed_again():
+    root = {"AWS": "arn:aws:iam::222222222222:root"}
+    new = _template(READ)
+    new["Resources"]["DataKey"] = {
+        "Type": "AWS::KMS::Key",
+        "Properties": {
+            "KeyPolicy": {
+                "Statement": [
+                    {"Effect": "Allow", "Principal": root, "Action": "kms:*", "Resource": "*"},
+                    {"Effect": "Allow", "Principal": root, "Action": ["kms:Decrypt", "kms:Encrypt"], "Resource": "*"},
+                ]
+            }
+        },
+    }
+    (widening,) = widenings(_template(READ), new)
+    assert (widening.owner, widening.action) == ("DataKey", "kms:*")
