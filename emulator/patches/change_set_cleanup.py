@@ -20,7 +20,8 @@ stack name or ID (ARN) of the change set you want to ...", API reference). moto 
 StackName and answers the most recent change set of that name in the region, whichever
 stack it belongs to; every stack of a CDK pipeline names its change set
 ``PipelineChange``, so two stacks of one account would read, run or drop each other's.
-Here a name is looked up among the named stack's change sets only.
+Here a name is looked up among the named stack's change sets only (ExecuteChangeSet:
+``cloudformation_execution_role``, which runs it, looks it up with ``change_set_key``).
 """
 
 from __future__ import annotations
@@ -43,14 +44,13 @@ REASON = (
 
 _original = CloudFormationBackend.delete_change_set
 _original_describe = CloudFormationBackend.describe_change_set
-_original_execute = CloudFormationBackend.execute_change_set
 
 
 class ChangeSetNotFound(CloudFormationError):
     code = "ChangeSetNotFoundException"  # the model's shape: moto serializes it as ChangeSetNotFound, 404
 
 
-def _key(backend: CloudFormationBackend, change_set_name: str, stack_name: str | None) -> str | None:
+def change_set_key(backend: CloudFormationBackend, change_set_name: str, stack_name: str | None) -> str | None:
     """The key of the change set ``change_set_name`` (an ARN, or a name within ``stack_name``'s change sets)."""
     if change_set_name in backend.change_sets:
         return change_set_name
@@ -61,22 +61,17 @@ def _key(backend: CloudFormationBackend, change_set_name: str, stack_name: str |
 
 
 def _describe_change_set(self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None) -> Any:
-    key = _key(self, change_set_name, stack_name)
+    key = change_set_key(self, change_set_name, stack_name)
     if key is None:
         raise ChangeSetNotFound(f"ChangeSet [{change_set_name}] does not exist")
     return _original_describe(self, key)
 
 
 def _delete_change_set(self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None) -> None:
-    key = _key(self, change_set_name, stack_name)
+    key = change_set_key(self, change_set_name, stack_name)
     if key is not None:
         _original(self, key)
     # Nothing of that name: nothing to delete.
-
-
-def _execute_change_set(self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None) -> None:
-    key = _key(self, change_set_name, stack_name)
-    _original_execute(self, key if key is not None else change_set_name, stack_name)
 
 
 # moto's two handlers, with the request's StackName handed on (moto passes only the name).
@@ -96,7 +91,6 @@ def patch() -> Iterator[None]:
     with (
         mock.patch.object(CloudFormationBackend, "delete_change_set", _delete_change_set),
         mock.patch.object(CloudFormationBackend, "describe_change_set", _describe_change_set),
-        mock.patch.object(CloudFormationBackend, "execute_change_set", _execute_change_set),
         mock.patch.object(CloudFormationResponse, "describe_change_set", _describe_change_set_response),
         mock.patch.object(CloudFormationResponse, "delete_change_set", _delete_change_set_response),
     ):

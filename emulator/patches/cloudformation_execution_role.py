@@ -19,6 +19,7 @@ from moto.cloudformation.parsing import ResourceMap
 from moto.core.exceptions import ServiceException, _RESTError
 
 from emulator.cloudformation_execution import HandlerAccessDenied, authorize_handler, current_execution, executing_as
+from emulator.patches.change_set_cleanup import change_set_key
 
 REASON = (
     "moto's CloudFormation creates every resource whatever the execution role may do, and has no rollback: "
@@ -152,9 +153,12 @@ def _register_exports(backend: CloudFormationBackend, stack: Any) -> None:
 
 
 def _execute_change_set(self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None) -> None:
-    change_set = self.describe_change_set(change_set_name)
-    if change_set is None:  # moto says there is no such change set
+    # The change set of that name of this stack, not of any stack (change_set_cleanup).
+    key = change_set_key(self, change_set_name, stack_name)
+    if key is None:  # no such change set: moto's own error
         return _original_execute(self, change_set_name, stack_name)
+    change_set_name = key
+    change_set = self.change_sets[key]
     stack = self.stacks[change_set.stack_id]
     role_arn = change_set.role_arn or getattr(stack, "role_arn", None)
     previous = (stack.template, dict(stack.resource_map.input_parameters)) if change_set.change_set_type == "UPDATE" else None

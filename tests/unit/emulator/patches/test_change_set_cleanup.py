@@ -49,3 +49,28 @@ def test_describing_a_missing_change_set_answers_change_set_not_found(patched, u
         cloudformation.describe_change_set(StackName=unique, ChangeSetName="cdk-deploy-change-set")
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
     assert raised.value.response["Error"]["Message"] == "ChangeSet [cdk-deploy-change-set] does not exist"
+
+
+def _two_stacks_one_change_set_name(cloudformation, unique: str) -> tuple[str, str]:
+    first, second = f"{unique}-a", f"{unique}-b"
+    for stack, logical_id in ((first, "TopicA"), (second, "TopicB")):
+        body = json.dumps({"Resources": {logical_id: {"Type": "AWS::SNS::Topic"}}})
+        cloudformation.create_change_set(StackName=stack, ChangeSetName="PipelineChange", ChangeSetType="CREATE", TemplateBody=body)
+    return first, second
+
+
+def test_a_change_set_name_is_looked_up_within_its_stack(patched, unique):
+    """CloudFormation API reference, DescribeChangeSet / DeleteChangeSet / ExecuteChangeSet:
+    "If you specified the name of a change set, specify the stack name or ID (ARN) of the
+    change set". Every stack CDK Pipelines prepares names its change set PipelineChange; moto
+    answered the latest of that name, of whichever stack."""
+    cloudformation = patched.client("cloudformation")
+    first, second = _two_stacks_one_change_set_name(cloudformation, unique)
+    described = cloudformation.describe_change_set(StackName=first, ChangeSetName="PipelineChange")
+    assert (described["StackName"], [c["ResourceChange"]["LogicalResourceId"] for c in described["Changes"]]) == (first, ["TopicA"])
+    cloudformation.execute_change_set(StackName=first, ChangeSetName="PipelineChange")
+    resources = cloudformation.describe_stack_resources(StackName=first)["StackResources"]
+    assert [resource["LogicalResourceId"] for resource in resources] == ["TopicA"]
+    assert cloudformation.describe_stacks(StackName=second)["Stacks"][0]["StackStatus"] == "REVIEW_IN_PROGRESS"  # not run
+    cloudformation.delete_change_set(StackName=second, ChangeSetName="PipelineChange")
+    assert cloudformation.describe_change_set(StackName=first, ChangeSetName="PipelineChange")["StackName"] == first  # not dropped
