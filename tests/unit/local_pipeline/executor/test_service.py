@@ -352,7 +352,9 @@ def test_a_service_that_stops_ends_its_builds_and_says_why_the_run_failed(tmp_pa
         time.sleep(0.02)
     build = int(pid_file.read_text())
 
-    service.stop()
+    # Time for the run to record its build's end: on a loaded machine (a push's Synth runs this
+    # suite beside the service) 10 s was not always enough, and the reason lacked the build's.
+    service.stop(join_seconds=120)
     recorded = json.loads((tmp_path / "runs" / "1" / "run.json").read_text())
     assert recorded["status"] == "Failed"
     assert recorded["reason"] == "the push service stopped during this run: Deploy/Deploy: command exited -15"
