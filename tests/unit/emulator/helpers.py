@@ -17,12 +17,12 @@ REGION = "us-east-1"
 ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
-def client_as_role(account: Any, role_arn: str, service: str) -> Any:
+def client_as_role(account: Any, role_arn: str, service: str, session_name: str = "test", **session_policies: Any) -> Any:
     """A boto3 client of ``service`` with the credentials of ``role_arn``, assumed by
-    ``account``'s administrator."""
+    ``account``'s administrator, with ``session_policies`` (``Policy=...``, ``PolicyArns=[...]``) if any."""
     import boto3
 
-    credentials = account.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="test")["Credentials"]
+    credentials = account.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session_name, **session_policies)["Credentials"]
     return boto3.client(
         service,
         region_name=REGION,

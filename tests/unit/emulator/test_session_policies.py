@@ -10,11 +10,10 @@ import json
 import secrets
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.unit.emulator.helpers import ACCOUNT, REGION
+from tests.unit.emulator.helpers import ACCOUNT, client_as_role
 
 VALUE = secrets.token_urlsafe(16)  # generated: a secret value is never written down
 
@@ -39,14 +38,7 @@ def _user_trust() -> str:
 def _session(account: Any, role_arn: str, service: str, name: str = "session", **session_policies: Any) -> Any:
     """A client of ``service`` with a session of ``role_arn``, assumed by the account's
     administrator with ``session_policies`` (``Policy=...``, ``PolicyArns=[...]``) if any."""
-    credentials = account.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=name, **session_policies)["Credentials"]
-    return boto3.client(
-        service,
-        region_name=REGION,
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-    )
+    return client_as_role(account, role_arn, service, name, **session_policies)
 
 
 def _secret(account: Any, name: str) -> str:
