@@ -11,6 +11,7 @@ from typing import Any
 # The summary step's id starts so (pipeline/approval_steps.py, CHANGE_SUMMARY; not imported:
 # the local run does not load the pipeline's CDK code).
 CHANGE_SUMMARY = "ChangeSummary"
+AUTO_APPROVE = "AutoApprove"  # the step beside an approval that decides it when nothing widens
 
 
 def _outputs(run_folder: Path, stage: str) -> list[Path]:

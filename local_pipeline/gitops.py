@@ -38,7 +38,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from local_pipeline.change_summaries import summary_text
+from local_pipeline.change_summaries import AUTO_APPROVE, summary_text
 from local_pipeline.report import action_line
 from project.paths import PROJECT_ROOT, REPORTS
 
@@ -534,7 +534,7 @@ def follow(run_id: str, *, shown: int = 0) -> int:
                 break
             print(action_line(entry), flush=True)
             printed += 1
-        if state.get("waiting"):
+        if state.get("waiting") and not _auto_approver_running(record, str(state["waiting"][1])):
             _, where, data = state["waiting"]
             print(f"run {run_id} waits for approval at {where}: {data}", flush=True)
             if state.get("summary"):
@@ -605,6 +605,16 @@ def runs() -> int:
         if row.get("approvals"):  # the approvals it waited at, and what became of each
             print(f"{'':>6}approvals: {row['approvals']}")
     return 0
+
+
+def _auto_approver_running(record: dict[str, Any], where: str) -> bool:
+    """An AutoApprove step (approvals: when-permissions-broaden) still deciding the approval
+    at ``where``: the run may go on by itself, so the pusher keeps following."""
+    stage = where.split("/", 1)[0]
+    return any(
+        entry["stage"] == stage and entry["status"] == "InProgress" and AUTO_APPROVE in str(entry["action"])
+        for entry in record.get("actions", [])
+    )
 
 
 def _indented(text: str) -> str:

@@ -207,3 +207,19 @@ def test_a_pushed_ref_is_a_branch_or_a_tag_never_a_revision_expression():
         with pytest.raises(gitops.BadRequest, match="ref") as refused:
             gitops.checked_ref(ref)
         assert refused.value.status == 400
+
+
+def test_a_push_keeps_following_while_an_auto_approver_decides_its_approval():
+    """approvals: when-permissions-broaden: the AutoApprove step beside the approval may
+    approve it; the pusher is told to approve only once that step has ended."""
+    from local_pipeline.gitops import _auto_approver_running
+
+    where = "TrustingResources-dev/Approve-TrustingResources-dev"
+    deciding = {"actions": [{"stage": "TrustingResources-dev", "action": "AutoApprove-TrustingResources-dev", "status": "InProgress"}]}
+    ended = {"actions": [{"stage": "TrustingResources-dev", "action": "AutoApprove-TrustingResources-dev", "status": "Succeeded"}]}
+    elsewhere = {
+        "actions": [{"stage": "TrustedConfiguration-dev", "action": "AutoApprove-TrustedConfiguration-dev", "status": "InProgress"}]
+    }
+    assert _auto_approver_running(deciding, where)
+    assert not _auto_approver_running(ended, where)
+    assert not _auto_approver_running(elsewhere, where)
