@@ -55,11 +55,17 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.freeze()
 
 
+# The synthesized apps a session's tests need, by fixture name (collection says which).
+_WANTED_APPS: set[str] = set()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # The shared audit (checkov, ~5 s) starts in the background right after synth, while
     # other tests run, but only in a session that has a test for it.
     global _WANTS_AUDIT
-    _WANTS_AUDIT = any("audit_run" in getattr(item, "fixturenames", ()) for item in items)
+    fixtures = {name for item in items for name in getattr(item, "fixturenames", ())}
+    _WANTS_AUDIT = "audit_run" in fixtures
+    _WANTED_APPS.update(name for name in _SYNTHS if name in fixtures)
 
 
 def _shared_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -103,11 +109,36 @@ def _published_audit(assembly: Path, folder: Path) -> None:
     written.replace(folder.parent / "audit.pickle")
 
 
-def _synthesize_suite_app(folder: Path) -> SynthesizedApp:
-    synthesized = synthesize(folder, without_source(suite_context()))
-    if _WANTS_AUDIT:
-        _BACKGROUND.submit(_published_audit, synthesized.outdir, folder.parent / "audit")
-    return synthesized
+# Each app the suite synthesizes, by its fixture's name: the folder it is made in, and its context.
+_SYNTHS: dict[str, tuple[str, Callable[[], dict[str, Any]]]] = {
+    "synthesized_app": ("cdk.out", lambda: without_source(suite_context())),
+    "configured_app": ("configured", lambda: configured_context(suite_context())),
+    "variants_app": ("variants", lambda: documented_variants_context(suite_context())),
+}
+
+
+def _synthesize_wanted_apps(folder: Path) -> dict[str, SynthesizedApp]:
+    """Every app the session needs, one after another in this process: one jsii kernel,
+    whose first synth builds aws-cdk-lib's validation engine (~3.5 CPU-s) for all of them,
+    where two workers each synthesizing one paid it twice. The shared audit starts as soon
+    as the suite's app is made."""
+    apps = {}
+    for fixture in _SYNTHS:
+        if fixture not in _WANTED_APPS:
+            continue
+        name, context = _SYNTHS[fixture]
+        apps[fixture] = synthesize(folder / name, context())
+        if fixture == "synthesized_app" and _WANTS_AUDIT:
+            _BACKGROUND.submit(_published_audit, apps[fixture].outdir, folder.parent / "audit")
+    return apps
+
+
+def _app(tmp_path_factory: pytest.TempPathFactory, fixture: str) -> SynthesizedApp:
+    _WANTED_APPS.add(fixture)  # asked for outside a collected session (a plugin, a doctest): made all the same
+    apps = _once_per_run(tmp_path_factory, "apps", _synthesize_wanted_apps)
+    if fixture not in apps:
+        raise RuntimeError(f"{fixture} was not synthesized: no collected test asked for it")
+    return apps[fixture]
 
 
 def pytest_sessionfinish() -> None:
@@ -122,19 +153,19 @@ def synthesized_app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
     (tests/helpers.py) and without a source whatever cdk.json says (the tests of the
     refusal to deploy need it; ``configured_app`` has one). Synthesized once per test run,
     whatever the number of processes; the shared audit starts right after it."""
-    return _once_per_run(tmp_path_factory, "cdk.out", _synthesize_suite_app)
+    return _app(tmp_path_factory, "synthesized_app")
 
 
 @pytest.fixture(scope="session")
 def configured_app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
     """The second synth: the source configured, two environments in eu-west-1 (tests/helpers.py)."""
-    return _once_per_run(tmp_path_factory, "configured", lambda folder: synthesize(folder, configured_context(suite_context())))
+    return _app(tmp_path_factory, "configured_app")
 
 
 @pytest.fixture(scope="session")
 def variants_app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
     """The third synth: every option the README documents (tests/helpers.py, VARIANT_REGION)."""
-    return _once_per_run(tmp_path_factory, "variants", lambda folder: synthesize(folder, documented_variants_context(suite_context())))
+    return _app(tmp_path_factory, "variants_app")
 
 
 @pytest.fixture(scope="session")
