@@ -11,6 +11,8 @@ resource: ``Metadata: {"cfn-lint": {"config": {"ignore_checks": [rule]}}}``.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import subprocess
 import sys
@@ -63,11 +65,22 @@ def _finding(item: dict[str, Any]) -> LintFinding:
 
 
 def _lint_region(region: str, templates: Sequence[Path], cfn_lint: Sequence[str]) -> list[LintFinding]:
+    """cfn-lint once per distinct template content in ``region`` (a cloud assembly holds byte-identical
+    copies: a stage's template beside the pipeline's own copy); each copy gets its original's findings."""
+    copies: dict[bytes, list[Path]] = {}
+    for template in templates:
+        copies.setdefault(hashlib.sha256(template.read_bytes()).digest(), []).append(template.resolve())
+    originals = {paths[0]: paths for paths in copies.values()}
     command = [*cfn_lint, "--format", "json", "--include-checks", "I", "--non-zero-exit-code", "none", "--regions", region, "--"]
-    completed = subprocess.run([*command, *map(str, templates)], capture_output=True, text=True, check=False)
+    completed = subprocess.run([*command, *map(str, originals)], capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         raise AuditError(f"cfn-lint exited {completed.returncode}: {completed.stderr.strip()[-2000:]}")
-    return [_finding(item) for item in json.loads(completed.stdout or "[]")]
+    findings = [_finding(item) for item in json.loads(completed.stdout or "[]")]
+    return [
+        dataclasses.replace(finding, template=copy) if copy != finding.template else finding
+        for finding in findings
+        for copy in originals.get(finding.template, [finding.template])
+    ]
 
 
 def lint(templates: Iterable[tuple[Path, str]], reports: Path, *, cfn_lint: Sequence[str] = CFN_LINT) -> list[LintFinding]:

@@ -27,3 +27,27 @@ def test_without_cfn_lint_the_audit_cannot_run_and_says_where_it_looked(configur
         lint([(template, CONFIGURED_REGION)], tmp_path, cfn_lint=(str(tmp_path / "nowhere" / "python"), "-m", "cfnlint"))
     with pytest.raises(AuditError, match="no CloudFormation template"):
         lint([], tmp_path)
+
+
+def test_byte_identical_templates_are_linted_once_and_each_gets_the_findings(tmp_path):
+    """A cloud assembly holds copies of one template; cfn-lint is asked once per content, and
+    every copy is reported with what it found (one JUnit case each)."""
+    import json
+    import sys
+
+    broken = json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"NoSuchProperty": 1}}}})
+    first, second = tmp_path / "a.template.json", tmp_path / "b.template.json"
+    for template in (first, second):
+        template.write_text(broken)
+    seen = tmp_path / "seen.txt"
+    # cfn-lint itself, behind a recorder of the files it is handed.
+    recorder = tmp_path / "recording_cfn_lint.py"
+    recorder.write_text(
+        "import sys, pathlib\n"
+        f"pathlib.Path({str(seen)!r}).open('a').write(' '.join(a for a in sys.argv if a.endswith('.json')) + '\\n')\n"
+        "from cfnlint.runner import main\nsys.exit(main())\n"
+    )
+    findings = lint([(first, "us-east-1"), (second, "us-east-1")], tmp_path / "reports", cfn_lint=(sys.executable, str(recorder)))
+    assert seen.read_text().split() == [str(first.resolve())]
+    assert {finding.template for finding in findings if finding.is_error} == {first.resolve(), second.resolve()}
+    assert (tmp_path / "reports" / JUNIT_REPORT).read_text().count("<testcase ") == 2
