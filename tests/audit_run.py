@@ -170,7 +170,8 @@ class AuditRun:
     reports: Path
     lint_copy: Path
     lint: list[LintFinding]  # over the pristine assembly and lint_copy
-    cli_copy: Path
+    cli_copy: Path  # the full copy whose planted template the small assembly holds
+    cli_assembly: Path  # what `python -m pipeline.audit` audits: that stage's nested assembly alone
     cli: subprocess.CompletedProcess[str]
 
 
@@ -188,11 +189,14 @@ def run_shared_audit(assembly: Path, root: Path) -> AuditRun:
         _plant(lint_copy, stage, plant)
     cli_copy = copies[CLI_PLANT]
     _plant(cli_copy, *LINT_PLANTS[CLI_LINT_PLANT])
+    # The entry point's own small assembly: the planted stage's nested assembly alone (one
+    # stack), not a second audit of every template; the shared run covers the real ones.
+    cli_assembly = Path(shutil.copytree(template_of(cli_copy, PLANTS[CLI_PLANT][0]).parent, root / "cli-assembly"))
     # The shared run goes through checkov started ahead, as `make local` runs it; the
     # `make audit` entry point beside it starts checkov as a process of its own.
     waiting = start_checkov()
     cli = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.audit", "--assembly", str(cli_copy), "--reports", str(root / "cli-reports")],
+        [sys.executable, "-m", "pipeline.audit", "--assembly", str(cli_assembly), "--reports", str(root / "cli-reports")],
         cwd=PROJECT_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -219,5 +223,6 @@ def run_shared_audit(assembly: Path, root: Path) -> AuditRun:
         lint_copy=lint_copy,
         lint=findings,
         cli_copy=cli_copy,
+        cli_assembly=cli_assembly,
         cli=subprocess.CompletedProcess(cli.args, cli.returncode, stdout, stderr),
     )

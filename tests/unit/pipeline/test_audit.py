@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ElementTree
+from pathlib import Path
 
 import pytest
 
@@ -53,14 +54,17 @@ def test_checkov_started_ahead_finds_what_its_own_process_finds(audit_run):
     `make audit` runs checkov as a process of its own over a copy holding the same planted
     template: on that template, the two find the same, check by check."""
     planted = template_of(audit_run.cli_copy, PLANTS[CLI_PLANT][0]).resolve()
-    cold = read_checkov_report(audit_run.cli_copy.parent / "cli-reports" / "results_json.json", [planted])
+    (copied,) = find_templates(audit_run.cli_assembly)  # the same bytes, in the entry point's small assembly
+    assert copied.read_bytes() == planted.read_bytes()
+    cold = read_checkov_report(audit_run.cli_copy.parent / "cli-reports" / "results_json.json", [copied.resolve()])
 
-    def results(report: AuditReport) -> set[tuple[str, str, str]]:
+    def results(report: AuditReport, template: Path) -> set[tuple[str, str, str]]:
         kinds = {"passed": report.passed, "failed": report.failed, "skipped": report.skipped}
-        return {(kind, f.check_id, f.resource) for kind, findings in kinds.items() for f in findings if f.template == planted}
+        return {(kind, f.check_id, f.resource) for kind, findings in kinds.items() for f in findings if f.template == template}
 
-    assert results(audit_run.report) == results(cold)
-    assert any(kind == "failed" and check == check_of(CLI_PLANT) for kind, check, _ in results(cold)), "the plant was found"
+    assert results(audit_run.report, planted) == results(cold, copied.resolve())
+    cold = results(cold, copied.resolve())
+    assert any(kind == "failed" and check == check_of(CLI_PLANT) for kind, check, _ in cold), "the plant was found"
 
 
 def test_an_assembly_without_manifest_is_refused_by_name(tmp_path):
@@ -98,7 +102,7 @@ def test_a_cfn_lint_error_is_named_by_rule_and_resource_and_informational_findin
 def test_make_audit_path_fails_on_a_cfn_lint_error_and_writes_its_reports(audit_run):
     assert audit_run.cli.returncode == 1, audit_run.cli.stderr
     assert f"FAILED {CLI_LINT_PLANT} CacheSecretFunction" in audit_run.cli.stdout
-    assert "cfn-lint: 4 templates: 1 errors" in audit_run.cli.stdout
+    assert "cfn-lint: 1 templates: 1 errors" in audit_run.cli.stdout  # the small assembly's one stack
     reports = audit_run.cli_copy.parent / "cli-reports"
     assert CLI_LINT_PLANT in (reports / cfn_lint.TEXT_REPORT).read_text()
     junit = ElementTree.parse(reports / cfn_lint.JUNIT_REPORT).getroot()
