@@ -230,7 +230,10 @@ def test_the_run_ends_cleanly_in_a_process_of_its_own(synthesized_app, tmp_path)
 
 
 _INTERRUPTED_DURING_SYNTH = """
-import subprocess, sys, time
+import signal, subprocess, sys, time
+# Ctrl-C as a terminal delivers it: a process started in the background by a shell without
+# job control (`(make bench &)`) inherits SIGINT ignored, and Python then installs no handler.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from pathlib import Path
 from rich.console import Console
 from local_pipeline import run as run_module
