@@ -549,16 +549,22 @@ def test_a_build_approves_the_waiting_approval_through_the_api_and_the_run_goes_
         service.stop()
 
 
+def _waiting_at_the_approval(tmp_path: Path, aws: Any) -> tuple[RunService, Any]:
+    """A service whose run 1 waits at its approval, and a CodePipeline client as a role allowed to decide it."""
+    pipeline, start_run = _pipeline([])
+    codepipeline = _codepipeline(_build_role(aws, "approver"))
+    service = RunService(tmp_path / "runs", lambda: pipeline, start_run)
+    service.push("refs/heads/main", PushedCommit(tmp_path, "a" * 40, "main"))
+    assert service.follow("1", timeout_seconds=10) == "Waiting"
+    return service, codepipeline
+
+
 def test_a_wrong_token_is_refused_and_the_run_still_waits_then_the_right_one_rejects(tmp_path: Path, aws):
     """CodePipeline API reference, "PutApprovalResult", Errors: InvalidApprovalTokenException
     for a token that is not the waiting approval's; nothing is decided. A rejection then fails
     the run, "the same as an action failing" (user guide, "Manage approval actions")."""
-    pipeline, start_run = _pipeline([])
-    codepipeline = _codepipeline(_build_role(aws, "approver"))
-    service = RunService(tmp_path / "runs", lambda: pipeline, start_run)
+    service, codepipeline = _waiting_at_the_approval(tmp_path, aws)
     try:
-        service.push("refs/heads/main", PushedCommit(tmp_path, "a" * 40, "main"))
-        assert service.follow("1", timeout_seconds=10) == "Waiting"
         assert _approval_error(codepipeline, str(uuid.uuid4())) == "InvalidApprovalTokenException"
         assert service.waiting() == [("1", "Deploy/Approve", "")]
         assert service.follow("1", timeout_seconds=1) == "Waiting"
@@ -608,12 +614,8 @@ def test_a_second_put_approval_result_is_refused_as_already_completed(tmp_path: 
     """CodePipeline API reference, "PutApprovalResult", Errors: ApprovalAlreadyCompletedException,
     "The approval action has already been approved or rejected"; whoever decided it (here
     `make approve`, through ``decide``)."""
-    pipeline, start_run = _pipeline([])
-    codepipeline = _codepipeline(_build_role(aws, "approver"))
-    service = RunService(tmp_path / "runs", lambda: pipeline, start_run)
+    service, codepipeline = _waiting_at_the_approval(tmp_path, aws)
     try:
-        service.push("refs/heads/main", PushedCommit(tmp_path, "a" * 40, "main"))
-        assert service.follow("1", timeout_seconds=10) == "Waiting"
         token = _waiting_token(codepipeline)
         codepipeline.put_approval_result(
             pipelineName="demo", stageName="Deploy", actionName="Approve", result={"summary": "", "status": "Approved"}, token=token
