@@ -43,6 +43,7 @@ import datetime
 import functools
 import ipaddress
 import json
+import operator as ordering_operators
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -304,20 +305,16 @@ def _operators() -> dict[str, _Operator]:
     ignore_case: Compare = lambda actual, expected: actual.lower() == expected.lower()  # noqa: E731
     like: Compare = lambda actual, expected: wildcard_match(expected, actual)  # noqa: E731
     arn: Compare = lambda actual, expected: arn_like(expected, actual)  # noqa: E731
-    numeric = {
-        "Equals": _numeric(lambda a, e: a == e),
-        "LessThan": _numeric(lambda a, e: a < e),
-        "LessThanEquals": _numeric(lambda a, e: a <= e),
-        "GreaterThan": _numeric(lambda a, e: a > e),
-        "GreaterThanEquals": _numeric(lambda a, e: a >= e),
+    # The orderings Numeric* and Date* share, by their operators' suffixes.
+    orderings = {
+        "Equals": ordering_operators.eq,
+        "LessThan": ordering_operators.lt,
+        "LessThanEquals": ordering_operators.le,
+        "GreaterThan": ordering_operators.gt,
+        "GreaterThanEquals": ordering_operators.ge,
     }
-    dates = {
-        "Equals": _date(lambda a, e: a == e),
-        "LessThan": _date(lambda a, e: a < e),
-        "LessThanEquals": _date(lambda a, e: a <= e),
-        "GreaterThan": _date(lambda a, e: a > e),
-        "GreaterThanEquals": _date(lambda a, e: a >= e),
-    }
+    numeric = {suffix: _numeric(ordering) for suffix, ordering in orderings.items()}
+    dates = {suffix: _date(ordering) for suffix, ordering in orderings.items()}
     table = {
         "StringEquals": _Operator(equals, variables=True),
         "StringNotEquals": _Operator(equals, negated=True, variables=True),

@@ -124,13 +124,13 @@ def _state_machine(state_machine_arn: str, region: str) -> Any:
         return None
 
 
-def _state_machine_key(state_machine_arn: str, region: str) -> str | None:
-    encryption = getattr(_state_machine(state_machine_arn, region), "encryptionConfiguration", None) or {}
+def _state_machine_key(machine: Any) -> str | None:
+    encryption = getattr(machine, "encryptionConfiguration", None) or {}
     return encryption.get("kmsKeyId") if encryption.get("type") == "CUSTOMER_MANAGED_KMS_KEY" else None
 
 
-def _logs_to_cloudwatch(state_machine_arn: str, region: str) -> bool:
-    logging = getattr(_state_machine(state_machine_arn, region), "loggingConfiguration", None) or {}
+def _logs_to_cloudwatch(machine: Any) -> bool:
+    logging = getattr(machine, "loggingConfiguration", None) or {}
     return logging.get("level", "OFF") != "OFF" and bool(logging.get("destinations"))
 
 
@@ -148,7 +148,8 @@ def execution_key_denial(
     role_arn: str, state_machine_arn: str, region: str, actions: tuple[str, ...] = EXECUTION_KEY_ACTIONS
 ) -> str | None:
     """Why the execution role, or log delivery, may not use the state machine's key; None if they may."""
-    key_id = _state_machine_key(state_machine_arn, region)
+    machine = _state_machine(state_machine_arn, region)  # looked up once per execution
+    key_id = _state_machine_key(machine)
     account = state_machine_arn.split(":")[4]
     key = authorization.key_target(key_id, region, account) if key_id else None
     if key is None:
@@ -158,7 +159,7 @@ def execution_key_denial(
     for action in actions:
         if (denial := _key_denial(role, action, key, region, context)) is not None:
             return denial
-    if not _logs_to_cloudwatch(state_machine_arn, region):
+    if not _logs_to_cloudwatch(machine):
         return None
     logs = {"kms:EncryptionContext:SourceArn": f"arn:{authorization.PARTITION}:logs:{region}:{account}:*"}
     for principal, action, context in (
