@@ -114,5 +114,5 @@ hooks: install ## install the git pre-commit hooks (.pre-commit-config.yaml): ru
 	$(VENV)/bin/pre-commit install
 
 clean: ## remove build output, reports and caches (keeps .venv and node_modules)
-	rm -rf cdk.out cdk.out.lock reports .pytest_cache
+	rm -rf cdk.out cdk.out.lock reports .pytest_cache .audit-cache
 	find . -name __pycache__ -not -path './.venv/*' -not -path './node_modules/*' -prune -exec rm -rf {} +

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline import cfn_lint
+from pipeline import audit_cache, cfn_lint
 from pipeline.audit_tool import AuditError, prepare_run
 from project.assembly import AssemblyError, StackArtifact, read_stacks
 from project.paths import ASSEMBLY, PROJECT_ROOT, REPORTS
@@ -33,6 +34,8 @@ CONFIG = PROJECT_ROOT / ".checkov.yaml"
 WAITING_CHECKOV = Path(__file__).with_name("checkov_waiting.py")
 DEFAULT_REPORTS = REPORTS / "checkov"
 REPORT_FILES = ("results_junitxml.xml", "results_sarif.sarif", "results_cli.txt", "results_json.json")
+# The line pipeline/checkov_waiting.py ends with on stderr when it used the cache.
+_FROM_CACHE = re.compile(r"checkov cache: results read back for (\d+) of \d+ templates")
 CHECKOV_NAME, CFN_LINT_NAME = "checkov", "cfn-lint"  # which tool a Finding comes from
 
 
@@ -54,6 +57,7 @@ class AuditReport:
     skipped: list[Finding] = field(default_factory=list)
     # cfn-lint's warnings and informational findings: reported, never failing. Its errors are in ``failed``.
     notes: list[cfn_lint.LintFinding] = field(default_factory=list)
+    from_cache: int = 0  # templates whose checkov results were read back, not scanned (audit_cache)
 
     def failed_in(self, directory: Path) -> set[str]:
         """Check IDs that failed on templates under ``directory``."""
@@ -111,28 +115,37 @@ def start_checkov(checkov: Path = CHECKOV) -> subprocess.Popen[str] | None:
 
 
 def run_checkov(
-    templates: Sequence[Path], reports: Path, *, checkov: Path = CHECKOV, started: subprocess.Popen[str] | None = None
+    templates: Sequence[Path],
+    reports: Path,
+    *,
+    checkov: Path = CHECKOV,
+    started: subprocess.Popen[str] | None = None,
+    cache_folder: Path | None = None,
 ) -> AuditReport:
-    """checkov over ``templates``, as its own process or as ``started`` (``start_checkov``):
-    the same arguments either way."""
+    """checkov over ``templates``, in ``started`` (``start_checkov``) or in a process started
+    now: the same arguments either way. With ``cache_folder``, a template whose results are
+    cached under its key (``audit_cache``) is not scanned again (``checkov_waiting.py``)."""
     prepare_run(checkov, "run `make audit` (it installs .venv-audit)", templates, reports, REPORT_FILES)
-    # Run as a module of its interpreter, not as the console script: a script names the
-    # interpreter by the absolute path it was installed at, which a build's cached
-    # .venv-audit, restored under a new source directory, no longer has.
-    launcher = [str(checkov.parent / "python"), "-P", "-m", "checkov.main"]
+    templates = [template.resolve() for template in templates]  # checkov's records name them as given
     arguments = ["--config-file", str(CONFIG), "--output-file-path", str(reports)]
     for template in templates:
         arguments += ["-f", str(template)]
-    command = [*launcher, *arguments]
-    if started is None:
-        completed = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
-    else:
-        stdout, stderr = started.communicate(json.dumps(arguments) + "\n")
-        completed = subprocess.CompletedProcess(command, started.returncode, stdout, stderr)
+    request: dict[str, Any] = {"arguments": arguments}
+    if cache_folder is not None:
+        environment = audit_cache.environment_digest()
+        keys = {str(template): audit_cache.template_key(template, environment) for template in templates}
+        request["cache"] = {"folder": str(cache_folder), "keys": keys}
+    process = started or start_checkov(checkov)
+    if process is None:
+        raise AuditError(f"checkov's Python not found beside {checkov}: run `make audit` (it installs .venv-audit)")
+    _, stderr = process.communicate(json.dumps(request) + "\n")
     json_report = reports / "results_json.json"
-    if completed.returncode not in (0, 1) or not json_report.is_file():
-        raise AuditError(f"checkov exited {completed.returncode}: {completed.stderr.strip()[-2000:]}")
-    return read_checkov_report(json_report, templates)
+    if process.returncode not in (0, 1) or not json_report.is_file():
+        raise AuditError(f"checkov exited {process.returncode}: {stderr.strip()[-2000:]}")
+    report = read_checkov_report(json_report, templates)
+    read_back = _FROM_CACHE.search(stderr)
+    report.from_cache = int(read_back[1]) if read_back else 0
+    return report
 
 
 def read_checkov_report(json_report: Path, templates: Sequence[Path]) -> AuditReport:
@@ -169,8 +182,12 @@ def audit(
     # cfn-lint (~1.5 s) runs in its own process while checkov runs in another: the audit
     # takes as long as the slower of the two.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        linting = pool.submit(cfn_lint.lint, [(stack.template_file, stack.region) for stack in stacks], reports)
-        report = run_checkov([stack.template_file for stack in stacks], reports, checkov=checkov, started=started_checkov)
+        cache_folder = audit_cache.folder()
+        templates = [(stack.template_file, stack.region) for stack in stacks]
+        linting = pool.submit(cfn_lint.lint, templates, reports, cache_folder=cache_folder)
+        report = run_checkov(
+            [stack.template_file for stack in stacks], reports, checkov=checkov, started=started_checkov, cache_folder=cache_folder
+        )
         add_lint_findings(report, linting.result())
     return report
 
@@ -182,6 +199,7 @@ def summary(report: AuditReport, reports: Path) -> str:
     lines = [
         f"checkov: {len(report.ran())} checks, {results} results on {len(report.templates)} templates: "
         f"{len(report.passed)} passed, {len(failed)} failed, {len(report.skipped)} skipped (with reasons)"
+        + (f"; {report.from_cache} templates' results read back from the cache, not scanned again" if report.from_cache else "")
     ]
     lines += [f"  FAILED {f.check_id} {f.resource} ({f.template.name}): {f.check_name}" for f in failed]
     lines += [f"  skipped {f.check_id} {f.resource}: {f.reason}" for f in report.skipped]

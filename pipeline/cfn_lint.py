@@ -12,7 +12,6 @@ resource: ``Metadata: {"cfn-lint": {"config": {"ignore_checks": [rule]}}}``.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
+from pipeline import audit_cache
 from pipeline.audit_tool import AuditError, prepare_run
 
 # The pinned cfn-lint of requirements-dev.txt, in the interpreter that runs the audit, as a
@@ -33,6 +33,7 @@ CFN_LINT = (sys.executable, "-c", "import sys; from cfnlint.runner import main; 
 TEXT_REPORT = "cfn-lint.txt"
 JUNIT_REPORT = "cfn-lint-junit.xml"
 REPORT_FILES = (TEXT_REPORT, JUNIT_REPORT)
+TOOL = "cfn-lint"  # the cache entries' suffix: <key>.cfn-lint.json
 
 
 @dataclass(frozen=True)
@@ -64,27 +65,63 @@ def _finding(item: dict[str, Any]) -> LintFinding:
     )
 
 
-def _lint_region(region: str, templates: Sequence[Path], cfn_lint: Sequence[str]) -> list[LintFinding]:
-    """cfn-lint once per distinct template content in ``region`` (a cloud assembly holds byte-identical
-    copies: a stage's template beside the pipeline's own copy); each copy gets its original's findings."""
-    copies: dict[bytes, list[Path]] = {}
-    for template in templates:
-        copies.setdefault(hashlib.sha256(template.read_bytes()).digest(), []).append(template.resolve())
-    originals = {paths[0]: paths for paths in copies.values()}
+def _run(region: str, templates: Sequence[Path], cfn_lint: Sequence[str]) -> list[LintFinding]:
     command = [*cfn_lint, "--format", "json", "--include-checks", "I", "--non-zero-exit-code", "none", "--regions", region, "--"]
-    completed = subprocess.run([*command, *map(str, originals)], capture_output=True, text=True, check=False)
+    completed = subprocess.run([*command, *map(str, templates)], capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         raise AuditError(f"cfn-lint exited {completed.returncode}: {completed.stderr.strip()[-2000:]}")
-    findings = [_finding(item) for item in json.loads(completed.stdout or "[]")]
-    return [
-        dataclasses.replace(finding, template=copy) if copy != finding.template else finding
-        for finding in findings
-        for copy in originals.get(finding.template, [finding.template])
+    return [_finding(item) for item in json.loads(completed.stdout or "[]")]
+
+
+def _stored(findings: Sequence[LintFinding]) -> list[list[Any]]:
+    return [[f.rule_id, f.level, f.message, f.resource, f.line] for f in findings]
+
+
+def _restored(stored: object, template: Path) -> list[LintFinding] | None:
+    """A cache entry's findings, on ``template``; None if the entry is not one."""
+    if not isinstance(stored, list):
+        return None
+    try:
+        return [LintFinding(rule_id, level, message, resource, template, line) for rule_id, level, message, resource, line in stored]
+    except (TypeError, ValueError):
+        return None
+
+
+def _lint_region(region: str, templates: Sequence[Path], cfn_lint: Sequence[str], cache_folder: Path | None) -> list[LintFinding]:
+    """cfn-lint once per distinct template content in ``region`` (a cloud assembly holds byte-identical
+    copies: a stage's template beside the pipeline's own copy); each copy gets its original's findings.
+    Content whose findings ``cache_folder`` holds under its key is not linted again."""
+    environment = audit_cache.environment_digest() if cache_folder is not None else ""
+    copies: dict[str, list[Path]] = {}
+    for template in templates:
+        copies.setdefault(audit_cache.template_key(template, environment, region), []).append(template.resolve())
+    findings: list[LintFinding] = []
+    to_lint: dict[Path, str] = {}  # the first copy of each content not cached -> its key
+    for key, paths in copies.items():
+        cached = _restored(audit_cache.read_entry(cache_folder, key, TOOL), paths[0]) if cache_folder is not None else None
+        if cached is None:
+            to_lint[paths[0]] = key
+        else:
+            findings += [dataclasses.replace(finding, template=copy) for finding in cached for copy in paths]
+    linted = _run(region, list(to_lint), cfn_lint) if to_lint else []
+    if cache_folder is not None and all(finding.template in to_lint for finding in linted):  # a finding on no file: not stored
+        for template, key in to_lint.items():
+            audit_cache.write_entry(cache_folder, key, TOOL, _stored([f for f in linted if f.template == template]))
+    findings += [
+        dataclasses.replace(finding, template=copy)
+        for finding in linted
+        for copy in (copies[to_lint[finding.template]] if finding.template in to_lint else [finding.template])
     ]
+    # In the templates' order, whichever came from the cache: the reports read the same either way.
+    position = {template.resolve(): index for index, template in enumerate(templates)}
+    return sorted(findings, key=lambda f: (position.get(f.template, -1), f.line, f.rule_id, f.resource, f.message))
 
 
-def lint(templates: Iterable[tuple[Path, str]], reports: Path, *, cfn_lint: Sequence[str] = CFN_LINT) -> list[LintFinding]:
-    """Lint each (template, region); write the text and JUnit reports into ``reports``."""
+def lint(
+    templates: Iterable[tuple[Path, str]], reports: Path, *, cfn_lint: Sequence[str] = CFN_LINT, cache_folder: Path | None = None
+) -> list[LintFinding]:
+    """Lint each (template, region); write the text and JUnit reports into ``reports``. With
+    ``cache_folder``, content linted before is not linted again (``audit_cache``)."""
     by_region: dict[str, list[Path]] = {}
     for template, region in templates:
         by_region.setdefault(region, []).append(template)
@@ -92,7 +129,7 @@ def lint(templates: Iterable[tuple[Path, str]], reports: Path, *, cfn_lint: Sequ
     prepare_run(Path(cfn_lint[0]), "run `make install` (requirements-dev.txt pins it)", all_templates, reports, REPORT_FILES)
     # One process per region (usually one), all at once.
     with ThreadPoolExecutor(max_workers=len(by_region)) as pool:
-        runs = [pool.submit(_lint_region, region, paths, cfn_lint) for region, paths in by_region.items()]
+        runs = [pool.submit(_lint_region, region, paths, cfn_lint, cache_folder) for region, paths in by_region.items()]
         findings = [finding for run in runs for finding in run.result()]
     _write_text(findings, reports / TEXT_REPORT)
     _write_junit(findings, all_templates, reports / JUNIT_REPORT)

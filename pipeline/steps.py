@@ -31,8 +31,10 @@ INTEGRATION_REQUIREMENTS = "requirements-integration.txt"
 
 
 # What a build installs, kept from one build to the next (CodeBuild user guide, "Build caching
-# in AWS CodeBuild", local custom cache): the virtual environments and the pinned Node packages.
-SYNTH_CACHE = (".venv/**/*", ".venv-audit/**/*", "node_modules/**/*")
+# in AWS CodeBuild", local custom cache): the virtual environments and the pinned Node packages;
+# and the audit's results by content (pipeline/audit_cache.py), whose keys hold everything a
+# verdict depends on, so that a template a build has audited is not audited again.
+SYNTH_CACHE = (".venv/**/*", ".venv-audit/**/*", "node_modules/**/*", ".audit-cache/**/*")
 INTEGRATION_CACHE = (".venv/**/*",)
 BUILD_CACHE = codebuild.Cache.local(codebuild.LocalCacheMode.CUSTOM)
 

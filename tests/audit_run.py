@@ -6,8 +6,8 @@ one copy planted for both tools."""
 
 from __future__ import annotations
 
+import hashlib
 import json
-import secrets
 import shutil
 import subprocess
 import sys
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline import audit_cache
 from pipeline.audit import AuditReport, find_templates, run_checkov, start_checkov
 from pipeline.cfn_lint import LintFinding, lint
 from project.assembly import read_stacks
@@ -80,7 +81,9 @@ def _without_encryption(template: Template) -> None:
 def _literal_secret(template: Template) -> None:
     secret = _first(template, "AWS::SecretsManager::Secret")["Properties"]
     del secret["GenerateSecretString"]
-    secret["SecretString"] = secrets.token_urlsafe(16)  # generated: any literal is what CKV_SCP_006 looks for
+    # Any literal is what CKV_SCP_006 looks for; derived, not written here, and the same every
+    # run, so that the planted template's audit results can be read back from the cache.
+    secret["SecretString"] = hashlib.sha256(b"CKV_SCP_006 planted literal").hexdigest()[:22]
 
 
 def _secret_in_lambda_environment(template: Template) -> None:
@@ -159,7 +162,8 @@ def _copy_with(source: Path, destination: Path, stage: str, plant: Callable[[Tem
 
 def _lint_assemblies(*assemblies: Path) -> list[LintFinding]:
     stacks = [stack for assembly in assemblies for stack in read_stacks(assembly)]
-    return lint([(stack.template_file, stack.region) for stack in stacks], assemblies[0].parent / "cfn-lint-reports")
+    templates = [(stack.template_file, stack.region) for stack in stacks]
+    return lint(templates, assemblies[0].parent / "cfn-lint-reports", cache_folder=audit_cache.folder())
 
 
 @dataclass(frozen=True)
@@ -208,7 +212,8 @@ def run_shared_audit(assembly: Path, root: Path) -> AuditRun:
     try:
         with ThreadPoolExecutor(max_workers=1) as pool:
             linting = pool.submit(_lint_assemblies, pristine, lint_copy)
-            report = run_checkov([*fixtures, *find_templates(pristine), *planted_templates], root / "reports", started=waiting)
+            audited = [*fixtures, *find_templates(pristine), *planted_templates]
+            report = run_checkov(audited, root / "reports", started=waiting, cache_folder=audit_cache.folder())
             findings = linting.result()
         stdout, stderr = cli.communicate(timeout=300)
     finally:  # a failure above leaves neither process running

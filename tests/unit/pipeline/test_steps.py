@@ -104,7 +104,8 @@ def test_the_integration_requirements_are_all_the_test_imports():
 
 def test_the_synth_and_integration_builds_keep_their_installs(synthesized_app):
     """CodeBuild's local custom cache keeps the paths the buildspec lists from build to build:
-    the virtual environments and node_modules are installed once, on AWS and on this machine."""
+    the virtual environments and node_modules are installed once, on AWS and on this machine;
+    the audit's results by content (pipeline/audit_cache.py) are kept by the Synth build."""
     pipeline = synthesized_app.templates["SecretCachePipeline"]
     projects = [r["Properties"] for r in pipeline["Resources"].values() if r["Type"] == "AWS::CodeBuild::Project"]
     cached = {}
@@ -114,7 +115,7 @@ def test_the_synth_and_integration_builds_keep_their_installs(synthesized_app):
             assert project["Cache"] == {"Type": "LOCAL", "Modes": ["LOCAL_CUSTOM_CACHE"]}
             cached[project["Description"].rsplit("/", 1)[-1]] = spec["cache"]["paths"]
     assert cached == {
-        "Synth": [".venv/**/*", ".venv-audit/**/*", "node_modules/**/*"],
+        "Synth": [".venv/**/*", ".venv-audit/**/*", "node_modules/**/*", ".audit-cache/**/*"],
         "IntegrationTest-dev": [".venv/**/*"],
         "ChangeSummary-TrustingResources-dev": [".venv/**/*"],
         "TrustedAccountConfiguration.ChangeSummary-TrustedConfiguration-dev": [".venv/**/*"],
