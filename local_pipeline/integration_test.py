@@ -19,6 +19,17 @@ from project.paths import PROJECT_ROOT
 INTEGRATION_TEST_MODULE = PROJECT_ROOT / "tests" / "integration" / "test_secret_cache.py"
 
 
+def warm_imports() -> None:
+    """Import what pytest.main loads at its start (pytest and its default plugins): `make local`
+    calls this while Node synthesizes, and its IntegrationTest step then finds them loaded."""
+    import importlib
+
+    from _pytest.config import default_plugins
+
+    for name in default_plugins:
+        importlib.import_module(f"_pytest.{name}")
+
+
 def run_integration_test(target: SecretCacheTarget, *, junit: Path, log: Path, suite_name: str) -> str:
     """Run the module against ``target``; its one-line result, or StageFailed naming each failure."""
     import pytest

@@ -41,12 +41,14 @@ from local_pipeline.executor.runner import PipelineRunner
 from local_pipeline.executor.self_mutation_action import SelfMutationAction
 from local_pipeline.executor.source_action import WorkingTreeSource, head_of
 from local_pipeline.in_process import InProcessIntegrationTest, InProcessSynth, module_steps
+from local_pipeline.integration_test import warm_imports
 from local_pipeline.keep_up import serve, served
 from local_pipeline.report import StageFailed, action_line, run_table, shorten
 from local_pipeline.report_page import RUN_PAGE, write_pages
 from local_pipeline.synth import AssemblyInUse, StartedSynth, start_synth
 from pipeline.audit import audit, start_checkov
 from pipeline.bootstrap import accounts_to_bootstrap, replication_regions
+from pipeline.cfn_lint import start_cfn_lint
 from project.assembly import AssemblyError, StackArtifact, read_stacks
 from project.config import ConfigError
 from project.context import config_from_cdk_json
@@ -181,17 +183,23 @@ class LocalRun:
             contexts.callback(synthesis.end)  # an interrupted run leaves no synth behind
             # checkov loads while Node synthesizes; it is handed the templates after.
             checkov = start_checkov()
-            if checkov is not None:
-                group = ProcessGroup.of(checkov, "checkov")
-                synthesis.claim.add(group)
-                contexts.callback(group.end, grace_seconds=1)
+            # cfn-lint likewise (its imports, ~1 CPU-s, while Node synthesizes).
+            cfn_lint = start_cfn_lint()
+            for name, process in (("checkov", checkov), ("cfn-lint", cfn_lint)):
+                if process is not None:
+                    group = ProcessGroup.of(process, name)
+                    synthesis.claim.add(group)
+                    contexts.callback(group.end, grace_seconds=1)
             try:
                 emulator = contexts.enter_context(Emulator())
                 bootstrapping = pool.submit(self._bootstrap_ahead, emulator, synthesis)  # while Node synthesizes
+                pool.submit(warm_imports)  # likewise: pytest, for the IntegrationTest step
                 stacks = self._synth(synthesis)
                 # The audit runs (in processes of its own) while the pipeline is deployed; the
                 # Synth action waits for its verdict, and nothing is deployed past it unless it passes.
-                auditing = pool.submit(audit, [self.options.assembly], self.options.reports / "checkov", started_checkov=checkov)
+                auditing = pool.submit(
+                    audit, [self.options.assembly], self.options.reports / "checkov", started_checkov=checkov, started_cfn_lint=cfn_lint
+                )
                 scratch = Path(contexts.enter_context(tempfile.TemporaryDirectory(prefix="local-run-")))
                 pipeline_stack = self._deploy_pipeline(emulator, stacks, scratch / "local-source", bootstrapping.result())
                 runner = PipelineRunner(

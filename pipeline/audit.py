@@ -177,6 +177,7 @@ def audit(
     *,
     checkov: Path = CHECKOV,
     started_checkov: subprocess.Popen[str] | None = None,
+    started_cfn_lint: subprocess.Popen[str] | None = None,
 ) -> AuditReport:
     stacks = [stack for assembly in assemblies for stack in _stacks(assembly)]
     # cfn-lint (~1.5 s) runs in its own process while checkov runs in another: the audit
@@ -184,7 +185,7 @@ def audit(
     with ThreadPoolExecutor(max_workers=1) as pool:
         cache_folder = audit_cache.folder()
         templates = [(stack.template_file, stack.region) for stack in stacks]
-        linting = pool.submit(cfn_lint.lint, templates, reports, cache_folder=cache_folder)
+        linting = pool.submit(cfn_lint.lint, templates, reports, cache_folder=cache_folder, started=started_cfn_lint)
         report = run_checkov(
             [stack.template_file for stack in stacks], reports, checkov=checkov, started=started_checkov, cache_folder=cache_folder
         )

@@ -65,9 +65,40 @@ def _finding(item: dict[str, Any]) -> LintFinding:
     )
 
 
-def _run(region: str, templates: Sequence[Path], cfn_lint: Sequence[str]) -> list[LintFinding]:
-    command = [*cfn_lint, "--format", "json", "--include-checks", "I", "--non-zero-exit-code", "none", "--regions", region, "--"]
-    completed = subprocess.run([*command, *map(str, templates)], capture_output=True, text=True, check=False)
+# cfn-lint loaded ahead of its work, as checkov is (pipeline/checkov_waiting.py): `make local`
+# starts it while Node synthesizes, and its imports (~1 CPU-s) cost nothing then. It reads its
+# command line as one JSON line and runs cfn-lint's own main on it; an empty line ends it.
+_WAITING = (
+    "import json, sys\n"
+    "from cfnlint.runner import main\n"
+    "line = sys.stdin.readline()\n"
+    "if not line.strip():\n    sys.exit(0)\n"
+    "sys.argv[1:] = json.loads(line)\n"
+    "sys.exit(main())\n"
+)
+
+
+def start_cfn_lint() -> subprocess.Popen[str]:
+    """cfn-lint's process, started before the templates exist; ``lint(..., started=)`` hands
+    it its arguments, or ends it when it has nothing to lint."""
+    return subprocess.Popen(
+        [sys.executable, "-c", _WAITING],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        process_group=0,  # its own group, as checkov's: the run ends it on Ctrl-C
+    )
+
+
+def _run(region: str, templates: Sequence[Path], cfn_lint: Sequence[str], started: subprocess.Popen[str] | None) -> list[LintFinding]:
+    arguments = ["--format", "json", "--include-checks", "I", "--non-zero-exit-code", "none", "--regions", region, "--"]
+    arguments += map(str, templates)
+    if started is None:
+        completed = subprocess.run([*cfn_lint, *arguments], capture_output=True, text=True, check=False)
+    else:
+        stdout, stderr = started.communicate(json.dumps(arguments) + "\n")
+        completed = subprocess.CompletedProcess(started.args, started.returncode, stdout, stderr)
     if completed.returncode != 0:
         raise AuditError(f"cfn-lint exited {completed.returncode}: {completed.stderr.strip()[-2000:]}")
     return [_finding(item) for item in json.loads(completed.stdout or "[]")]
@@ -87,7 +118,9 @@ def _restored(stored: object, template: Path) -> list[LintFinding] | None:
         return None
 
 
-def _lint_region(region: str, templates: Sequence[Path], cfn_lint: Sequence[str], cache_folder: Path | None) -> list[LintFinding]:
+def _lint_region(
+    region: str, templates: Sequence[Path], cfn_lint: Sequence[str], cache_folder: Path | None, started: subprocess.Popen[str] | None
+) -> list[LintFinding]:
     """cfn-lint once per distinct template content in ``region`` (a cloud assembly holds byte-identical
     copies: a stage's template beside the pipeline's own copy); each copy gets its original's findings.
     Content whose findings ``cache_folder`` holds under its key is not linted again."""
@@ -103,7 +136,9 @@ def _lint_region(region: str, templates: Sequence[Path], cfn_lint: Sequence[str]
             to_lint[paths[0]] = key
         else:
             findings += [dataclasses.replace(finding, template=copy) for finding in cached for copy in paths]
-    linted = _run(region, list(to_lint), cfn_lint) if to_lint else []
+    linted = _run(region, list(to_lint), cfn_lint, started) if to_lint else []
+    if not to_lint and started is not None:
+        started.communicate("\n")  # nothing to lint: it ends
     if cache_folder is not None and all(finding.template in to_lint for finding in linted):  # a finding on no file: not stored
         for template, key in to_lint.items():
             audit_cache.write_entry(cache_folder, key, TOOL, _stored([f for f in linted if f.template == template]))
@@ -118,18 +153,32 @@ def _lint_region(region: str, templates: Sequence[Path], cfn_lint: Sequence[str]
 
 
 def lint(
-    templates: Iterable[tuple[Path, str]], reports: Path, *, cfn_lint: Sequence[str] = CFN_LINT, cache_folder: Path | None = None
+    templates: Iterable[tuple[Path, str]],
+    reports: Path,
+    *,
+    cfn_lint: Sequence[str] = CFN_LINT,
+    cache_folder: Path | None = None,
+    started: subprocess.Popen[str] | None = None,
 ) -> list[LintFinding]:
     """Lint each (template, region); write the text and JUnit reports into ``reports``. With
-    ``cache_folder``, content linted before is not linted again (``audit_cache``)."""
+    ``cache_folder``, content linted before is not linted again (``audit_cache``); ``started``
+    (``start_cfn_lint``) lints the first region."""
     by_region: dict[str, list[Path]] = {}
     for template, region in templates:
         by_region.setdefault(region, []).append(template)
     all_templates = [template for paths in by_region.values() for template in paths]
-    prepare_run(Path(cfn_lint[0]), "run `make install` (requirements-dev.txt pins it)", all_templates, reports, REPORT_FILES)
+    try:
+        prepare_run(Path(cfn_lint[0]), "run `make install` (requirements-dev.txt pins it)", all_templates, reports, REPORT_FILES)
+    except AuditError:
+        if started is not None:
+            started.kill()
+        raise
     # One process per region (usually one), all at once.
     with ThreadPoolExecutor(max_workers=len(by_region)) as pool:
-        runs = [pool.submit(_lint_region, region, paths, cfn_lint, cache_folder) for region, paths in by_region.items()]
+        runs = [
+            pool.submit(_lint_region, region, paths, cfn_lint, cache_folder, started if index == 0 else None)
+            for index, (region, paths) in enumerate(by_region.items())
+        ]
         findings = [finding for run in runs for finding in run.result()]
     _write_text(findings, reports / TEXT_REPORT)
     _write_junit(findings, all_templates, reports / JUNIT_REPORT)

@@ -51,3 +51,22 @@ def test_byte_identical_templates_are_linted_once_and_each_gets_the_findings(tmp
     assert seen.read_text().split() == [str(first.resolve())]
     assert {finding.template for finding in findings if finding.is_error} == {first.resolve(), second.resolve()}
     assert (tmp_path / "reports" / JUNIT_REPORT).read_text().count("<testcase ") == 2
+
+
+def test_cfn_lint_started_ahead_finds_what_its_own_process_finds(tmp_path):
+    """`make local` hands cfn-lint's arguments to a process started ahead (start_cfn_lint):
+    the same findings as cfn-lint started for them, and one with nothing to lint just ends."""
+    import json
+
+    from pipeline.cfn_lint import start_cfn_lint
+
+    template = tmp_path / "a.template.json"
+    template.write_text(json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"NoSuchProperty": 1}}}}))
+    own = lint([(template, "us-east-1")], tmp_path / "own")
+    ahead = lint([(template, "us-east-1")], tmp_path / "ahead", started=start_cfn_lint())
+    assert [describe(finding) for finding in ahead] == [describe(finding) for finding in own]
+    assert any(finding.rule_id == "E3002" for finding in own)
+    idle = start_cfn_lint()
+    with pytest.raises(AuditError, match="no CloudFormation template"):
+        lint([], tmp_path / "none", started=idle)
+    assert idle.wait(timeout=30) is not None
