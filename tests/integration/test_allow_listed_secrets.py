@@ -11,14 +11,17 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from integration_target import secret_of
-from local_pipeline.deployment import LocalDeployment, deploy_environment
 from project.assembly import read_stacks
 from project.config import sample_secret_name
 from tests.helpers import suite_context, synthesize, without_source
+
+if TYPE_CHECKING:
+    from local_pipeline.deployment import LocalDeployment
 
 EXISTING = "payments/api_token"
 
@@ -31,6 +34,7 @@ def existing_value() -> str:
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory, existing_value: str) -> Iterator[LocalDeployment]:
     from emulator import Emulator
+    from local_pipeline.deployment import deploy_environment
 
     context = without_source(suite_context())
     (environment,) = context["environments"]

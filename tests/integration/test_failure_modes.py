@@ -13,12 +13,14 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from integration_target import SecretCacheTarget, on_aws, secret_of
-from local_pipeline.deployment import LocalDeployment
+
+if TYPE_CHECKING:  # the emulator (moto) loads when the deployment does, not when pytest collects
+    from local_pipeline.deployment import LocalDeployment
 
 pytestmark = pytest.mark.skipif(on_aws(), reason="changes the deployed accounts: emulator only")
 

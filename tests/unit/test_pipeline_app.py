@@ -9,7 +9,6 @@ import subprocess
 import sys
 from typing import Any
 
-from pipeline_app import uncommitted_context
 from project.context import cdk_json_context as default_context
 from project.context import config_from_context
 from project.paths import PROJECT_ROOT
@@ -55,6 +54,8 @@ def test_a_deployable_pipeline_configured_with_c_only_is_refused_naming_the_keys
 
 
 def test_without_a_source_c_stays_free_for_local_experiments():
+    from pipeline_app import uncommitted_context
+
     # Such a pipeline refuses to deploy anyway (its template carries a rule that cannot hold).
     context = {**without_source(default_context()), "notification-email": "ops@example.com"}
     context["environments"] = [{**context["environments"][0], "name": "qa"}]
@@ -62,6 +63,8 @@ def test_without_a_source_c_stays_free_for_local_experiments():
 
 
 def test_with_a_source_every_key_given_with_c_is_named():
+    from pipeline_app import uncommitted_context
+
     context = {**default_context(), **SOURCE, "branch": "release", "tooling": {"account": "555555555555", "region": "us-east-1"}}
     refusal = uncommitted_context(config_from_context(context))
     assert refusal is not None

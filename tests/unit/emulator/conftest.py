@@ -4,25 +4,32 @@ and the patched emulator (to show each patch closes it)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import boto3
 import pytest
-from moto import mock_aws
 
-from emulator import Emulator
-from emulator.core import MOTO_CONFIG
 from tests.unit.emulator.helpers import ACCOUNT, OTHER_ACCOUNT, REGION, Account
+
+if TYPE_CHECKING:
+    from emulator import Emulator
 
 
 @pytest.fixture
 def vanilla() -> Iterator[Account]:
     """moto as it ships (same config as the emulator, none of its patches): one default account."""
+    from moto import mock_aws
+
+    from emulator.core import MOTO_CONFIG
+
     with mock_aws(config=MOTO_CONFIG):
         yield Account(lambda service: boto3.client(service, region_name=REGION), "123456789012")
 
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[Emulator]:
+    from emulator import Emulator
+
     with Emulator() as aws:
         yield aws
 

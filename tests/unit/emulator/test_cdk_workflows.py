@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.emulator.workflows_app import CHILD_ARN, REGION, STARTS_CHILD_ROLE, TABLE, TRUSTED, TRUSTING, synthesize
+from tests.unit.emulator.workflows_names import CHILD_ARN, REGION, STARTS_CHILD_ROLE, TABLE, TRUSTED, TRUSTING
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +21,7 @@ def workflows(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from emulator import Emulator
     from local_pipeline.synth import bootstrap_template
     from project.assembly import read_stacks
+    from tests.unit.emulator.workflows_app import synthesize  # the CDK (jsii) loads here, not when pytest collects
 
     assembly = synthesize(tmp_path_factory.mktemp("workflows") / "cdk.out")
     with Emulator() as emulator:

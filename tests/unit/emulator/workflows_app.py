@@ -33,11 +33,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-TRUSTED, TRUSTING, REGION = "111111111111", "222222222222", "us-east-1"
-CHILD = "Child"
-CHILD_ARN = f"arn:aws:states:{REGION}:{TRUSTING}:stateMachine:{CHILD}"
-STARTS_CHILD_ROLE = "StartsChildFromTrusted"
-TABLE = "WorkflowItems"
+from tests.unit.emulator.workflows_names import CHILD, CHILD_ARN, REGION, STARTS_CHILD_ROLE, TABLE, TRUSTED, TRUSTING
+
 RAISING_HANDLER = """
 def handler(event, context):
     raise ValueError(f"no such order: {event['order']}")

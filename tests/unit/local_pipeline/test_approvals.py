@@ -11,7 +11,6 @@ import uuid
 
 import pytest
 
-from emulator import clients
 from local_pipeline.approvals import Approver, NotApproved
 from local_pipeline.executor.approval_action import ApprovalAction
 from local_pipeline.executor.definition import read_pipeline
@@ -85,7 +84,7 @@ class _SlowTerminal:
 def deployed():
     """The emulated accounts holding ``_PIPELINE`` (``_TWO_APPROVALS``' stages), as `make local`
     deploys it; a codepipeline client of a build's role allowed codepipeline:*."""
-    from emulator import Emulator
+    from emulator import Emulator, clients
     from emulator.identity import assume_role_as_service
     from tests.unit.emulator.helpers import service_trust
 

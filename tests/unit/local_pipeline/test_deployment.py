@@ -7,18 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from local_pipeline.deployment import MissingStage, bootstrap_accounts, environments_in, stage_stacks
 from pipeline.bootstrap import commands
 from project.assembly import StackArtifact, read_stacks
 from project.config import load_config
 
 
 def test_environments_come_from_the_assembly_in_order(synthesized_app, configured_app):
+    from local_pipeline.deployment import environments_in
+
     assert environments_in(read_stacks(synthesized_app.outdir)) == ["dev"]
     assert environments_in(read_stacks(configured_app.outdir)) == [env.name for env in configured_app.config.environments]
 
 
 def test_a_stage_missing_from_the_assembly_is_named(synthesized_app):
+    from local_pipeline.deployment import MissingStage, stage_stacks
+
     with pytest.raises(MissingStage, match="no stage TrustedResources-qa: synthesize it first"):
         stage_stacks(read_stacks(synthesized_app.outdir), "TrustedResources-qa")
 
@@ -44,6 +47,8 @@ def test_the_accounts_are_bootstrapped_as_make_bootstrap_commands_prints_them():
     A bootstrap is per account and region, `--trust` naming the accounts that may deploy
     into it (AWS CDK Developer Guide, "AWS CDK bootstrapping", and the CDK Pipelines
     README, "CDK Environment Bootstrapping")."""
+    from local_pipeline.deployment import bootstrap_accounts
+
     stacks = [
         _stack("", "222222222222", "us-east-1"),
         _stack("TrustedResources-dev", "111111111111", "eu-west-1"),

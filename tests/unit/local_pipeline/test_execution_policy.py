@@ -11,13 +11,11 @@ import fnmatch
 import json
 import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from botocore import xform_name
 
-from emulator import DeployError, Emulator
-from emulator.resource_schemas import NO_HANDLER_TYPES, required_actions
-from local_pipeline.deployment import deploy_stage, stage_stacks, tooling_account
 from local_pipeline.synth import bootstrap_template
 from pipeline.bootstrap import (
     MANAGED_POLICY_LIMIT,
@@ -32,6 +30,9 @@ from pipeline.bootstrap import (
 from project.assembly import StackArtifact, read_stacks
 from project.deployment_order import DEPLOYMENT_ORDER, PIPELINE_NAME, TRUSTING_RESOURCES
 
+if TYPE_CHECKING:
+    from emulator import Emulator
+
 
 def _stacks(synthesized_app, configured_app) -> list[StackArtifact]:
     """The stage stacks of cdk.json's synth, and the pipeline stack of the configured one
@@ -44,6 +45,8 @@ def _cases(stacks: list[StackArtifact]) -> list[tuple[StackArtifact, str, str, s
     """(stack, resource type, logical ID, action): for each resource type of the stacks,
     one of its create or read actions that no other type of that stack needs, so that
     taking it out can fail only that type's resource."""
+    from emulator.resource_schemas import NO_HANDLER_TYPES, required_actions
+
     cases = []
     seen: set[str] = set()
     for stack in stacks:
@@ -67,6 +70,8 @@ def _cases(stacks: list[StackArtifact]) -> list[tuple[StackArtifact, str, str, s
 
 
 def test_every_resource_type_of_the_templates_has_a_case(synthesized_app, configured_app):
+    from emulator.resource_schemas import NO_HANDLER_TYPES
+
     stacks = _stacks(synthesized_app, configured_app)
     kinds = {r["Type"] for s in stacks for r in s.template()["Resources"].values()} - NO_HANDLER_TYPES
     assert {kind for _, kind, _, _ in _cases(stacks)} == kinds
@@ -83,6 +88,10 @@ def _without(documents: list[dict], action: str) -> list[dict]:
 
 
 def test_taking_one_action_out_fails_that_resource_naming_it(synthesized_app, configured_app):
+    from emulator import DeployError, Emulator
+    from emulator.resource_schemas import NO_HANDLER_TYPES
+    from local_pipeline.deployment import deploy_stage, tooling_account
+
     cases = _cases(_stacks(synthesized_app, configured_app))
     for stack, kind, logical_id, action in cases:
         tooling = tooling_account(read_stacks(configured_app.outdir if not stack.stage else synthesized_app.outdir))
@@ -118,6 +127,9 @@ def test_the_execution_policies_fit_iams_managed_policy_limit(dev):
 def test_assets_are_published_as_the_file_publishing_role(synthesized_app):
     """cdk-assets publishes as the bootstrap's file-publishing role: without s3:PutObject the
     deployment stops before CloudFormation is asked anything, naming the role and the action."""
+    from emulator import DeployError, Emulator
+    from local_pipeline.deployment import deploy_stage, tooling_account
+
     stacks = read_stacks(synthesized_app.outdir)
     (stack,) = [s for s in stacks if s.stage == TRUSTING_RESOURCES.id("dev")]  # the Lambda's code is an asset
     assert stack.assets
@@ -146,6 +158,8 @@ def test_assets_are_published_as_the_file_publishing_role(synthesized_app):
 def _deployment_order(stacks: list[StackArtifact], config) -> list[StackArtifact]:
     """As `cdk deploy SecretCachePipeline` and then the pipeline deploy them: the support
     stacks (the pipeline stack depends on them), the pipeline, each environment's stages."""
+    from local_pipeline.deployment import stage_stacks
+
     top = [stack for stack in stacks if not stack.stage]
     pipeline = [stack for stack in top if stack.stack_name == PIPELINE_NAME]
     support = [stack for stack in top if stack not in pipeline]
@@ -162,6 +176,8 @@ def test_every_documented_configuration_deploys_updates_and_is_destroyed_under_t
     roles, under the policies `make bootstrap-commands` writes for each account and region
     (CloudFormation resource provider schemas, ``handlers``; AWS CloudFormation User Guide,
     "Resource type handlers")."""
+    from emulator import Emulator
+
     stacks = read_stacks(variants_app.outdir)
     config = variants_app.config
     order = _deployment_order(stacks, config)

@@ -31,26 +31,17 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from emulator import Emulator
-from emulator.identity import Credentials
-from local_pipeline.executor.codebuild_action import Project
 from local_pipeline.executor.definition import Action, ActionType
 from local_pipeline.executor.engine import ActionContext, ActionOutcome
-from local_pipeline.in_process import InProcessModuleStep, module_steps
 from project.paths import PROJECT_ROOT
-from tests.unit.pipeline.test_change_summary_reads import (
-    BROADENING,
-    CHANGE_SET,
-    LOOKUP_ROLE,
-    REGION,
-    create_change_set,
-    create_lookup_role,
-    create_step_role,
-)
+
+if TYPE_CHECKING:
+    from emulator import Emulator
+    from emulator.identity import Credentials
 
 STACK = "TrustingResources-dev-TrustingAccountResources"
 ASSEMBLY = "assembly-SecretCachePipeline-TrustingResources-dev"  # the stage's folder in the cloud assembly
@@ -65,6 +56,8 @@ def _buildspec(change_set: str) -> str:
     """The ChangeSummary project's buildspec as CDK Pipelines synthesizes it from
     pipeline/approval_steps.py (cdk.out/SecretCachePipeline.template.json), as CloudFormation
     holds it: a JSON string."""
+    from tests.unit.pipeline.test_change_summary_reads import LOOKUP_ROLE, REGION
+
     command = (
         f".venv/bin/python -m pipeline.change_summary --stack-name {STACK} --change-set-name {change_set} --region {REGION}"
         f" --role-arn {LOOKUP_ROLE} --template cdk.out/{ASSEMBLY}/{TEMPLATE_FILE} --output {OUTPUT}"
@@ -105,7 +98,9 @@ class Emulated:
 def emulated() -> Iterator[Emulated]:
     """The tooling account's step role, the target's lookup role, and the stack's change set
     (a new stack whose topic policy broadens), served on a loopback port."""
+    from emulator import Emulator
     from local_pipeline.keep_up import served
+    from tests.unit.pipeline.test_change_summary_reads import BROADENING, create_change_set, create_lookup_role, create_step_role
 
     with Emulator() as emulator:
         create_lookup_role(emulator)
@@ -129,6 +124,8 @@ def _checkout(folder: Path) -> Path:
 
 def _assembly(folder: Path) -> Path:
     """The Synth step's output artifact: the cloud assembly holding the stack's template."""
+    from tests.unit.pipeline.test_change_summary_reads import BROADENING
+
     (folder / ASSEMBLY).mkdir(parents=True)
     (folder / ASSEMBLY / TEMPLATE_FILE).write_text(json.dumps(BROADENING, indent=1))
     return folder
@@ -148,6 +145,8 @@ def _as_the_buildspec(buildspec: str, emulated: Emulated, work: Path) -> Build:
     their own process, the project's role's credentials and the endpoint in the environment.
     Of the install phase, the link to the assembly runs; the virtual environment it creates
     and installs into is this test's own (``sys.executable``, the project's .venv)."""
+    from tests.unit.pipeline.test_change_summary_reads import REGION
+
     source, assembly = _checkout(work / "src"), _assembly(work / "synth-output")
     environment = {
         "PATH": os.environ.get("PATH", ""),
@@ -183,6 +182,10 @@ class StandIn:
 
 def _as_the_stand_in(buildspec: str, emulated: Emulated, work: Path) -> StandIn:
     """The same project and action through ``InProcessModuleStep``, as `make local` runs it."""
+    from local_pipeline.executor.codebuild_action import Project
+    from local_pipeline.in_process import InProcessModuleStep, module_steps
+    from tests.unit.pipeline.test_change_summary_reads import REGION
+
     project = Project(
         name="PipelineTrustingResourcesdevChangeSummaryTrustingResourcesdev4DC0EF0E",
         buildspec=buildspec,
@@ -227,6 +230,8 @@ def test_the_stand_in_writes_and_exports_what_the_buildspecs_command_does(emulat
     """Same change set, same role, same arguments: the same ``<stack>.json`` (but ``url``),
     the same ``<stack>.txt`` and printed text, the same variable files, and the variables the
     stand-in exports are the ones the buildspec's export commands leave in the build's shell."""
+    from tests.unit.pipeline.test_change_summary_reads import CHANGE_SET
+
     buildspec = _buildspec(CHANGE_SET)
     real = _as_the_buildspec(buildspec, emulated, tmp_path / "build")
     stand_in = _as_the_stand_in(buildspec, emulated, tmp_path / "in-process")

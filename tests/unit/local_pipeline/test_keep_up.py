@@ -8,14 +8,6 @@ import socket
 import threading
 import time
 
-import boto3
-from rich.console import Console
-
-from emulator import Emulator
-from local_pipeline.deployment import deploy_environment
-from local_pipeline.keep_up import serve
-from project.assembly import read_stacks
-
 
 def _free_port() -> int:
     with socket.socket() as probe:
@@ -24,6 +16,14 @@ def _free_port() -> int:
 
 
 def test_the_printed_commands_reach_the_deployed_consumer(synthesized_app):
+    import boto3  # the emulator (moto) and the CDK load when this test runs, not when pytest collects
+    from rich.console import Console
+
+    from emulator import Emulator
+    from local_pipeline.deployment import deploy_environment
+    from local_pipeline.keep_up import serve
+    from project.assembly import read_stacks
+
     port, done = _free_port(), threading.Event()
     output = io.StringIO()
     with Emulator() as emulator:

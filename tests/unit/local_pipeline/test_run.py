@@ -23,11 +23,8 @@ import psutil
 import pytest
 from rich.console import Console
 
-from local_pipeline import run as run_module
 from local_pipeline.executor.approval_action import Decision
 from local_pipeline.executor.definition import read_pipeline
-from local_pipeline.executor.deployed import PIPELINE_TYPE
-from local_pipeline.run import PREPARATION, LocalRun, RunOptions
 from local_pipeline.synth import StartedSynth, claim_assembly
 from pipeline.audit import AuditReport, Finding
 from project.arns import region_of_arn
@@ -55,6 +52,9 @@ def _run(
     synth_ok=True,
     cdk_json: Path | None = None,
 ):
+    from local_pipeline import run as run_module
+    from local_pipeline.run import LocalRun, RunOptions
+
     def synthesized(outdir: Path) -> StartedSynth:
         assert outdir == assembly
         return finished_synth(outdir, ok=synth_ok, cdk_json=cdk_json)
@@ -79,12 +79,16 @@ def _recorded(tmp_path: Path) -> dict:
 
 
 def _pipeline_actions(app: SynthesizedApp) -> list[tuple[str, str]]:
+    from local_pipeline.executor.deployed import PIPELINE_TYPE
+
     (properties,) = [r["Properties"] for r in app.templates["SecretCachePipeline"]["Resources"].values() if r["Type"] == PIPELINE_TYPE]
     stages = read_pipeline(properties).stages
     return [(action.stage, action.name) for stage in stages for group in stage.action_groups() for action in group]
 
 
 def test_a_passing_run_runs_every_action_of_the_synthesized_pipeline_in_its_order(synthesized_app, tmp_path, monkeypatch):
+    from local_pipeline.run import PREPARATION
+
     code, run, output = _run(synthesized_app.outdir, tmp_path, monkeypatch, failed=[])
     assert code == 0, output
     recorded = _recorded(tmp_path)
@@ -133,6 +137,8 @@ def test_the_accounts_bootstrapped_ahead_must_be_the_assemblys(synthesized_app, 
 
 
 def test_a_failed_synth_is_recorded_with_its_reason(synthesized_app, tmp_path, monkeypatch):
+    from local_pipeline.run import PREPARATION
+
     code, _, output = _run(synthesized_app.outdir, tmp_path, monkeypatch, failed=[], synth_ok=False)
     assert code == 1
     recorded = _recorded(tmp_path)
@@ -158,6 +164,8 @@ def test_approval_without_a_terminal_fails_at_the_first_approval(synthesized_app
 
 
 def test_a_rejected_approval_fails_the_run_and_a_new_run_gets_a_new_record(synthesized_app, tmp_path, monkeypatch):
+    from local_pipeline import run as run_module
+
     monkeypatch.setattr(run_module.Approver, "decide", lambda self, where, data: Decision(False, "you", "not now"))
     code, _, output = _run(synthesized_app.outdir, tmp_path, monkeypatch, failed=[], approve=True)
     assert code == 1
@@ -176,6 +184,8 @@ def test_environments_in_eu_west_1_deploy_and_pass_there(configured_app: Synthes
     and the secret read, in eu-west-1. Also: two environments in one run, a source named
     in cdk.json (nothing stands in), and ``prod`` (``manualApprovals: false``) asks for no
     approval even with --approve."""
+    from local_pipeline import run as run_module
+
     assert {env.region for env in configured_app.config.environments} == {CONFIGURED_REGION}
     asked: list[str] = []
 

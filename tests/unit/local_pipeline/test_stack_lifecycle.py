@@ -9,14 +9,16 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from emulator import DeployError, Emulator
 from integration_target import secret_of
-from local_pipeline.deployment import LocalDeployment, bootstrap_accounts, deploy_environment, deploy_stage, stage_stacks
 from project.assembly import StackArtifact, read_stacks
 from project.deployment_order import DEPLOYMENT_ORDER, TRUSTING_RESOURCES
+
+if TYPE_CHECKING:
+    from local_pipeline.deployment import LocalDeployment
 
 
 def _edit(stack: StackArtifact, edit: object) -> None:
@@ -53,6 +55,8 @@ def assembly(synthesized_app, tmp_path) -> Path:
 
 
 def _trusting_stack(assembly: Path, environment: str) -> StackArtifact:
+    from local_pipeline.deployment import stage_stacks
+
     (stack,) = stage_stacks(read_stacks(assembly), TRUSTING_RESOURCES.id(environment))
     return stack
 
@@ -86,6 +90,9 @@ def _as_deployed(deployment: LocalDeployment) -> None:
 
 
 def test_deploy_update_failed_update_and_deletion(assembly, dev):
+    from emulator import DeployError, Emulator
+    from local_pipeline.deployment import deploy_environment, deploy_stage, stage_stacks
+
     with Emulator() as emulator:
         stacks = read_stacks(assembly)
         deployment = deploy_environment(emulator, stacks, dev.name)
@@ -135,6 +142,9 @@ def _express_arn(deployment: LocalDeployment) -> str:
 
 
 def test_bootstrap_is_idempotent(synthesized_app):
+    from emulator import Emulator
+    from local_pipeline.deployment import bootstrap_accounts
+
     with Emulator() as emulator:
         stacks = read_stacks(synthesized_app.outdir)
         assert bootstrap_accounts(emulator, stacks) == bootstrap_accounts(emulator, stacks)
@@ -143,6 +153,9 @@ def test_bootstrap_is_idempotent(synthesized_app):
 def test_an_update_the_emulator_cannot_make_fails_instead_of_passing_silently(assembly, dev):
     """moto implements no update of a log group: the emulator says so and rolls back,
     rather than report an update it did not make."""
+    from emulator import DeployError, Emulator
+    from local_pipeline.deployment import deploy_environment, deploy_stage
+
     with Emulator() as emulator:
         stacks = read_stacks(assembly)
         deploy_environment(emulator, stacks, dev.name)

@@ -24,16 +24,18 @@ import json
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from emulator import Emulator
-from emulator.identity import Credentials, assume_role_as_service
 from pipeline import change_summary
 from tests.unit.emulator.helpers import service_trust
+
+if TYPE_CHECKING:
+    from emulator import Emulator
+    from emulator.identity import Credentials
 
 TOOLING = "111111111111"  # the pipeline's account: the step's role is there
 TARGET = "222222222222"  # the stack's account: the lookup role is there
@@ -90,6 +92,8 @@ def create_step_role(emulator: Emulator, name: str) -> Credentials:
     """The ChangeSummary step's role in the tooling account, as pipeline/approval_steps.py
     declares it (trusted by CodeBuild, allowed only sts:AssumeRole on the lookup role), and
     its credentials as CodeBuild assumes it for a build."""
+    from emulator.identity import assume_role_as_service
+
     iam = emulator.client("iam", TOOLING, REGION)
     role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=service_trust("codebuild.amazonaws.com", TOOLING))["Role"]["Arn"]
     may = {
@@ -135,6 +139,8 @@ def arguments(stack: str, template: Path, output: Path, change_set: str = CHANGE
 def accounts() -> Iterator[tuple[Emulator, Credentials]]:
     """The emulated accounts with the lookup role in the target and the step's role in the
     tooling account; the step role's credentials."""
+    from emulator import Emulator
+
     with Emulator() as emulator:
         create_lookup_role(emulator)
         yield emulator, create_step_role(emulator, "ChangeSummaryRole")
@@ -300,6 +306,8 @@ def test_a_step_role_that_may_not_assume_the_lookup_role_fails_the_step(accounts
     identity policies (IAM User Guide, "Cross account resource access in IAM"): a tooling
     role without sts:AssumeRole on the lookup role cannot assume it. The step exits 1,
     naming the stack, and writes nothing."""
+    from emulator.identity import assume_role_as_service
+
     emulator, _ = accounts
     iam = emulator.client("iam", TOOLING, REGION)
     name = f"NotAllowed{stack.rsplit('Stack', 1)[1]}"

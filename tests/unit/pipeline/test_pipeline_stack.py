@@ -10,11 +10,8 @@ from typing import Any
 
 import pytest
 
-from pipeline.pipeline_stack import cdk_assets_version, cdk_cli_version
-from pipeline.steps import CFN_LINT_REPORT, CHECKOV_REPORT, INTEGRATION_REPORT, UNIT_TEST_REPORT
 from project.deployment_order import UNSET_CONNECTION
 from project.paths import PROJECT_ROOT
-from stacks.naming import SecretCacheNames
 from tests.helpers import CONFIGURED_SOURCE
 from tests.unit.stacks.template_helpers import allowed_actions, as_list, identity_statements, render, resources, role_by_name
 
@@ -122,6 +119,8 @@ def test_a_push_to_the_branch_triggers_the_v2_pipeline(default_pipeline, configu
 
 
 def test_reports_are_published_from_the_build_specs(default_pipeline):
+    from pipeline.steps import CFN_LINT_REPORT, CHECKOV_REPORT, INTEGRATION_REPORT, UNIT_TEST_REPORT
+
     specs = {
         logical_id: json.loads(render(project["Properties"]["Source"]["BuildSpec"]))
         for logical_id, project in resources(default_pipeline, "AWS::CodeBuild::Project").items()
@@ -140,6 +139,8 @@ def test_reports_are_published_from_the_build_specs(default_pipeline):
 
 
 def test_every_tool_a_build_installs_is_pinned_in_package_json(default_pipeline, synthesized_app):
+    from pipeline.pipeline_stack import cdk_assets_version, cdk_cli_version
+
     specs = _build_specs(default_pipeline, synthesized_app.outdir)
     assert len(specs) == 6  # Synth, SelfMutate, FileAssets, two ChangeSummary, IntegrationTest
     assert not [logical_id for logical_id, spec in specs.items() if "@latest" in spec]
@@ -149,6 +150,8 @@ def test_every_tool_a_build_installs_is_pinned_in_package_json(default_pipeline,
 
 
 def test_the_pinned_cdk_assets_reads_the_asset_manifests_we_write(synthesized_app):
+    from pipeline.pipeline_stack import cdk_assets_version
+
     # The Assets step runs exactly this: `npm install -g cdk-assets@<pin>`, then `cdk-assets --path <manifest> ... publish`.
     # (aws-cdk-lib 2.274.0 and later write schema 55, which cdk-assets 4.7.3 refuses: issue 18.)
     node_modules = PROJECT_ROOT / "node_modules"
@@ -180,6 +183,8 @@ def test_the_source_action_may_use_the_connection_under_its_arns_service_prefix(
 
 
 def test_the_integration_test_step_may_only_assume_the_two_test_roles(default_pipeline, dev):
+    from stacks.naming import SecretCacheNames
+
     names = SecretCacheNames(dev.name)
     role_id, role = role_by_name(default_pipeline, names.integration_test_step_role)
     (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]

@@ -10,7 +10,6 @@ import subprocess
 import sys
 from importlib import metadata
 
-from pipeline.steps import INTEGRATION_REQUIREMENTS
 from project.paths import PROJECT_ROOT
 from tests.unit.stacks.template_helpers import render, resources
 
@@ -33,6 +32,8 @@ def _pins(file_name: str) -> dict[str, str]:
 
 
 def test_the_integration_requirements_pin_what_the_other_files_pin():
+    from pipeline.steps import INTEGRATION_REQUIREMENTS
+
     ours = _pins(INTEGRATION_REQUIREMENTS)
     elsewhere = {package: version for file_name in OTHER_REQUIREMENTS for package, version in _pins(file_name).items()}
     assert ours, f"{INTEGRATION_REQUIREMENTS} pins nothing"
@@ -40,6 +41,8 @@ def test_the_integration_requirements_pin_what_the_other_files_pin():
 
 
 def test_the_integration_test_step_installs_only_the_integration_requirements(synthesized_app):
+    from pipeline.steps import INTEGRATION_REQUIREMENTS
+
     (project,) = [
         p
         for logical_id, p in resources(synthesized_app.templates["SecretCachePipeline"], "AWS::CodeBuild::Project").items()
@@ -87,6 +90,8 @@ sys.exit(pytest.main(["--collect-only", "-q", "-p", "no:cacheprovider", sys.argv
 
 
 def test_the_integration_requirements_are_all_the_test_imports():
+    from pipeline.steps import INTEGRATION_REQUIREMENTS
+
     # What `make test` cannot see: tests/conftest.py, tests/helpers.py and the packages they
     # load must not import the CDK, moto or anything else the step does not install.
     allowed = _with_dependencies(set(_pins(INTEGRATION_REQUIREMENTS)))

@@ -1,16 +1,20 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from project.config import DeploymentEnvironment
 from project.deployment_order import TRUSTED_CONFIGURATION, TRUSTED_RESOURCES, TRUSTING_RESOURCES
-from stacks.naming import SecretCacheNames
+
+if TYPE_CHECKING:
+    from stacks.naming import SecretCacheNames
 
 
 @pytest.fixture(scope="session")
 def names(dev: DeploymentEnvironment) -> SecretCacheNames:
+    from stacks.naming import SecretCacheNames
+
     return SecretCacheNames(dev.name)
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from project.deployment_order import DEPLOYMENT_ORDER, deployment_stage_ids
-from stages.deployment_stages import STAGE_CLASSES
 
 
 def test_the_stage_classes_follow_the_deployment_order():
+    from stages.deployment_stages import STAGE_CLASSES
+
     assert [stage_class.deployment_stage for stage_class in STAGE_CLASSES] == list(DEPLOYMENT_ORDER)
     assert [stage_class.__name__ for stage_class in STAGE_CLASSES] == [stage.name for stage in DEPLOYMENT_ORDER]
 

@@ -3,10 +3,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import StateTaskService
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import StateTaskServiceAwsSdk
-
-from emulator.patches import aws_sdk_integration
 
 
 def _get_parameter(name: str) -> dict:
@@ -19,6 +15,11 @@ def _get_parameter(name: str) -> dict:
 
 
 def test_moto_still_neither_converts_shapes_nor_names_errors_like_aws(vanilla):
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import StateTaskService
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import StateTaskServiceAwsSdk
+
+    from emulator.patches import aws_sdk_integration
+
     assert aws_sdk_integration.REASON
     assert StateTaskServiceAwsSdk._normalise_parameters is StateTaskService._normalise_parameters  # a no-op
     result = vanilla.run(vanilla.state_machine("get", _get_parameter("/missing")))
@@ -65,6 +66,8 @@ def test_camel_case_apis_take_pascal_case_parameters(patched, unique):
     [("ssm", "Ssm"), ("secretsmanager", "SecretsManager"), ("dynamodb", "DynamoDb"), ("sfn", "Sfn"), ("s3", "S3"), ("lambda", "Lambda")],
 )
 def test_error_prefixes_are_the_sdk_client_names(service, name):
+    from emulator.patches import aws_sdk_integration
+
     assert aws_sdk_integration._sdk_service_name(service) == name
 
 

@@ -8,12 +8,12 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from emulator.patches import change_set_cleanup
-
 TEMPLATE = json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}})
 
 
 def test_moto_still_crashes_on_a_change_set_it_does_not_hold(vanilla):
+    from emulator.patches import change_set_cleanup
+
     assert change_set_cleanup.REASON
     cloudformation = vanilla.client("cloudformation")
     cloudformation.create_stack(StackName="held", TemplateBody=TEMPLATE)

@@ -2,9 +2,6 @@ from __future__ import annotations
 
 import json
 
-from moto.cloudformation import parsing
-
-from emulator.patches import cloudformation_resources
 from tests.unit.emulator.helpers import REGION
 
 TEMPLATE = {
@@ -72,6 +69,10 @@ def test_moto_still_returns_a_log_groups_arn_without_its_tail(vanilla):
 
 
 def test_moto_still_has_no_secret_model_and_hides_cloudformation_state_machines(vanilla):
+    from moto.cloudformation import parsing
+
+    from emulator.patches import cloudformation_resources
+
     assert cloudformation_resources.REASON
     assert "AWS::SecretsManager::Secret" not in parsing.get_model_map()
     vanilla.client("cloudformation").create_stack(

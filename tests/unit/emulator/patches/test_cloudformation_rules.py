@@ -9,8 +9,6 @@ import json
 
 import pytest
 
-from emulator import DeployError
-from emulator.patches import cloudformation_rules
 from project.assembly import read_stacks
 
 NEVER = {
@@ -20,6 +18,8 @@ NEVER = {
 
 
 def test_moto_still_ignores_rules(vanilla):
+    from emulator.patches import cloudformation_rules
+
     assert cloudformation_rules.REASON
     vanilla.client("cloudformation").create_stack(StackName="refused", TemplateBody=json.dumps(NEVER))
     (stack,) = vanilla.client("cloudformation").describe_stacks(StackName="refused")["Stacks"]
@@ -56,6 +56,7 @@ def test_the_bootstrap_version_rule_reads_the_parameter(patched, unique):
 
 
 def test_the_pipeline_without_a_source_cannot_be_deployed(emulator, synthesized_app, dev):
+    from emulator import DeployError
     from local_pipeline.deployment import bootstrap_accounts
 
     stacks = read_stacks(synthesized_app.outdir)

@@ -12,9 +12,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from moto.codepipeline.responses import CodePipelineResponse
 
-from emulator.patches import codepipeline_approvals
 from tests.unit.emulator.helpers import REGION, client_as_role, service_trust
 
 
@@ -61,6 +59,8 @@ class _Provider:
         }
 
     def put_approval_result(self, stage: str, action: str, token: str, status: str, summary: str, by: str) -> None:
+        from emulator.patches import codepipeline_approvals
+
         if self.decided:
             raise codepipeline_approvals.ApprovalAlreadyCompleted("decided")
         if token != self.token:
@@ -71,6 +71,8 @@ class _Provider:
 @pytest.fixture
 def waiting(patched, unique):
     """A pipeline whose run waits at Deploy/Approve: (its name, ARN, the provider)."""
+    from emulator.patches import codepipeline_approvals
+
     arn = _pipeline(patched, unique)
     provider = _Provider(str(uuid.uuid4()), str(uuid.uuid4()))
     codepipeline_approvals.register(patched.id, REGION, unique, provider)
@@ -85,6 +87,10 @@ def _error(call, **kwargs) -> str:
 
 
 def test_moto_still_has_neither_operation(vanilla):
+    from moto.codepipeline.responses import CodePipelineResponse
+
+    from emulator.patches import codepipeline_approvals
+
     assert codepipeline_approvals.REASON
     assert "get_pipeline_state" not in vars(CodePipelineResponse)
     assert "put_approval_result" not in vars(CodePipelineResponse)
@@ -216,6 +222,8 @@ def test_a_role_not_allowed_on_the_actions_arn_is_denied(patched, waiting):
 def test_a_pipeline_of_the_same_name_in_two_accounts_gets_no_provider(patched, other, unique):
     """Attack: another account's pipeline of the same name must not reach a run's approvals:
     ``publish`` registers only where one emulated account holds the pipeline."""
+    from emulator.patches import codepipeline_approvals
+
     _pipeline(patched, unique)
     provider = _Provider(str(uuid.uuid4()), str(uuid.uuid4()))
     assert codepipeline_approvals.homes(unique) == [(patched.id, REGION)]
@@ -253,6 +261,8 @@ def _put_only(action_arn: str) -> dict[str, Any]:
 def test_the_providers_end_with_the_emulated_accounts():
     """moto forgets the accounts' pipelines when the emulator ends: no provider outlives them
     (a later emulator's pipeline of the same name must not reach an earlier run)."""
+    from emulator.patches import codepipeline_approvals
+
     provider = _Provider(str(uuid.uuid4()), str(uuid.uuid4()))
     with codepipeline_approvals.patch():
         codepipeline_approvals.register("333333333333", REGION, "ended", provider)

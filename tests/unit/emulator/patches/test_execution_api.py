@@ -9,8 +9,6 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from emulator.patches import execution_api
-
 PASS_THROUGH = json.dumps({"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": True}}})
 
 
@@ -30,6 +28,8 @@ def _finished(stepfunctions, execution_arn: str) -> dict:
 
 
 def test_moto_still_differs_where_the_patch_says(vanilla):
+    from emulator.patches import execution_api
+
     assert execution_api.REASON
     stepfunctions = vanilla.client("stepfunctions")
     with pytest.raises(ClientError) as refused:

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from emulator.patches import execution_names
-
 PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
 
 
 def test_moto_still_names_unnamed_executions_none(vanilla):
+    from emulator.patches import execution_names
+
     assert execution_names.REASON
     arn = vanilla.state_machine("named", PASS)
     assert vanilla.client("stepfunctions").start_execution(stateMachineArn=arn)["executionArn"].endswith(":None")

@@ -8,11 +8,12 @@ there: it is what AWS shows, and the emulator's choice (README, "the emulator gu
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
-from moto.stepfunctions.parser.asl.eval.event.event_manager import EventHistoryContext, EventManager
-
-from emulator.patches import history_end
 from tests.unit.emulator.helpers import service_trust
+
+if TYPE_CHECKING:
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 
 SLOW = """
 import time
@@ -27,6 +28,10 @@ def _types(manager: EventManager) -> list[str]:
 
 
 def test_moto_still_adds_events_after_the_execution_failed():
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventHistoryContext, EventManager
+
+    from emulator.patches import history_end
+
     assert history_end.REASON
     manager, context = EventManager(), EventHistoryContext.of_program_start()
     for event_type in ("ExecutionStarted", "TaskTimedOut", "ExecutionFailed", "TaskSucceeded"):
@@ -35,6 +40,10 @@ def test_moto_still_adds_events_after_the_execution_failed():
 
 
 def test_nothing_follows_the_end_event():
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventHistoryContext, EventManager
+
+    from emulator.patches import history_end
+
     manager, context = EventManager(), EventHistoryContext.of_program_start()
     for event_type in ("ExecutionStarted", "ExecutionSucceeded", "TaskSucceeded", "ExecutionFailed"):
         history_end.add_event(manager, context, event_type)

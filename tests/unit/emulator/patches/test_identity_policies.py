@@ -9,7 +9,6 @@ import secrets
 import pytest
 from botocore.exceptions import ClientError
 
-from emulator.patches import identity_policies
 from tests.unit.emulator.helpers import ACCOUNT, OTHER_ACCOUNT, REGION, client_as_role
 
 NO_PERMISSIONS = None
@@ -26,6 +25,8 @@ def _user_trust(account_id: str) -> str:
 
 
 def test_moto_lets_a_role_without_permissions_read_a_secret(vanilla):
+    from emulator.patches import identity_policies
+
     assert identity_policies.REASON
     vanilla.client("secretsmanager").create_secret(Name="s", SecretString=VALUE)
     role = vanilla.role("nothing", _user_trust(vanilla.id), permissions=NO_PERMISSIONS)

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from emulator.patches import intrinsic_failures
-
 # getCallerIdentity's Arn is not JSON: StringToJson fails inside the task's ResultSelector.
 PARSE_AND_CATCH = {
     "StartAt": "Parse",
@@ -19,6 +17,8 @@ PARSE_AND_CATCH = {
 
 
 def test_moto_still_fails_uncatchably(vanilla):
+    from emulator.patches import intrinsic_failures
+
     assert intrinsic_failures.REASON
     result = vanilla.run(vanilla.state_machine("parse", PARSE_AND_CATCH))
     assert (result["status"], result["error"]) == ("FAILED", "States.Runtime")

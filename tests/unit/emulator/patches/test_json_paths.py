@@ -7,19 +7,23 @@ from __future__ import annotations
 import json
 
 import pytest
-from moto.stepfunctions.parser.asl.component.common.path import result_path
-from moto.stepfunctions.parser.asl.utils import json_path
-
-from emulator.patches import json_paths
 
 
 def test_moto_still_compiles_a_path_at_every_use():
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    from emulator.patches import json_paths
+
     assert json_paths.REASON
     assert json_path.parse("$.a") is not json_path.parse("$.a")
     assert result_path.parse("$.a") is not result_path.parse("$.a")
 
 
 def test_a_path_is_compiled_once_and_selects_as_before(emulator):
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.utils import json_path
+
     assert json_path.parse("$.a.b") is json_path.parse("$.a.b")
     assert result_path.parse("$.r") is result_path.parse("$.r")
     assert json_path.extract_json("$.a.b", {"a": {"b": 1}}) == 1

@@ -12,10 +12,6 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
-
-from emulator import jsonata_evaluation
-from emulator.patches import jsonata_states
 
 JSONATA = "AWS Step Functions Developer Guide, 'Transforming data with JSONata in Step Functions'"
 VARIABLES = "AWS Step Functions Developer Guide, 'Passing data between states with variables'"
@@ -53,6 +49,8 @@ ASSIGN_THEN_USE = jsonata_machine(
 
 
 def test_moto_still_has_no_jsonata_evaluator(vanilla):
+    from emulator.patches import jsonata_states
+
     assert jsonata_states.REASON
     result = vanilla.run(vanilla.state_machine("jsonata", ASSIGN_THEN_USE), {"customer": "Ana", "title": "Dr"})
     assert (result["status"], result["error"]) == ("FAILED", "States.Runtime")
@@ -217,6 +215,8 @@ def test_jsonpath_fields_in_a_jsonata_state_are_an_invalid_definition(patched, u
 def test_moto_keeps_the_query_language_scopes_of_a_refused_definition():
     """moto's parser stacks QueryLanguage scopes on its class; a refused definition leaves
     its scope there. The patch gives each parse its own stack: this pins moto's behaviour."""
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+
     assert isinstance(vars(Preprocessor).get("_query_language_per_scope"), list)
 
 
@@ -356,6 +356,8 @@ def test_values_are_bound_not_pasted_into_the_expression():
     """moto's own evaluator pasted each value into the expression's text, unescaped: a string
     with a quote broke the expression. Bound values come back as they went in, JSON's null
     stays null and undefined is told apart from it."""
+    from emulator import jsonata_evaluation
+
     value = 'a "quoted" \\ string'
     assert jsonata_evaluation.evaluate("$v", {"v": value}) == value
     assert jsonata_evaluation.evaluate("$states.input", {"states": {"input": {"a": None}}}) == {"a": None}

@@ -4,24 +4,28 @@ key (AWS KMS API Reference, "CreateKey", "Sign", "Verify" and "GetPublicKey").""
 
 from __future__ import annotations
 
-from moto.kms.models import kms_backends
-from moto.kms.utils import RSAPrivateKey
-
-from emulator.patches import kms_keys
 from tests.unit.emulator.helpers import REGION
 
 
 def _held(account_id: str, key_id: str):
+    from moto.kms.models import kms_backends
+
     return kms_backends[account_id][REGION].keys[key_id]
 
 
 def test_moto_still_generates_an_rsa_key_for_a_symmetric_key(vanilla):
+    from moto.kms.utils import RSAPrivateKey
+
+    from emulator.patches import kms_keys
+
     assert kms_keys.REASON
     key_id = vanilla.client("kms").create_key()["KeyMetadata"]["KeyId"]
     assert isinstance(_held(vanilla.id, key_id).private_key, RSAPrivateKey)
 
 
 def test_a_symmetric_key_is_created_without_a_private_key_and_still_encrypts(patched):
+    from emulator.patches import kms_keys
+
     kms = patched.client("kms")
     key_id = kms.create_key()["KeyMetadata"]["KeyId"]
     held = _held(patched.id, key_id).private_key
@@ -33,6 +37,8 @@ def test_a_symmetric_key_is_created_without_a_private_key_and_still_encrypts(pat
 
 
 def test_an_asymmetric_key_signs_verifies_and_gives_its_public_key(patched):
+    from moto.kms.utils import RSAPrivateKey
+
     kms = patched.client("kms")
     key_id = kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
     signed = kms.sign(KeyId=key_id, Message=b"message", SigningAlgorithm="RSASSA_PSS_SHA_256")["Signature"]

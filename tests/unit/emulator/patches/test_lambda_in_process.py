@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 
-from emulator.patches import lambda_in_process
 from tests.unit.emulator.helpers import ACCOUNT, service_trust
 
 HANDLER = """
@@ -21,6 +20,8 @@ LAMBDA_TRUST = service_trust("lambda.amazonaws.com", ACCOUNT)
 
 
 def test_moto_without_docker_still_only_echoes(vanilla):
+    from emulator.patches import lambda_in_process
+
     assert lambda_in_process.REASON
     role = vanilla.role("fn-role", LAMBDA_TRUST)
     vanilla.python_function("fn", HANDLER, role, {"SETTING": "x"})

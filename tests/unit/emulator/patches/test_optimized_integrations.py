@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from emulator.patches import optimized_integrations
 from tests.unit.emulator.helpers import ACCOUNT, OTHER_ACCOUNT, REGION, Account
 
 CHILD = {"StartAt": "Answer", "States": {"Answer": {"Type": "Pass", "Parameters": {"doubled.$": "States.MathAdd($.n, $.n)"}, "End": True}}}
@@ -59,6 +58,8 @@ def _output(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_moto_still_passes_the_parameters_unconverted(vanilla):
+    from emulator.patches import optimized_integrations
+
     assert optimized_integrations.REASON
     child = vanilla.state_machine("child", CHILD)
     result = vanilla.run(vanilla.state_machine("parent", _parent(child)), {"n": 1})
@@ -170,6 +171,8 @@ def test_sync_needs_the_managed_rule_permissions(patched, unique):
     """Attack: the guide's "Synchronous" policy without its events:PutTargets, PutRule and
     DescribeRule on the managed rule StepFunctionsGetEventsForStepFunctionsExecutionRule: the
     .sync task fails with StepFunctions.AccessDeniedException."""
+    from emulator.patches import optimized_integrations
+
     child = patched.state_machine(f"{unique}-child", CHILD)
     role = patched.role(f"{unique}-role", permissions=_guide_policy(ACCOUNT, f"{unique}-child", sync=True, events=False))
     result = patched.run(patched.state_machine(unique, _parent(child, ".sync"), role_arn=role), {"n": 1})

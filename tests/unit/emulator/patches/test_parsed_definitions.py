@@ -8,11 +8,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from moto.stepfunctions.parser.asl.component.component import Component
-from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
-from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser, ASLParserException
 
-from emulator.patches import parsed_definitions
 from tests.unit.emulator.helpers import service_trust
 
 PASS_THROUGH = {"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "Parameters": {"seen.$": "$.value"}, "End": True}}}
@@ -29,12 +25,16 @@ def handle(event, context):
 
 
 def test_moto_still_parses_a_definition_anew_each_time():
+    from emulator.patches import parsed_definitions
+
     assert parsed_definitions.REASON
     text = json.dumps(PASS_THROUGH)
     assert parsed_definitions._parse(text)[0] is not parsed_definitions._parse(text)[0]
 
 
 def test_one_text_is_parsed_once_and_a_bad_one_fails_every_time(emulator):
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser, ASLParserException
+
     text = json.dumps(PASS_THROUGH)
     assert AmazonStateLanguageParser.parse(text)[0] is AmazonStateLanguageParser.parse(text)[0]
     assert AmazonStateLanguageParser.parse(text)[0] is not AmazonStateLanguageParser.parse(json.dumps({**PASS_THROUGH, "Comment": "x"}))[0]
@@ -79,6 +79,11 @@ def test_every_declaration_of_a_shared_program_has_its_heap_key_before_any_execu
     """moto draws a declaration's heap key (under which an execution keeps, for one, its
     retry count) on first use, without a lock: a program shared by executions gets them all
     when it is parsed."""
+    from moto.stepfunctions.parser.asl.component.component import Component
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+
+    from emulator.patches import parsed_definitions
+
     definition = json.dumps(
         {
             "StartAt": "Call",

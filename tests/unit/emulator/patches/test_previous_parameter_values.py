@@ -8,8 +8,6 @@ import json
 
 import pytest
 
-from emulator.patches import previous_parameter_values
-
 TEMPLATE = {
     "Parameters": {"Version": {"Type": "AWS::SSM::Parameter::Value<String>", "Default": "/cdk-bootstrap/hnb659fds/version"}},
     "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
@@ -35,6 +33,8 @@ def _update_with_previous_value(account, stack: str) -> dict:
 
 
 def test_moto_still_hands_on_the_resolved_value_and_fails(vanilla):
+    from emulator.patches import previous_parameter_values
+
     assert previous_parameter_values.REASON
     with pytest.raises(AttributeError, match="'NoneType' object has no attribute 'value'"):
         _update_with_previous_value(vanilla, "vanilla")

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.patches import runtime_causes
-
 # A Task whose ResultSelector reads a field the result lacks: it fails after its
 # TaskScheduled, TaskStarted and TaskSucceeded events, but was entered at event #2.
 RESULT_SELECTOR_MISS: dict[str, Any] = {
@@ -38,6 +36,8 @@ def _entered(history: list[dict[str, Any]], state: str) -> int:
 
 
 def test_moto_still_names_the_last_event_and_leaves_a_bare_repr(vanilla):
+    from emulator.patches import runtime_causes
+
     assert runtime_causes.REASON
     result = vanilla.run(vanilla.state_machine("selector", RESULT_SELECTOR_MISS))
     history = vanilla.client("stepfunctions").get_execution_history(executionArn=result["executionArn"])["events"]

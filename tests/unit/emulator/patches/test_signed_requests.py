@@ -12,8 +12,6 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from emulator.patches import signed_requests
-from local_pipeline.keep_up import served
 from tests.unit.emulator.helpers import ACCOUNT, OTHER_ACCOUNT, REGION
 
 VALUE = secrets.token_urlsafe(16)  # generated: a secret value is never written down
@@ -32,6 +30,8 @@ def _refused_with(call, *args, **kwargs) -> str:
 
 
 def test_moto_acts_on_a_made_up_key(vanilla):
+    from emulator.patches import signed_requests
+
     assert signed_requests.REASON
     vanilla.client("secretsmanager").create_secret(Name="s", SecretString=VALUE)
     assert _client("secretsmanager", MADE_UP_KEY, "x" * 40).get_secret_value(SecretId="s")["SecretString"] == VALUE  # the gap
@@ -119,6 +119,8 @@ def test_an_incomplete_authorization_header_is_refused(emulator):
 
 
 def test_the_server_refuses_web_pages_other_hosts_and_moto_api(emulator):
+    from local_pipeline.keep_up import served
+
     credentials = emulator.credentials(ACCOUNT)
     with served() as url:
         port = url.rsplit(":", 1)[1]

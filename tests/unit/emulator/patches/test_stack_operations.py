@@ -10,9 +10,7 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError
-from moto.cloudformation.models import cloudformation_backends
 
-from emulator.patches import stack_operations
 from tests.unit.emulator.helpers import REGION, service_trust
 
 TOPIC = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}, "Outputs": {"Arn": {"Value": {"Ref": "Topic"}}}}
@@ -50,6 +48,10 @@ def _stacks_named(account, name: str) -> list[str]:
 
 
 def test_moto_still_creates_an_update_change_set_of_a_stack_in_rollback_complete(vanilla):
+    from moto.cloudformation.models import cloudformation_backends
+
+    from emulator.patches import stack_operations
+
     assert stack_operations.REASON
     cloudformation = vanilla.client("cloudformation")
     cloudformation.create_stack(StackName="failed", TemplateBody=json.dumps(TOPIC))
@@ -138,6 +140,8 @@ def test_a_stack_awaiting_its_creation_takes_the_next_create_change_set(patched,
 
 
 def test_a_change_set_without_changes_is_created_failed(patched, unique):
+    from emulator.patches import stack_operations
+
     cloudformation = patched.client("cloudformation")
     parameters = [{"ParameterKey": "Name", "ParameterValue": unique}]
     cloudformation.create_stack(StackName=unique, TemplateBody=json.dumps(NAMED), Parameters=parameters)

@@ -5,13 +5,13 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from emulator.patches import sync_execution
-
 PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"ok": True}, "End": True}}}
 FAIL = {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Nope", "Cause": "because"}}}
 
 
 def test_moto_still_has_no_start_sync_execution(vanilla):
+    from emulator.patches import sync_execution
+
     assert sync_execution.REASON
     arn = vanilla.state_machine("express", PASS, kind="EXPRESS")
     with pytest.raises(ClientError, match="404"):

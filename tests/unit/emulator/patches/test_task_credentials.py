@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 
-from emulator.patches import task_credentials
 from tests.unit.emulator.helpers import ACCOUNT, OTHER_ACCOUNT
 
 WHO_AM_I = {
@@ -12,6 +11,8 @@ WHO_AM_I = {
 
 
 def test_moto_still_runs_every_task_as_its_default_account(vanilla):
+    from emulator.patches import task_credentials
+
     assert task_credentials.REASON
     result = vanilla.run(vanilla.state_machine("who", WHO_AM_I))
     assert json.loads(result["output"])["Account"] == "123456789012"

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import json
 
-from moto.cloudformation.models import Stack
-
-from emulator.patches import template_parsing
 from project.assembly import read_stacks
 
 YAML_TEMPLATE = """
@@ -21,6 +18,8 @@ Resources:
 
 
 def test_moto_still_reads_json_with_its_yaml_loader_to_the_same_document(synthesized_app):
+    from emulator.patches import template_parsing
+
     assert template_parsing.REASON
     for stack in read_stacks(synthesized_app.outdir):
         text = stack.template_file.read_text()
@@ -28,6 +27,10 @@ def test_moto_still_reads_json_with_its_yaml_loader_to_the_same_document(synthes
 
 
 def test_yaml_templates_go_to_motos_reader_unchanged():
+    from moto.cloudformation.models import Stack
+
+    from emulator.patches import template_parsing
+
     with template_parsing.patch():
         parsed = Stack.parse_template(YAML_TEMPLATE)
     assert parsed == template_parsing._stack_parse(YAML_TEMPLATE)

@@ -9,8 +9,6 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from emulator.patches import template_urls
-
 TEMPLATE = json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}})
 
 
@@ -22,6 +20,8 @@ def _published(account, bucket: str) -> str:
 
 
 def test_moto_still_reads_a_loopback_url_as_a_bucket_named_127(vanilla):
+    from emulator.patches import template_urls
+
     assert template_urls.REASON
     url = _published(vanilla, "templates-vanilla")
     with pytest.raises(ClientError, match="bucket does not exist"):

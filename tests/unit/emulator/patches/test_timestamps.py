@@ -3,12 +3,12 @@ from __future__ import annotations
 import json
 import re
 
-from moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations.is_operator import IsTimestamp
-
-from emulator.patches import timestamps
-
 
 def test_moto_still_reads_only_whole_second_zulu_timestamps():
+    from moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations.is_operator import IsTimestamp
+
+    from emulator.patches import timestamps
+
     assert timestamps.REASON
     assert IsTimestamp.string_to_timestamp("2026-11-28T12:00:00Z") is not None
     assert IsTimestamp.string_to_timestamp("2026-11-28T12:00:00.123Z") is None

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from lambda_src.cache_secret import handler
 
@@ -27,6 +26,8 @@ def lambda_context() -> FakeLambdaContext:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    from moto import mock_aws
+
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(name, "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from emulator import Emulator
-from local_pipeline.deployment import bootstrap_accounts
-from local_pipeline.executor.deployed import DeployedPipeline, deployed_pipeline
 from project.assembly import StackArtifact, read_stacks
+
+if TYPE_CHECKING:
+    from emulator import Emulator
+    from local_pipeline.executor.deployed import DeployedPipeline
 
 
 def action(
@@ -44,6 +45,9 @@ class DeployedConfiguredPipeline:
 def deploy_the_pipeline(emulator: Emulator, assembly: Path) -> DeployedConfiguredPipeline:
     """Every account of ``assembly`` bootstrapped, and its pipeline stack deployed once, as
     `cdk deploy SecretCachePipeline` does it by hand; the deployed pipeline read back."""
+    from local_pipeline.deployment import bootstrap_accounts
+    from local_pipeline.executor.deployed import deployed_pipeline
+
     stacks = read_stacks(assembly)
     (pipeline_stack,) = [s for s in stacks if not s.stage]
     tooling = bootstrap_accounts(emulator, stacks)

@@ -12,17 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from emulator import Emulator
-from local_pipeline.deployment import bootstrap_accounts
 from local_pipeline.executor.approval_action import Decision
-from local_pipeline.executor.artifact_store import unzipped, zipped
-from local_pipeline.executor.asset_action import AssetPublishingAction
-from local_pipeline.executor.deployed import deployed_pipeline
 from local_pipeline.executor.engine import ActionOutcome
 from local_pipeline.executor.local_source import with_local_source
-from local_pipeline.executor.runner import PipelineRunner
-from local_pipeline.executor.self_mutation_action import SelfMutationAction
-from local_pipeline.in_process import InProcessIntegrationTest, module_steps
 from project.assembly import read_stacks
 from tests.unit.local_pipeline.executor.helpers import SynthOf
 
@@ -30,6 +22,14 @@ from tests.unit.local_pipeline.executor.helpers import SynthOf
 def _run(assembly: Path, tmp_path: Path, deny: dict | None = None):
     """The pipeline run on ``assembly`` with `make local`'s stand-ins; ``deny``, if given, an
     inline policy put on the deploy role of the account that is not the tooling one."""
+    from emulator import Emulator
+    from local_pipeline.deployment import bootstrap_accounts
+    from local_pipeline.executor.asset_action import AssetPublishingAction
+    from local_pipeline.executor.deployed import deployed_pipeline
+    from local_pipeline.executor.runner import PipelineRunner
+    from local_pipeline.executor.self_mutation_action import SelfMutationAction
+    from local_pipeline.in_process import InProcessIntegrationTest, module_steps
+
     stacks = read_stacks(assembly)
     (pipeline_stack,) = [s for s in stacks if not s.stage]
     with Emulator() as emulator:
@@ -88,6 +88,8 @@ def test_a_deploy_role_that_cannot_read_the_artifacts_fails_its_stage_naming_wha
 
 
 def test_an_artifact_keeps_its_files_and_no_link_out_of_its_folder(tmp_path):
+    from local_pipeline.executor.artifact_store import unzipped, zipped
+
     folder = tmp_path / "out"
     (folder / "sub").mkdir(parents=True)
     (folder / "sub" / "a.txt").write_text("a")

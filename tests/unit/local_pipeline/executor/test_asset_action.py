@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from emulator import Emulator
-from emulator.identity import assume_role_as_service
-from local_pipeline.executor.asset_action import AssetPublishingAction
 from local_pipeline.executor.definition import read_pipeline
 from local_pipeline.executor.engine import ActionContext, ActionOutcome, PipelineRun, RunRecord
 from tests.unit.local_pipeline.executor.helpers import action, deploy_the_pipeline
 
+if TYPE_CHECKING:
+    from emulator import Emulator
+
 
 def _publish(emulator: Emulator, configured_app, assembly: Path, tmp_path: Path):
     """Deploy the configured pipeline, then run its FileAssets action on ``assembly``."""
+    from emulator.identity import assume_role_as_service
+    from local_pipeline.executor.asset_action import AssetPublishingAction
+
     setup = deploy_the_pipeline(emulator, configured_app.outdir)
     pipeline_stack, tooling, deployed = setup.pipeline_stack, setup.tooling, setup.deployed
     (assets,) = [a for a in deployed.pipeline.actions() if a.stage == "Assets"]
@@ -51,6 +55,8 @@ def _publish(emulator: Emulator, configured_app, assembly: Path, tmp_path: Path)
 
 
 def test_the_assets_the_buildspec_names_are_published_through_their_roles(configured_app, tmp_path: Path):
+    from emulator import Emulator
+
     with Emulator() as emulator:
         setup, record = _publish(emulator, configured_app, configured_app.outdir, tmp_path)
         assert record.status == "Succeeded", record.reason
@@ -67,6 +73,8 @@ def test_a_destination_the_buildspec_names_and_the_assembly_lacks_is_named(confi
     into another account, so its destination, which the buildspec still names, is
     missing and named. (Counting said 2 of 2 here, and failed two environments in one
     account and region, which share one destination: `git push local` found it.)"""
+    from emulator import Emulator
+
     assembly = Path(shutil.copytree(configured_app.outdir, tmp_path / "cdk.out"))
     (manifest,) = (assembly / "assembly-SecretCachePipeline-TrustingResources-prod").glob("*.assets.json")
     manifest.write_text(manifest.read_text().replace("444444444444", "222222222222"))

@@ -11,21 +11,20 @@ import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from emulator import Emulator
-from emulator.identity import Credentials, assume_role_as, principal_for_access_key
-from local_pipeline.deployment import bootstrap_accounts
-from local_pipeline.executor import cloudformation_action
-from local_pipeline.executor.cloudformation_action import CloudFormationAction
 from local_pipeline.executor.definition import Action, ActionType, read_pipeline
 from local_pipeline.executor.engine import ActionContext, ActionOutcome, PipelineRun, RunRecord
 from project.assembly import read_stacks
 from project.deployment_order import TRUSTED_RESOURCES
 from tests.unit.local_pipeline.executor.helpers import action
+
+if TYPE_CHECKING:
+    from emulator import Emulator
+    from emulator.identity import Credentials
 
 
 def _pipeline(stack, template_path: str) -> dict:
@@ -57,6 +56,11 @@ def test_change_sets_create_then_update_through_the_actions_role(synthesized_app
     """CodePipeline user guide, "AWS CloudFormation deploy action reference": CHANGE_SET_REPLACE
     then CHANGE_SET_EXECUTE, as CDK Pipelines' Prepare and Deploy, through the deploy role;
     "Output variables": CHANGE_SET_EXECUTE's stack outputs under the action's namespace."""
+    from emulator import Emulator
+    from emulator.identity import assume_role_as, principal_for_access_key
+    from local_pipeline.deployment import bootstrap_accounts
+    from local_pipeline.executor.cloudformation_action import CloudFormationAction
+
     stacks = read_stacks(synthesized_app.outdir)
     (stack,) = [s for s in stacks if s.stage == TRUSTED_RESOURCES.id("dev")]
     assembly = tmp_path / "assembly"
@@ -148,6 +152,8 @@ class Accounts:
     """The emulated target account, its roles, and actions run in it."""
 
     def __init__(self, emulator: Emulator) -> None:
+        from emulator.identity import principal_for_access_key
+
         self.emulator = emulator
         iam = emulator.client("iam", ACCOUNT, REGION)
         roles = {
@@ -178,6 +184,9 @@ class Accounts:
         """Run the action once: ``files`` (name -> JSON document or text) make its input artifact
         ``Source``; ``output`` gives it the output artifact ``Out``. Returns the outcome and the
         output artifact's folder."""
+        from emulator.identity import assume_role_as
+        from local_pipeline.executor.cloudformation_action import CloudFormationAction
+
         source = tmp_path / "Source"
         for name, content in (files or {}).items():
             (source / name).parent.mkdir(parents=True, exist_ok=True)
@@ -249,6 +258,8 @@ def deploy(mode: str, stack: str, role_arn: str, **extra: str) -> dict[str, str]
 
 @pytest.fixture(scope="module")
 def accounts() -> Iterator[Accounts]:
+    from emulator import Emulator
+
     with Emulator() as emulator:
         yield Accounts(emulator)
 
@@ -328,6 +339,10 @@ def test_change_set_replace_waits_for_its_change_set(monkeypatch, tmp_path, stat
     """CloudFormation API reference, DescribeChangeSet: Status "such as CREATE_IN_PROGRESS,
     CREATE_COMPLETE, or FAILED"; CHANGE_SET_REPLACE waits until it is created or failed (for
     at most the action's timeout), and a FAILED one fails the action with its StatusReason."""
+    from emulator.identity import Credentials
+    from local_pipeline.executor import cloudformation_action
+    from local_pipeline.executor.cloudformation_action import CloudFormationAction
+
     scripted = _ScriptedCloudFormation(*statuses)
     monkeypatch.setattr(cloudformation_action.clients, "client", lambda *args, **kwargs: scripted)
     (tmp_path / "Source").mkdir()

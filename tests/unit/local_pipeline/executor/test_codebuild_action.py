@@ -11,22 +11,17 @@ import re
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from emulator import Emulator
-from emulator.identity import Credentials, assume_role_as_service
-from local_pipeline.executor.codebuild_action import (
-    CodeBuildAction,
-    EnvironmentVariable,
-    Project,
-    declared_variables,
-    keep_reports,
-    project_variables,
-)
 from local_pipeline.executor.definition import read_pipeline
 from local_pipeline.executor.engine import ActionContext, ActionOutcome, PipelineRun, RunRecord
 from tests.unit.local_pipeline.executor.helpers import action
+
+if TYPE_CHECKING:
+    from emulator import Emulator
+    from local_pipeline.executor.codebuild_action import CodeBuildAction
 
 BUILDSPEC = {
     "version": "0.2",
@@ -63,6 +58,9 @@ def _pipeline() -> dict:
 
 
 def test_a_build_runs_its_buildspec_and_hands_on_what_it_made(tmp_path: Path):
+    from emulator.identity import Credentials
+    from local_pipeline.executor.codebuild_action import CodeBuildAction, Project
+
     seen: list[tuple[str, str, str]] = []
 
     def fetch(context: ActionContext) -> ActionOutcome:
@@ -101,6 +99,9 @@ def test_a_build_runs_its_buildspec_and_hands_on_what_it_made(tmp_path: Path):
 
 def _build_action(buildspec: dict | str, tmp_path: Path) -> CodeBuildAction:
     """A CodeBuild action whose every project runs ``buildspec`` (inline, or a file of the source)."""
+    from emulator.identity import Credentials
+    from local_pipeline.executor.codebuild_action import CodeBuildAction, Project
+
     return CodeBuildAction(
         projects=lambda name: Project(name, buildspec, "arn:aws:iam::222222222222:role/build"),
         credentials=lambda role: Credentials("AKID", "secret"),
@@ -277,6 +278,8 @@ def test_links_inside_the_build_are_copied_or_with_enable_symlinks_kept_as_links
 
 def test_keep_reports_checks_again_as_it_copies(tmp_path: Path):
     """A report file swapped for a link to a host file after it was collected is not copied."""
+    from local_pipeline.executor.codebuild_action import keep_reports
+
     host = _host_file(tmp_path)
     build = tmp_path / "build"
     build.mkdir()
@@ -510,6 +513,8 @@ ALL_VALUES = (DB_PASSWORD, API_TOKEN, HOST_NAME, PLAIN_SECRET)
 
 @pytest.fixture(scope="module")
 def emulated() -> Iterator[Emulator]:
+    from emulator import Emulator
+
     with Emulator() as emulator:
         ssm, secrets = emulator.client("ssm", ACCOUNT, REGION), emulator.client("secretsmanager", ACCOUNT, REGION)
         ssm.put_parameter(Name="/app/api-token", Value=API_TOKEN, Type="SecureString")
@@ -573,6 +578,9 @@ def _stored_run(
 ) -> PipelineRun:
     """One CodeBuild action whose project has a PARAMETER_STORE variable (API_TOKEN) unless
     the action names it, as ``action_type``, itself."""
+    from emulator.identity import assume_role_as_service
+    from local_pipeline.executor.codebuild_action import CodeBuildAction, EnvironmentVariable, Project
+
     codebuild = CodeBuildAction(
         projects=lambda name: Project(
             name, buildspec, role, stored_variables=(EnvironmentVariable("API_TOKEN", "/app/api-token", "PARAMETER_STORE"),)
@@ -682,6 +690,8 @@ def test_a_json_key_the_secret_does_not_hold_fails_without_showing_the_secret(em
 
 def test_a_project_s_variables_split_by_type_as_cloudformation_holds_them():
     """AWS::CodeBuild::Project EnvironmentVariable: Name, Value, Type (PLAINTEXT when left out)."""
+    from local_pipeline.executor.codebuild_action import EnvironmentVariable, declared_variables, project_variables
+
     plain, stored = project_variables(
         [
             {"Name": "A", "Value": "1"},

@@ -8,11 +8,12 @@ from __future__ import annotations
 import pytest
 
 from local_pipeline.executor.definition import DefinitionError, Pipeline, read_pipeline, resolve_variables
-from local_pipeline.executor.deployed import PIPELINE_TYPE
 from tests.unit.local_pipeline.executor.helpers import action
 
 
 def test_stages_and_run_orders_of_the_synthesized_pipeline(configured_app):
+    from local_pipeline.executor.deployed import PIPELINE_TYPE
+
     (properties,) = [
         r["Properties"] for r in configured_app.templates["SecretCachePipeline"]["Resources"].values() if r["Type"] == PIPELINE_TYPE
     ]

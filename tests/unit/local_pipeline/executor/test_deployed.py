@@ -3,11 +3,12 @@ emulated tooling account (the configured synth: without a source the stack refus
 
 from __future__ import annotations
 
-from emulator import Emulator
 from tests.unit.local_pipeline.executor.helpers import deploy_the_pipeline
 
 
 def test_the_deployed_definition_names_real_projects_and_roles(configured_app):
+    from emulator import Emulator
+
     with Emulator() as emulator:
         setup = deploy_the_pipeline(emulator, configured_app.outdir)
     tooling, deployed = setup.tooling, setup.deployed
@@ -41,6 +42,7 @@ def test_a_project_a_self_mutation_added_is_found(configured_app, tmp_path):
     import shutil
     from pathlib import Path
 
+    from emulator import Emulator
     from local_pipeline.executor.deployed import deployed_pipeline
     from project.assembly import read_stacks
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-from emulator import DeployError, Emulator
-from local_pipeline.deployment import bootstrap_accounts
 from local_pipeline.executor.local_source import LOCAL_REPOSITORY, local_connection, local_source_in_assembly, with_local_source
 from project.assembly import read_stacks
 from project.deployment_order import SOURCE_RULE, UNSET_CONNECTION, UNSET_REPOSITORY
@@ -17,6 +15,9 @@ def _pipeline_stack(app):
 
 
 def test_without_a_source_the_pipeline_is_refused_as_synthesized_and_deploys_with_the_stand_in(synthesized_app, tmp_path):
+    from emulator import DeployError, Emulator
+    from local_pipeline.deployment import bootstrap_accounts
+
     stack = _pipeline_stack(synthesized_app)
     synthesized = stack.template_file.read_text()
     standing_in, note = with_local_source(stack, tmp_path)

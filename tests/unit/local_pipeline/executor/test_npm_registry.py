@@ -13,11 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from emulator.identity import Credentials
-from local_pipeline.executor.codebuild_action import CodeBuildAction, Project
 from local_pipeline.executor.definition import read_pipeline
 from local_pipeline.executor.engine import PipelineRun, RunRecord
-from local_pipeline.executor.npm_registry import NpmRegistry, pinned_packages
 from project.paths import PROJECT_ROOT
 from tests.unit.local_pipeline.executor.helpers import action
 
@@ -26,6 +23,8 @@ PIN = json.loads((PROJECT_ROOT / "package-lock.json").read_text())["packages"]["
 
 @pytest.fixture(scope="module")
 def registry():
+    from local_pipeline.executor.npm_registry import NpmRegistry, pinned_packages
+
     # No registry behind it: nothing but the pins can be served, and nothing reaches out.
     served = NpmRegistry(pinned_packages(PROJECT_ROOT, ["cdk-assets"])).start()
     yield served
@@ -79,6 +78,9 @@ def _global_npm() -> list[str]:
 
 
 def test_a_builds_npm_install_g_goes_to_its_own_prefix_from_the_pins(registry, tmp_path: Path):
+    from emulator.identity import Credentials
+    from local_pipeline.executor.codebuild_action import CodeBuildAction, Project
+
     before = _global_npm()
     spec = {
         "version": "0.2",

@@ -5,16 +5,19 @@ push path runs every buildspec), and the restart after a self-mutation."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from local_pipeline.executor.asset_action import AssetPublishingAction, is_asset_publishing
-from local_pipeline.executor.codebuild_action import Project
-from local_pipeline.executor.self_mutation_action import is_self_mutation
 from tests.unit.local_pipeline.executor.helpers import SynthOf, restarts_in
+
+if TYPE_CHECKING:
+    from local_pipeline.executor.codebuild_action import Project
 
 
 def _projects(configured_app) -> dict[str, Project]:
+    from local_pipeline.executor.codebuild_action import Project
+
     template = configured_app.templates["SecretCachePipeline"]["Resources"]
     return {
         logical_id: Project(logical_id, resource["Properties"]["Source"]["BuildSpec"], "role")
@@ -24,6 +27,9 @@ def _projects(configured_app) -> dict[str, Project]:
 
 
 def test_make_local_stands_in_for_self_mutation_and_assets_only(configured_app):
+    from local_pipeline.executor.asset_action import is_asset_publishing
+    from local_pipeline.executor.self_mutation_action import is_self_mutation
+
     projects = _projects(configured_app)
     mutation = [name for name, project in projects.items() if is_self_mutation(project, "SecretCachePipeline")]
     assets = [name for name, project in projects.items() if is_asset_publishing(project)]
@@ -92,6 +98,7 @@ def test_a_commit_that_adds_an_action_cancels_the_run_and_restarts_the_new_pipel
 
     from emulator import Emulator
     from local_pipeline.executor.approval_action import Decision
+    from local_pipeline.executor.asset_action import AssetPublishingAction
     from local_pipeline.executor.engine import ActionOutcome
     from local_pipeline.executor.runner import PipelineRunner
     from local_pipeline.executor.self_mutation_action import SelfMutationAction
@@ -195,6 +202,7 @@ def test_make_locals_stand_ins_leave_the_accounts_as_the_real_cdk_cli_and_cdk_as
 
     from emulator import Emulator
     from local_pipeline.executor.approval_action import Decision
+    from local_pipeline.executor.asset_action import AssetPublishingAction
     from local_pipeline.executor.engine import ActionOutcome
     from local_pipeline.executor.local_source import with_local_source
     from local_pipeline.executor.npm_registry import RegistryOnUse

@@ -9,17 +9,18 @@ import json
 import shutil
 from pathlib import Path
 
-from emulator import Emulator
-from emulator.identity import assume_role_as_service
 from local_pipeline.executor.definition import read_pipeline
-from local_pipeline.executor.deployed import deployed_pipeline
 from local_pipeline.executor.engine import ActionContext, ActionOutcome, PipelineRun, RunRecord
-from local_pipeline.executor.runner import UpdatesThePipeline
-from local_pipeline.executor.self_mutation_action import SelfMutationAction
 from tests.unit.local_pipeline.executor.helpers import action, deploy_the_pipeline
 
 
 def test_an_unchanged_pipeline_goes_on_and_an_updated_one_cancels_the_run(configured_app, tmp_path: Path):
+    from emulator import Emulator
+    from emulator.identity import assume_role_as_service
+    from local_pipeline.executor.deployed import deployed_pipeline
+    from local_pipeline.executor.runner import UpdatesThePipeline
+    from local_pipeline.executor.self_mutation_action import SelfMutationAction
+
     assembly = Path(shutil.copytree(configured_app.outdir, tmp_path / "cdk.out"))
     with Emulator() as emulator:
         setup = deploy_the_pipeline(emulator, assembly)

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from project.deployment_order import TRUSTING_RESOURCES
-from stacks.constructs.function_bundle import BundlingError, copy_distribution, runtime_distributions
 
 
 @pytest.fixture(scope="module")
@@ -55,14 +54,20 @@ def test_powertools_imports_from_the_zip_alone(function_asset):
 
 
 def test_what_powertools_requires_is_found_without_its_extras():
+    from stacks.constructs.function_bundle import runtime_distributions
+
     assert sorted(runtime_distributions("aws-lambda-powertools")) == ["aws_lambda_powertools", "jmespath", "typing_extensions"]
 
 
 def test_a_package_that_is_not_installed_is_named():
+    from stacks.constructs.function_bundle import BundlingError, runtime_distributions
+
     with pytest.raises(BundlingError, match="'no-such-package-here', which is not installed"):
         runtime_distributions("no-such-package-here")
 
 
 def test_a_compiled_package_is_refused_by_name(tmp_path):
+    from stacks.constructs.function_bundle import BundlingError, copy_distribution
+
     with pytest.raises(BundlingError, match=r"'pydantic_core' is not pure Python \(.*\.so\)"):
         copy_distribution("pydantic_core", tmp_path)
