@@ -124,17 +124,25 @@ def test_cfn_lint_reads_back_what_it_found_for_the_same_bytes_anywhere_and_asks_
 
 
 def test_an_entry_that_cannot_be_read_is_a_miss_and_is_written_again(tmp_path):
+    """Three templates (three keys) linted and stored; each entry then broken its own way:
+    all three are linted again, in one run, and stored again."""
     cfn_lint, seen = _recording_cfn_lint(tmp_path)
-    cache, template = tmp_path / "cache", tmp_path / "a.template.json"
-    template.write_text(json.dumps(TEMPLATE))
-    lint([(template, "us-east-1")], tmp_path / "reports", cfn_lint=cfn_lint, cache_folder=cache)
-    (entry,) = cache.glob("*.cfn-lint.json")
-    for broken in ("{not json", json.dumps({"a": "dict"}), json.dumps([["too", "short"]])):
+    cache = tmp_path / "cache"
+    templates = []
+    for index in range(3):
+        template = tmp_path / f"t{index}.template.json"
+        template.write_text(json.dumps(TEMPLATE, indent=index))  # other bytes, another key
+        templates.append((template, "us-east-1"))
+    lint(templates, tmp_path / "reports", cfn_lint=cfn_lint, cache_folder=cache)
+    entries = sorted(cache.glob("*.cfn-lint.json"))
+    assert len(entries) == 3
+    for entry, broken in zip(entries, ("{not json", json.dumps({"a": "dict"}), json.dumps([["too", "short"]])), strict=True):
         entry.write_text(broken)
-        findings = lint([(template, "us-east-1")], tmp_path / "reports", cfn_lint=cfn_lint, cache_folder=cache)
-        assert [finding.rule_id for finding in findings if finding.is_error] == ["E3002"]
-    assert len(seen.read_text().split()) == 4, "linted again each time"
-    assert json.loads(entry.read_text())[0][0] == "E3002", "and stored again"
+    findings = lint(templates, tmp_path / "reports", cfn_lint=cfn_lint, cache_folder=cache)
+    assert sorted(finding.template.name for finding in findings if finding.rule_id == "E3002") == [t.name for t, _ in templates]
+    first, second = seen.read_text().splitlines()
+    assert first.split() == second.split() == [str(template.resolve()) for template, _ in templates], "each linted again"
+    assert all(json.loads(entry.read_text())[0][0] == "E3002" for entry in entries), "and stored again"
 
 
 def test_the_folder_is_ignored_by_git_and_can_be_moved_or_turned_off(monkeypatch, tmp_path):
