@@ -64,7 +64,7 @@ audit: install $(if $(filter cdk.out,$(ASSEMBLY)),cdk.out/manifest.json) ## chec
 test: install ## every test: unit, policy checks, the audit gate, the emulator, the local run, integration on emulated accounts (no AWS, no network)
 	$(PY) -m pytest -n auto --dist loadfile
 
-bench: install ## time make local, make test, consumer executions (25 and 150 at once) and pushes against a bare synth
+bench: install ## time make test and make local cold and warm, consumer executions (25 and 150 at once) and pushes, against a bare synth (BENCH_REPEAT=3; 30-40 min)
 	$(PY) -m local_pipeline.bench
 
 up: install ## start the emulated accounts in the background (PORT=5123); their state lasts until `make down`
