@@ -157,10 +157,13 @@ def test_a_missing_stack_file_is_named(tmp_path):
         CHANGE.toggle(tmp_path)
 
 
-def test_the_committed_stack_file_holds_the_text_the_bench_changes():
+def test_the_stack_file_holds_the_text_the_bench_changes():
     """If this fails, the stack was edited: STACK_FILE_CHANGE must follow it (a text that
-    is in a template and in no test's expectation)."""
-    assert (PROJECT_ROOT / STACK_FILE_CHANGE.path).read_text().count(f'"{STACK_FILE_CHANGE.original}"') == 1
+    is in a template and in no test's expectation). The bench's warm `make test` runs this
+    with the change made: either text, exactly once."""
+    text = (PROJECT_ROOT / STACK_FILE_CHANGE.path).read_text()
+    counts = [text.count(f'"{STACK_FILE_CHANGE.original}"'), text.count(f'"{STACK_FILE_CHANGE.changed}"')]
+    assert sorted(counts) == [0, 1], counts
 
 
 def _git(repository: Path, *args: str) -> str:
