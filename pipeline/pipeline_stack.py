@@ -38,6 +38,7 @@ from project.deployment_order import (
     TRUSTING_RESOURCES,
     UNSET_CONNECTION,
     UNSET_REPOSITORY,
+    UNSET_SOURCE_ACTION,
     integration_test_id,
 )
 from project.paths import PACKAGE_JSON
@@ -81,6 +82,9 @@ class PipelineStack(Stack):
             config.branch,
             connection_arn=config.connection_arn or UNSET_CONNECTION,
             trigger_on_push=False,  # the V2 trigger below filters on the branch
+            # CDK Pipelines names the action after the repository ("owner_name"); without one
+            # it would be the placeholder's "unset_unset" in every local run's lines and pages.
+            action_name=None if config.repository else UNSET_SOURCE_ACTION,
         )
         self.pipeline = pipelines.CodePipeline(
             self,

@@ -20,10 +20,14 @@ Side = Literal["trusted", "trusting"]
 PIPELINE_NAME = "SecretCachePipeline"
 # While cdk.json names no source, the pipeline reads these placeholders, and its stack holds
 # a rule that refuses any deployment. `make local`, whose source is the working tree, puts
-# a local repository and connection in their place and deploys the pipeline without it.
-UNSET_REPOSITORY = "unset/unset"
+# a local connection in place of this one and deploys the pipeline without the rule. The
+# placeholder repository is named for what stands in for it here, the local repository: its
+# name shows in the source artifact's name, which every build's input folder carries.
+UNSET_REPOSITORY = "local/repository"
 UNSET_CONNECTION = "arn:aws:codeconnections:us-east-1:000000000000:connection/unset"
 SOURCE_RULE = "SourceConfigured"
+# The Source action of such a pipeline is named for what stands in for the repository here.
+UNSET_SOURCE_ACTION = "local"
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,10 @@ ones, and its stack holds a rule (``SOURCE_RULE``) that makes CloudFormation ref
 deployment: on AWS a pipeline without a repository must not exist. On this machine the
 source is local (the working tree for `make local`, the remote ``local`` for
 `git push local`), so wherever the emulated accounts get the pipeline stack (`make
-local`, `make remote`, self-mutation) it is deployed with a local repository and a
-connection in the tooling account in place of the placeholders, without that rule,
-and the step's summary says so. The synthesized assembly itself is not changed.
+local`, `make remote`, self-mutation) it is deployed with a connection in the tooling
+account in place of the placeholder one, and without that rule; the placeholder repository
+is already named for the local one (``local/repository``). The step's summary says so. The
+synthesized assembly itself is not changed.
 """
 
 from __future__ import annotations
@@ -18,9 +19,7 @@ import shutil
 from pathlib import Path
 
 from project.assembly import AssemblyError, StackArtifact, read_stacks
-from project.deployment_order import SOURCE_RULE, UNSET_CONNECTION, UNSET_REPOSITORY
-
-LOCAL_REPOSITORY = "local/repository"
+from project.deployment_order import SOURCE_RULE, UNSET_CONNECTION
 
 
 def local_connection(stack: StackArtifact) -> str:
@@ -37,7 +36,7 @@ def with_local_source(stack: StackArtifact, scratch: Path) -> tuple[StackArtifac
     del template["Rules"][SOURCE_RULE]
     if not template["Rules"]:
         del template["Rules"]
-    text = json.dumps(template).replace(UNSET_CONNECTION, local_connection(stack)).replace(UNSET_REPOSITORY, LOCAL_REPOSITORY)
+    text = json.dumps(template).replace(UNSET_CONNECTION, local_connection(stack))
     scratch.mkdir(parents=True, exist_ok=True)
     template_file = scratch / stack.template_file.name
     template_file.write_text(text)

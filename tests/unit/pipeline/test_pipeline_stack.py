@@ -55,7 +55,7 @@ def test_actions_in_order_audit_first_approvals_between_stages_test_last(default
     only then executed (Deploy): what is approved is that change set (CDK Pipelines,
     StackSteps.changeSet)."""
     assert _actions(default_pipeline) == [
-        ("Source", "unset_unset", "CodeStarSourceConnection"),
+        ("Source", "local", "CodeStarSourceConnection"),  # no repository yet: named for what stands in
         ("Build", "Synth", "CodeBuild"),  # tests, synth, audit: nothing deploys unless they pass
         ("UpdatePipeline", "SelfMutate", "CodeBuild"),
         ("Assets", "FileAssets", "CodeBuild"),
@@ -116,6 +116,16 @@ def test_a_push_to_the_branch_triggers_the_v2_pipeline(default_pipeline, configu
     (source,) = _pipeline(configured_pipeline)["Stages"][0]["Actions"]
     assert source["Configuration"]["FullRepositoryId"] == CONFIGURED_SOURCE["repository"]
     assert source["Configuration"]["DetectChanges"] is False  # the trigger does it, filtered
+
+
+def test_the_source_action_is_named_after_the_configured_repository_and_local_without_one(default_pipeline, configured_pipeline):
+    """On AWS the action keeps CDK Pipelines' name, the repository's ("owner_name"); without a
+    repository it is "local", not the placeholder's "unset_unset"."""
+    (configured,) = _pipeline(configured_pipeline)["Stages"][0]["Actions"]
+    assert configured["Name"] == CONFIGURED_SOURCE["repository"].replace("/", "_")
+    (unconfigured,) = _pipeline(default_pipeline)["Stages"][0]["Actions"]
+    assert unconfigured["Name"] == "local"
+    assert "unset_unset" not in json.dumps(default_pipeline)
 
 
 def test_reports_are_published_from_the_build_specs(default_pipeline):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from local_pipeline.executor.local_source import LOCAL_REPOSITORY, local_connection, local_source_in_assembly, with_local_source
+from local_pipeline.executor.local_source import local_connection, local_source_in_assembly, with_local_source
 from project.assembly import read_stacks
 from project.deployment_order import SOURCE_RULE, UNSET_CONNECTION, UNSET_REPOSITORY
 
@@ -26,8 +26,8 @@ def test_without_a_source_the_pipeline_is_refused_as_synthesized_and_deploys_wit
     template = standing_in.template()
     assert SOURCE_RULE not in template.get("Rules", {})
     text = json.dumps(template)
-    assert UNSET_CONNECTION not in text and UNSET_REPOSITORY not in text
-    assert local_connection(stack) in text and LOCAL_REPOSITORY in text
+    assert UNSET_CONNECTION not in text and local_connection(stack) in text
+    assert UNSET_REPOSITORY == "local/repository" and UNSET_REPOSITORY in text  # the placeholder is named for the stand-in
     with Emulator() as emulator:
         tooling = bootstrap_accounts(emulator, read_stacks(synthesized_app.outdir))
         try:
@@ -61,7 +61,7 @@ def test_a_builds_copy_of_the_assembly_gets_the_stand_in_and_says_so(synthesized
     note = local_source_in_assembly(copy, "SecretCachePipeline")
     assert note.startswith("cdk.json names no source") and "the build's copy of the assembly" in note
     (stack,) = [s for s in read_stacks(copy) if not s.stage]
-    assert SOURCE_RULE not in stack.template().get("Rules", {}) and LOCAL_REPOSITORY in stack.template_file.read_text()
+    assert SOURCE_RULE not in stack.template().get("Rules", {}) and local_connection(stack) in stack.template_file.read_text()
     assert not (copy / ".local-source").exists()
     configured = shutil.copytree(configured_app.outdir, tmp_path / "configured")
     assert local_source_in_assembly(configured, "SecretCachePipeline") == ""
