@@ -36,7 +36,8 @@ from project.assembly import FileAsset, StackArtifact
 MOTO_CONFIG: DefaultConfig = {
     "stepfunctions": {"execute_state_machine": True},
     "lambda": {"use_docker": False},
-    # Identity policies are not enforced (see README): least privilege is checked statically.
+    # moto's own identity-policy enforcement stays off: the identity_policies patch evaluates
+    # them as IAM does (docs/emulator.md).
     "iam": {"load_aws_managed_policies": False},
 }
 CDK_QUALIFIER = "hnb659fds"

@@ -54,7 +54,7 @@ def transport_of(request: Any) -> Transport:
     environ: Mapping[str, Any] = getattr(request, "environ", None) or {}
     if getattr(request, "from_wsgi_server", False):
         # The local service speaks plain HTTP on the loopback only. It counts as the TLS
-        # endpoint it stands in for (a guess, in the README): otherwise the CDK bootstrap's
+        # endpoint it stands in for (a guess, listed in docs/emulator.md): otherwise the CDK bootstrap's
         # and the pipeline's buckets, which deny s3:* without aws:SecureTransport, would
         # refuse every build, where AWS, reached over HTTPS, serves them.
         return Transport(source_ip=str(environ.get("REMOTE_ADDR") or LOOPBACK), secure=True)

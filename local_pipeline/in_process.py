@@ -1,8 +1,8 @@
 """`make local`'s in-process CodeBuild work: the pipeline's Synth and IntegrationTest actions.
 
 `git push local` runs every buildspec as it is. `make local` is the quick loop on the
-working tree, so two builds are done here instead (README, "make local runs the
-pipeline"), each recognized by what its buildspec runs:
+working tree, so two builds are done here instead (docs/local-gitops.md, "What differs
+from a push, and why"), each recognized by what its buildspec runs:
 
 - **Synth** (``make synth`` in its commands): the working tree was synthesized before
   the run, since the pipeline to run came from that synth, and its audit started then;

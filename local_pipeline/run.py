@@ -6,7 +6,7 @@
 
 The stages, the actions and their order are the deployed pipeline's, run by the executor
 that runs `git push local` (``executor/``), through the same roles and change sets. What
-differs, and why (README, "make local runs the pipeline"): the source is the working tree;
+differs, and why (docs/local-gitops.md, "What differs from a push, and why"): the source is the working tree;
 the accounts are fresh and live in this process; approvals are granted unless asked for
 (``APPROVE=1``); the Synth and integration-test builds are done in process
 (``in_process.py``). The record is a push's: ``reports/runs/<id>/run.json``, a log per

@@ -68,7 +68,7 @@ def configured_context(context: Mapping[str, Any]) -> dict[str, Any]:
     return {**context, **CONFIGURED_SOURCE, "environments": environments}
 
 
-# Every option the README documents, in one configuration: a source, a notification
+# Every option docs/configuration.md documents, in one configuration: a source, a notification
 # address, and two environments, the second in another region than the tooling account
 # (the first environment's trusting account), serving several secrets, some under
 # customer managed keys, with its own cache TTL, no approvals and a consumer secret of its own.

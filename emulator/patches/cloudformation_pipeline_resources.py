@@ -149,7 +149,7 @@ class CodeBuildProject(_Model):
 
 
 class NotificationRule(_Model):
-    """Accepted and kept by name: the emulator delivers no notification (README)."""
+    """Accepted and kept by name: the emulator delivers no notification (docs/emulator.md)."""
 
     type_name = "AWS::CodeStarNotifications::NotificationRule"
     name_property = "Name"

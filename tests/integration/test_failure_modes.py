@@ -138,7 +138,7 @@ def test_a_secret_that_does_not_exist_fails_the_run(accounts, target):
     # SecretCacheWfwRl may read the deployed secret's ARN only: a secret that is gone is, to
     # IAM, a resource the role may not read, and Secrets Manager answers AccessDenied rather
     # than say whether it exists. Which ARN IAM checks for a secret that does not exist,
-    # AWS does not document: the emulator checks the one asked for (a guess, see README).
+    # AWS does not document: the emulator checks the one asked for (a guess, see docs/emulator.md).
     assert result["error"] == "SecretsManager.SecretsManagerException"
     assert "AccessDeniedException" in result["cause"] and "secretsmanager:GetSecretValue" in result["cause"]
 

@@ -168,7 +168,7 @@ def _deployment_order(stacks: list[StackArtifact], config) -> list[StackArtifact
 
 
 def test_every_documented_configuration_deploys_updates_and_is_destroyed_under_the_scoped_policies(variants_app):
-    """Every option the README documents at once (tests/helpers.py): a source, a notification
+    """Every option docs/configuration.md documents at once (tests/helpers.py): a source, a notification
     address (an SNS subscription), two environments, one in another region than the tooling
     account (CDK Pipelines' support stack there), several secrets under customer managed keys.
     Each stack is created (create and read handlers), checked as if every resource were
