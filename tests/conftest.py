@@ -164,7 +164,7 @@ def configured_app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
 
 @pytest.fixture(scope="session")
 def variants_app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
-    """The third synth: every option the README documents (tests/helpers.py, VARIANT_REGION)."""
+    """The third synth: every option docs/configuration.md documents (tests/helpers.py, VARIANT_REGION)."""
     return _app(tmp_path_factory, "variants_app")
 
 

@@ -28,7 +28,7 @@ def test_a_call_through_the_local_server_comes_from_the_loopback_and_counts_as_t
     requester's IP address with the IP address that you specify in the policy";
     aws:SecureTransport - "Use this key to check whether the request was sent using TLS". The
     emulator's server listens on http://127.0.0.1 (emulator.server), standing in for the TLS
-    endpoint a build reaches on AWS: it counts as TLS (a guess, README), or the buckets' TLS-only
+    endpoint a build reaches on AWS: it counts as TLS (a guess, docs/emulator.md), or the buckets' TLS-only
     policies would refuse every build."""
     assert transport_of(_server_request()) == Transport(source_ip=LOOPBACK, secure=True)
     assert transport_of(_server_request("https")).secure

@@ -3,7 +3,7 @@
 (ExecutionSucceeded, ExecutionFailed, ExecutionTimedOut, ExecutionAborted); a task that
 runs past its TimeoutSeconds fails with States.Timeout (Developer Guide, "Handling
 errors in Step Functions workflows"). That no event follows the end is not written
-there: it is what AWS shows, and the emulator's choice (README, "the emulator guesses")."""
+there: it is what AWS shows, and the emulator's choice (docs/emulator.md, "the emulator guesses")."""
 
 from __future__ import annotations
 
