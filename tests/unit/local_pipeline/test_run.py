@@ -27,7 +27,7 @@ from local_pipeline.executor.approval_action import Decision
 from local_pipeline.executor.definition import read_pipeline
 from local_pipeline.synth import StartedSynth, claim_assembly
 from pipeline.audit import AuditReport, Finding
-from project.arns import region_of_arn
+from project.arns import account_of_arn, region_of_arn
 from project.paths import PROJECT_ROOT
 from tests.helpers import CONFIGURED_REGION, SynthesizedApp, suite_context
 
@@ -86,10 +86,13 @@ def _pipeline_actions(app: SynthesizedApp) -> list[tuple[str, str]]:
     return [(action.stage, action.name) for stage in stages for group in stage.action_groups() for action in group]
 
 
-def test_a_passing_run_runs_every_action_of_the_synthesized_pipeline_in_its_order(synthesized_app, tmp_path, monkeypatch):
+def test_a_passing_run_runs_every_action_of_the_synthesized_pipeline_in_its_order(synthesized_app, tmp_path, monkeypatch, capsys):
+    from local_pipeline import run as run_module
     from local_pipeline.run import PREPARATION
 
-    code, run, output = _run(synthesized_app.outdir, tmp_path, monkeypatch, failed=[])
+    secret_values = _secret_values_read_as_deployed(monkeypatch, run_module)
+    with capsys.disabled():  # the in-process integration test writes its log as under `make local`
+        code, run, output = _run(synthesized_app.outdir, tmp_path, monkeypatch, failed=[])
     assert code == 0, output
     recorded = _recorded(tmp_path)
     assert recorded["status"] == "Succeeded" and recorded["id"] == "1"
@@ -109,6 +112,30 @@ def test_a_passing_run_runs_every_action_of_the_synthesized_pipeline_in_its_orde
     last = output.strip().splitlines()[-1]
     assert last == f"local pipeline passed in {run.total_seconds:.1f} s; its record: {record_folder}/ (its page: index.html)"
     assert [d.environment_name for d in run.deployments] == ["dev"]
+    # The secret the integration test got back is in no file of the run's record (logs,
+    # JUnit, change summaries, the page) and not in the output.
+    assert secret_values, "the deployed secret was not read"
+    for value in secret_values:
+        forms = {value, json.dumps(value)[1:-1]}
+        assert not any(form in output for form in forms)
+        leaked = [p for p in (tmp_path / "reports").rglob("*") if p.is_file() and any(f.encode() in p.read_bytes() for f in forms)]
+        assert leaked == []
+
+
+def _secret_values_read_as_deployed(monkeypatch: pytest.MonkeyPatch, run_module) -> list[str]:
+    """The values of the secrets the run deploys, read as the trusting account's administrator
+    while the emulated accounts are up (they are gone when the run returns)."""
+    values: list[str] = []
+    original = run_module.deployed_environment
+
+    def reading_the_secret(emulator, stacks, environment_name):
+        deployment = original(emulator, stacks, environment_name)
+        secrets = emulator.client("secretsmanager", account_of_arn(deployment.secret_arn), region_of_arn(deployment.secret_arn))
+        values.append(secrets.get_secret_value(SecretId=deployment.secret_arn)["SecretString"])
+        return deployment
+
+    monkeypatch.setattr(run_module, "deployed_environment", reading_the_secret)
+    return values
 
 
 def test_a_failed_audit_fails_the_synth_action_and_nothing_is_deployed(synthesized_app, tmp_path, monkeypatch):
