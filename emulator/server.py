@@ -12,7 +12,11 @@ of moto's WSGI application, ``Guard`` lets through only what an AWS endpoint wou
   a page's request to another site and no SDK sends) is refused, and no answer carries an
   ``Access-Control-Allow-*`` header: a web page can neither send a preflighted call nor
   read an answer;
-- ``/moto-api/*`` and ``/latest/*`` (instance metadata) are not served;
+- ``/moto-api/*`` and ``/latest/*`` (instance metadata) are not served, by path or by any
+  other way to reach them: moto also picks its backend from the signature's credential
+  scope, so a signed request scoped to the service ``motoapi`` (or to the metadata
+  address) at ``/%2Fmoto-api/reset`` would reach the reset; the backend moto would pick
+  is asked, and only AWS services' backends are served;
 - every request is authenticated with SigV4 (``emulator.authentication``), which also
   refuses ``x-moto-account-id``.
 """
@@ -31,6 +35,9 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 _LOOPBACK_HOST = re.compile(r"^(?:127\.0\.0\.1|localhost|(?:[a-z0-9\-]+\.)+localhost)$", re.IGNORECASE)
 _NOT_SERVED = ("/moto-api", "/latest/", "/favicon.ico")
+# moto's own backends, which no AWS endpoint serves: its control API (reset, data.json, the
+# recorder, the seed) and the instance-metadata endpoint.
+_NOT_SERVED_BACKENDS = ("moto_api", "instance_metadata")
 _BROWSER_HEADERS = ("HTTP_ORIGIN", "HTTP_SEC_FETCH_SITE", "HTTP_SEC_FETCH_MODE")
 
 
@@ -56,9 +63,11 @@ def _plain(start_response: Callable[..., Any], status: str, text: str) -> list[b
 class Guard:
     """moto's WSGI application, behind the checks an AWS endpoint makes."""
 
-    def __init__(self, app: WsgiApp, port: int) -> None:
+    def __init__(self, app: WsgiApp, port: int, backend_of: Callable[[dict[str, Any]], str | None] | None = None) -> None:
         self._app = app
         self._port = port
+        # Which of moto's backends the application would hand a request to (None: unknown).
+        self._backend_of = backend_of
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         host = str(environ.get("HTTP_HOST", ""))
@@ -69,7 +78,7 @@ class Guard:
         if environ.get("REQUEST_METHOD") == "OPTIONS":
             return _plain(start_response, "403 Forbidden", "requests from web pages are refused (no CORS)")
         path = str(environ.get("PATH_INFO", ""))
-        if path.startswith(_NOT_SERVED):
+        if ("/" + path.lstrip("/")).startswith(_NOT_SERVED):  # "//moto-api" is "/moto-api" to moto's routes
             return _plain(start_response, "404 Not Found", f"{path} is not served: only the AWS APIs are")
         body = _read_body(environ)
         raw = str(environ.get("REQUEST_URI") or environ.get("RAW_URI") or path)
@@ -87,6 +96,10 @@ class Guard:
                 [*answer_headers.items(), ("Content-Length", str(len(answer)))],
             )
             return [answer]
+
+        backend = self._backend_of(environ) if self._backend_of else None
+        if backend is not None and backend.startswith(_NOT_SERVED_BACKENDS):
+            return _plain(start_response, "404 Not Found", f"{path} is not served: only the AWS APIs are ({backend} is moto's)")
 
         def without_cors(status: str, response_headers: list[tuple[str, str]], *rest: Any) -> Any:
             kept = [(name, value) for name, value in response_headers if not name.lower().startswith("access-control-")]
@@ -114,6 +127,23 @@ def _read_body(environ: dict[str, Any]) -> bytes:
     return bytes(body)
 
 
+def _moto_backend(dispatcher: Any, environ: dict[str, Any]) -> str | None:
+    """The backend moto's ``DomainDispatcherApplication.get_application`` would pick for a
+    signed request: by path first, then from the host its credential scope names. Asked of
+    moto's own functions, so the answer is moto's; None when moto would fail on it anyway."""
+    path = str(environ.get("PATH_INFO", ""))
+    try:
+        host = dispatcher.infer_service_region_host(dict(environ), path)
+        backend = dispatcher.get_backend_for_host(host) if host else None
+    except (KeyError, IndexError, ValueError, AttributeError):
+        return None
+    finally:
+        body = environ.get("wsgi.input")
+        if body is not None and body.seekable():
+            body.seek(0)  # whatever moto read while guessing, it reads again from the start
+    return str(backend) if backend else None
+
+
 class GuardedServer:
     """moto's server application behind ``Guard``, on 127.0.0.1:``port``, in a thread."""
 
@@ -129,9 +159,8 @@ class GuardedServer:
         # No CORS on moto's side either (moto.settings reads MOTO_DISABLE_GLOBAL_CORS once, at import).
         werkzeug_app.DISABLE_GLOBAL_CORS = True  # type: ignore[attr-defined]
         app = werkzeug_app.DomainDispatcherApplication(werkzeug_app.create_backend_app)
-        self._server = make_server(
-            "127.0.0.1", self.port, Guard(app, self.port), threaded=True, request_handler=werkzeug_app.MotoRequestHandler
-        )
+        guard = Guard(app, self.port, backend_of=lambda environ: _moto_backend(app, environ))
+        self._server = make_server("127.0.0.1", self.port, guard, threaded=True, request_handler=werkzeug_app.MotoRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="emulated-accounts", daemon=True)
         self._thread.start()
 

@@ -147,6 +147,44 @@ def test_the_server_refuses_web_pages_other_hosts_and_moto_api(emulator):
             assert not [h for h in refused.value.headers if h.lower().startswith("access-control-")], name
 
 
+def test_a_signed_request_reaches_no_moto_backend_of_moto_s_own(emulator):
+    """moto picks its backend from the path, and else from the host that the signature's
+    credential scope names: a request signed for the service "motoapi" at /%2Fmoto-api/...
+    (moto's routes read "//moto-api" as "/moto-api") would reach moto's control API, where
+    data.json lists every account's keys and reset wipes them; one scoped to the metadata
+    address would reach the instance-metadata endpoint. Any key could sign it. Refused, and
+    the accounts are still there."""
+    import http.client
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    from local_pipeline.keep_up import served
+
+    credentials = emulator.credentials(ACCOUNT)
+    with served() as url:
+        port = int(url.rsplit(":", 1)[1])
+        attacks = {
+            "data.json": ("GET", "/%2Fmoto-api/data.json", "motoapi", "us-east-1"),
+            "reset": ("POST", "/%2Fmoto-api/reset", "motoapi", "us-east-1"),
+            "reset, slashes": ("POST", "//moto-api/reset", "motoapi", "us-east-1"),
+            "metadata": ("GET", "/%2Flatest/meta-data/iam/security-credentials/", "169", "254.169.254"),
+        }
+        for name, (method, path, service, region) in attacks.items():
+            request = AWSRequest(method, f"{url}{path}", data=b"")
+            SigV4Auth(Credentials(credentials.access_key_id, credentials.secret_access_key), service, region).add_auth(request)
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            connection.request(method, path, body=b"", headers=dict(request.headers))
+            answer = connection.getresponse()
+            said = answer.read().decode()
+            connection.close()
+            assert answer.status == 404, (name, answer.status, said[:200])
+            assert "is not served" in said and "AccessKey" not in said, name
+        still = boto3.client("sts", region_name=REGION, endpoint_url=url, **credentials.as_boto3_kwargs())
+        assert still.get_caller_identity()["Account"] == ACCOUNT  # nothing was reset
+
+
 def test_a_kept_session_is_renewed_before_it_expires(emulator, patched, monkeypatch):
     """Requests are authenticated, so a session kept past its hour would be refused
     (ExpiredToken): the emulator's own sessions are minted anew before then."""
