@@ -135,7 +135,9 @@ def _arn(service: str, region: str, account: str, resource: str) -> str:
 
 
 def _account_in(identifier: str, default: str) -> str:
-    return identifier.split(":")[4] if identifier.startswith("arn:") and identifier.count(":") >= 5 else default
+    """The account an ARN names; ``default`` (the caller's) when it names none, as an S3
+    bucket's ARN does (a bucket not made yet will be the caller's)."""
+    return (identifier.split(":")[4] or default) if identifier.startswith("arn:") and identifier.count(":") >= 5 else default
 
 
 def _document(value: Any) -> dict[str, Any] | None:
@@ -347,7 +349,15 @@ def _s3(call: Call, target: Target, operation: str) -> Target:
     return target
 
 
+def _kms_key(call: Call, target: Target, operation: str) -> Target:
+    """A customer managed key called directly: its key policy must allow too, whoever calls
+    (KMS developer guide, "Key policies": "Unless the key policy explicitly allows it, you
+    cannot use IAM policies to allow access to a KMS key")."""
+    return key_target(target.arn, call.region, target.account) or target
+
+
 _ENRICHERS: dict[tuple[str, str], Callable[[Call, Target, str], Target]] = {
+    ("kms", "key"): _kms_key,
     ("states", "statemachine"): _state_machine,
     ("states", "execution"): _execution,
     ("dynamodb", "table"): _dynamodb_table,
@@ -542,13 +552,13 @@ def authorize_call(principal: Principal, call: Call, operation_name: str) -> Non
         raise denial(call.service_name, principal, f"{call.service_name}:{operation_name} (the access key names no principal)")
     if call.service_name == "sts" and operation_name in SESSION_POLICY_OPERATIONS:
         take_session_policies(call)  # whoever the caller is, the administrator included
-    if is_administrator(principal):
-        return
     derivation = derive(call.service_name, operation_name)
     service = derivation.service
     if (service, operation_name) in _NOT_ASKED:
         return
     if derivation.action is None:
+        if is_administrator(principal):
+            return  # what it acts on is unknown: its own account's, as everything it creates
         raise denial(
             service,
             principal,

@@ -414,3 +414,59 @@ def test_handing_an_execution_role_to_step_functions_needs_iam_pass_role_on_it(p
     }
     allowed = _as_role(patched, f"{unique}-pass", passes, "stepfunctions")
     assert allowed.create_state_machine(name=f"{unique}-b", definition=definition, roleArn=execution_role)["stateMachineArn"]
+
+
+def test_an_account_s_administrator_acts_in_another_account_only_where_its_resource_policy_allows(patched, other, unique):
+    """AdministratorAccess is an identity policy: across accounts the resource's own policy
+    must allow too (IAM User Guide, "Cross-account policy evaluation logic"). Before, the
+    emulator let an administrator act anywhere: one account's could read, overwrite and open
+    up another's bucket."""
+    bucket = f"private-{unique}"
+    s3 = patched.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="kept.txt", Body=b"only the owner's")
+    intruder = other.client("s3")
+    for attempt in (
+        lambda: intruder.get_object(Bucket=bucket, Key="kept.txt"),
+        lambda: intruder.put_object(Bucket=bucket, Key="kept.txt", Body=b"overwritten"),
+        lambda: intruder.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": []})),
+    ):
+        with pytest.raises(ClientError) as refused:
+            attempt()
+        assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    assert s3.get_object(Bucket=bucket, Key="kept.txt")["Body"].read() == b"only the owner's"
+    # The owner's bucket policy decides: naming the other account lets it read.
+    s3.put_bucket_policy(
+        Bucket=bucket,
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{other.id}:root"},
+                        "Action": "s3:GetObject",
+                        "Resource": f"arn:aws:s3:::{bucket}/*",
+                    }
+                ],
+            }
+        ),
+    )
+    assert intruder.get_object(Bucket=bucket, Key="kept.txt")["Body"].read() == b"only the owner's"
+
+
+def test_an_administrator_uses_a_key_only_as_its_key_policy_allows(patched, unique):
+    """A key policy must allow, whoever calls (KMS developer guide, "Key policies": "Unless
+    the key policy explicitly allows it, you cannot use IAM policies to allow access to a KMS
+    key"): an administrator of the account is denied a key whose policy names only a role."""
+    iam = patched.client("iam")
+    role = iam.create_role(RoleName=f"keyuser-{unique}", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))
+    kms = patched.client("kms")
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": role["Role"]["Arn"]}, "Action": "kms:*", "Resource": "*"}],
+    }
+    key = kms.create_key(Policy=json.dumps(policy), BypassPolicyLockoutSafetyCheck=True)["KeyMetadata"]["KeyId"]
+    with pytest.raises(ClientError) as refused:
+        kms.encrypt(KeyId=key, Plaintext=b"x")
+    assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
