@@ -84,6 +84,17 @@ def test_the_account_header_is_refused(emulator, other, unique):
     assert _refused_with(client.get_secret_value, SecretId=unique) == "AccessDeniedException"
 
 
+def test_the_key_of_a_deleted_user_is_refused(emulator, patched, unique):
+    """IAM refuses to delete a user that still has access keys (DeleteConflict); moto deletes
+    it and keeps the key filed. Such a key names no one: refused as any unknown key."""
+    iam = patched.client("iam")
+    iam.create_user(UserName=unique)
+    key = iam.create_access_key(UserName=unique)["AccessKey"]
+    assert _client("sts", key["AccessKeyId"], key["SecretAccessKey"]).get_caller_identity()["Account"] == ACCOUNT
+    iam.delete_user(UserName=unique)
+    assert _refused_with(_client("sts", key["AccessKeyId"], key["SecretAccessKey"]).get_caller_identity) == "InvalidClientTokenId"
+
+
 def test_a_time_stamp_more_than_15_minutes_off_is_refused(emulator):
     """Common Errors (API references), RequestExpired: "more than 15 minutes after the date
     stamp on the request ... or the date stamp on the request is more than 15 minutes in the future"."""
