@@ -57,6 +57,13 @@ _RUN_PATH = re.compile(r"/runs/([0-9]{1,9})")  # fullmatch
 _RUN_ID = re.compile(r"[0-9]{1,9}")  # fullmatch
 
 
+def _private_state() -> None:
+    """The service's folder, readable by this user only (0700): it holds the accounts'
+    credentials, the control token, the pushed repository and the builds' folders."""
+    STATE.mkdir(parents=True, exist_ok=True, mode=0o700)
+    STATE.chmod(0o700)  # made earlier, under a looser umask
+
+
 def _write_private(path: Path, text: str) -> None:
     """Write ``text`` to a file only this user can read (0600), created so from the start."""
     path.unlink(missing_ok=True)
@@ -369,7 +376,10 @@ def serve(port: int) -> int:
     from local_pipeline.executor.run_folders import recover_abandoned
     from local_pipeline.keep_up import served
 
-    STATE.mkdir(parents=True, exist_ok=True)
+    # Whatever the service and its builds write (the repository, the builds' folders and
+    # their .npmrc with the registry's token, the runs' records) is this user's only.
+    os.umask(0o077)
+    _private_state()
     # A dead service's credentials are no account's now: `make up` must not print them.
     ACCOUNTS_JSON.unlink(missing_ok=True)
     # What a service or a `make local` that died left: its runs marked Failed, its builds ended.
@@ -437,8 +447,8 @@ def _call(method: str, path: str, body: dict[str, Any] | None = None, *, timeout
 def up(port: int) -> int:
     service = _service()
     if service is None:
-        STATE.mkdir(parents=True, exist_ok=True)
-        log = (STATE / "service.log").open("a")
+        _private_state()
+        log = os.fdopen(os.open(STATE / "service.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a")
         subprocess.Popen(  # noqa: S603  (this interpreter, this module)
             [sys.executable, "-m", "local_pipeline.gitops", "serve", "--port", str(port)],
             cwd=PROJECT_ROOT,

@@ -76,6 +76,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import secrets
 import shutil
@@ -320,7 +321,10 @@ class CodeBuildAction:
         for name, folder in others.items():
             _copy_input(folder, inputs[name])
         if self.npm is not None:
-            (build.home / ".npmrc").write_text(self.npm.npmrc(prefix=build.npm_prefix, cache=build.home / ".npm"))
+            # It carries the registry's token: the build's user only, as an npm user's own .npmrc.
+            npmrc = os.open(build.home / ".npmrc", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(npmrc, "w") as file:
+                file.write(self.npm.npmrc(prefix=build.npm_prefix, cache=build.home / ".npm"))
         return build
 
     def _next_number(self, project: Project) -> int:

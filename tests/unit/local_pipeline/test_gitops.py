@@ -51,6 +51,11 @@ def test_up_answers_lists_the_earlier_runs_and_down_stops_it(tmp_path):
         assert started.returncode == 0, started.stderr
         assert f"The emulated accounts are up on http://127.0.0.1:{port} (fresh: no stack; `make down` stops them)." in started.stdout
         assert "  found left behind: run 2: the process that ran it stopped during this run: marked Failed" in started.stdout
+        # The service's folder and what it writes are this user's only (its log and its
+        # record, and the control token; accounts.json is written so when the pipeline is deployed).
+        assert state.stat().st_mode & 0o777 == 0o700
+        for written in ("service.log", "service.json", "control.token"):
+            assert (state / written).stat().st_mode & 0o077 == 0, written
         again = _gitops(state, port, "up")
         assert again.stdout.startswith(f"The emulated accounts are already up on http://127.0.0.1:{port}.")
         runs = _gitops(state, port, "runs")

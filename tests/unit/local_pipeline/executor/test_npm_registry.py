@@ -86,7 +86,14 @@ def test_a_builds_npm_install_g_goes_to_its_own_prefix_from_the_pins(registry, t
         "version": "0.2",
         "phases": {
             "install": {"commands": [f"npm install -g cdk-assets@{PIN['version']}"]},
-            "build": {"commands": ["mkdir -p out", "cdk-assets --version > out/version.txt", "command -v cdk-assets > out/where.txt"]},
+            "build": {
+                "commands": [
+                    "mkdir -p out",
+                    "cdk-assets --version > out/version.txt",
+                    "command -v cdk-assets > out/where.txt",
+                    'stat -c %a "$HOME/.npmrc" > out/npmrc-mode.txt',
+                ]
+            },
         },
         "artifacts": {"base-directory": "out", "files": ["**/*"]},
     }
@@ -107,4 +114,5 @@ def test_a_builds_npm_install_g_goes_to_its_own_prefix_from_the_pins(registry, t
     out = tmp_path / "r" / "actions" / "Assets.Publish" / "out" / "Out"
     assert PIN["version"] in (out / "version.txt").read_text()
     assert Path((out / "where.txt").read_text().strip()).is_relative_to(tmp_path / "builds")  # the build's own prefix
+    assert (out / "npmrc-mode.txt").read_text().strip() == "600"  # it holds the registry's token
     assert _global_npm() == before
