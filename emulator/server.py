@@ -35,6 +35,10 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 _LOOPBACK_HOST = re.compile(r"^(?:127\.0\.0\.1|localhost|(?:[a-z0-9\-]+\.)+localhost)$", re.IGNORECASE)
 _NOT_SERVED = ("/moto-api", "/latest/", "/favicon.ico")
+# The largest body read, before the request is authenticated (its signature covers it). The
+# project's largest request is an asset upload of a few MiB; AWS takes far more (S3: 5 GB in
+# one PUT), so a larger body is refused here (413) rather than read into memory unasked.
+MAX_BODY = 64 * 1024 * 1024
 # moto's own backends, which no AWS endpoint serves: its control API (reset, data.json, the
 # recorder, the seed) and the instance-metadata endpoint.
 _NOT_SERVED_BACKENDS = ("moto_api", "instance_metadata")
@@ -81,6 +85,8 @@ class Guard:
         if ("/" + path.lstrip("/")).startswith(_NOT_SERVED):  # "//moto-api" is "/moto-api" to moto's routes
             return _plain(start_response, "404 Not Found", f"{path} is not served: only the AWS APIs are")
         body = _read_body(environ)
+        if body is None:
+            return _plain(start_response, "413 Request Entity Too Large", f"a body over {MAX_BODY} bytes is not read here")
         raw = str(environ.get("REQUEST_URI") or environ.get("RAW_URI") or path)
         raw_path, _, query = raw.partition("?")
         headers = {key[5:].replace("_", "-").title(): str(value) for key, value in environ.items() if key.startswith("HTTP_")}
@@ -108,18 +114,23 @@ class Guard:
         return self._app(environ, without_cors)
 
 
-def _read_body(environ: dict[str, Any]) -> bytes:
-    """Read the body, and put it back for moto."""
+def _read_body(environ: dict[str, Any]) -> bytes | None:
+    """Read the body, and put it back for moto; None if it is longer than ``MAX_BODY``
+    (declared so, or found so), and then nothing more is read."""
     stream = environ.get("wsgi.input")
     if stream is None:
         return b""
     if environ.get("wsgi.input_terminated"):
-        body = stream.read()
+        body = stream.read(MAX_BODY + 1)
+        if len(body) > MAX_BODY:
+            return None
     else:
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
+        if length > MAX_BODY:
+            return None
         body = stream.read(length) if length > 0 else b""
     environ["wsgi.input"] = BytesIO(body)
     environ["CONTENT_LENGTH"] = str(len(body))

@@ -196,6 +196,28 @@ def test_a_signed_request_reaches_no_moto_backend_of_moto_s_own(emulator):
         assert still.get_caller_identity()["Account"] == ACCOUNT  # nothing was reset
 
 
+def test_a_body_over_the_limit_is_refused_before_it_is_read():
+    """The body is read before the signature over it can be checked: anyone who reaches the
+    port could make the service hold any length in memory. Over MAX_BODY it is refused
+    (413) from its declared length, and nothing is read."""
+    import http.client
+
+    from emulator.server import MAX_BODY
+    from local_pipeline.keep_up import served
+
+    with served() as url:
+        port = int(url.rsplit(":", 1)[1])
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.putrequest("POST", "/")
+        connection.putheader("Content-Length", str(MAX_BODY + 1))
+        connection.putheader("Content-Type", "application/x-www-form-urlencoded")
+        connection.endheaders(b"Action=GetCallerIdentity")  # the rest never comes
+        answer = connection.getresponse()
+        assert answer.status == 413
+        assert "is not read here" in answer.read().decode()
+        connection.close()
+
+
 def test_a_kept_session_is_renewed_before_it_expires(emulator, patched, monkeypatch):
     """Requests are authenticated, so a session kept past its hour would be refused
     (ExpiredToken): the emulator's own sessions are minted anew before then."""
