@@ -64,8 +64,10 @@ PARTITION = "aws"
 SIGV4_TIMESTAMP = "%Y%m%dT%H%M%SZ"
 MAX_CLOCK_SKEW = datetime.timedelta(minutes=15)
 
+# A scope's region and service are lower-case names (us-east-1, secretsmanager): nothing
+# else may sit there, least of all something that reads as another access key (below).
 _AUTHORIZATION = re.compile(
-    r"^AWS4-HMAC-SHA256\s+Credential=(?P<key>[^/,\s]+)/(?P<date>\d{8})/(?P<region>[^/,\s]+)/(?P<service>[^/,\s]+)/aws4_request\s*,"
+    r"^AWS4-HMAC-SHA256\s+Credential=(?P<key>[^/,\s]+)/(?P<date>\d{8})/(?P<region>[a-z0-9-]+)/(?P<service>[a-z0-9-]+)/aws4_request\s*,"
     r"\s*SignedHeaders=(?P<signed>[a-z0-9\-;.]+)\s*,\s*Signature=(?P<signature>[0-9a-f]{64})\s*$"
 )
 _HEX_SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -163,6 +165,14 @@ def expected_signature(request: IncomingRequest, *, secret: str, access_key_id: 
     return str(signer.signature(signer.string_to_sign(aws_request, canonical), aws_request))
 
 
+def moto_access_key(authorization: str) -> str | None:
+    """The access key moto's ``BaseResponse.get_access_key`` takes from this header."""
+    from moto.core.responses import BaseResponse
+
+    found = BaseResponse.access_key_regex.search(authorization)
+    return found.group("access_key") if found else None
+
+
 def authenticate(request: IncomingRequest, *, now: datetime.datetime | None = None) -> Authenticated | Refusal:
     """Who signed ``request``, or why AWS would refuse it."""
     if request.header("x-moto-account-id") is not None:
@@ -174,6 +184,11 @@ def authenticate(request: IncomingRequest, *, now: datetime.datetime | None = No
     if match is None:
         return Refusal("incomplete", "Authorization header requires AWS4-HMAC-SHA256 with Credential, SignedHeaders and Signature.")
     access_key_id = match["key"]
+    # moto, and the patches that ask it who calls, read the caller's key out of this header
+    # with a regular expression of their own: it must find the key that signed, or the call
+    # would be authenticated as one key and made as another.
+    if moto_access_key(authorization) != access_key_id:
+        return Refusal("incomplete", "Authorization header's Credential must name the signing access key, and no other.")
     found = _secret_for(access_key_id)
     if isinstance(found, Refusal):
         return found

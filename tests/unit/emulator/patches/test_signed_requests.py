@@ -95,6 +95,29 @@ def test_the_key_of_a_deleted_user_is_refused(emulator, patched, unique):
     assert _refused_with(_client("sts", key["AccessKeyId"], key["SecretAccessKey"]).get_caller_identity) == "InvalidClientTokenId"
 
 
+def test_a_request_signed_with_one_key_never_acts_as_another(emulator):
+    """moto takes the caller's key from the Authorization header with a greedy regular
+    expression: the last 20-character key-like word. An attacker signing with their own key,
+    and putting another's key ID where the scope's region goes, was authenticated as
+    themselves and then acted as the other key (another account's administrator). The
+    scope's region and service are lower-case names, and moto must find the signing key."""
+    from botocore.config import Config
+
+    attacker = emulator.credentials(ACCOUNT)
+    victim = emulator.credentials(OTHER_ACCOUNT)
+    smuggling = boto3.client(
+        "sts",
+        region_name=victim.access_key_id,  # the scope's region: Credential=<attacker>/<date>/<victim>/sts/aws4_request
+        endpoint_url="https://sts.amazonaws.com",
+        aws_access_key_id=attacker.access_key_id,
+        aws_secret_access_key=attacker.secret_access_key,
+        config=Config(user_agent_extra=f"region/{REGION}"),
+    )
+    assert _refused_with(smuggling.get_caller_identity) == "IncompleteSignature"
+    own = _client("sts", attacker.access_key_id, attacker.secret_access_key)
+    assert own.get_caller_identity()["Account"] == ACCOUNT
+
+
 def test_a_time_stamp_more_than_15_minutes_off_is_refused(emulator):
     """Common Errors (API references), RequestExpired: "more than 15 minutes after the date
     stamp on the request ... or the date stamp on the request is more than 15 minutes in the future"."""
