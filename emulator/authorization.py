@@ -190,10 +190,13 @@ def _stack(call: Call, caller: str) -> list[Target] | None:
 def _lambda_function(call: Call, caller: str) -> list[Target] | None:
     """A function by name, ARN or partial ARN, authorized on its unqualified ARN; moto's
     REST routes hold it in the path (``/2015-03-31/functions/<name or ARN>/invocations``)."""
-    name = call._get_param("FunctionName")
+    # The path first: moto's handlers act on the function their route names, and _get_param
+    # reads the query string before anything else, where any caller can add a FunctionName
+    # of their choosing (authorized on one function, acting on another).
+    parts = call.path.split("?", 1)[0].split("/")
+    name = unquote(parts[3]) if len(parts) > 3 and parts[2] == "functions" else None
     if not name:
-        parts = call.path.split("/")
-        name = unquote(parts[3]) if len(parts) > 3 and parts[2] == "functions" else None
+        name = call._get_param("FunctionName")  # CreateFunction: in the body
     if not name:
         return None
     name = str(name)

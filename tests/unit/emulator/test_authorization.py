@@ -470,3 +470,40 @@ def test_an_administrator_uses_a_key_only_as_its_key_policy_allows(patched, uniq
     with pytest.raises(ClientError) as refused:
         kms.encrypt(KeyId=key, Plaintext=b"x")
     assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+
+
+def test_a_lambda_call_is_authorized_on_the_function_its_path_names(patched, unique):
+    """moto's Lambda handlers act on the function their route names; _get_param reads the
+    query string first. A role allowed one function added ?FunctionName=<that one> to calls
+    on another, and read and invoked it (and could replace its code)."""
+    from tests.unit.emulator.helpers import service_trust
+
+    execution = patched.role(f"fn-{unique}", trust=service_trust("lambda", ACCOUNT), permissions=None)
+    allowed = patched.python_function(f"allowed-{unique}", "def handle(event, context):\n    return 'allowed'\n", execution)
+    victim = f"victim-{unique}"
+    patched.python_function(victim, "def handle(event, context):\n    return 'victim'\n", execution)
+    caller = patched.role(
+        f"caller-{unique}",
+        trust=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}],
+            }
+        ),
+        permissions={
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": ["lambda:InvokeFunction", "lambda:GetFunction"], "Resource": allowed}],
+        },
+    )
+    client = client_as_role(patched, caller, "lambda")
+    assert client.get_function(FunctionName=allowed)["Configuration"]["FunctionArn"] == allowed
+
+    def smuggle(request, **_):
+        request.url += ("&" if "?" in request.url else "?") + f"FunctionName={allowed.rsplit(':', 1)[1]}"
+
+    client.meta.events.register("before-sign.lambda.*", smuggle)
+    for call in (lambda: client.get_function(FunctionName=victim), lambda: client.invoke(FunctionName=victim)):
+        with pytest.raises(ClientError) as refused:
+            call()
+        assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+        assert f"function:{victim}" in refused.value.response["Error"]["Message"]
