@@ -114,11 +114,12 @@ def _secret_for(access_key_id: str) -> tuple[str, str, str | None, datetime.date
     if assumed is not None:
         return account, assumed.secret_access_key, assumed.session_token, assumed.expiration
     backend = existing_backend(iam_backends, account)
-    key = backend[PARTITION].access_keys.get(access_key_id) if backend is not None else None
+    iam = backend[PARTITION] if backend is not None else None
+    key = iam.access_keys.get(access_key_id) if iam is not None else None
     user = getattr(key, "user_name", None)
     # moto deletes a user with its keys still filed (IAM refuses: DeleteConflict): a key whose
     # user is gone names no one, and authenticates no one.
-    if key is None or getattr(key, "status", "Active") != "Active" or user is None or user not in backend[PARTITION].users:
+    if iam is None or key is None or getattr(key, "status", "Active") != "Active" or user not in iam.users:
         return Refusal("unknown-key", "The security token included in the request is invalid.")
     return account, key.secret_access_key, None, None
 

@@ -495,8 +495,22 @@ def identity_policies(principal: Principal) -> list[dict[str, Any]]:
     return [policy for policy in map(_document, documents) if policy is not None]
 
 
+# The administrator user the emulator made in each account, by its unique ID: a user of the
+# same name made later (by anyone allowed iam:CreateUser on that name, after deleting the
+# first) is another principal, as on AWS, and nobody's administrator.
+_ADMINISTRATORS: dict[str, str] = {}
+
+
+def register_administrator(account: str, user_id: str) -> None:
+    _ADMINISTRATORS[account] = user_id
+
+
 def is_administrator(principal: Principal) -> bool:
-    return principal.arn == f"arn:{PARTITION}:iam::{principal.account}:user/{ADMIN_USER}"
+    if principal.arn != f"arn:{PARTITION}:iam::{principal.account}:user/{ADMIN_USER}":
+        return False
+    backend = dict.get(iam_backends, principal.account)  # never made here (emulator.identity.existing_backend)
+    user = backend[PARTITION].users.get(ADMIN_USER) if backend is not None else None
+    return user is not None and _ADMINISTRATORS.get(principal.account) == user.id
 
 
 def request_context(

@@ -29,7 +29,7 @@ from moto.core.config import DefaultConfig
 from moto.iam.models import iam_backends
 
 from emulator import clients, patches
-from emulator.authorization import ADMIN_USER
+from emulator.authorization import ADMIN_USER, register_administrator
 from emulator.identity import PARTITION, Credentials, assume_role_as, forget_sessions, principal_for_access_key
 from project.assembly import FileAsset, StackArtifact
 
@@ -83,7 +83,8 @@ class Emulator:
         """An administrator of ``account`` (an IAM user whose key moto files under it)."""
         if account not in self._admins:
             backend = iam_backends[account][PARTITION]
-            backend.create_user(region_name=IAM_REGION, user_name=ADMIN_USER)
+            user = backend.create_user(region_name=IAM_REGION, user_name=ADMIN_USER)
+            register_administrator(account, user.id)
             key = backend.create_access_key(user_name=ADMIN_USER)
             self._admins[account] = Credentials(key.access_key_id, key.secret_access_key)
         return self._admins[account]

@@ -507,3 +507,43 @@ def test_a_lambda_call_is_authorized_on_the_function_its_path_names(patched, uni
             call()
         assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
         assert f"function:{victim}" in refused.value.response["Error"]["Message"]
+
+
+def test_a_user_remade_under_the_administrator_s_name_is_not_the_administrator(emulator, unique):
+    """The administrator is the user the emulator made, not whatever user bears its name: a
+    role allowed only to delete, create and key that one user name (moto deletes a user with
+    keys, where IAM refuses) got a key that acted as the account's administrator."""
+    import boto3
+
+    from emulator.authorization import ADMIN_USER
+    from tests.unit.emulator.helpers import Account
+
+    account_id = "333333333333"
+    admin = Account(lambda service: emulator.client(service, account_id, REGION), account_id)
+    takeover = admin.role(
+        f"takeover-{unique}",
+        trust=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"}, "Action": "sts:AssumeRole"}],
+            }
+        ),
+        permissions={
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": ["iam:DeleteUser", "iam:CreateUser", "iam:CreateAccessKey"],
+                    "Resource": f"arn:aws:iam::{account_id}:user/{ADMIN_USER}",
+                }
+            ],
+        },
+    )
+    iam = client_as_role(admin, takeover, "iam")
+    iam.delete_user(UserName=ADMIN_USER)
+    iam.create_user(UserName=ADMIN_USER)
+    key = iam.create_access_key(UserName=ADMIN_USER)["AccessKey"]
+    impostor = boto3.client("iam", region_name=REGION, aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    with pytest.raises(ClientError) as refused:
+        impostor.create_role(RoleName=f"escalated-{unique}", AssumeRolePolicyDocument="{}")
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
