@@ -5,8 +5,10 @@ to that role, on the resource IAM checks it on (``resource_schemas``).
 A stack operation runs with the role its change set (or CreateStack) was handed
 (``RoleARN``). CloudFormation assumes it as ``cloudformation.amazonaws.com``, so the
 role's trust policy is checked too. Without a role, CloudFormation acts with the
-caller's credentials; in the emulator only the accounts' administrators deploy that
-way (the bootstrap stack), and nothing is checked for them.
+caller's credentials ("If no role is available, CloudFormation uses a temporary session
+that is generated from your user credentials", API Reference, CreateStack ``RoleARN``): the
+handlers' permissions are checked against the caller who made the stack operation, its
+session policies included (an account's administrator deploys the bootstrap stack so).
 
 A denial fails the resource with CloudFormation's message shape (``Resource handler
 returned message: "User: ... is not authorized to perform: <action> on resource:
@@ -42,18 +44,27 @@ class HandlerAccessDenied(Exception):
 
 @dataclass(frozen=True)
 class Execution:
-    role_arn: str
+    role_arn: str  # "" when the stack operation acts with its caller's credentials
     stack_id: str
+    caller: Principal | None = None
 
 
 _current = threading.local()
 
 
+def called_by(principal: Principal) -> None:
+    """Who makes the request this thread serves (emulator.patches.identity_policies, before
+    moto dispatches it): a stack operation without a role acts as them."""
+    _current.caller = principal
+
+
 @contextmanager
 def executing_as(role_arn: str | None, stack_id: str) -> Iterator[None]:
-    """Stack operations in this block act as ``role_arn`` (None: the caller, unchecked)."""
+    """Stack operations in this block act as ``role_arn``, or, without one, as the caller of
+    the request being served. With neither (no request: moto's own calls), nothing is
+    allowed: HandlerAccessDenied names the missing caller."""
     previous = getattr(_current, "execution", None)
-    _current.execution = Execution(role_arn, stack_id) if role_arn else None
+    _current.execution = Execution(role_arn or "", stack_id, None if role_arn else getattr(_current, "caller", None))
     try:
         yield
     finally:
@@ -132,17 +143,23 @@ def authorize_handler(
     execution = current_execution()
     if execution is None or resource_type in NO_HANDLER_TYPES:
         return
-    account = account_of_arn(execution.role_arn)
+    account = account_of_arn(execution.stack_id)
     try:
         actions = required_actions(resource_type, operation, properties, region)
     except SchemaMissing as missing:
         raise HandlerAccessDenied(f"{logical_id}: {missing}") from None
-    credentials = assume_role_as_service(
-        execution.role_arn, service="cloudformation.amazonaws.com", source_arn=execution.stack_id, region=region
-    )
-    del credentials  # the check is on the role; the session only proves the trust
-    principal = Principal(account=account, arn=execution.role_arn)
-    session = f"arn:aws:sts::{account}:assumed-role/{execution.role_arn.rsplit('/', 1)[-1]}/AWSCloudFormation"
+    if execution.role_arn:
+        credentials = assume_role_as_service(
+            execution.role_arn, service="cloudformation.amazonaws.com", source_arn=execution.stack_id, region=region
+        )
+        del credentials  # the check is on the role; the session only proves the trust
+        principal = Principal(account=account, arn=execution.role_arn)
+        session = f"arn:aws:sts::{account}:assumed-role/{execution.role_arn.rsplit('/', 1)[-1]}/AWSCloudFormation"
+    elif execution.caller is not None and execution.caller.arn:
+        principal = execution.caller
+        session = principal.session_arn or principal.arn
+    else:
+        raise HandlerAccessDenied(f"{logical_id}: no execution role and no caller to act as (HandlerErrorCode: AccessDenied)")
     candidates = candidate_arns(resource_type, resource, properties, account, region)
     for action in actions:
         arn = resource_for(action, candidates, account=account, region=region)

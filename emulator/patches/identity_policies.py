@@ -13,6 +13,7 @@ from moto.iam.access_control import PermissionResult
 from moto.s3.models import FakeBucket
 
 from emulator.authorization import authorize_call
+from emulator.cloudformation_execution import called_by
 from emulator.identity import principal_for_access_key
 from emulator.policy_evaluation import Principal, Request, evaluate_policy
 
@@ -27,7 +28,9 @@ def _authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
     # moto calls this before every operation it dispatches (core.responses.call_action), and
     # S3's handlers before each of theirs, with the bucket or object they act on.
     self.moto_resource = resource
-    authorize_call(principal_for_access_key(self.get_access_key()), self, self._get_action())
+    principal = principal_for_access_key(self.get_access_key())
+    called_by(principal)  # a stack operation without an execution role acts as its caller
+    authorize_call(principal, self, self._get_action())
 
 
 # Every SDK call reaches AWS over TLS; who the caller is, moto does not pass to this check.

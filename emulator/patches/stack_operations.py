@@ -31,7 +31,8 @@
   failure rolls back. An UpdateStack without changes is refused with "No updates are to be
   performed." (CloudFormation API reference, UpdateStack); moto refused it only when the
   request named parameters. Without a role, CloudFormation acts with the caller's
-  credentials; both stay moto's own then.
+  credentials, and the handlers' permissions are checked against the caller
+  (``emulator.cloudformation_execution``).
 """
 
 from __future__ import annotations
@@ -171,19 +172,6 @@ def _create_stack_as_role(previous: Callable[..., Stack]) -> Callable[..., Stack
         timeout_in_mins: int | None = None,
         stack_policy_body: str | None = None,
     ) -> Stack:
-        if not role_arn:
-            return previous(
-                self,
-                name,
-                template,
-                parameters,
-                notification_arns=notification_arns,
-                tags=tags,
-                role_arn=role_arn,
-                enable_termination_protection=enable_termination_protection,
-                timeout_in_mins=timeout_in_mins,
-                stack_policy_body=stack_policy_body,
-            )
         if _held(self, name) is not None:
             raise AlreadyExistsException(f"Stack [{name}] already exists")
         change_set_id, stack_id = self.create_change_set(
@@ -219,8 +207,6 @@ def _update_stack_as_role(previous: Callable[..., Stack]) -> Callable[..., Stack
         stack = self.get_stack(name)
         refuse_update(stack)
         role = role_arn or stack.role_arn
-        if not role:
-            return previous(self, name=name, template=template, role_arn=role_arn, parameters=parameters, tags=tags)
         resolved = self._resolve_update_parameters(instance=stack, incoming_params=parameters)
         change_set_id, _ = self.create_change_set(
             stack_name=stack.name,

@@ -49,3 +49,61 @@ def test_a_resource_the_service_refuses_fails_and_the_stack_rolls_back_to_rollba
         'in the request to true." (ParameterAlreadyExists)'
     ]
     assert patched.client("ssm").get_parameter(Name="taken")["Parameter"]["Value"] == "first", "the rollback left it"
+
+
+ESCALATION = {
+    "Resources": {
+        "Escalated": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []},
+                "Policies": [
+                    {
+                        "PolicyName": "everything",
+                        "PolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
+                    }
+                ],
+            },
+        }
+    }
+}
+
+
+def test_without_an_execution_role_a_stack_acts_as_its_caller(patched, unique):
+    """Without RoleARN, CloudFormation "uses a temporary session that is generated from your
+    user credentials" (API Reference, CreateStack): a caller allowed only CloudFormation made
+    an IAM role allowed everything, since nothing was checked. Each way in (CreateStack, a
+    change set) now fails the resource on the caller's missing iam:CreateRole, and rolls back."""
+    from tests.unit.emulator.helpers import client_as_role
+
+    only_cloudformation = patched.role(
+        f"cfn-only-{unique}",
+        trust=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{patched.id}:root"}, "Action": "sts:AssumeRole"}],
+            }
+        ),
+        permissions={"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "cloudformation:*", "Resource": "*"}]},
+    )
+    cloudformation = client_as_role(patched, only_cloudformation, "cloudformation")
+    cloudformation.create_stack(StackName=f"direct-{unique}", TemplateBody=json.dumps(ESCALATION))
+    cloudformation.create_change_set(
+        StackName=f"changeset-{unique}", ChangeSetName="c", ChangeSetType="CREATE", TemplateBody=json.dumps(ESCALATION)
+    )
+    cloudformation.execute_change_set(StackName=f"changeset-{unique}", ChangeSetName="c")
+    for stack in (f"direct-{unique}", f"changeset-{unique}"):
+        (described,) = cloudformation.describe_stacks(StackName=stack)["Stacks"]
+        assert described["StackStatus"] == "ROLLBACK_COMPLETE", stack
+        reasons = [
+            e.get("ResourceStatusReason", "")
+            for e in cloudformation.describe_stack_events(StackName=stack)["StackEvents"]
+            if e["LogicalResourceId"] == "Escalated" and e["ResourceStatus"] == "CREATE_FAILED"
+        ]
+        assert len(reasons) == 1 and "iam:CreateRole" in reasons[0] and only_cloudformation.rsplit("/", 1)[1] in reasons[0], reasons
+    roles = patched.client("iam").list_roles()["Roles"]
+    assert not [r for r in roles if "Escalated" in r["RoleName"]]
+    # The account's administrator, without a role, deploys it (AdministratorAccess).
+    patched.client("cloudformation").create_stack(StackName=f"admin-{unique}", TemplateBody=json.dumps(ESCALATION))
+    (described,) = patched.client("cloudformation").describe_stacks(StackName=f"admin-{unique}")["Stacks"]
+    assert described["StackStatus"] == "CREATE_COMPLETE"
