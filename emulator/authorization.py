@@ -222,7 +222,25 @@ def _event_buses(call: Call, caller: str) -> list[Target] | None:
     ] or None
 
 
+def _sqs_queue(call: Call, caller: str) -> list[Target] | None:
+    """The queue moto acts on: named by QueueUrl (``https://<host>/<account>/<name>``, or a
+    bare name), else by the request's path (``/<account>/<name>``), as moto reads it; so a
+    request whose path names a queue and whose body names none is not authorized on "*".
+    The account is the URL's or the path's (the caller's for a bare name)."""
+    url = call._get_param("QueueUrl")
+    if isinstance(url, str) and url:
+        where = url.split("://", 1)[1].split("/", 1)[1] if url.startswith(("http://", "https://")) and url.count("/") >= 3 else url
+    else:
+        where = call.path.split("?", 1)[0].lstrip("/")
+    parts = [part for part in where.split("/") if part]
+    if not parts:
+        return None
+    account = parts[-2] if len(parts) >= 2 and parts[-2].isdigit() else caller
+    return [Target(_arn("sqs", call.region, account, parts[-1]), account)]
+
+
 _BUILDERS: dict[tuple[str, str], Callable[[Call, str], list[Target] | None]] = {
+    ("sqs", "queue"): _sqs_queue,
     ("events", "event-bus"): _event_buses,
     ("cloudformation", "stack"): _stack,
     ("lambda", "function"): _lambda_function,
@@ -403,6 +421,7 @@ ALWAYS_ALLOWED = {("sts", "GetCallerIdentity")}
 # policy, the ExternalId, the role's tags, then the caller's identity policy).
 AUTHORIZED_BY_THEIR_PATCH = {("sts", "AssumeRole")}
 _NOT_ASKED = ALWAYS_ALLOWED | AUTHORIZED_BY_THEIR_PATCH
+_NO_IDENTITY_PROVIDER = {"AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"}
 
 # The services that call KMS on the caller's behalf for these operations, and the
 # condition key they send (KMS developer guide, "kms:ViaService").
@@ -567,6 +586,10 @@ def authorize_call(principal: Principal, call: Call, operation_name: str) -> Non
         # emulator.authentication has refused every key no emulated account issued; a key
         # that still names no principal is denied, never treated as an administrator.
         raise denial(call.service_name, principal, f"{call.service_name}:{operation_name} (the access key names no principal)")
+    if call.service_name == "sts" and operation_name in _NO_IDENTITY_PROVIDER:
+        # These trade an identity provider's token for a role session; the emulator checks no
+        # token and no trust in a provider, so it grants none (a session for any role, else).
+        raise denial("sts", principal, f"sts:{operation_name} (not emulated: no identity provider's token is checked)")
     if call.service_name == "sts" and operation_name in SESSION_POLICY_OPERATIONS:
         take_session_policies(call)  # whoever the caller is, the administrator included
     derivation = derive(call.service_name, operation_name)

@@ -547,3 +547,52 @@ def test_a_user_remade_under_the_administrator_s_name_is_not_the_administrator(e
     with pytest.raises(ClientError) as refused:
         impostor.create_role(RoleName=f"escalated-{unique}", AssumeRolePolicyDocument="{}")
     assert refused.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_an_sqs_call_is_authorized_on_the_queue_moto_acts_on_whichever_way_it_is_named(patched, unique):
+    """moto's SQS takes the queue from QueueUrl, else from the request's path. A call naming
+    it only by path was authorized on "*": a role denied one queue read it that way."""
+    queue = f"secret-{unique}"
+    url = patched.client("sqs").create_queue(QueueName=queue)["QueueUrl"]
+    patched.client("sqs").send_message(QueueUrl=url, MessageBody="kept")
+    caller = patched.role(
+        f"sqs-{unique}",
+        trust=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}],
+            }
+        ),
+        permissions={
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "sqs:*", "Resource": "*"},
+                {"Effect": "Deny", "Action": "sqs:*", "Resource": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}"},
+            ],
+        },
+    )
+    sqs = client_as_role(patched, caller, "sqs")
+
+    def by_path_only(request, **_):
+        body = json.loads(request.data or b"{}")
+        body.pop("QueueUrl", None)
+        request.data = json.dumps(body).encode()
+        request.headers["Content-Length"] = str(len(request.data))
+        request.url = request.url.rstrip("/") + f"/{ACCOUNT}/{queue}"
+
+    sqs.meta.events.register("before-sign.sqs.ReceiveMessage", by_path_only)
+    with pytest.raises(ClientError) as refused:
+        sqs.receive_message(QueueUrl=url)
+    assert f":{queue}" in refused.value.response["Error"]["Message"]
+
+
+def test_no_identity_provider_s_token_buys_a_role_session(patched, unique):
+    """AssumeRoleWithWebIdentity and AssumeRoleWithSAML trade a provider's token for a role
+    session. The emulator checks neither the token nor the role's trust in a provider, so a
+    signed call got a session for any role of the account: both are refused, saying why."""
+    role = patched.role(f"web-{unique}", trust=json.dumps({"Version": "2012-10-17", "Statement": []}))
+    sts = patched.client("sts")
+    sts.meta.events.register("choose-signer.sts.*", lambda **_: "v4")  # signed, so it is authenticated
+    with pytest.raises(ClientError) as refused:
+        sts.assume_role_with_web_identity(RoleArn=role, RoleSessionName="session", WebIdentityToken="x" * 20)
+    assert "not emulated" in refused.value.response["Error"]["Message"]
