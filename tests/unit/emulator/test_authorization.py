@@ -596,3 +596,46 @@ def test_no_identity_provider_s_token_buys_a_role_session(patched, unique):
     with pytest.raises(ClientError) as refused:
         sts.assume_role_with_web_identity(RoleArn=role, RoleSessionName="session", WebIdentityToken="x" * 20)
     assert "not emulated" in refused.value.response["Error"]["Message"]
+
+
+def test_a_query_parameter_no_sdk_sends_is_refused_so_it_cannot_pick_what_is_authorized(patched, unique):
+    """moto's _get_param reads the query string before the body, and some handlers read the
+    body alone (DynamoDB's). For a JSON-protocol request moto 5.2.5 does not parse the URL's
+    query, so a smuggled ?TableName=<allowed table> changes nothing today, and the call is
+    authorized on the table the body names; for a REST-JSON one (Lambda) it did
+    (test_a_lambda_call_is_authorized_on_the_function_its_path_names). Whatever moto does,
+    a query parameter the protocol never carries is refused, and said so."""
+    dynamodb = patched.client("dynamodb")
+    for table in (f"allowed-{unique}", f"victim-{unique}"):
+        dynamodb.create_table(
+            TableName=table,
+            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        dynamodb.put_item(TableName=table, Item={"k": {"S": "1"}, "v": {"S": table}})
+    caller = patched.role(
+        f"ddb-{unique}",
+        trust=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}],
+            }
+        ),
+        permissions={
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/allowed-{unique}"}
+            ],
+        },
+    )
+    client = client_as_role(patched, caller, "dynamodb")
+    assert client.get_item(TableName=f"allowed-{unique}", Key={"k": {"S": "1"}})["Item"]["v"]["S"] == f"allowed-{unique}"
+
+    def smuggle(request, **_):
+        request.url += f"?TableName=allowed-{unique}"
+
+    client.meta.events.register("before-sign.dynamodb.GetItem", smuggle)
+    with pytest.raises(ClientError) as refused:
+        client.get_item(TableName=f"victim-{unique}", Key={"k": {"S": "1"}})
+    assert "which no SDK sends" in refused.value.response["Error"]["Message"]
