@@ -641,6 +641,13 @@ def authorize_call(principal: Principal, call: Call, operation_name: str) -> Non
         )
     action = derivation.action
     found = targets(derivation, call, principal.account)
+    if any(target.arn == "*" for target in found) and any(r.required for r in derivation.resources) and not is_administrator(principal):
+        # The action always acts on a resource of a type the reference lists, and the request
+        # names it in a form the emulator could not read (an alias ARN, a version selector, a
+        # member it does not map): authorized on "*", a Deny or a key or resource policy on
+        # the real one would be skipped. Refused instead, saying what (a guess: AWS knows).
+        types = ", ".join(r.type for r in derivation.resources if r.required)
+        raise denial(service, principal, f"{action} on resource: * (the emulator cannot tell which {types} this request acts on)")
     transport = transport_of(getattr(call, "normalized_request", None))
     for target in found:
         decision = check(principal, action, target, call.region, transport=transport)

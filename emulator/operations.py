@@ -168,6 +168,7 @@ class ResourceFormat:
     names: tuple[str, ...]  # the format's own placeholders, in order (not Partition, Region, Account)
     arn_members: tuple[str, ...]  # input members that may hold the whole ARN
     name_members: tuple[str | None, ...]  # the member holding each of ``names`` (None: none found)
+    required: bool = False  # the reference marks it required: the action always acts on one
 
     def fill(self, values: Mapping[str, str], region: str, account: str) -> str:
         """The ARN of the resource named ``values`` (placeholder -> name), in ``region`` and ``account``."""
@@ -316,6 +317,7 @@ def _resource_formats(prefix: str, action: str, members: Mapping[str, str], over
                 names=names,
                 arn_members=_arn_members(kind["name"], names, members),
                 name_members=name_members,
+                required=bool(kind.get("required")),
             )
         )
     # The most specific first: a Query naming an index is authorized on the index.

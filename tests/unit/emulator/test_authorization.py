@@ -639,3 +639,43 @@ def test_a_query_parameter_no_sdk_sends_is_refused_so_it_cannot_pick_what_is_aut
     with pytest.raises(ClientError) as refused:
         client.get_item(TableName=f"victim-{unique}", Key={"k": {"S": "1"}})
     assert "which no SDK sends" in refused.value.response["Error"]["Message"]
+
+
+def _narrow_role(account, name: str, statements: list[dict[str, Any]]) -> Any:
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account.id}:root"}, "Action": "sts:AssumeRole"}],
+    }
+    return account.role(name, trust=json.dumps(trust), permissions={"Version": "2012-10-17", "Statement": statements})
+
+
+def test_a_call_on_a_resource_the_emulator_cannot_name_is_refused_not_authorized_on_star(patched, unique):
+    """An action that always acts on a resource of a listed type, named in a form the emulator
+    did not read (KMS Decrypt without KeyId, an SSM path, a table to restore from), was
+    authorized on "*": a Deny on the real resource, and a key policy, were skipped. Refused."""
+    kms = patched.client("kms")
+    admin = f"arn:aws:iam::{patched.id}:user/emulator-admin"
+    key_policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": admin}, "Action": "kms:*", "Resource": "*"}],
+    }
+    key = kms.create_key(Policy=json.dumps(key_policy), BypassPolicyLockoutSafetyCheck=True)["KeyMetadata"]["KeyId"]
+    blob = kms.encrypt(KeyId=key, Plaintext=b"kept")["CiphertextBlob"]
+    patched.client("ssm").put_parameter(Name=f"/{unique}/pw", Value="kept", Type="String")
+    denied_parameter = f"arn:aws:ssm:{REGION}:{patched.id}:parameter/{unique}/pw"
+    role = _narrow_role(
+        patched,
+        f"wide-{unique}",
+        [
+            {"Effect": "Allow", "Action": ["kms:*", "ssm:*"], "Resource": "*"},
+            {"Effect": "Deny", "Action": "ssm:*", "Resource": denied_parameter},
+        ],
+    )
+    attempts = {
+        "kms:Decrypt": lambda: client_as_role(patched, role, "kms").decrypt(CiphertextBlob=blob),
+        "ssm:GetParametersByPath": lambda: client_as_role(patched, role, "ssm").get_parameters_by_path(Path=f"/{unique}"),
+    }
+    for action, attempt in attempts.items():
+        with pytest.raises(ClientError) as refused:
+            attempt()
+        assert f"{action} on resource: * (the emulator cannot tell which" in refused.value.response["Error"]["Message"], action
