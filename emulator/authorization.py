@@ -28,6 +28,7 @@ import json
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote
 from xml.etree import ElementTree
@@ -239,11 +240,33 @@ def _sqs_queue(call: Call, caller: str) -> list[Target] | None:
     return [Target(_arn("sqs", call.region, account, parts[-1]), account)]
 
 
+def _kms_key_of_ciphertext(call: Call, caller: str) -> list[Target] | None:
+    """Decrypt and ReEncrypt name their key by KeyId or, left out (the usual way for a
+    symmetric key), by the ciphertext itself, which moto's format begins with the key's ID:
+    authorized on that key, as KMS decrypts with it."""
+    import base64
+
+    from moto.kms.utils import _deserialize_ciphertext_blob
+
+    named = call._get_param("KeyId") or call._get_param("SourceKeyId")
+    if named:
+        return None  # the derivation reads it
+    blob = call._get_param("CiphertextBlob")
+    try:
+        raw = blob if isinstance(blob, bytes) else base64.b64decode(str(blob))  # moto may have decoded it
+        key_id = _deserialize_ciphertext_blob(raw).key_id
+    except Exception:  # noqa: BLE001  (not moto's format: KMS answers InvalidCiphertextException)
+        return None
+    arn = _arn("kms", call.region, caller, f"key/{key_id}")
+    return [key_target(arn, call.region, caller) or Target(arn, caller)]  # with its key policy
+
+
 _BUILDERS: dict[tuple[str, str], Callable[[Call, str], list[Target] | None]] = {
     ("sqs", "queue"): _sqs_queue,
     ("events", "event-bus"): _event_buses,
     ("cloudformation", "stack"): _stack,
     ("lambda", "function"): _lambda_function,
+    ("kms", "key"): _kms_key_of_ciphertext,
 }
 
 
@@ -401,7 +424,11 @@ def targets(derivation: Derivation, call: Call, caller: str) -> list[Target]:
                 return built
     if derivation.path_resource:
         return [Target(f"arn:{PARTITION}:{prefix}:{call.region}::{call.path.split('?', 1)[0]}", caller)]
-    if derivation.service == "s3":
+    if derivation.service == "s3" and "delete" in _query_keys(call):
+        # moto names the bucket; each object the body lists is deleted (S3 API Reference,
+        # DeleteObjects: "you must have the s3:DeleteObject ... permissions" on each).
+        kind, arns = "object", _s3_objects_to_delete(call)
+    elif derivation.service == "s3":
         # moto names the bucket or object of every S3 call (arn:aws:s3:::<bucket>[/<key>]).
         kind = resource_type_of(derivation, call.moto_resource) or ""
         arns = [call.moto_resource] if kind else []
@@ -580,10 +607,61 @@ def check(
     )
 
 
+def _query_keys(call: Call) -> set[str]:
+    parsed = getattr(call, "parsed_url", None)
+    return {name for name, _ in parse_qsl(str(getattr(parsed, "query", "") or ""), keep_blank_values=True)}
+
+
+def _s3_objects_to_delete(call: Call) -> list[str]:
+    """The objects a DeleteObjects body lists, as ARNs in the bucket moto names."""
+    from defusedxml import ElementTree
+
+    bucket = str(getattr(call, "moto_resource", "")).removeprefix("arn:aws:s3:::").split("/", 1)[0]
+    body = getattr(call, "body", b"") or b""
+    try:
+        root = ElementTree.fromstring(body if isinstance(body, bytes) else str(body).encode())
+    except Exception:  # noqa: BLE001  (moto answers a malformed body itself)
+        return []
+    keys = [element.text or "" for element in root.iter() if element.tag.rsplit("}", 1)[-1] == "Key"]
+    return [f"arn:aws:s3:::{bucket}/{key}" for key in keys] if bucket else []
+
+
+def _s3_copy_source(call: Call, caller: str) -> Target | None:
+    """The object CopyObject and UploadPartCopy read (``x-amz-copy-source``: ``bucket/key``,
+    URL-encoded, with an optional ``?versionId=``), which the caller must be allowed to get
+    (S3 API Reference, CopyObject: "you must have read access to the source object")."""
+    headers = {key.lower(): value for key, value in (getattr(call, "headers", None) or {}).items()}
+    source = unquote(str(headers.get("x-amz-copy-source", "")).split("?", 1)[0]).lstrip("/")
+    if "/" not in source:
+        return None
+    arn = f"arn:aws:s3:::{source}"
+    _, owner, found = _s3_bucket(arn, caller)
+    policy = _document(found.policy.decode()) if found is not None and found.policy else None
+    return _s3_object_read(Target(arn, owner, policy=policy), found)
+
+
+def _uri_query_keys(request_uri: str) -> set[str]:
+    """The fixed query keys of an operation's URI (``/{Bucket}?policy``), but ``x-id``, which
+    only names the operation (the JavaScript SDK v3 sends it on every S3 call)."""
+    return {name for name, _ in parse_qsl(request_uri.partition("?")[2], keep_blank_values=True)} - {"x-id"}
+
+
+@cache
+def _subresources(service: str) -> tuple[frozenset[str], ...]:
+    """For each operation of ``service``, the fixed query keys its URI carries together."""
+    model = service_model(service)
+    if model is None:
+        return ()
+    keys = (frozenset(_uri_query_keys(model.operation_model(name).http.get("requestUri", ""))) for name in model.operation_names)
+    return tuple(found for found in set(keys) if found)
+
+
 def _query_the_protocol_lacks(call: Call, operation_name: str) -> str:
     """A query-string parameter the service's protocol never carries for this operation
     ("" if none): any, for a JSON-protocol service (its parameters are all in the body);
-    one that is no ``querystring`` member of the operation, for a REST-JSON one."""
+    one that is no ``querystring`` member of the operation, for a REST-JSON one; for a
+    REST-XML one (S3), subresources (``?policy``, ``?tagging``) that no one operation's URI
+    carries together, since moto picks the action from one and its handler from another."""
     parsed = getattr(call, "parsed_url", None)
     query = str(getattr(parsed, "query", "") or "")
     if not query:
@@ -593,6 +671,12 @@ def _query_the_protocol_lacks(call: Call, operation_name: str) -> str:
     names = [name for name, _ in parse_qsl(query, keep_blank_values=True)]
     if protocol == "json":
         return f"the query parameter {names[0]!r}" if names else ""
+    if protocol == "rest-xml" and model is not None:
+        together = _subresources(call.service_name)
+        present = set(names) & set().union(*together)
+        if present and not any(present <= keys for keys in together):
+            return f"the subresources {', '.join(sorted(present))} together"
+        return ""
     if protocol != "rest-json" or model is None or operation_name not in model.operation_names:
         return ""
     operation = model.operation_model(operation_name)
@@ -602,7 +686,7 @@ def _query_the_protocol_lacks(call: Call, operation_name: str) -> str:
         for name, member in (shape.members.items() if shape is not None else ())
         if member.serialization.get("location") == "querystring"
     }
-    allowed |= {name for name, _ in parse_qsl(operation.http.get("requestUri", "").partition("?")[2], keep_blank_values=True)}
+    allowed |= _uri_query_keys(operation.http.get("requestUri", ""))
     unknown = [name for name in names if name not in allowed]
     return f"the query parameter {unknown[0]!r}" if unknown else ""
 
@@ -641,7 +725,10 @@ def authorize_call(principal: Principal, call: Call, operation_name: str) -> Non
         )
     action = derivation.action
     found = targets(derivation, call, principal.account)
-    if any(target.arn == "*" for target in found) and any(r.required for r in derivation.resources) and not is_administrator(principal):
+    # S3 lists its object actions' two resource types (object, access point object) as
+    # alternatives, neither marked required: one of them is, all the same.
+    must_name = any(r.required for r in derivation.resources) or (service == "s3" and bool(derivation.resources))
+    if any(target.arn == "*" for target in found) and must_name:
         # The action always acts on a resource of a type the reference lists, and the request
         # names it in a form the emulator could not read (an alias ARN, a version selector, a
         # member it does not map): authorized on "*", a Deny or a key or resource policy on
@@ -653,6 +740,13 @@ def authorize_call(principal: Principal, call: Call, operation_name: str) -> Non
         decision = check(principal, action, target, call.region, transport=transport)
         if not decision.allowed:
             raise denial(service, principal, _what(action, target.arn, decision))
+    if service == "s3":  # moto authorizes a copy as the PutObject (or UploadPart) it also is
+        source = _s3_copy_source(call, principal.account)
+        if source is not None:
+            decision = check(principal, "s3:GetObject", source, call.region, transport=transport)
+            if not decision.allowed:
+                raise denial(service, principal, _what("s3:GetObject", source.arn, decision))
+            found = [*found, source]  # its key, if any, is asked for below as for a GetObject
     passed = call._get_param(derivation.passes_role) if derivation.passes_role else None
     if passed:
         role = Target(str(passed), _account_in(str(passed), principal.account))

@@ -651,8 +651,9 @@ def _narrow_role(account, name: str, statements: list[dict[str, Any]]) -> Any:
 
 def test_a_call_on_a_resource_the_emulator_cannot_name_is_refused_not_authorized_on_star(patched, unique):
     """An action that always acts on a resource of a listed type, named in a form the emulator
-    did not read (KMS Decrypt without KeyId, an SSM path, a table to restore from), was
-    authorized on "*": a Deny on the real resource, and a key policy, were skipped. Refused."""
+    did not read (an SSM path, a table to restore from; KMS Decrypt without KeyId), was
+    authorized on "*": a Deny on the real resource, and a key policy, were skipped. Refused;
+    and Decrypt is authorized on the key its ciphertext names."""
     kms = patched.client("kms")
     admin = f"arn:aws:iam::{patched.id}:user/emulator-admin"
     key_policy = {
@@ -671,11 +672,46 @@ def test_a_call_on_a_resource_the_emulator_cannot_name_is_refused_not_authorized
             {"Effect": "Deny", "Action": "ssm:*", "Resource": denied_parameter},
         ],
     )
-    attempts = {
-        "kms:Decrypt": lambda: client_as_role(patched, role, "kms").decrypt(CiphertextBlob=blob),
-        "ssm:GetParametersByPath": lambda: client_as_role(patched, role, "ssm").get_parameters_by_path(Path=f"/{unique}"),
-    }
-    for action, attempt in attempts.items():
+    with pytest.raises(ClientError) as refused:
+        client_as_role(patched, role, "ssm").get_parameters_by_path(Path=f"/{unique}")
+    assert "ssm:GetParametersByPath on resource: * (the emulator cannot tell which" in refused.value.response["Error"]["Message"]
+    # Decrypt without KeyId: the key is the one the ciphertext names, and its policy decides.
+    with pytest.raises(ClientError) as refused:
+        client_as_role(patched, role, "kms").decrypt(CiphertextBlob=blob)
+    assert f"kms:Decrypt on resource: arn:aws:kms:{REGION}:{patched.id}:key/{key}" in refused.value.response["Error"]["Message"]
+    assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"kept"  # the key policy names the administrator
+
+
+def test_s3_copies_deletes_and_subresources_are_authorized_on_what_they_touch(patched, other, unique):
+    """S3 API Reference: CopyObject needs read access to the source object; DeleteObjects
+    needs s3:DeleteObject on each object it lists. The emulator checked only the destination
+    of a copy and the bucket of a multi-delete, so one account's administrator copied out and
+    deleted another's private object; and moto reads the action from the first subresource
+    it knows, so a role allowed only s3:PutBucketTagging wrote a bucket policy with
+    ?policy&tagging."""
+    victim, loot = f"victim-{unique}", f"loot-{unique}"
+    other.client("s3").create_bucket(Bucket=victim)
+    other.client("s3").put_object(Bucket=victim, Key="payroll", Body=b"kept")
+    s3 = patched.client("s3")
+    s3.create_bucket(Bucket=loot)
+    for attempt in (
+        lambda: s3.copy_object(Bucket=loot, Key="copied", CopySource=f"{victim}/payroll"),
+        lambda: s3.delete_objects(Bucket=victim, Delete={"Objects": [{"Key": "payroll"}]}),
+    ):
         with pytest.raises(ClientError) as refused:
             attempt()
-        assert f"{action} on resource: * (the emulator cannot tell which" in refused.value.response["Error"]["Message"], action
+        assert refused.value.response["Error"]["Code"] == "AccessDenied"
+        assert f"arn:aws:s3:::{victim}/payroll" in refused.value.response["Error"]["Message"]
+    assert other.client("s3").get_object(Bucket=victim, Key="payroll")["Body"].read() == b"kept"
+    s3.put_object(Bucket=loot, Key="own", Body=b"mine")
+    s3.copy_object(Bucket=loot, Key="copy-of-own", CopySource=f"{loot}/own")  # its own: allowed
+    tagger = _narrow_role(
+        patched, f"tagger-{unique}", [{"Effect": "Allow", "Action": "s3:PutBucketTagging", "Resource": f"arn:aws:s3:::{loot}"}]
+    )
+    client = client_as_role(patched, tagger, "s3")
+    client.meta.events.register(
+        "before-sign.s3.PutBucketPolicy", lambda request, **_: setattr(request, "url", request.url.replace("?policy", "?policy&tagging"))
+    )
+    with pytest.raises(ClientError) as refused:
+        client.put_bucket_policy(Bucket=loot, Policy=json.dumps({"Version": "2012-10-17", "Statement": []}))
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
