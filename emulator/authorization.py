@@ -175,6 +175,12 @@ def _stack(call: Call, caller: str) -> list[Target] | None:
         return None  # DescribeStacks of every stack: "*"
     account = _account_in(str(name or change_set_name), caller)
     backend = cloudformation_backends[account][call.region]
+    if str(change_set_name or "").startswith("arn:"):
+        # A change set named by ARN is executed (described, deleted) whatever StackName says:
+        # moto ignores it. Authorized on the change set's own stack.
+        change_set = backend.change_sets.get(str(change_set_name))
+        if change_set is not None:
+            return [Target(change_set.stack_id, account)]
     if not name:
         change_set = backend.describe_change_set(str(change_set_name))
         name = change_set.stack_id if change_set is not None else None
@@ -261,12 +267,28 @@ def _kms_key_of_ciphertext(call: Call, caller: str) -> list[Target] | None:
     return [key_target(arn, call.region, caller) or Target(arn, caller)]  # with its key policy
 
 
+def _ssm_parameters(call: Call, caller: str) -> list[Target] | None:
+    """Parameters by name or ARN, one or a list (GetParameters), authorized without the
+    version or label selector a name may end in (``/prod/pw:1``): moto serves that version of
+    the parameter, which a Deny on the parameter's ARN covers (parameter names hold no ":")."""
+    named = call._get_param("Names") or ([call._get_param("Name")] if call._get_param("Name") else [])
+    found = []
+    for name in map(str, named if isinstance(named, list) else [named]):
+        if name.startswith("arn:"):
+            head, _, path = name.partition(":parameter/")
+            found.append(Target(f"{head}:parameter/{path.split(':', 1)[0]}", _account_in(name, caller)))
+        else:
+            found.append(Target(_arn("ssm", call.region, caller, "parameter/" + name.split(":", 1)[0].lstrip("/")), caller))
+    return found or None
+
+
 _BUILDERS: dict[tuple[str, str], Callable[[Call, str], list[Target] | None]] = {
     ("sqs", "queue"): _sqs_queue,
     ("events", "event-bus"): _event_buses,
     ("cloudformation", "stack"): _stack,
     ("lambda", "function"): _lambda_function,
     ("kms", "key"): _kms_key_of_ciphertext,
+    ("ssm", "parameter"): _ssm_parameters,
 }
 
 
@@ -400,7 +422,19 @@ def _kms_key(call: Call, target: Target, operation: str) -> Target:
     return key_target(target.arn, call.region, target.account) or target
 
 
+def _iam_role(call: Call, target: Target, operation: str) -> Target:
+    """A role named by RoleName is authorized on its real ARN, path included
+    (``role/admin/breakglass``): the request names no path, the role has one."""
+    backend = dict.get(iam_backends, target.account)
+    name = target.arn.rsplit("/", 1)[-1]
+    role = backend[PARTITION].roles.get(name) if backend is not None else None
+    if role is None:
+        role = next((r for r in backend[PARTITION].roles.values() if r.name == name), None) if backend is not None else None
+    return Target(role.arn, target.account, target.policy) if role is not None else target
+
+
 _ENRICHERS: dict[tuple[str, str], Callable[[Call, Target, str], Target]] = {
+    ("iam", "role"): _iam_role,
     ("kms", "key"): _kms_key,
     ("states", "statemachine"): _state_machine,
     ("states", "execution"): _execution,
@@ -449,6 +483,13 @@ ALWAYS_ALLOWED = {("sts", "GetCallerIdentity")}
 AUTHORIZED_BY_THEIR_PATCH = {("sts", "AssumeRole")}
 _NOT_ASKED = ALWAYS_ALLOWED | AUTHORIZED_BY_THEIR_PATCH
 _NO_IDENTITY_PROVIDER = {"AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"}
+# Operations refused because the emulator cannot authorize them as AWS does.
+_NOT_EMULATED = {
+    ("secretsmanager", "BatchGetSecretValue"): "not emulated: each secret's GetSecretValue and key would have to be checked",
+}
+# Services whose moto backend is always the caller's own account, whatever account an ARN
+# names: a call naming another account's resource would be authorized there and act here.
+_CALLERS_ACCOUNT_ONLY = {"secretsmanager"}
 
 # The services that call KMS on the caller's behalf for these operations, and the
 # condition key they send (KMS developer guide, "kms:ViaService").
@@ -704,6 +745,10 @@ def authorize_call(principal: Principal, call: Call, operation_name: str) -> Non
         # resource while the handler acts on another.
         what = f"{call.service_name}:{operation_name} (its request carries {smuggled}, which no SDK sends)"
         raise denial(call.service_name, principal, what)
+    if (call.service_name, operation_name) in _NOT_EMULATED:
+        raise denial(
+            call.service_name, principal, f"{call.service_name}:{operation_name} ({_NOT_EMULATED[call.service_name, operation_name]})"
+        )
     if call.service_name == "sts" and operation_name in _NO_IDENTITY_PROVIDER:
         # These trade an identity provider's token for a role session; the emulator checks no
         # token and no trust in a provider, so it grants none (a session for any role, else).
@@ -728,6 +773,9 @@ def authorize_call(principal: Principal, call: Call, operation_name: str) -> Non
     # S3 lists its object actions' two resource types (object, access point object) as
     # alternatives, neither marked required: one of them is, all the same.
     must_name = any(r.required for r in derivation.resources) or (service == "s3" and bool(derivation.resources))
+    if service in _CALLERS_ACCOUNT_ONLY and any(t.account not in ("", principal.account) for t in found):
+        other = next(t.arn for t in found if t.account not in ("", principal.account))
+        raise denial(service, principal, f"{action} on resource: {other} (another account's: moto would act in the caller's own)")
     if any(target.arn == "*" for target in found) and must_name:
         # The action always acts on a resource of a type the reference lists, and the request
         # names it in a form the emulator could not read (an alias ARN, a version selector, a

@@ -715,3 +715,67 @@ def test_s3_copies_deletes_and_subresources_are_authorized_on_what_they_touch(pa
     with pytest.raises(ClientError) as refused:
         client.put_bucket_policy(Bucket=loot, Policy=json.dumps({"Version": "2012-10-17", "Statement": []}))
     assert refused.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_a_resource_is_authorized_as_moto_acts_on_it_however_the_request_names_it(patched, other, unique):
+    """Each of these was authorized on one resource while moto acted on another: a version
+    selector on an SSM name (/p:1), a role named without its path, a change set named by ARN
+    with another StackName, another account's secret ARN (moto's Secrets Manager acts in the
+    caller's account); and BatchGetSecretValue skipped each secret's own check."""
+    ssm = patched.client("ssm")
+    ssm.put_parameter(Name=f"/{unique}/pw", Value="kept", Type="String")
+    patched.client("iam").create_role(RoleName=f"breakglass-{unique}", Path="/admin/", AssumeRolePolicyDocument="{}")
+    patched.client("secretsmanager").create_secret(Name=f"{unique}/db", SecretString="kept")
+    other.client("secretsmanager").create_secret(Name=f"{unique}/db", SecretString="decoy")
+    role = _narrow_role(
+        patched,
+        f"narrow-{unique}",
+        [
+            {"Effect": "Allow", "Action": ["ssm:*", "iam:PutRolePolicy", "secretsmanager:*"], "Resource": "*"},
+            {"Effect": "Deny", "Action": "ssm:*", "Resource": f"arn:aws:ssm:{REGION}:{patched.id}:parameter/{unique}/pw"},
+            {"Effect": "Deny", "Action": "iam:*", "Resource": f"arn:aws:iam::{patched.id}:role/admin/*"},
+            {"Effect": "Deny", "Action": "secretsmanager:*", "Resource": f"arn:aws:secretsmanager:{REGION}:{patched.id}:secret:{unique}/*"},
+        ],
+    )
+    attempts = {
+        "ssm selector": lambda: client_as_role(patched, role, "ssm").get_parameter(Name=f"/{unique}/pw:1"),
+        "iam path": lambda: client_as_role(patched, role, "iam").put_role_policy(
+            RoleName=f"breakglass-{unique}", PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
+        ),
+        "secret of another account": lambda: client_as_role(patched, role, "secretsmanager").get_secret_value(
+            SecretId=f"arn:aws:secretsmanager:{REGION}:{other.id}:secret:{unique}/db"
+        ),
+        "batch": lambda: client_as_role(patched, role, "secretsmanager").batch_get_secret_value(SecretIdList=[f"{unique}/db"]),
+    }
+    for name, attempt in attempts.items():
+        with pytest.raises(ClientError) as refused:
+            attempt()
+        assert "not authorized" in refused.value.response["Error"]["Message"], name
+
+
+def test_a_change_set_named_by_arn_is_authorized_on_its_own_stack(patched, unique):
+    template = {
+        "Resources": {"P": {"Type": "AWS::SSM::Parameter", "Properties": {"Name": f"/{unique}/flag", "Type": "String", "Value": "v1"}}}
+    }
+    cloudformation = patched.client("cloudformation")
+    cloudformation.create_stack(StackName=f"prod-{unique}", TemplateBody=json.dumps(template))
+    cloudformation.create_stack(StackName=f"dev-{unique}", TemplateBody=json.dumps(template).replace("flag", "devflag"))
+    template["Resources"]["P"]["Properties"]["Value"] = "unapproved"
+    change_set = cloudformation.create_change_set(StackName=f"prod-{unique}", ChangeSetName="release", TemplateBody=json.dumps(template))[
+        "Id"
+    ]
+    role = _narrow_role(
+        patched,
+        f"dev-{unique}",
+        [
+            {
+                "Effect": "Allow",
+                "Action": "cloudformation:*",
+                "Resource": f"arn:aws:cloudformation:{REGION}:{patched.id}:stack/dev-{unique}/*",
+            }
+        ],
+    )
+    with pytest.raises(ClientError) as refused:
+        client_as_role(patched, role, "cloudformation").execute_change_set(ChangeSetName=change_set, StackName=f"dev-{unique}")
+    assert f"stack/prod-{unique}/" in refused.value.response["Error"]["Message"]
+    assert patched.client("ssm").get_parameter(Name=f"/{unique}/flag")["Parameter"]["Value"] == "v1"
