@@ -267,6 +267,19 @@ def _kms_key_of_ciphertext(call: Call, caller: str) -> list[Target] | None:
     return [key_target(arn, call.region, caller) or Target(arn, caller)]  # with its key policy
 
 
+def _event_rule(call: Call, caller: str) -> list[Target] | None:
+    """A rule on its bus (``rule/[${EventBusName}/]${RuleName}``, the default bus without
+    its name), the bus given by name or by ARN, as EventBridge resolves it."""
+    rule = call._get_param("Rule") or call._get_param("Name")
+    if not rule:
+        return None
+    bus = str(call._get_param("EventBusName") or "default")
+    account = _account_in(bus, caller) if bus.startswith("arn:") else caller
+    bus = bus.rsplit("event-bus/", 1)[-1] if bus.startswith("arn:") else bus
+    path = f"rule/{rule}" if bus == "default" else f"rule/{bus}/{rule}"
+    return [Target(_arn("events", call.region, account, path), account)]
+
+
 def _ssm_parameters(call: Call, caller: str) -> list[Target] | None:
     """Parameters by name or ARN, one or a list (GetParameters), authorized without the
     version or label selector a name may end in (``/prod/pw:1``): moto serves that version of
@@ -276,15 +289,36 @@ def _ssm_parameters(call: Call, caller: str) -> list[Target] | None:
     for name in map(str, named if isinstance(named, list) else [named]):
         if name.startswith("arn:"):
             head, _, path = name.partition(":parameter/")
-            found.append(Target(f"{head}:parameter/{path.split(':', 1)[0]}", _account_in(name, caller)))
+            target = Target(f"{head}:parameter/{path.split(':', 1)[0]}", _account_in(name, caller))
         else:
-            found.append(Target(_arn("ssm", call.region, caller, "parameter/" + name.split(":", 1)[0].lstrip("/")), caller))
+            target = Target(_arn("ssm", call.region, caller, "parameter/" + name.split(":", 1)[0].lstrip("/")), caller)
+        found.append(_ssm_secure_string(call, target))
     return found or None
+
+
+def _ssm_secure_string(call: Call, target: Target) -> Target:
+    """A SecureString read WithDecryption under a customer managed key: Systems Manager asks
+    KMS to decrypt as the caller, with the parameter's ARN as encryption context (Systems
+    Manager user guide, "How AWS Systems Manager Parameter Store uses AWS KMS")."""
+    from moto.ssm.models import ssm_backends
+
+    if str(call._get_param("WithDecryption")).lower() != "true":
+        return target
+    backend = dict.get(ssm_backends, target.account)
+    name = "/" + target.arn.split(":parameter/", 1)[1]
+    parameters = backend[call.region]._parameters if backend is not None else None
+    stored = parameters.get(parameters.normalize_name(name)) if parameters is not None else None
+    latest = stored[-1] if stored else None
+    if latest is None or latest.parameter_type != "SecureString" or not latest.keyid or latest.keyid == "alias/aws/ssm":
+        return target
+    return Target(target.arn, target.account, kms_key=latest.keyid, kms_context={"kms:EncryptionContext:PARAMETER_ARN": target.arn})
 
 
 _BUILDERS: dict[tuple[str, str], Callable[[Call, str], list[Target] | None]] = {
     ("sqs", "queue"): _sqs_queue,
     ("events", "event-bus"): _event_buses,
+    ("events", "rule-on-custom-event-bus"): _event_rule,
+    ("events", "rule-on-default-event-bus"): _event_rule,
     ("cloudformation", "stack"): _stack,
     ("lambda", "function"): _lambda_function,
     ("kms", "key"): _kms_key_of_ciphertext,
@@ -493,7 +527,7 @@ _CALLERS_ACCOUNT_ONLY = {"secretsmanager"}
 
 # The services that call KMS on the caller's behalf for these operations, and the
 # condition key they send (KMS developer guide, "kms:ViaService").
-_VIA_SERVICE = {"secretsmanager": "secretsmanager", "dynamodb": "dynamodb", "stepfunctions": "states", "s3": "s3"}
+_VIA_SERVICE = {"secretsmanager": "secretsmanager", "dynamodb": "dynamodb", "stepfunctions": "states", "s3": "s3", "ssm": "ssm"}
 # A service that answers a KMS denial with an error of its own, not AccessDenied: Step
 # Functions (API reference, e.g. DescribeExecution, "Errors": KmsAccessDeniedException,
 # "Either your KMS key policy or API caller does not have the required permissions").

@@ -779,3 +779,37 @@ def test_a_change_set_named_by_arn_is_authorized_on_its_own_stack(patched, uniqu
         client_as_role(patched, role, "cloudformation").execute_change_set(ChangeSetName=change_set, StackName=f"dev-{unique}")
     assert f"stack/prod-{unique}/" in refused.value.response["Error"]["Message"]
     assert patched.client("ssm").get_parameter(Name=f"/{unique}/flag")["Parameter"]["Value"] == "v1"
+
+
+def test_a_secure_string_and_an_event_rule_are_authorized_as_their_service_reads_them(patched, unique):
+    """A SecureString under a customer managed key, read WithDecryption, needs the caller's
+    kms:Decrypt through Systems Manager; it was returned without asking. A rule named with
+    its bus's ARN is the rule on that bus (rule/<bus>/<rule>); it was authorized as the
+    default bus's rule of that name."""
+    kms = patched.client("kms")
+    admin = f"arn:aws:iam::{patched.id}:user/emulator-admin"
+    key_policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": admin}, "Action": "kms:*", "Resource": "*"}],
+    }
+    key = kms.create_key(Policy=json.dumps(key_policy), BypassPolicyLockoutSafetyCheck=True)["KeyMetadata"]["KeyId"]
+    patched.client("ssm").put_parameter(Name=f"/{unique}/db", Value="kept", Type="SecureString", KeyId=key)
+    events = patched.client("events")
+    bus = events.create_event_bus(Name=f"secure-{unique}")["EventBusArn"]
+    events.put_rule(Name="audit", EventBusName=f"secure-{unique}", EventPattern='{"source": ["x"]}')
+    role = _narrow_role(
+        patched,
+        f"reader-{unique}",
+        [
+            {"Effect": "Allow", "Action": ["ssm:GetParameter", "events:*"], "Resource": "*"},
+            {"Effect": "Deny", "Action": "events:*", "Resource": f"arn:aws:events:{REGION}:{patched.id}:rule/secure-{unique}/audit"},
+        ],
+    )
+    with pytest.raises(ClientError) as refused:
+        client_as_role(patched, role, "ssm").get_parameter(Name=f"/{unique}/db", WithDecryption=True)
+    assert f"kms:Decrypt on resource: arn:aws:kms:{REGION}:{patched.id}:key/{key}" in refused.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as refused:
+        client_as_role(patched, role, "events").put_targets(
+            Rule="audit", EventBusName=bus, Targets=[{"Id": "t", "Arn": f"arn:aws:sqs:{REGION}:{patched.id}:mine"}]
+        )
+    assert f"rule/secure-{unique}/audit" in refused.value.response["Error"]["Message"]
