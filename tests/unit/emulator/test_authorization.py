@@ -416,6 +416,15 @@ def test_handing_an_execution_role_to_step_functions_needs_iam_pass_role_on_it(p
     assert allowed.create_state_machine(name=f"{unique}-b", definition=definition, roleArn=execution_role)["stateMachineArn"]
 
 
+def _narrow_role(account, name: str, statements: list[dict[str, Any]]) -> Any:
+    """A role of ``account`` its administrator may assume, allowed only ``statements``."""
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account.id}:root"}, "Action": "sts:AssumeRole"}],
+    }
+    return account.role(name, trust=json.dumps(trust), permissions={"Version": "2012-10-17", "Statement": statements})
+
+
 def test_an_account_s_administrator_acts_in_another_account_only_where_its_resource_policy_allows(patched, other, unique):
     """AdministratorAccess is an identity policy: across accounts the resource's own policy
     must allow too (IAM User Guide, "Cross-account policy evaluation logic"). Before, the
@@ -482,18 +491,8 @@ def test_a_lambda_call_is_authorized_on_the_function_its_path_names(patched, uni
     allowed = patched.python_function(f"allowed-{unique}", "def handle(event, context):\n    return 'allowed'\n", execution)
     victim = f"victim-{unique}"
     patched.python_function(victim, "def handle(event, context):\n    return 'victim'\n", execution)
-    caller = patched.role(
-        f"caller-{unique}",
-        trust=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}],
-            }
-        ),
-        permissions={
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": ["lambda:InvokeFunction", "lambda:GetFunction"], "Resource": allowed}],
-        },
+    caller = _narrow_role(
+        patched, f"caller-{unique}", [{"Effect": "Allow", "Action": ["lambda:InvokeFunction", "lambda:GetFunction"], "Resource": allowed}]
     )
     client = client_as_role(patched, caller, "lambda")
     assert client.get_function(FunctionName=allowed)["Configuration"]["FunctionArn"] == allowed
@@ -520,24 +519,16 @@ def test_a_user_remade_under_the_administrator_s_name_is_not_the_administrator(e
 
     account_id = "333333333333"
     admin = Account(lambda service: emulator.client(service, account_id, REGION), account_id)
-    takeover = admin.role(
+    takeover = _narrow_role(
+        admin,
         f"takeover-{unique}",
-        trust=json.dumps(
+        [
             {
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"}, "Action": "sts:AssumeRole"}],
+                "Effect": "Allow",
+                "Action": ["iam:DeleteUser", "iam:CreateUser", "iam:CreateAccessKey"],
+                "Resource": f"arn:aws:iam::{account_id}:user/{ADMIN_USER}",
             }
-        ),
-        permissions={
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Action": ["iam:DeleteUser", "iam:CreateUser", "iam:CreateAccessKey"],
-                    "Resource": f"arn:aws:iam::{account_id}:user/{ADMIN_USER}",
-                }
-            ],
-        },
+        ],
     )
     iam = client_as_role(admin, takeover, "iam")
     iam.delete_user(UserName=ADMIN_USER)
@@ -555,21 +546,13 @@ def test_an_sqs_call_is_authorized_on_the_queue_moto_acts_on_whichever_way_it_is
     queue = f"secret-{unique}"
     url = patched.client("sqs").create_queue(QueueName=queue)["QueueUrl"]
     patched.client("sqs").send_message(QueueUrl=url, MessageBody="kept")
-    caller = patched.role(
+    caller = _narrow_role(
+        patched,
         f"sqs-{unique}",
-        trust=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}],
-            }
-        ),
-        permissions={
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Action": "sqs:*", "Resource": "*"},
-                {"Effect": "Deny", "Action": "sqs:*", "Resource": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}"},
-            ],
-        },
+        [
+            {"Effect": "Allow", "Action": "sqs:*", "Resource": "*"},
+            {"Effect": "Deny", "Action": "sqs:*", "Resource": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}"},
+        ],
     )
     sqs = client_as_role(patched, caller, "sqs")
 
@@ -614,20 +597,10 @@ def test_a_query_parameter_no_sdk_sends_is_refused_so_it_cannot_pick_what_is_aut
             BillingMode="PAY_PER_REQUEST",
         )
         dynamodb.put_item(TableName=table, Item={"k": {"S": "1"}, "v": {"S": table}})
-    caller = patched.role(
+    caller = _narrow_role(
+        patched,
         f"ddb-{unique}",
-        trust=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}],
-            }
-        ),
-        permissions={
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/allowed-{unique}"}
-            ],
-        },
+        [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/allowed-{unique}"}],
     )
     client = client_as_role(patched, caller, "dynamodb")
     assert client.get_item(TableName=f"allowed-{unique}", Key={"k": {"S": "1"}})["Item"]["v"]["S"] == f"allowed-{unique}"
@@ -641,12 +614,11 @@ def test_a_query_parameter_no_sdk_sends_is_refused_so_it_cannot_pick_what_is_aut
     assert "which no SDK sends" in refused.value.response["Error"]["Message"]
 
 
-def _narrow_role(account, name: str, statements: list[dict[str, Any]]) -> Any:
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account.id}:root"}, "Action": "sts:AssumeRole"}],
-    }
-    return account.role(name, trust=json.dumps(trust), permissions={"Version": "2012-10-17", "Statement": statements})
+def _key_only_the_administrator_may_use(account) -> str:
+    """A customer managed key whose policy names the account's administrator alone."""
+    admin = f"arn:aws:iam::{account.id}:user/emulator-admin"
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": admin}, "Action": "kms:*", "Resource": "*"}]}
+    return str(account.client("kms").create_key(Policy=json.dumps(policy), BypassPolicyLockoutSafetyCheck=True)["KeyMetadata"]["KeyId"])
 
 
 def test_a_call_on_a_resource_the_emulator_cannot_name_is_refused_not_authorized_on_star(patched, unique):
@@ -655,12 +627,7 @@ def test_a_call_on_a_resource_the_emulator_cannot_name_is_refused_not_authorized
     authorized on "*": a Deny on the real resource, and a key policy, were skipped. Refused;
     and Decrypt is authorized on the key its ciphertext names."""
     kms = patched.client("kms")
-    admin = f"arn:aws:iam::{patched.id}:user/emulator-admin"
-    key_policy = {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"AWS": admin}, "Action": "kms:*", "Resource": "*"}],
-    }
-    key = kms.create_key(Policy=json.dumps(key_policy), BypassPolicyLockoutSafetyCheck=True)["KeyMetadata"]["KeyId"]
+    key = _key_only_the_administrator_may_use(patched)
     blob = kms.encrypt(KeyId=key, Plaintext=b"kept")["CiphertextBlob"]
     patched.client("ssm").put_parameter(Name=f"/{unique}/pw", Value="kept", Type="String")
     denied_parameter = f"arn:aws:ssm:{REGION}:{patched.id}:parameter/{unique}/pw"
@@ -786,13 +753,7 @@ def test_a_secure_string_and_an_event_rule_are_authorized_as_their_service_reads
     kms:Decrypt through Systems Manager; it was returned without asking. A rule named with
     its bus's ARN is the rule on that bus (rule/<bus>/<rule>); it was authorized as the
     default bus's rule of that name."""
-    kms = patched.client("kms")
-    admin = f"arn:aws:iam::{patched.id}:user/emulator-admin"
-    key_policy = {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"AWS": admin}, "Action": "kms:*", "Resource": "*"}],
-    }
-    key = kms.create_key(Policy=json.dumps(key_policy), BypassPolicyLockoutSafetyCheck=True)["KeyMetadata"]["KeyId"]
+    key = _key_only_the_administrator_may_use(patched)
     patched.client("ssm").put_parameter(Name=f"/{unique}/db", Value="kept", Type="SecureString", KeyId=key)
     events = patched.client("events")
     bus = events.create_event_bus(Name=f"secure-{unique}")["EventBusArn"]
