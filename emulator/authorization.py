@@ -37,7 +37,7 @@ from moto.core.exceptions import JsonRESTError, _RESTError
 from moto.iam.models import iam_backends
 from moto.kms.models import kms_backends
 
-from emulator.operations import MOTO_SERVICE_NAMES, Derivation, derive, resource_arns, resource_type_of, service_model
+from emulator.operations import MOTO_SERVICE_NAMES, Derivation, derive, resource_arns, resource_type_of, service_model, unread_name
 from emulator.policy_evaluation import Decision, Principal, Request, ResourcePolicyRule, authorize
 from emulator.request_context import ContextValue, Transport, global_keys, transport_of
 
@@ -67,6 +67,8 @@ class Target:
     kms_key: str | None = None  # the customer managed key the service uses for it, if any
     kms_context: Mapping[str, str] | None = None  # the encryption context the service sends KMS for it
     kms_action: str = "kms:Decrypt"  # what the service asks KMS for, on the caller's behalf
+    # With ARN "*": the request member that names the resource, in a form the emulator cannot read.
+    unread: str | None = None
 
 
 class AccessDeniedJson(JsonRESTError):
@@ -314,7 +316,41 @@ def _ssm_secure_string(call: Call, target: Target) -> Target:
     return Target(target.arn, target.account, kms_key=latest.keyid, kms_context={"kms:EncryptionContext:PARAMETER_ARN": target.arn})
 
 
+def _codebuild_project(call: Call, caller: str) -> list[Target] | None:
+    """The projects of the builds (or build batches) a call names by ID, ``<project>:<uuid>``,
+    or by ARN, ``arn:aws:codebuild:<region>:<account>:build/<project>:<uuid>``: CodeBuild
+    authorizes StopBuild, RetryBuild, BatchGetBuilds ... on the project (Service Authorization
+    Reference, AWS CodeBuild: their resource type is ``project``)."""
+    named = call._get_param("ids") or ([call._get_param("id")] if call._get_param("id") else [])
+    found = []
+    for build in map(str, named if isinstance(named, list) else [named]):
+        account = _account_in(build, caller)
+        # An ARN's resource part is "build/<id>" or "build-batch/<id>".
+        build_id = build.split(":", 5)[-1].partition("/")[2] if build.startswith("arn:") else build
+        project, separator, _ = build_id.rpartition(":")
+        if not separator or not project:
+            return [Target("*", caller, unread="id" if call._get_param("id") else "ids")]  # not a build ID
+        found.append(Target(_arn("codebuild", call.region, account, f"project/{project}"), account))
+    return found or None
+
+
+def _sns_topic_of_subscription(call: Call, caller: str) -> list[Target] | None:
+    """The topic of the subscription a call names: a subscription's ARN is its topic's, then
+    ``:<uuid>``, and Unsubscribe, GetSubscriptionAttributes and SetSubscriptionAttributes are
+    authorized on the topic (Service Authorization Reference, Amazon SNS: their resource type
+    is topic)."""
+    subscription = call._get_param("SubscriptionArn")
+    if not subscription:
+        return None
+    topic, separator, _ = str(subscription).rpartition(":")
+    if not separator or not topic.startswith("arn:") or topic.count(":") != 5:
+        return [Target("*", caller, unread="SubscriptionArn")]  # not a subscription's ARN
+    return [Target(topic, _account_in(topic, caller))]
+
+
 _BUILDERS: dict[tuple[str, str], Callable[[Call, str], list[Target] | None]] = {
+    ("sns", "topic"): _sns_topic_of_subscription,
+    ("codebuild", "project"): _codebuild_project,
     ("sqs", "queue"): _sqs_queue,
     ("events", "event-bus"): _event_buses,
     ("events", "rule-on-custom-event-bus"): _event_rule,
@@ -807,6 +843,15 @@ def authorize_call(principal: Principal, call: Call, operation_name: str) -> Non
     # S3 lists its object actions' two resource types (object, access point object) as
     # alternatives, neither marked required: one of them is, all the same.
     must_name = any(r.required for r in derivation.resources) or (service == "s3" and bool(derivation.resources))
+    unread = next((t.unread for t in found if t.unread), None)
+    if unread is None and any(t.arn == "*" for t in found) and service != "s3":
+        unread = unread_name(derivation, _parameters(call))
+    if unread and not must_name:
+        # No resource type is required, but the request names one, in a form the emulator
+        # could not read (SNS's SubscriptionArn, a Step Functions version ARN): authorized on
+        # "*", a Deny on it would be skipped. Refused instead, saying what (a guess: AWS knows).
+        types = ", ".join(r.type for r in derivation.resources)
+        raise denial(service, principal, f"{action} on resource: * (the emulator cannot tell which {types} its {unread} names)")
     if service in _CALLERS_ACCOUNT_ONLY and any(t.account not in ("", principal.account) for t in found):
         other = next(t.arn for t in found if t.account not in ("", principal.account))
         raise denial(service, principal, f"{action} on resource: {other} (another account's: moto would act in the caller's own)")

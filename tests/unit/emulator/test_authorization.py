@@ -649,6 +649,100 @@ def test_a_call_on_a_resource_the_emulator_cannot_name_is_refused_not_authorized
     assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"kept"  # the key policy names the administrator
 
 
+def test_a_resource_named_where_no_resource_type_is_required_is_authorized_on_it_or_refused_never_on_star(patched, unique):
+    """An action whose resource types the Service Authorization Reference lists but does not
+    mark required was authorized on "*" whenever the emulator read no ARN from the request,
+    even though the request named the resource: a Deny on it was skipped. A role denied
+    everything on a topic unsubscribed its subscriber and rewrote its delivery (SNS names the
+    topic through SubscriptionArn, "<topic ARN>:<uuid>"); a role denied lambda:TagResource on
+    a function tagged it (Lambda names it in "Resource"); a Step Functions version ARN
+    ("stateMachine:<name>:1") filled no format; a role denied an organization's root listed
+    its children (Organizations names the root by ParentId, which no format's placeholder
+    matches). Now a
+    subscription is authorized on its topic, an ARN of one of the action's resource types in
+    whatever member is the resource, and a member that names a resource the emulator cannot
+    read refuses the call, saying which."""
+    sns = patched.client("sns")
+    topic = sns.create_topic(Name=f"alerts-{unique}")["TopicArn"]
+    queue = f"arn:aws:sqs:{REGION}:{patched.id}:inbox-{unique}"
+    subscription = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue, ReturnSubscriptionArn=True)["SubscriptionArn"]
+    function = patched.python_function(f"fn-{unique}", "def handle(event, context):\n    return event\n", patched.role(f"fn-{unique}"))
+    succeed = {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}
+    machine = patched.state_machine(f"sm-{unique}", succeed)
+    organizations = patched.client("organizations")
+    organization = organizations.create_organization(FeatureSet="ALL")["Organization"]["Id"]
+    root = organizations.list_roots()["Roots"][0]["Id"]
+    role = _narrow_role(
+        patched,
+        f"deny-named-{unique}",
+        [
+            {"Effect": "Allow", "Action": ["sns:*", "lambda:*", "states:*", "organizations:*"], "Resource": "*"},
+            {"Effect": "Deny", "Action": "organizations:*", "Resource": f"arn:aws:organizations::{patched.id}:root/{organization}/{root}"},
+            {"Effect": "Deny", "Action": "sns:*", "Resource": topic},
+            {"Effect": "Deny", "Action": "lambda:TagResource", "Resource": function},
+            {"Effect": "Deny", "Action": "states:TagResource", "Resource": [machine, f"{machine}:*"]},
+        ],
+    )
+    as_role = {service: client_as_role(patched, role, service) for service in ("sns", "lambda", "stepfunctions", "organizations")}
+    refusals = {
+        f"on resource: {topic}": (
+            lambda: as_role["sns"].unsubscribe(SubscriptionArn=subscription),
+            lambda: as_role["sns"].set_subscription_attributes(
+                SubscriptionArn=subscription, AttributeName="RawMessageDelivery", AttributeValue="true"
+            ),
+        ),
+        f"lambda:TagResource on resource: {function}": (
+            lambda: as_role["lambda"].tag_resource(Resource=function, Tags={"owner": "intruder"}),
+        ),
+        "the emulator cannot tell which organizationalunit, root its ParentId names": (
+            lambda: as_role["organizations"].list_children(ParentId=root, ChildType="ACCOUNT"),
+        ),
+        "the emulator cannot tell which activity, statemachine its resourceArn names": (
+            lambda: as_role["stepfunctions"].tag_resource(resourceArn=f"{machine}:1", tags=[{"key": "owner", "value": "intruder"}]),
+        ),
+    }
+    for reason, attempts in refusals.items():
+        for attempt in attempts:
+            with pytest.raises(ClientError) as refused:
+                attempt()
+            assert reason in refused.value.response["Error"]["Message"]
+    assert [s["SubscriptionArn"] for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]] == [subscription]
+    with pytest.raises(ClientError) as refused:
+        as_role["sns"].unsubscribe(SubscriptionArn=f"not-a-subscription-{unique}")
+    assert "the emulator cannot tell which topic" in refused.value.response["Error"]["Message"]
+    assert sns.get_subscription_attributes(SubscriptionArn=subscription)["Attributes"].get("RawMessageDelivery", "false") == "false"
+    assert "owner" not in patched.client("lambda").list_tags(Resource=function)["Tags"]
+    # Where the Deny does not reach, the same calls are authorized on the resource they name.
+    as_role["lambda"].list_tags(Resource=function)
+    as_role["stepfunctions"].tag_resource(resourceArn=patched.state_machine(f"free-{unique}", succeed), tags=[])
+
+
+def test_a_build_is_authorized_on_its_project(patched, unique):
+    """StopBuild, RetryBuild and BatchGetBuilds act on a build, "<project>:<uuid>", and are
+    authorized on its project (Service Authorization Reference, AWS CodeBuild: their resource
+    type is project). The emulator filled the project's ARN with the whole build ID,
+    "project/<project>:<uuid>", an ARN of no project: a Deny on the project was skipped."""
+    project = f"arn:aws:codebuild:{REGION}:{patched.id}:project/build-{unique}"
+    role = _narrow_role(
+        patched,
+        f"builds-{unique}",
+        [{"Effect": "Allow", "Action": "codebuild:*", "Resource": "*"}, {"Effect": "Deny", "Action": "codebuild:*", "Resource": project}],
+    )
+    codebuild = client_as_role(patched, role, "codebuild")
+    build = f"build-{unique}:0b6f5a34-0000-4000-8000-000000000000"
+    for attempt in (
+        lambda: codebuild.stop_build(id=build),
+        lambda: codebuild.batch_get_builds(ids=[build]),
+        lambda: codebuild.stop_build(id=f"arn:aws:codebuild:{REGION}:{patched.id}:build/{build}"),
+    ):
+        with pytest.raises(ClientError) as refused:
+            attempt()
+        assert f"on resource: {project}" in refused.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as refused:
+        codebuild.stop_build(id=f"build-{unique}")  # no "<uuid>": no build of any project
+    assert "the emulator cannot tell which project" in refused.value.response["Error"]["Message"]
+
+
 def test_s3_copies_deletes_and_subresources_are_authorized_on_what_they_touch(patched, other, unique):
     """S3 API Reference: CopyObject needs read access to the source object; DeleteObjects
     needs s3:DeleteObject on each object it lists. The emulator checked only the destination
