@@ -16,8 +16,11 @@ emulator does not know the operation; the few operations whose action cannot be 
 say, the account does: a stack's ID, a secret's full ARN, a resource's policy and key
 (``_BUILDERS``, ``_ENRICHERS``, one per resource type).
 
-The emulated accounts' administrators (``emulator-admin``) are all-powerful, as an
-account's administrator is. A denial answers as AWS does: the service's AccessDenied
+The emulated accounts' administrators (``emulator-admin``) are evaluated with
+``AdministratorAccess`` as their identity policy: anything in their own account, but in
+another account only what its resource policy allows, and a key only as its key policy
+allows. A call that names a resource is authorized on it, or refused when the emulator
+cannot read which (never on ``*``). A denial answers as AWS does: the service's AccessDenied
 error, ``User: <arn> is not authorized to perform: <action> on resource: <arn>``,
 followed, in parentheses, by the emulator's reason (AWS gives none).
 """
@@ -37,7 +40,7 @@ from moto.core.exceptions import JsonRESTError, _RESTError
 from moto.iam.models import iam_backends
 from moto.kms.models import kms_backends
 
-from emulator.operations import MOTO_SERVICE_NAMES, Derivation, derive, resource_arns, resource_type_of, service_model, unread_name
+from emulator.operations import MOTO_SERVICE_NAMES, Derivation, derive, naming_members, resource_arns, resource_type_of, service_model
 from emulator.policy_evaluation import Decision, Principal, Request, ResourcePolicyRule, authorize
 from emulator.request_context import ContextValue, Transport, global_keys, transport_of
 
@@ -707,11 +710,14 @@ def check(
     region: str,
     context: Mapping[str, str] | None = None,
     transport: Transport | None = None,
+    identity: list[dict[str, Any]] | None = None,
 ) -> Decision:
+    """IAM's decision on ``principal`` doing ``action`` on ``target``; with ``identity``, as
+    those identity policies allow rather than the principal's policies now."""
     request = Request(principal, action, target.arn, request_context(principal, target, region, context, transport))
     return authorize(
         request,
-        identity_policies=identity_policies(principal),
+        identity_policies=identity_policies(principal) if identity is None else identity,
         resource_account=target.account,
         resource_policy=target.policy,
         resource_policy_rule=target.policy_rule,
@@ -845,7 +851,7 @@ def authorize_call(principal: Principal, call: Call, operation_name: str) -> Non
     must_name = any(r.required for r in derivation.resources) or (service == "s3" and bool(derivation.resources))
     unread = next((t.unread for t in found if t.unread), None)
     if unread is None and any(t.arn == "*" for t in found) and service != "s3":
-        unread = unread_name(derivation, _parameters(call))
+        unread = next(iter(naming_members(derivation, _parameters(call))), None)
     if unread and not must_name:
         # No resource type is required, but the request names one, in a form the emulator
         # could not read (SNS's SubscriptionArn, a Step Functions version ARN): authorized on

@@ -10,6 +10,10 @@ that is generated from your user credentials", API Reference, CreateStack ``Role
 handlers' permissions are checked against the caller who made the stack operation, its
 session policies included (an account's administrator deploys the bootstrap stack so).
 
+A resource is checked against the policies its principal had before the handler ran:
+a handler's calls are authorized as they are made, so a policy a stack attaches to its
+own execution role (or to its caller) cannot authorize its own creation.
+
 A denial fails the resource with CloudFormation's message shape (``Resource handler
 returned message: "User: ... is not authorized to perform: <action> on resource:
 <arn> because ..." (HandlerErrorCode: AccessDenied)``) and the stack rolls back.
@@ -23,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.authorization import Target, check
+from emulator.authorization import Target, check, identity_policies
 from emulator.authorization import key_target as _key_target
 from emulator.identity import assume_role_as_service
 from emulator.policy_evaluation import Principal
@@ -73,6 +77,26 @@ def executing_as(role_arn: str | None, stack_id: str) -> Iterator[None]:
 
 def current_execution() -> Execution | None:
     return getattr(_current, "execution", None)
+
+
+def _acting(execution: Execution, account: str) -> tuple[Principal, str] | None:
+    """Whom the execution acts as (the role, or the caller), and its session's ARN."""
+    if execution.role_arn:
+        session = f"arn:aws:sts::{account}:assumed-role/{execution.role_arn.rsplit('/', 1)[-1]}/AWSCloudFormation"
+        return Principal(account=account, arn=execution.role_arn), session
+    if execution.caller is not None and execution.caller.arn:
+        return execution.caller, execution.caller.session_arn or execution.caller.arn
+    return None
+
+
+def policies_before_handler() -> list[dict[str, Any]] | None:
+    """The identity policies of whom the current execution acts as, as they are before a
+    handler runs (None outside an execution): the resource is checked against these."""
+    execution = current_execution()
+    if execution is None:
+        return None
+    acting = _acting(execution, account_of_arn(execution.stack_id))
+    return identity_policies(acting[0]) if acting is not None else None
 
 
 # --- which resources a resource is known by ----------------------------------------------
@@ -137,9 +161,17 @@ def candidate_arns(resource_type: str, resource: Any, properties: Mapping[str, A
 
 
 def authorize_handler(
-    operation: str, *, logical_id: str, resource_type: str, resource: Any, properties: Mapping[str, Any], region: str
+    operation: str,
+    *,
+    logical_id: str,
+    resource_type: str,
+    resource: Any,
+    properties: Mapping[str, Any],
+    region: str,
+    policies: list[dict[str, Any]] | None = None,
 ) -> None:
-    """Raise HandlerAccessDenied unless the current execution role may ``operation`` the resource."""
+    """Raise HandlerAccessDenied unless the current execution role may ``operation`` the
+    resource; with ``policies`` (:func:`policies_before_handler`), as those allow."""
     execution = current_execution()
     if execution is None or resource_type in NO_HANDLER_TYPES:
         return
@@ -148,18 +180,15 @@ def authorize_handler(
         actions = required_actions(resource_type, operation, properties, region)
     except SchemaMissing as missing:
         raise HandlerAccessDenied(f"{logical_id}: {missing}") from None
+    acting = _acting(execution, account)
+    if acting is None:
+        raise HandlerAccessDenied(f"{logical_id}: no execution role and no caller to act as (HandlerErrorCode: AccessDenied)")
+    principal, session = acting
     if execution.role_arn:
         credentials = assume_role_as_service(
             execution.role_arn, service="cloudformation.amazonaws.com", source_arn=execution.stack_id, region=region
         )
         del credentials  # the check is on the role; the session only proves the trust
-        principal = Principal(account=account, arn=execution.role_arn)
-        session = f"arn:aws:sts::{account}:assumed-role/{execution.role_arn.rsplit('/', 1)[-1]}/AWSCloudFormation"
-    elif execution.caller is not None and execution.caller.arn:
-        principal = execution.caller
-        session = principal.session_arn or principal.arn
-    else:
-        raise HandlerAccessDenied(f"{logical_id}: no execution role and no caller to act as (HandlerErrorCode: AccessDenied)")
     candidates = candidate_arns(resource_type, resource, properties, account, region)
     for action in actions:
         arn = resource_for(action, candidates, account=account, region=region)
@@ -168,7 +197,7 @@ def authorize_handler(
             # "*" (the broadest claim), which only a statement on "*" or that type's
             # wildcard allows. A guess: the emulator knows no narrower resource for it.
             arn = "*"
-        decision = check(principal, action, _target(arn, account), region)
+        decision = check(principal, action, _target(arn, account), region, identity=policies)
         if not decision.allowed:
             raise HandlerAccessDenied(
                 f'Resource handler returned message: "User: {session} is not authorized to perform: {action} '

@@ -414,10 +414,7 @@ def resource_arns(derivation: Derivation, get: Callable[[str], Any], region: str
                     arns.append(resource.fill({placeholder: name}, region, owner if owner.isdigit() else account))
                 elif value:
                     arns.append(resource.fill({placeholder: _named(value, placeholder)}, region, account))
-            # A value that is not a name of this type (a CodeBuild build ID "<project>:<uuid>"
-            # for a project, a qualified "<function>:<alias>") fills an ARN of no resource:
-            # authorized on it, a Deny on the real one would be skipped.
-            if arns and all(resource.pattern.match(arn) for arn in arns):
+            if arns:
                 return resource.type, arns
             continue
         filled: dict[str, str] = {}
@@ -427,36 +424,33 @@ def resource_arns(derivation: Derivation, get: Callable[[str], Any], region: str
                 break
             filled[name] = _named(value, name)
         else:
-            arn = resource.fill(filled, region, account)
-            if resource.pattern.match(arn):
-                return resource.type, [arn]
+            return resource.type, [resource.fill(filled, region, account)]
     # An ARN of one of the action's resource types, in a member the formats do not name
-    # (Lambda's TagResource "Resource"): the resource, as IAM authorizes it.
-    for member in derivation.members:
-        values = [value for value in _values(get(member)) if value.startswith("arn:")]
+    # (Lambda's TagResource "Resource"): the resource, as IAM authorizes it; but only when no
+    # other member names anything, since which of two the handler acts on is not known here.
+    naming = naming_members(derivation, get)
+    if len(naming) == 1:
+        values = list(_values(get(naming[0])))
         for resource in derivation.resources:
-            if values and all(resource.pattern.match(value) for value in values):
+            if all(value.startswith("arn:") and resource.pattern.match(value) for value in values):
                 return resource.type, values
     return "", []
 
 
-def unread_name(derivation: Derivation, get: Callable[[str], Any]) -> str | None:
-    """The member of a request that may name a resource :func:`resource_arns` could not read,
-    if any: one the action's resource formats map, one that holds an ARN of the action's own
-    service (a Step Functions version ARN), or one whose name says it identifies something
-    (``DBInstanceIdentifier``, ``ResourceId``, ``...Name``). Authorized on ``*``, such a call
-    would skip a Deny on the resource it names; refusing it may refuse a call AWS allows (a
-    filter named ``EngineName``), which is the safer of the two guesses."""
+def naming_members(derivation: Derivation, get: Callable[[str], Any]) -> list[str]:
+    """The members of a request that may name a resource: one the action's resource formats
+    map, one whose name says it identifies something (``DBInstanceIdentifier``,
+    ``ResourceId``, ``...Name``), or one that holds an ARN (SNS's SubscriptionArn, a Step
+    Functions version ARN in ``resourceArn``). When :func:`resource_arns` reads none of them,
+    authorizing the call on ``*`` would skip a Deny on what it names: it is refused instead,
+    which may refuse a call AWS allows (a filter named ``EngineName``), the safer guess."""
     mapped = {member for resource in derivation.resources for member in (*resource.arn_members, *resource.name_members) if member}
-    # The service part of the action's own ARNs, as its formats spell it (``arn:${Partition}:sns:...``).
-    own = tuple({f"arn:{PARTITION}:{resource.arn.split(':')[2]}:" for resource in derivation.resources})
+    found = []
     for member in derivation.members:
         values = list(_values(get(member)))
-        if not any(values):
-            continue
-        if member in mapped or _IDENTIFIES.search(member) or any(value.startswith(own) for value in values):
-            return member
-    return None
+        if any(values) and (member in mapped or _IDENTIFIES.search(member) or any(value.startswith("arn:") for value in values)):
+            found.append(member)
+    return found
 
 
 # A member name that says it identifies a resource (botocore's spelling).

@@ -18,7 +18,13 @@ from moto.cloudformation.models import CloudFormationBackend, Event
 from moto.cloudformation.parsing import ResourceMap
 from moto.core.exceptions import ServiceException, _RESTError
 
-from emulator.cloudformation_execution import HandlerAccessDenied, authorize_handler, current_execution, executing_as
+from emulator.cloudformation_execution import (
+    HandlerAccessDenied,
+    authorize_handler,
+    current_execution,
+    executing_as,
+    policies_before_handler,
+)
 from emulator.patches.change_set_cleanup import change_set_key
 
 REASON = (
@@ -51,7 +57,14 @@ def _parse(logical_id: str, resource_json: dict[str, Any], resources_map: Resour
     return parsed
 
 
-def _checked(operation: str, logical_id: str, resource_json: dict[str, Any], resource: Any, region: str) -> None:
+def _checked(
+    operation: str,
+    logical_id: str,
+    resource_json: dict[str, Any],
+    resource: Any,
+    region: str,
+    policies: list[dict[str, Any]] | None = None,
+) -> None:
     try:
         authorize_handler(
             operation,
@@ -60,6 +73,7 @@ def _checked(operation: str, logical_id: str, resource_json: dict[str, Any], res
             resource=resource,
             properties=_resolved.__dict__.get(logical_id, resource_json.get("Properties", {})),
             region=region,
+            policies=policies,
         )
     except HandlerAccessDenied as denied:
         raise ResourceFailed(logical_id, resource_json["Type"], str(denied)) from None
@@ -80,12 +94,16 @@ def _handler_errors(logical_id: str, resource_type: str) -> Iterator[None]:
 
 
 def _create(logical_id: str, resource_json: dict[str, Any], resources_map: ResourceMap, account_id: str, region_name: str) -> Any:
+    # What the acting principal may do before the handler runs: a policy the resource
+    # attaches to that principal does not authorize the resource's own creation.
+    policies = policies_before_handler()
     with _handler_errors(logical_id, resource_json["Type"]):
         resource = _original_create(logical_id, resource_json, resources_map, account_id, region_name)
     if current_execution() is not None:
-        # Checked once the handler has run, as on AWS a handler fails part-way: the
-        # rollback deletes what it made. A type moto does not model (None: an
-        # AWS::SNS::Subscription, say) is checked all the same, on the ARNs its properties name.
+        # Checked once the handler has run (against the policies from before it), as on AWS
+        # a handler fails part-way: the rollback deletes what it made. A type moto does not
+        # model (None: an AWS::SNS::Subscription, say) is checked all the same, on the ARNs
+        # its properties name.
         if resource is not None:
             resources_map._parsed_resources[logical_id] = resource
         else:
@@ -93,7 +111,7 @@ def _create(logical_id: str, resource_json: dict[str, Any], resources_map: Resou
             if condition and not resources_map.lazy_condition_map[condition]:
                 return None  # not created at all: nothing to check
             _resolved.__dict__[logical_id] = parsing.clean_json(resource_json.get("Properties", {}), resources_map)
-        _checked("create", logical_id, resource_json, resource, region_name)
+        _checked("create", logical_id, resource_json, resource, region_name, policies)
     return resource
 
 
@@ -113,10 +131,11 @@ def _update(logical_id: str, resource_json: dict[str, Any], resources_map: Resou
             resource_json["Type"],
             f"the emulator cannot update a {resource_json['Type']} (moto implements no update for it); AWS would",
         )
+    policies = policies_before_handler()
     with _handler_errors(logical_id, resource_json["Type"]):
         resource = _original_update(logical_id, resource_json, resources_map, account_id, region_name)
     if resource is not None and current_execution() is not None:
-        _checked("update", logical_id, resource_json, resource, region_name)
+        _checked("update", logical_id, resource_json, resource, region_name, policies)
     return resource
 
 

@@ -14,7 +14,7 @@ from moto.cloudformation import parsing
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.table import Table
 from moto.iam.aws_managed_policies import aws_managed_policies_data
-from moto.iam.models import AWSManagedPolicy, Role, iam_backends
+from moto.iam.models import AWSManagedPolicy, Group, ManagedPolicy, Role, User, iam_backends
 from moto.logs.models import LogGroup
 from moto.s3.models import s3_backends
 from moto.secretsmanager.models import secretsmanager_backends
@@ -23,7 +23,8 @@ from moto.stepfunctions.responses import get_backend as stepfunctions_backend
 REASON = (
     "moto's CloudFormation has no AWS::SecretsManager::Secret nor AWS::S3::BucketPolicy, puts state machines in a "
     "backend that never executes them and drops StateMachineType (Express runs as Standard), and ignores a role's "
-    "ManagedPolicyArns (the CDK bootstrap's execution role would have no permission at all)."
+    "ManagedPolicyArns (the CDK bootstrap's execution role would have no permission at all), and never deletes an "
+    "AWS::IAM::ManagedPolicy (a denied one stayed attached after the rollback)."
 )
 
 
@@ -282,6 +283,24 @@ def _role_delete_detaching(cls: type[Role], /, resource_name: str, cloudformatio
     _original_role_delete(cls, resource_name, cloudformation_json, account_id, region_name)
 
 
+def _managed_policy_delete(
+    cls: type[ManagedPolicy], /, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+) -> None:
+    """AWS::IAM::ManagedPolicy's delete handler detaches the policy and deletes it (its
+    schema's delete handler lists iam:DetachRolePolicy, iam:DetachUserPolicy,
+    iam:DetachGroupPolicy and iam:DeletePolicy). moto's does nothing: a stack's deleted or
+    rolled-back managed policy stayed attached to the roles it named, still granting."""
+    backend = iam_backends[account_id]["aws"]
+    policy = backend.managed_policies.get(resource_name)
+    if policy is None:
+        return
+    holders: list[Role | Group | User] = [*backend.roles.values(), *backend.users.values(), *backend.groups.values()]
+    for holder in holders:
+        if resource_name in holder.managed_policies:
+            policy.detach_from(holder)
+    del backend.managed_policies[resource_name]
+
+
 _original_table_create = Table.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]  # the classmethod's function, called with cls
 
 
@@ -336,6 +355,7 @@ def patch() -> Iterator[None]:
         mock.patch.object(parsing, "get_name_type_map", lambda: names),
         mock.patch.object(Role, "create_from_cloudformation_json", classmethod(_role_with_managed_policies)),
         mock.patch.object(Role, "delete_from_cloudformation_json", classmethod(_role_delete_detaching)),
+        mock.patch.object(ManagedPolicy, "delete_from_cloudformation_json", classmethod(_managed_policy_delete)),
         mock.patch.object(Table, "create_from_cloudformation_json", classmethod(_table_as_declared)),
         mock.patch.object(LogGroup, "get_cfn_attribute", _log_group_attribute),
     ):

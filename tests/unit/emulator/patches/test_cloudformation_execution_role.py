@@ -107,3 +107,72 @@ def test_without_an_execution_role_a_stack_acts_as_its_caller(patched, unique):
     patched.client("cloudformation").create_stack(StackName=f"admin-{unique}", TemplateBody=json.dumps(ESCALATION))
     (described,) = patched.client("cloudformation").describe_stacks(StackName=f"admin-{unique}")["Stacks"]
     assert described["StackStatus"] == "CREATE_COMPLETE"
+
+
+def _self_granting(kind: str, role_name: str, statement: dict) -> dict:
+    """A stack of one resource that gives ``role_name`` ``statement``."""
+    document = {"Version": "2012-10-17", "Statement": [statement]}
+    properties: dict = {"PolicyDocument": document}
+    if kind == "AWS::IAM::Policy":
+        properties |= {"PolicyName": "granted", "Roles": [role_name]}
+    elif kind == "AWS::IAM::RolePolicy":
+        properties |= {"PolicyName": "granted", "RoleName": role_name}
+    else:
+        properties |= {"Roles": [role_name]}
+    return {"Resources": {"Granted": {"Type": kind, "Properties": properties}}}
+
+
+@pytest.mark.parametrize("kind", ["AWS::IAM::Policy", "AWS::IAM::RolePolicy", "AWS::IAM::ManagedPolicy"])
+def test_a_policy_a_stack_grants_its_own_caller_does_not_authorize_its_own_creation(patched, unique, kind):
+    """A handler's calls are authorized as they are made (CloudFormation API Reference,
+    CreateStack ``RoleARN``: without a role, "a temporary session that is generated from your
+    user credentials"), so iam:PutRolePolicy or iam:CreatePolicy is checked against the
+    caller's policies before the policy exists. The emulator checked a resource once moto had
+    made it, against the policies as they were then: a role allowed only
+    cloudformation:CreateStack attached itself "*" and became the account's administrator.
+    And moto never deletes an AWS::IAM::ManagedPolicy, so a denied one stayed attached after
+    the rollback, granting what it said."""
+    from tests.unit.emulator.helpers import client_as_role
+
+    secret = patched.client("secretsmanager").create_secret(Name=f"kept-{unique}", SecretString="kept")["ARN"]
+    name = f"cfn-create-only-{unique}"
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{patched.id}:root"}, "Action": "sts:AssumeRole"}],
+    }
+    role = patched.role(
+        name,
+        trust=json.dumps(trust),
+        permissions={"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "cloudformation:*", "Resource": "*"}]},
+    )
+    cloudformation = client_as_role(patched, role, "cloudformation")
+    for stack, statement in (
+        (f"everything-{unique}", {"Effect": "Allow", "Action": "*", "Resource": "*"}),
+        (f"one-secret-{unique}", {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret}),
+    ):
+        cloudformation.create_stack(StackName=stack, TemplateBody=json.dumps(_self_granting(kind, name, statement)))
+        (described,) = cloudformation.describe_stacks(StackName=stack)["Stacks"]
+        assert described["StackStatus"] == "ROLLBACK_COMPLETE", stack
+        with pytest.raises(ClientError) as denied:
+            client_as_role(patched, role, "secretsmanager").get_secret_value(SecretId=secret)
+        assert "not authorized to perform: secretsmanager:GetSecretValue" in denied.value.response["Error"]["Message"]
+    iam = patched.client("iam")
+    assert iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"] == []
+    assert iam.list_role_policies(RoleName=name)["PolicyNames"] == ["permissions"]
+
+
+def test_a_stack_s_managed_policy_is_detached_and_deleted_with_the_stack(patched, unique):
+    """AWS::IAM::ManagedPolicy's delete handler detaches and deletes it (its schema lists
+    iam:DetachRolePolicy and iam:DeletePolicy); moto's left it attached and listed."""
+    role = patched.role(f"holder-{unique}")
+    template = _self_granting(
+        "AWS::IAM::ManagedPolicy", role.rsplit("/", 1)[1], {"Effect": "Allow", "Action": "sqs:ListQueues", "Resource": "*"}
+    )
+    cloudformation = patched.client("cloudformation")
+    cloudformation.create_stack(StackName=f"managed-{unique}", TemplateBody=json.dumps(template))
+    iam = patched.client("iam")
+    (attached,) = iam.list_attached_role_policies(RoleName=f"holder-{unique}")["AttachedPolicies"]
+    cloudformation.delete_stack(StackName=f"managed-{unique}")
+    assert iam.list_attached_role_policies(RoleName=f"holder-{unique}")["AttachedPolicies"] == []
+    with pytest.raises(ClientError):
+        iam.get_policy(PolicyArn=attached["PolicyArn"])
