@@ -28,6 +28,7 @@ followed, in parentheses, by the emulator's reason (AWS gives none).
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -211,11 +212,24 @@ def _lambda_function(call: Call, caller: str) -> list[Target] | None:
         name = call._get_param("FunctionName")  # CreateFunction: in the body
     if not name:
         return None
-    name = str(name)
-    account = _account_in(name, caller)
-    if name.startswith("arn:"):
-        return [Target(":".join(name.split(":")[:7]), account)]
-    return [Target(_arn("lambda", call.region, account, f"function:{name.split(':')[0]}"), account)]
+    named = _LAMBDA_FUNCTION_NAME.fullmatch(str(name))
+    if named is None:
+        # Lambda refuses it (ValidationException); moto takes the ARN's last segment, so
+        # "<allowed ARN>:function:<victim>" was authorized on one function and acted on another.
+        return [Target("*", caller, unread="FunctionName (not a function name, ARN or partial ARN Lambda accepts)")]
+    if named["region"] and named["region"] != call.region:
+        # moto finds a function by its name alone: another region's ARN acted on this region's.
+        return [Target("*", caller, unread=f"FunctionName (a function of {named['region']}, called in {call.region})")]
+    account = named["account"] or caller
+    return [Target(_arn("lambda", call.region, account, f"function:{named['name']}"), account)]
+
+
+# What Lambda accepts as FunctionName (API Reference, Invoke, "FunctionName" pattern): a name,
+# an ARN or a partial ARN, with an optional version or alias.
+_LAMBDA_FUNCTION_NAME = re.compile(
+    r"(arn:aws[a-zA-Z-]*:lambda:)?((?P<region>[a-z]{2}(-gov)?-[a-z]+-\d):)?((?P<account>\d{12}):)?(function:)?"
+    r"(?P<name>[a-zA-Z0-9_.-]+)(:(\$LATEST|[a-zA-Z0-9_-]+))?"
+)
 
 
 def _event_buses(call: Call, caller: str) -> list[Target] | None:
@@ -852,22 +866,18 @@ def authorize_call(principal: Principal, call: Call, operation_name: str) -> Non
     unread = next((t.unread for t in found if t.unread), None)
     if unread is None and any(t.arn == "*" for t in found) and service != "s3":
         unread = next(iter(naming_members(derivation, _parameters(call))), None)
-    if unread and not must_name:
-        # No resource type is required, but the request names one, in a form the emulator
-        # could not read (SNS's SubscriptionArn, a Step Functions version ARN): authorized on
-        # "*", a Deny on it would be skipped. Refused instead, saying what (a guess: AWS knows).
-        types = ", ".join(r.type for r in derivation.resources)
-        raise denial(service, principal, f"{action} on resource: * (the emulator cannot tell which {types} its {unread} names)")
     if service in _CALLERS_ACCOUNT_ONLY and any(t.account not in ("", principal.account) for t in found):
         other = next(t.arn for t in found if t.account not in ("", principal.account))
         raise denial(service, principal, f"{action} on resource: {other} (another account's: moto would act in the caller's own)")
-    if any(target.arn == "*" for target in found) and must_name:
-        # The action always acts on a resource of a type the reference lists, and the request
-        # names it in a form the emulator could not read (an alias ARN, a version selector, a
-        # member it does not map): authorized on "*", a Deny or a key or resource policy on
-        # the real one would be skipped. Refused instead, saying what (a guess: AWS knows).
-        types = ", ".join(r.type for r in derivation.resources if r.required)
-        raise denial(service, principal, f"{action} on resource: * (the emulator cannot tell which {types} this request acts on)")
+    if any(target.arn == "*" for target in found) and (must_name or unread):
+        # The request names a resource (or its action always acts on one of a listed type) in
+        # a form the emulator could not read: an alias ARN, a version selector, a member it
+        # does not map, SNS's SubscriptionArn. Authorized on "*", a Deny or a key or resource
+        # policy on the real one would be skipped. Refused instead, saying what (a guess: AWS
+        # knows which, and may allow it).
+        types = ", ".join(r.type for r in derivation.resources if r.required or not must_name)
+        which = f"its {unread} names" if unread else "this request acts on"
+        raise denial(service, principal, f"{action} on resource: * (the emulator cannot tell which {types} {which})")
     transport = transport_of(getattr(call, "normalized_request", None))
     for target in found:
         decision = check(principal, action, target, call.region, transport=transport)

@@ -508,6 +508,43 @@ def test_a_lambda_call_is_authorized_on_the_function_its_path_names(patched, uni
         assert f"function:{victim}" in refused.value.response["Error"]["Message"]
 
 
+def test_a_lambda_function_name_lambda_would_refuse_or_of_another_region_is_refused(patched, unique):
+    """Lambda accepts a name, an ARN or a partial ARN, qualified or not (API Reference,
+    Invoke, the FunctionName pattern), and finds a function in the endpoint's region. moto
+    takes an ARN's last segment and finds a function by name alone: a role allowed one
+    function invoked, rewrote and reconfigured another through "<allowed ARN>:function:<victim>",
+    and a role denied a function reached it through the same ARN in another region."""
+    from tests.unit.emulator.helpers import service_trust
+
+    execution = patched.role(f"fn-{unique}", trust=service_trust("lambda", ACCOUNT), permissions=None)
+    allowed = patched.python_function(f"allowed-{unique}", "def handle(event, context):\n    return 'allowed'\n", execution)
+    victim = patched.python_function(f"victim-{unique}", "def handle(event, context):\n    return 'victim'\n", execution)
+    caller = _narrow_role(
+        patched,
+        f"caller-{unique}",
+        [
+            {"Effect": "Allow", "Action": "lambda:*", "Resource": allowed},
+            {"Effect": "Allow", "Action": "lambda:*", "Resource": victim.replace(REGION, "eu-west-1")},
+        ],
+    )
+    client = client_as_role(patched, caller, "lambda")
+    for name, reason in (
+        (f"{allowed}:function:victim-{unique}", "not a function name, ARN or partial ARN Lambda accepts"),
+        (f"{allowed}:victim-{unique}:$LATEST", "not a function name, ARN or partial ARN Lambda accepts"),
+        (victim.replace(REGION, "eu-west-1"), f"a function of eu-west-1, called in {REGION}"),
+    ):
+        for call, params in ((client.invoke, {}), (client.update_function_configuration, {"Description": "changed"})):
+            with pytest.raises(ClientError) as refused:
+                call(FunctionName=name, **params)
+            assert reason in refused.value.response["Error"]["Message"]
+    assert patched.client("lambda").get_function(FunctionName=victim)["Configuration"].get("Description") != "changed"
+    # The forms Lambda accepts still name the allowed function: a name, an ARN, qualified or
+    # not (a partial ARN is authorized on it too, but moto's GetFunction does not read one).
+    name = allowed.rsplit(":", 1)[1]
+    for accepted in (name, allowed, f"{allowed}:$LATEST", f"{name}:$LATEST"):
+        assert client.get_function(FunctionName=accepted)["Configuration"]["FunctionArn"].startswith(allowed)
+
+
 def test_a_user_remade_under_the_administrator_s_name_is_not_the_administrator(emulator, unique):
     """The administrator is the user the emulator made, not whatever user bears its name: a
     role allowed only to delete, create and key that one user name (moto deletes a user with
