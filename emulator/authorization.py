@@ -688,7 +688,7 @@ def is_administrator(principal: Principal) -> bool:
 
 
 def request_context(
-    principal: Principal, target: Target, region: str, extra: Mapping[str, str] | None = None, transport: Transport | None = None
+    principal: Principal, target: Target, region: str, extra: Mapping[str, ContextValue] | None = None, transport: Transport | None = None
 ) -> dict[str, ContextValue]:
     """The global condition keys every request carries (emulator.request_context), and the service's own."""
     keys: dict[str, ContextValue] = global_keys(principal, region=region, resource_account=target.account, transport=transport)
@@ -722,13 +722,15 @@ def check(
     action: str,
     target: Target,
     region: str,
-    context: Mapping[str, str] | None = None,
+    context: Mapping[str, ContextValue] | None = None,
     transport: Transport | None = None,
     identity: list[dict[str, Any]] | None = None,
+    carried: tuple[str, ...] = (),
 ) -> Decision:
     """IAM's decision on ``principal`` doing ``action`` on ``target``; with ``identity``, as
-    those identity policies allow rather than the principal's policies now."""
-    request = Request(principal, action, target.arn, request_context(principal, target, region, context, transport))
+    those identity policies allow rather than the principal's policies now; ``carried``: the
+    patterns of keys the request would carry on AWS, absent when not in ``context``."""
+    request = Request(principal, action, target.arn, request_context(principal, target, region, context, transport), carried)
     return authorize(
         request,
         identity_policies=identity_policies(principal) if identity is None else identity,
@@ -822,6 +824,55 @@ def _query_the_protocol_lacks(call: Call, operation_name: str) -> str:
     return f"the query parameter {unknown[0]!r}" if unknown else ""
 
 
+# The request's tags: a member of one of these names (lower-cased) holds tags (a map, or a list
+# of {Key, Value}, {key, value} or {TagKey, TagValue}), or the keys of tags to remove.
+_TAG_MEMBERS = {"tags", "taglist"}
+_TAG_KEY_MEMBERS = {"tagkeys"}
+_TAG_CONDITION_KEYS = ("aws:RequestTag/*", "aws:TagKeys")
+
+
+def _tag_pairs(value: Any) -> list[tuple[str, str]] | None:
+    if isinstance(value, Mapping):
+        return [(str(key), str(tag)) for key, tag in value.items()]
+    if isinstance(value, list) and all(isinstance(item, Mapping) for item in value):
+        pairs = []
+        for item in value:
+            key = next((item[name] for name in ("Key", "key", "TagKey") if name in item), None)
+            if key is None:
+                return None
+            pairs.append((str(key), str(next((item[name] for name in ("Value", "value", "TagValue") if name in item), ""))))
+        return pairs
+    return None
+
+
+def request_tags(derivation: Derivation, get: Callable[[str], Any]) -> tuple[dict[str, ContextValue], tuple[str, ...]]:
+    """``aws:RequestTag/<key>`` and ``aws:TagKeys`` as the request carries them (IAM User
+    Guide, "Controlling access during AWS requests": the tags passed in the request, and
+    their keys), and the patterns of those keys whose absence is then known. A request with
+    a tag member the emulator does not read (S3's Tagging, EC2's TagSpecifications) knows
+    neither: a condition on them cannot be evaluated, and does not hold."""
+    context: dict[str, ContextValue] = {}
+    keys: list[str] = []
+    for member in derivation.members:
+        value = get(member)
+        lowered = member.lower()
+        if value in (None, "", [], {}):
+            continue
+        if lowered in _TAG_MEMBERS:
+            pairs = _tag_pairs(value)
+            if pairs is None:
+                return {}, ()
+            context.update({f"aws:RequestTag/{key}": tag for key, tag in pairs})
+            keys += [key for key, _ in pairs]
+        elif lowered in _TAG_KEY_MEMBERS and isinstance(value, list):
+            keys += [str(key) for key in value]
+        elif "tag" in lowered:
+            return {}, ()
+    if keys:
+        context["aws:TagKeys"] = list(dict.fromkeys(keys))
+    return context, _TAG_CONDITION_KEYS
+
+
 def authorize_call(principal: Principal, call: Call, operation_name: str) -> None:
     """Raise the service's AccessDenied unless ``principal`` may make this call."""
     if not principal.arn:
@@ -879,8 +930,9 @@ def authorize_call(principal: Principal, call: Call, operation_name: str) -> Non
         which = f"its {unread} names" if unread else "this request acts on"
         raise denial(service, principal, f"{action} on resource: * (the emulator cannot tell which {types} {which})")
     transport = transport_of(getattr(call, "normalized_request", None))
+    tags, carried = request_tags(derivation, _parameters(call)) if service != "s3" else ({}, ())
     for target in found:
-        decision = check(principal, action, target, call.region, transport=transport)
+        decision = check(principal, action, target, call.region, tags, transport, carried=carried)
         if not decision.allowed:
             raise denial(service, principal, _what(action, target.arn, decision))
     if service == "s3":  # moto authorizes a copy as the PutObject (or UploadPart) it also is

@@ -121,8 +121,6 @@ ABSENT_UNLESS_CARRIED: dict[str, str] = {
     "kms:ViaService": "passed when a service calls KMS for the caller (authorization.authorize_call)",
     "kms:EncryptionContext:*": "passed with the encryption context the service sends KMS",
     "iam:PassedToService": "passed on every iam:PassRole check",
-    "aws:RequestTag/*": "no operation the emulator authorizes carries tags",
-    "aws:TagKeys": "no operation the emulator authorizes carries tags",
     "aws:PrincipalOrgID": "the emulated accounts belong to no organization",
     "aws:PrincipalOrgPaths": "the emulated accounts belong to no organization",
     "aws:ResourceOrgID": "the emulated accounts belong to no organization",

@@ -545,6 +545,66 @@ def test_a_lambda_function_name_lambda_would_refuse_or_of_another_region_is_refu
         assert client.get_function(FunctionName=accepted)["Configuration"]["FunctionArn"].startswith(allowed)
 
 
+def test_a_request_s_tags_are_its_aws_request_tag_and_aws_tag_keys(patched, unique):
+    """IAM User Guide, "Controlling access during AWS requests": aws:RequestTag/<key> and
+    aws:TagKeys are the tags a request passes, and their keys. The emulator held that no
+    operation carries tags, so these keys were always absent: a ForAllValues condition was
+    always true and a Deny on them never matched. A role allowed to tag only CostCenter
+    tagged a role assumable=true and, allowed to assume roles tagged so, became that role."""
+    target = patched.role(f"admin-target-{unique}", trust=json.dumps(_ACCOUNT_TRUST(patched.id)))
+    target_name = target.rsplit("/", 1)[1]
+    tagger = _narrow_role(
+        patched,
+        f"tagger-{unique}",
+        [
+            {
+                "Effect": "Allow",
+                "Action": "iam:TagRole",
+                "Resource": "*",
+                "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": ["CostCenter"]}},
+            },
+            {"Effect": "Deny", "Action": "iam:TagRole", "Resource": "*", "Condition": {"StringEquals": {"aws:RequestTag/CostCenter": "0"}}},
+            {"Effect": "Allow", "Action": "iam:UntagRole", "Resource": "*"},
+            {
+                "Effect": "Deny",
+                "Action": "iam:UntagRole",
+                "Resource": "*",
+                "Condition": {"ForAnyValue:StringEquals": {"aws:TagKeys": ["assumable"]}},
+            },
+        ],
+    )
+    iam = client_as_role(patched, tagger, "iam")
+    for attempt in (
+        lambda: iam.tag_role(RoleName=target_name, Tags=[{"Key": "assumable", "Value": "true"}]),
+        lambda: iam.tag_role(RoleName=target_name, Tags=[{"Key": "CostCenter", "Value": "42"}, {"Key": "assumable", "Value": "true"}]),
+        lambda: iam.tag_role(RoleName=target_name, Tags=[{"Key": "CostCenter", "Value": "0"}]),
+        lambda: iam.untag_role(RoleName=target_name, TagKeys=["assumable"]),
+    ):
+        with pytest.raises(ClientError) as refused:
+            attempt()
+        assert "is not authorized to perform: iam:" in refused.value.response["Error"]["Message"]
+    assert patched.client("iam").list_role_tags(RoleName=target_name)["Tags"] == []
+    iam.tag_role(RoleName=target_name, Tags=[{"Key": "CostCenter", "Value": "42"}])  # what the policy allows
+    assert patched.client("iam").list_role_tags(RoleName=target_name)["Tags"] == [{"Key": "CostCenter", "Value": "42"}]
+    # A request with tags in a member the emulator does not read knows neither key: a
+    # condition on them does not hold (S3's Tagging, here), rather than holding as absent.
+    from emulator.authorization import request_tags
+    from emulator.operations import derive
+
+    assert request_tags(derive("s3", "PutObjectTagging"), {"Tagging": {"TagSet": [{"Key": "k", "Value": "v"}]}}.get) == ({}, ())
+    lambda_tags = request_tags(derive("lambda", "TagResource"), {"Resource": "arn", "Tags": {"team": "a"}}.get)
+    assert lambda_tags == ({"aws:RequestTag/team": "a", "aws:TagKeys": ["team"]}, ("aws:RequestTag/*", "aws:TagKeys"))
+    sfn_tags = request_tags(derive("stepfunctions", "UntagResource"), {"resourceArn": "arn", "tagKeys": ["team"]}.get)
+    assert sfn_tags == ({"aws:TagKeys": ["team"]}, ("aws:RequestTag/*", "aws:TagKeys"))
+
+
+def _ACCOUNT_TRUST(account: str) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "sts:AssumeRole"}],
+    }
+
+
 def test_a_user_remade_under_the_administrator_s_name_is_not_the_administrator(emulator, unique):
     """The administrator is the user the emulator made, not whatever user bears its name: a
     role allowed only to delete, create and key that one user name (moto deletes a user with

@@ -203,7 +203,7 @@ def test_a_key_policy_must_allow_and_the_account_root_delegates_to_iam():
     [
         ({"ForAnyValue:StringEquals": {"aws:TagKeys": ["a", "b"]}}, {"aws:TagKeys": ["b", "c"]}, True),
         ({"ForAllValues:StringEquals": {"aws:TagKeys": ["a", "b"]}}, {"aws:TagKeys": ["b", "c"]}, False),
-        ({"ForAllValues:StringEquals": {"aws:TagKeys": ["a", "b"]}}, {}, True),
+        ({"ForAllValues:StringEquals": {"aws:TagKeys": ["a", "b"]}}, {"aws:TagKeys": []}, True),
         ({"Null": {"aws:SourceArn": "true"}}, {}, True),
         ({"Null": {"aws:SourceArn": "false"}}, {}, False),
         ({"Bool": {"aws:SecureTransport": "true"}}, {"aws:SecureTransport": "true"}, True),
@@ -522,11 +522,12 @@ def test_set_operators_come_before_negation_on_an_absent_or_empty_key(absent):
     condition with multiple keys or values": "If the key values in the request resolve to an
     empty data set ..., a condition operator modified by ForAllValues returns true, and a
     condition operator modified by ForAnyValue returns false")."""
-    assert decide("Allow", {"ForAllValues:StringNotEquals": {"aws:TagKeys": "secret"}}, absent)
-    assert not decide("Deny", {"ForAllValues:StringNotEquals": {"aws:TagKeys": "secret"}}, absent)
-    assert not decide("Allow", {"ForAnyValue:StringNotEquals": {"aws:TagKeys": "secret"}}, absent)
-    assert decide("Deny", {"ForAnyValue:StringNotEquals": {"aws:TagKeys": "secret"}}, absent)
-    assert not decide("Allow", {"ForAnyValue:StringEquals": {"aws:TagKeys": "secret"}}, absent)
+    tags = ("aws:TagKeys",)  # a request that carries tags when it has some (authorization.request_tags)
+    assert decide("Allow", {"ForAllValues:StringNotEquals": {"aws:TagKeys": "secret"}}, absent, carried=tags)
+    assert not decide("Deny", {"ForAllValues:StringNotEquals": {"aws:TagKeys": "secret"}}, absent, carried=tags)
+    assert not decide("Allow", {"ForAnyValue:StringNotEquals": {"aws:TagKeys": "secret"}}, absent, carried=tags)
+    assert decide("Deny", {"ForAnyValue:StringNotEquals": {"aws:TagKeys": "secret"}}, absent, carried=tags)
+    assert not decide("Allow", {"ForAnyValue:StringEquals": {"aws:TagKeys": "secret"}}, absent, carried=tags)
 
 
 def test_set_operators_on_multivalued_keys():

@@ -84,7 +84,7 @@ def test_a_user_carries_its_name_and_tags_and_a_service_its_name():
         ("sts:ExternalId", True),
         ("STS:externalid", True),  # keys ignore case
         ("kms:EncryptionContext:aws:states:stateMachineArn", True),
-        ("aws:RequestTag/Team", True),
+        ("aws:RequestTag/Team", False),  # carried by a request with tags (authorization.request_tags says which)
         ("aws:PrincipalOrgID", True),
         ("aws:SourceVpce", True),
         ("aws:PrincipalTag/team", False),  # present on AWS when the role is tagged
