@@ -351,22 +351,34 @@ def _codebuild_project(call: Call, caller: str) -> list[Target] | None:
     return found or None
 
 
-def _sns_topic_of_subscription(call: Call, caller: str) -> list[Target] | None:
-    """The topic of the subscription a call names: a subscription's ARN is its topic's, then
-    ``:<uuid>``, and Unsubscribe, GetSubscriptionAttributes and SetSubscriptionAttributes are
-    authorized on the topic (Service Authorization Reference, Amazon SNS: their resource type
-    is topic)."""
+def _sns_topic(call: Call, caller: str) -> list[Target] | None:
+    """The topic a call acts on, where it is not TopicArn alone.
+
+    - A subscription's ARN is its topic's, then ``:<uuid>``: Unsubscribe,
+      GetSubscriptionAttributes and SetSubscriptionAttributes are authorized on the topic
+      (Service Authorization Reference, Amazon SNS: their resource type is topic).
+    - Publish takes one of TopicArn, TargetArn and PhoneNumber (SNS API Reference, Publish:
+      "If you don't specify a value for the TargetArn parameter, you must specify a value for
+      the PhoneNumber or TopicArn parameters"); moto publishes to TargetArn when both ARNs are
+      given, so a call authorized on its TopicArn reached another topic: refused.
+    """
     subscription = call._get_param("SubscriptionArn")
-    if not subscription:
-        return None
-    topic, separator, _ = str(subscription).rpartition(":")
-    if not separator or not topic.startswith("arn:") or topic.count(":") != 5:
-        return [Target("*", caller, unread="SubscriptionArn")]  # not a subscription's ARN
-    return [Target(topic, _account_in(topic, caller))]
+    if subscription:
+        topic, separator, _ = str(subscription).rpartition(":")
+        if not separator or not topic.startswith("arn:") or topic.count(":") != 5:
+            return [Target("*", caller, unread="SubscriptionArn")]  # not a subscription's ARN
+        return [Target(topic, _account_in(topic, caller))]
+    named = [member for member in ("TopicArn", "TargetArn", "PhoneNumber") if call._get_param(member)]
+    if len(named) > 1:
+        return [Target("*", caller, unread=f"{' and '.join(named)} (SNS takes one)")]
+    if named == ["TargetArn"]:
+        target = str(call._get_param("TargetArn"))
+        return [Target(target, _account_in(target, caller))]
+    return None
 
 
 _BUILDERS: dict[tuple[str, str], Callable[[Call, str], list[Target] | None]] = {
-    ("sns", "topic"): _sns_topic_of_subscription,
+    ("sns", "topic"): _sns_topic,
     ("codebuild", "project"): _codebuild_project,
     ("sqs", "queue"): _sqs_queue,
     ("events", "event-bus"): _event_buses,

@@ -814,6 +814,27 @@ def test_a_resource_named_where_no_resource_type_is_required_is_authorized_on_it
     as_role["stepfunctions"].tag_resource(resourceArn=patched.state_machine(f"free-{unique}", succeed), tags=[])
 
 
+def test_an_sns_publish_is_authorized_on_the_topic_it_reaches(patched, other, unique):
+    """SNS API Reference, Publish: one of TopicArn, TargetArn and PhoneNumber. moto publishes
+    to TargetArn when both ARNs are given, while the emulator authorized TopicArn: a role
+    allowed to publish to its own topic, and another account's administrator, published to
+    a topic they were denied."""
+    victim = patched.client("sns").create_topic(Name=f"victim-{unique}")["TopicArn"]
+    own = patched.client("sns").create_topic(Name=f"own-{unique}")["TopicArn"]
+    role = _narrow_role(patched, f"publisher-{unique}", [{"Effect": "Allow", "Action": "sns:Publish", "Resource": own}])
+    sns = client_as_role(patched, role, "sns")
+    theirs = other.client("sns").create_topic(Name=f"theirs-{unique}")["TopicArn"]
+    for client, allowed in ((sns, own), (other.client("sns"), theirs)):
+        with pytest.raises(ClientError) as refused:
+            client.publish(TopicArn=allowed, TargetArn=victim, Message="m")
+        assert "TopicArn and TargetArn (SNS takes one)" in refused.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as refused:
+        sns.publish(TargetArn=victim, Message="m")
+    assert f"sns:Publish on resource: {victim}" in refused.value.response["Error"]["Message"]
+    sns.publish(TargetArn=own, Message="m")
+    sns.publish(TopicArn=own, Message="m")
+
+
 def test_a_build_is_authorized_on_its_project(patched, unique):
     """StopBuild, RetryBuild and BatchGetBuilds act on a build, "<project>:<uuid>", and are
     authorized on its project (Service Authorization Reference, AWS CodeBuild: their resource
