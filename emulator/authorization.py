@@ -206,8 +206,9 @@ def _lambda_function(call: Call, caller: str) -> list[Target] | None:
     # The path first: moto's handlers act on the function their route names, and _get_param
     # reads the query string before anything else, where any caller can add a FunctionName
     # of their choosing (authorized on one function, acting on another).
+    # Tagging names the function by ARN in the path too: /2017-03-31/tags/<ARN>.
     parts = call.path.split("?", 1)[0].split("/")
-    name = unquote(parts[3]) if len(parts) > 3 and parts[2] == "functions" else None
+    name = unquote(parts[3]) if len(parts) > 3 and parts[2] in ("functions", "tags") else None
     if not name:
         name = call._get_param("FunctionName")  # CreateFunction: in the body
     if not name:

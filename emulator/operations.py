@@ -425,15 +425,11 @@ def resource_arns(derivation: Derivation, get: Callable[[str], Any], region: str
             filled[name] = _named(value, name)
         else:
             return resource.type, [resource.fill(filled, region, account)]
-    # An ARN of one of the action's resource types, in a member the formats do not name
-    # (Lambda's TagResource "Resource"): the resource, as IAM authorizes it; but only when no
-    # other member names anything, since which of two the handler acts on is not known here.
-    naming = naming_members(derivation, get)
-    if len(naming) == 1:
-        values = list(_values(get(naming[0])))
-        for resource in derivation.resources:
-            if all(value.startswith("arn:") and resource.pattern.match(value) for value in values):
-                return resource.type, values
+    # An ARN in a member the formats do not map (Lambda's TagResource "Resource", Logs'
+    # logGroupIdentifier) is not taken for the resource: moto's handlers resolve such members
+    # their own way (Logs' returns the last log group whatever the ARN says, Lambda's a
+    # function of any region by its name), so a call authorized on one resource acted on
+    # another. The call names a resource the emulator cannot read (naming_members): refused.
     return "", []
 
 

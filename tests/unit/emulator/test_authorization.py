@@ -752,13 +752,11 @@ def test_a_resource_named_where_no_resource_type_is_required_is_authorized_on_it
     even though the request named the resource: a Deny on it was skipped. A role denied
     everything on a topic unsubscribed its subscriber and rewrote its delivery (SNS names the
     topic through SubscriptionArn, "<topic ARN>:<uuid>"); a role denied lambda:TagResource on
-    a function tagged it (Lambda names it in "Resource"); a Step Functions version ARN
+    a function tagged it (Lambda names it in its path, /2017-03-31/tags/<ARN>); a Step Functions version ARN
     ("stateMachine:<name>:1") filled no format; a role denied an organization's root listed
     its children (Organizations names the root by ParentId, which no format's placeholder
-    matches). Now a
-    subscription is authorized on its topic, an ARN of one of the action's resource types in
-    whatever member is the resource, and a member that names a resource the emulator cannot
-    read refuses the call, saying which."""
+    matches). Now a subscription is authorized on its topic, and a member that names a
+    resource the emulator cannot read refuses the call, saying which."""
     sns = patched.client("sns")
     topic = sns.create_topic(Name=f"alerts-{unique}")["TopicArn"]
     queue = f"arn:aws:sqs:{REGION}:{patched.id}:inbox-{unique}"
@@ -809,9 +807,39 @@ def test_a_resource_named_where_no_resource_type_is_required_is_authorized_on_it
     assert "the emulator cannot tell which topic" in refused.value.response["Error"]["Message"]
     assert sns.get_subscription_attributes(SubscriptionArn=subscription)["Attributes"].get("RawMessageDelivery", "false") == "false"
     assert "owner" not in patched.client("lambda").list_tags(Resource=function)["Tags"]
-    # Where the Deny does not reach, the same calls are authorized on the resource they name.
-    as_role["lambda"].list_tags(Resource=function)
+    # Where the Deny does not reach, a member the formats map is authorized on what it names.
     as_role["stepfunctions"].tag_resource(resourceArn=patched.state_machine(f"free-{unique}", succeed), tags=[])
+
+
+def test_a_log_group_named_by_identifier_is_refused_not_read_as_moto_reads_it(patched, unique):
+    """CloudWatch Logs API Reference, GetLogEvents and DescribeLogStreams: logGroupIdentifier
+    names one group. moto's lookup returns the last group made, whatever the identifier
+    says: a role allowed one group's streams, naming that group's ARN, read another group's
+    log lines. The emulator cannot read which group moto will act on, so it refuses."""
+    import time
+
+    logs = patched.client("logs")
+    for group, stream in ((f"allowed-{unique}", "s"), (f"/secret/victim-{unique}", "vs")):
+        logs.create_log_group(logGroupName=group)
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    logs.put_log_events(
+        logGroupName=f"/secret/victim-{unique}", logStreamName="vs", logEvents=[{"timestamp": int(time.time() * 1000), "message": "kept"}]
+    )
+    group = f"arn:aws:logs:{REGION}:{patched.id}:log-group:allowed-{unique}"
+    role = _narrow_role(
+        patched,
+        f"logs-{unique}",
+        [{"Effect": "Allow", "Action": ["logs:DescribeLogStreams", "logs:GetLogEvents"], "Resource": [group, f"{group}:*"]}],
+    )
+    client = client_as_role(patched, role, "logs")
+    for attempt in (
+        lambda: client.describe_log_streams(logGroupIdentifier=group),
+        lambda: client.get_log_events(logGroupIdentifier=f"{group}:log-stream:s", logStreamName="vs"),
+    ):
+        with pytest.raises(ClientError) as refused:
+            attempt()
+        assert "its logGroupIdentifier names" in refused.value.response["Error"]["Message"]
+    assert client.describe_log_streams(logGroupName=f"allowed-{unique}")["logStreams"][0]["logStreamName"] == "s"
 
 
 def test_an_sns_publish_is_authorized_on_the_topic_it_reaches(patched, other, unique):

@@ -226,22 +226,18 @@ def test_an_arn_of_another_resource_type_is_not_taken_for_this_one():
     assert _arns("sns", "Publish", TopicArn="arn:aws:sqs:eu-west-1:1:q")[1] == ("", [])
 
 
-def test_an_arn_in_a_member_no_format_names_is_the_resource_when_nothing_else_names_one():
-    """Lambda reference: TagResource on function (function:${FunctionName}); botocore's
-    TagResource input names it "Resource", a member no format maps. Before, the call was
-    authorized on "*"."""
+def test_an_arn_in_a_member_no_format_maps_is_not_taken_for_the_resource():
+    """Lambda reference: TagResource on function; botocore names it "Resource", which no
+    format maps; Logs' DescribeLogStreams names its group in logGroupIdentifier. How moto's
+    handler reads such a member is its own (Logs' returns the last group whatever the ARN
+    says), so the ARN is not taken: the member is reported as naming a resource, and the
+    call is refused rather than authorized on a resource it may not act on."""
     function = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:f"
-    assert _arns("lambda", "TagResource", Resource=function, Tags={"team": "a"})[1] == ("function", [function])
-
-
-def test_of_two_members_that_name_a_resource_neither_is_guessed():
-    """Which member a handler acts on is the handler's: with a second member holding an ARN
-    (here a tag key), taking the first that matches could authorize the call on a resource
-    it does not act on. Neither is taken, and both are reported as naming one."""
-    function, decoy = (f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}" for name in ("f", "allowed"))
-    params = {"Resource": function, "Tags": {decoy: "x"}}
-    assert _arns("lambda", "TagResource", **params)[1] == ("", [])
-    assert naming_members(derive("lambda", "TagResource"), params.get) == ["Resource", "Tags"]
+    assert _arns("lambda", "TagResource", Resource=function, Tags={"team": "a"})[1] == ("", [])
+    assert naming_members(derive("lambda", "TagResource"), {"Resource": function, "Tags": {"team": "a"}}.get) == ["Resource"]
+    group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:g"
+    assert _arns("logs", "DescribeLogStreams", logGroupIdentifier=group)[1] == ("", [])
+    assert naming_members(derive("logs", "DescribeLogStreams"), {"logGroupIdentifier": group}.get) == ["logGroupIdentifier"]
 
 
 def test_a_list_that_names_nothing_names_no_resource():
