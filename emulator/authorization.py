@@ -797,6 +797,16 @@ def _s3_copy_source(call: Call, caller: str) -> Target | None:
     return _s3_object_read(Target(arn, owner, policy=policy), found)
 
 
+def may_read_object(principal: Principal, bucket: str, key: str, region: str) -> Decision:
+    """May ``principal`` get the object ``bucket``/``key`` (s3:GetObject, with the bucket's
+    policy and owner), as a service reading it on the caller's behalf asks? The object's KMS
+    key is not asked (a guess that the caller's s3:GetObject is what is checked)."""
+    arn = f"arn:aws:s3:::{bucket}/{key}"
+    _, owner, found = _s3_bucket(arn, principal.account)
+    policy = _document(found.policy.decode()) if found is not None and found.policy else None
+    return check(principal, "s3:GetObject", Target(arn, owner, policy=policy), region)
+
+
 def _uri_query_keys(request_uri: str) -> set[str]:
     """The fixed query keys of an operation's URI (``/{Bucket}?policy``), but ``x-id``, which
     only names the operation (the JavaScript SDK v3 sends it on every S3 call)."""
@@ -939,7 +949,7 @@ def authorize_call(principal: Principal, call: Call, operation_name: str) -> Non
     # alternatives, neither marked required: one of them is, all the same.
     must_name = any(r.required for r in derivation.resources) or (service == "s3" and bool(derivation.resources))
     unread = next((t.unread for t in found if t.unread), None)
-    if unread is None and any(t.arn == "*" for t in found) and service != "s3":
+    if unread is None and derivation.resources and any(t.arn == "*" for t in found) and service != "s3":
         unread = next(iter(naming_members(derivation, _parameters(call))), None)
     if service in _CALLERS_ACCOUNT_ONLY and any(t.account not in ("", principal.account) for t in found):
         other = next(t.arn for t in found if t.account not in ("", principal.account))

@@ -56,10 +56,18 @@ class Execution:
 _current = threading.local()
 
 
-def called_by(principal: Principal) -> None:
-    """Who makes the request this thread serves (emulator.patches.identity_policies, before
-    moto dispatches it): a stack operation without a role acts as them."""
+def called_by(principal: Principal, region: str = "") -> None:
+    """Who makes the request this thread serves, and in which region
+    (emulator.patches.identity_policies, before moto dispatches it): a stack operation
+    without a role acts as them, and a template URL is read as them."""
     _current.caller = principal
+    _current.region = region
+
+
+def current_caller() -> tuple[Principal, str] | None:
+    """The principal and region of the request this thread serves, if any."""
+    caller = getattr(_current, "caller", None)
+    return (caller, getattr(_current, "region", "")) if caller is not None else None
 
 
 @contextmanager

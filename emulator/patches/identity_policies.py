@@ -29,7 +29,8 @@ def _authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
     # S3's handlers before each of theirs, with the bucket or object they act on.
     self.moto_resource = resource
     principal = principal_for_access_key(self.get_access_key())
-    called_by(principal)  # a stack operation without an execution role acts as its caller
+    # A stack operation without an execution role acts as its caller, and reads a template URL as them.
+    called_by(principal, str(getattr(self, "region", "") or ""))
     authorize_call(principal, self, self._get_action())
 
 
