@@ -32,6 +32,7 @@ from emulator.patches import (
     optimized_integrations,
     parsed_definitions,
     previous_parameter_values,
+    queue_deliveries,
     runtime_causes,
     signed_requests,
     stack_operations,
@@ -71,6 +72,7 @@ PATCHES: tuple[ModuleType, ...] = (
     jsonata_states,
     stack_operations,
     codepipeline_approvals,
+    queue_deliveries,
 )
 
 
