@@ -93,7 +93,16 @@ def _handler_errors(logical_id: str, resource_type: str) -> Iterator[None]:
         raise ResourceFailed(logical_id, resource_type, f'Resource handler returned message: "{message}" ({code})') from None
 
 
+# Nested stacks are refused: moto makes the inner stack outside the outer one's execution
+# (its resources unchecked) and leaves it, and what it made, when the outer one rolls back.
+NESTED_STACK = "AWS::CloudFormation::Stack"
+
+
 def _create(logical_id: str, resource_json: dict[str, Any], resources_map: ResourceMap, account_id: str, region_name: str) -> Any:
+    if resource_json.get("Type") == NESTED_STACK and current_execution() is not None:
+        raise ResourceFailed(
+            logical_id, NESTED_STACK, "the emulator does not create nested stacks: their resources would not be checked nor rolled back"
+        )
     # What the acting principal may do before the handler runs: a policy the resource
     # attaches to that principal does not authorize the resource's own creation.
     policies = policies_before_handler()

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from unittest import mock
 from urllib.parse import urlparse
 
-from moto.cloudformation import responses, utils
+from moto.cloudformation import models, responses, utils
 from moto.cloudformation.exceptions import ValidationError
 
 from emulator.authorization import may_read_object
@@ -79,5 +79,9 @@ def _get_stack_from_s3_url(template_url: str, account_id: str, partition: str) -
 
 @contextmanager
 def patch() -> Iterator[None]:
-    with mock.patch.object(responses, "get_stack_from_s3_url", _get_stack_from_s3_url):
+    # Both copies: the API's (CreateStack, ValidateTemplate, ...) and a nested stack's (models).
+    with (
+        mock.patch.object(responses, "get_stack_from_s3_url", _get_stack_from_s3_url),
+        mock.patch.object(models, "get_stack_from_s3_url", _get_stack_from_s3_url),
+    ):
         yield

@@ -176,3 +176,61 @@ def test_a_stack_s_managed_policy_is_detached_and_deleted_with_the_stack(patched
     assert iam.list_attached_role_policies(RoleName=f"holder-{unique}")["AttachedPolicies"] == []
     with pytest.raises(ClientError):
         iam.get_policy(PolicyArn=attached["PolicyArn"])
+
+
+def test_a_nested_stack_is_refused_and_leaves_nothing(patched, unique):
+    """moto made a nested stack's inner stack outside the outer one's execution: its
+    resources were not checked against the caller, its TemplateURL was read without the
+    caller's s3:GetObject, and a rollback of the outer stack left the inner one and what it
+    made. A role allowed only CloudFormation and iam:PassRole made itself a role allowed
+    everything. The emulator refuses nested stacks: the resource fails, the stack rolls back."""
+    from tests.unit.emulator.helpers import client_as_role
+
+    bucket = f"templates-{unique}".lower()
+    patched.client("s3").create_bucket(Bucket=bucket)
+    inner = {
+        "Resources": {
+            "Escalated": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "RoleName": f"escalated-{unique}",
+                    "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []},
+                    "Policies": [
+                        {
+                            "PolicyName": "all",
+                            "PolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
+                        }
+                    ],
+                },
+            }
+        }
+    }
+    patched.client("s3").put_object(Bucket=bucket, Key="inner.json", Body=json.dumps(inner).encode())
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{patched.id}:root"}, "Action": "sts:AssumeRole"}],
+    }
+    allowed = [
+        {"Effect": "Allow", "Action": ["cloudformation:*", "iam:PassRole"], "Resource": "*"},
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"},
+    ]
+    role = patched.role(f"nester-{unique}", trust=json.dumps(trust), permissions={"Version": "2012-10-17", "Statement": allowed})
+    cloudformation = client_as_role(patched, role, "cloudformation")
+    outer = {
+        "Resources": {
+            "Inner": {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": f"http://localhost/{bucket}/inner.json"}}
+        }
+    }
+    cloudformation.create_stack(StackName=f"outer-{unique}", TemplateBody=json.dumps(outer))
+    (described,) = cloudformation.describe_stacks(StackName=f"outer-{unique}")["Stacks"]
+    assert described["StackStatus"] == "ROLLBACK_COMPLETE"
+    reasons = [
+        event.get("ResourceStatusReason", "")
+        for event in cloudformation.describe_stack_events(StackName=f"outer-{unique}")["StackEvents"]
+        if event["LogicalResourceId"] == "Inner" and event["ResourceStatus"] == "CREATE_FAILED"
+    ]
+    assert reasons == ["the emulator does not create nested stacks: their resources would not be checked nor rolled back"]
+    assert not [r for r in patched.client("iam").list_roles()["Roles"] if r["RoleName"] == f"escalated-{unique}"]
+    assert [s["StackName"] for s in patched.client("cloudformation").describe_stacks()["Stacks"] if unique in s["StackName"]] == [
+        f"outer-{unique}"
+    ]
