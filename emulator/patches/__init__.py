@@ -20,6 +20,7 @@ from emulator.patches import (
     cloudformation_resources,
     cloudformation_rules,
     codepipeline_approvals,
+    event_source_mappings,
     execution_api,
     execution_names,
     history_end,
@@ -32,8 +33,8 @@ from emulator.patches import (
     optimized_integrations,
     parsed_definitions,
     previous_parameter_values,
-    queue_deliveries,
     runtime_causes,
+    service_deliveries,
     signed_requests,
     stack_operations,
     sync_execution,
@@ -72,7 +73,8 @@ PATCHES: tuple[ModuleType, ...] = (
     jsonata_states,
     stack_operations,
     codepipeline_approvals,
-    queue_deliveries,
+    service_deliveries,
+    event_source_mappings,
 )
 
 
