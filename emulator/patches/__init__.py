@@ -34,6 +34,7 @@ from emulator.patches import (
     parsed_definitions,
     previous_parameter_values,
     runtime_causes,
+    secret_rotation,
     service_deliveries,
     signed_requests,
     stack_operations,
@@ -75,6 +76,7 @@ PATCHES: tuple[ModuleType, ...] = (
     codepipeline_approvals,
     service_deliveries,
     event_source_mappings,
+    secret_rotation,
 )
 
 
