@@ -12,8 +12,14 @@
   - another account's event bus, if that bus's policy lets the rule's account put events on
     it ("Sending and receiving events between AWS accounts in Amazon EventBridge").
 
-moto delivers to any of them: a role allowed only its own topic or rule wrote into a
-queue, a log group or another account's bus whose owner never opened it.
+- A bucket's event notifications may name a queue, a topic or a function only if its policy
+  lets ``s3.amazonaws.com`` send, publish or invoke for that bucket; otherwise
+  PutBucketNotificationConfiguration fails with InvalidArgument, "Unable to validate the
+  following destination configurations" (S3 user guide, "Granting permissions to publish
+  event notification messages to a destination"). Checked when the configuration is put.
+
+moto delivers to any of them: a role allowed only its own topic, rule or bucket wrote into
+a queue, a topic, a log group or another account's bus whose owner never opened it.
 
 A delivery the policy does not allow is dropped, as AWS's is after its retries (SNS counts
 it in ``NumberOfNotificationsFailed``, EventBridge in ``FailedInvocations``); the emulator
@@ -31,6 +37,8 @@ from typing import Any
 from unittest import mock
 
 from moto.events.models import Rule
+from moto.s3.exceptions import S3ClientError
+from moto.s3.models import S3Backend, s3_backends
 from moto.sns.models import Subscription
 
 from emulator.authorization import PARTITION, Target, check
@@ -43,6 +51,7 @@ REASON = (
 
 _original_publish = Subscription.publish
 _original_send_to_targets = Rule.send_to_targets
+_original_notifications = S3Backend.put_bucket_notification_configuration
 
 # The rule's own account has chosen the target; whether the destination takes it is for the
 # destination's policy alone (the service acts, not an identity of the destination's account).
@@ -114,6 +123,55 @@ def _target_allowed(rule: Rule, target: Mapping[str, Any]) -> bool:
     return True
 
 
+def _s3_destination_allows(kind: str, arn: str, bucket_arn: str) -> bool:
+    """May S3 send a bucket's notifications to the queue, topic or function ``arn``? A
+    destination that does not exist cannot be validated either."""
+    parts = arn.split(":")
+    if len(parts) < 6:
+        return False
+    region, account, name = parts[3], parts[4], parts[5]
+    s3 = Principal(service="s3.amazonaws.com")
+    if kind == "Queue":
+        from moto.sqs.models import sqs_backends
+
+        queue = sqs_backends[account][region].queues.get(name)
+        policy = json.loads(queue.policy) if queue is not None and queue.policy else None
+        return queue is not None and _allows(s3, "sqs:SendMessage", arn, policy, bucket_arn)
+    if kind == "Topic":
+        from moto.sns.models import sns_backends
+
+        topic = sns_backends[account][region].topics.get(arn)
+        policy = json.loads(topic._policy_json) if topic is not None and isinstance(topic._policy_json, str) else None
+        policy = topic._policy_json if topic is not None and isinstance(topic._policy_json, dict) else policy
+        return topic is not None and _allows(s3, "sns:Publish", arn, policy, bucket_arn)
+    if kind == "CloudFunction":
+        from moto.awslambda.utils import get_backend
+
+        try:
+            function = get_backend(account, region).get_function(arn)
+        except Exception:  # noqa: BLE001  (moto's own NotFound types)
+            return False
+        statements = list(getattr(function.policy, "statements", []) or [])
+        policy = {"Version": "2012-10-17", "Statement": statements} if statements else None
+        return str(function.function_arn) == arn.split(":$LATEST")[0] and _allows(s3, "lambda:InvokeFunction", arn, policy, bucket_arn)
+    return True
+
+
+def _put_bucket_notification_configuration(self: S3Backend, bucket_name: str, notification_config: dict[str, Any]) -> None:
+    bucket_arn = f"arn:{PARTITION}:s3:::{bucket_name}"
+    # moto sends a bucket's notifications to the destination of that name in the bucket
+    # owner's own account, whatever account the ARN names: another account's is refused
+    # (AWS takes it when its policy allows: a guess on the safe side).
+    owner = next((account for account, backends in s3_backends.items() if bucket_name in backends[PARTITION].buckets), "")
+    for kind in ("Queue", "Topic", "CloudFunction"):
+        for destination in notification_config.get(f"{kind}Configuration") or []:
+            arn = str(destination.get(kind, ""))
+            elsewhere = owner and arn.count(":") >= 5 and arn.split(":")[4] != owner
+            if elsewhere or not _s3_destination_allows(kind, arn, bucket_arn):
+                raise S3ClientError("InvalidArgument", "Unable to validate the following destination configurations")
+    _original_notifications(self, bucket_name, notification_config)
+
+
 def _publish(self: Subscription, message: str, message_id: str, *args: Any, **kwargs: Any) -> None:
     if self.protocol == "sqs":
         # moto sends to the queue of that name in the subscription's account and the endpoint's region.
@@ -136,5 +194,9 @@ def _send_to_targets(self: Rule, original_event: Any, transform_input: bool = Tr
 
 @contextmanager
 def patch() -> Iterator[None]:
-    with mock.patch.object(Subscription, "publish", _publish), mock.patch.object(Rule, "send_to_targets", _send_to_targets):
+    with (
+        mock.patch.object(Subscription, "publish", _publish),
+        mock.patch.object(Rule, "send_to_targets", _send_to_targets),
+        mock.patch.object(S3Backend, "put_bucket_notification_configuration", _put_bucket_notification_configuration),
+    ):
         yield

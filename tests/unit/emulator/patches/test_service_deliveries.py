@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.unit.emulator.helpers import REGION
 
@@ -138,3 +139,43 @@ def test_a_rule_puts_events_on_another_account_s_bus_only_as_its_policy_allows(p
     assert bool(_received(other, url)) is bus_policy  # (moto delivers a forwarded event twice)
     if bus_policy:
         other.client("events").remove_permission(EventBusName="default", StatementId=f"s{unique}")
+
+
+def test_a_bucket_notifies_only_a_destination_whose_policy_lets_s3(patched, unique):
+    """S3 user guide, "Granting permissions to publish event notification messages to a
+    destination": PutBucketNotificationConfiguration validates each destination's policy. A
+    role allowed only its own bucket sent its notifications into a queue and a topic whose
+    owners never opened them."""
+    from tests.unit.emulator.helpers import client_as_role
+
+    bucket = f"notifying-{unique}".lower()
+    patched.client("s3").create_bucket(Bucket=bucket)
+    url, queue = _queue(patched, f"closed-{unique}")
+    topic = patched.client("sns").create_topic(Name=f"closed-{unique}")["TopicArn"]
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{patched.id}:root"}, "Action": "sts:AssumeRole"}],
+    }
+    grant = {
+        "Effect": "Allow",
+        "Action": ["s3:PutBucketNotification", "s3:PutObject"],
+        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+    }
+    role = patched.role(f"notifier-{unique}", trust=json.dumps(trust), permissions={"Version": "2012-10-17", "Statement": [grant]})
+    s3 = client_as_role(patched, role, "s3")
+    for configuration in (
+        {"QueueConfigurations": [{"QueueArn": queue, "Events": ["s3:ObjectCreated:*"]}]},
+        {"TopicConfigurations": [{"TopicArn": topic, "Events": ["s3:ObjectCreated:*"]}]},
+        {"QueueConfigurations": [{"QueueArn": queue.replace(patched.id, "222222222222"), "Events": ["s3:ObjectCreated:*"]}]},
+    ):
+        with pytest.raises(ClientError) as refused:
+            s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=configuration)
+        assert refused.value.response["Error"]["Message"] == "Unable to validate the following destination configurations"
+    s3.put_object(Bucket=bucket, Key="k", Body=b"v")
+    assert _received(patched, url) == 0
+    opened_url, opened = _queue(patched, f"opened-{unique}", ("s3.amazonaws.com", f"arn:aws:s3:::{bucket}"))
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket, NotificationConfiguration={"QueueConfigurations": [{"QueueArn": opened, "Events": ["s3:ObjectCreated:*"]}]}
+    )
+    s3.put_object(Bucket=bucket, Key="k", Body=b"v")
+    assert _received(patched, opened_url) >= 1
