@@ -154,16 +154,45 @@ def _document(value: Any) -> dict[str, Any] | None:
     return json.loads(value) if isinstance(value, str) else dict(value)
 
 
-def _parameters(call: Call) -> Callable[[str], Any]:
-    """``call``'s parameters by member name, each read once (moto parses a JSON body per read)."""
+def _parameters(call: Call, derivation: Derivation | None = None) -> Callable[[str], Any]:
+    """``call``'s parameters by member name, each read once (moto parses a JSON body per read).
+    A member a REST protocol sends in the query string or a header under another name
+    (Lambda's UntagResource: ``TagKeys`` as ``?tagKeys=``) is read there, by that name."""
     read: dict[str, Any] = {}
+    located = _located_members(derivation.service, derivation.operation) if derivation is not None else {}
 
     def get(name: str) -> Any:
         if name not in read:
-            read[name] = call._get_param(name)
+            value = call._get_param(name)
+            if value is None and name in located:
+                location, serialized, is_list = located[name]
+                if location == "querystring":
+                    values = (getattr(call, "querystring", None) or {}).get(serialized)
+                    value = (list(values) if is_list else values[0]) if values else None
+                elif location == "header":
+                    headers = {key.lower(): value for key, value in (getattr(call, "headers", None) or {}).items()}
+                    value = headers.get(serialized.lower())
+            read[name] = value
         return read[name]
 
     return get
+
+
+@cache
+def _located_members(service: str, operation: str) -> dict[str, tuple[str, str, bool]]:
+    """member -> (location, serialized name, is a list) for the members botocore's model
+    sends in the query string or a header."""
+    model = service_model(service)
+    try:
+        shape = model.operation_model(operation).input_shape if model is not None else None
+    except Exception:  # noqa: BLE001  (no such operation: nothing located)
+        return {}
+    members = getattr(shape, "members", {}) if shape is not None else {}
+    return {
+        name: (member.serialization["location"], member.serialization.get("name", name), member.type_name == "list")
+        for name, member in members.items()
+        if member.serialization.get("location") in ("querystring", "header")
+    }
 
 
 # Resources whose ARN the Service Authorization Reference's format cannot be filled from the
@@ -327,6 +356,37 @@ def _ssm_parameters(call: Call, caller: str) -> list[Target] | None:
     return found or None
 
 
+# The resource a Systems Manager tagging call names by ResourceType and ResourceId, as the
+# Service Authorization Reference's resource types spell their ARNs (AddTagsToResource,
+# RemoveTagsFromResource, ListTagsForResource: the resource is the one ResourceType says).
+_SSM_RESOURCE_TYPES = {
+    "Parameter": "parameter/",
+    "Document": "document/",
+    "MaintenanceWindow": "maintenancewindow/",
+    "PatchBaseline": "patchbaseline/",
+    "ManagedInstance": "managed-instance/",
+    "OpsItem": "opsitem/",
+    "OpsMetadata": "opsmetadata/",
+    "Automation": "automation-execution/",
+    "Association": "association/",
+}
+
+
+def _ssm_resource(call: Call, caller: str) -> list[Target] | None:
+    """A tagging call's resource by ResourceType (it was authorized on the first type the
+    reference lists, a maintenance window, whatever the type: a Deny on a parameter was
+    skipped); otherwise parameters by name (:func:`_ssm_parameters`)."""
+    kind = call._get_param("ResourceType")
+    if kind is None:
+        return _ssm_parameters(call, caller)
+    prefix = _SSM_RESOURCE_TYPES.get(str(kind))
+    resource_id = str(call._get_param("ResourceId") or "")
+    if prefix is None or not resource_id or resource_id.startswith("arn:"):
+        return [Target("*", caller, unread=f"ResourceType {kind!r} and ResourceId")]
+    name = resource_id.lstrip("/") if kind == "Parameter" else resource_id
+    return [Target(_arn("ssm", call.region, caller, prefix + name), caller)]
+
+
 def _ssm_secure_string(call: Call, target: Target) -> Target:
     """A SecureString read WithDecryption under a customer managed key: Systems Manager asks
     KMS to decrypt as the caller, with the parameter's ARN as encryption context (Systems
@@ -399,7 +459,7 @@ _BUILDERS: dict[tuple[str, str], Callable[[Call, str], list[Target] | None]] = {
     ("cloudformation", "stack"): _stack,
     ("lambda", "function"): _lambda_function,
     ("kms", "key"): _kms_key_of_ciphertext,
-    ("ssm", "parameter"): _ssm_parameters,
+    ("ssm", "parameter"): _ssm_resource,
 }
 
 
@@ -578,7 +638,7 @@ def targets(derivation: Derivation, call: Call, caller: str) -> list[Target]:
         kind = resource_type_of(derivation, call.moto_resource) or ""
         arns = [call.moto_resource] if kind else []
     else:
-        kind, arns = resource_arns(derivation, _parameters(call), call.region, caller)
+        kind, arns = resource_arns(derivation, _parameters(call, derivation), call.region, caller)
     if not arns:
         return [Target("*", caller)]
     enrich = _ENRICHERS.get((prefix, kind.lower()))
@@ -950,7 +1010,7 @@ def authorize_call(principal: Principal, call: Call, operation_name: str) -> Non
     must_name = any(r.required for r in derivation.resources) or (service == "s3" and bool(derivation.resources))
     unread = next((t.unread for t in found if t.unread), None)
     if unread is None and derivation.resources and any(t.arn == "*" for t in found) and service != "s3":
-        unread = next(iter(naming_members(derivation, _parameters(call))), None)
+        unread = next(iter(naming_members(derivation, _parameters(call, derivation))), None)
     if service in _CALLERS_ACCOUNT_ONLY and any(t.account not in ("", principal.account) for t in found):
         other = next(t.arn for t in found if t.account not in ("", principal.account))
         raise denial(service, principal, f"{action} on resource: {other} (another account's: moto would act in the caller's own)")
@@ -964,7 +1024,7 @@ def authorize_call(principal: Principal, call: Call, operation_name: str) -> Non
         which = f"its {unread} names" if unread else "this request acts on"
         raise denial(service, principal, f"{action} on resource: * (the emulator cannot tell which {types} {which})")
     transport = transport_of(getattr(call, "normalized_request", None))
-    tags, carried = request_tags(derivation, _parameters(call)) if service != "s3" else ({}, ())
+    tags, carried = request_tags(derivation, _parameters(call, derivation)) if service != "s3" else ({}, ())
     for target in found:
         decision = check(principal, action, target, call.region, tags, transport, carried=carried)
         if not decision.allowed:

@@ -7,6 +7,7 @@ and the stack rolls back, not the API call."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -42,6 +43,18 @@ _original_delete_stack = CloudFormationBackend.delete_stack
 
 _resolved = threading.local()  # logical ID -> properties as CloudFormation resolved them
 _state = threading.local()  # rolling_back: a rollback puts back what the failed update could not change
+# (operation, logical ID) -> the acting principal's policies before that resource's handler
+# first ran in this stack operation: moto retries a failed update up to five times, and a
+# retry must not be checked against the policy its first attempt applied.
+_before = threading.local()
+
+
+def _policies_before(operation: str, logical_id: str) -> list[dict[str, Any]] | None:
+    pinned: dict[tuple[str, str], list[dict[str, Any]] | None] = _before.__dict__.setdefault("pinned", {})
+    key = (operation, logical_id)
+    if key not in pinned:
+        pinned[key] = policies_before_handler()
+    return pinned[key]
 
 
 class ResourceFailed(Exception):
@@ -105,7 +118,7 @@ def _create(logical_id: str, resource_json: dict[str, Any], resources_map: Resou
         )
     # What the acting principal may do before the handler runs: a policy the resource
     # attaches to that principal does not authorize the resource's own creation.
-    policies = policies_before_handler()
+    policies = _policies_before("create", logical_id)
     with _handler_errors(logical_id, resource_json["Type"]):
         resource = _original_create(logical_id, resource_json, resources_map, account_id, region_name)
     if current_execution() is not None:
@@ -120,8 +133,24 @@ def _create(logical_id: str, resource_json: dict[str, Any], resources_map: Resou
             if condition and not resources_map.lazy_condition_map[condition]:
                 return None  # not created at all: nothing to check
             _resolved.__dict__[logical_id] = parsing.clean_json(resource_json.get("Properties", {}), resources_map)
-        _checked("create", logical_id, resource_json, resource, region_name, policies)
+        try:
+            _checked("create", logical_id, resource_json, resource, region_name, policies)
+        except ResourceFailed:
+            # On AWS the denied call made nothing. Undone here at once, whatever its
+            # DeletionPolicy: a rollback keeps a Retain resource, and this one never was.
+            _undo(resources_map, logical_id, resource, resource_json)
+            raise
     return resource
+
+
+def _undo(resources_map: ResourceMap, logical_id: str, resource: Any, resource_json: dict[str, Any]) -> None:
+    resources_map._parsed_resources.pop(logical_id, None)
+    if resource is None:
+        return
+    # A type moto cannot delete stays, as after any rollback that fails to delete; the stack
+    # still rolls back, and the failure is the check's.
+    with contextlib.suppress(Exception):
+        _original_delete(resources_map, resource, resource_json)
 
 
 def _updatable(resource_type: str) -> bool:
@@ -140,7 +169,7 @@ def _update(logical_id: str, resource_json: dict[str, Any], resources_map: Resou
             resource_json["Type"],
             f"the emulator cannot update a {resource_json['Type']} (moto implements no update for it); AWS would",
         )
-    policies = policies_before_handler()
+    policies = _policies_before("update", logical_id)
     with _handler_errors(logical_id, resource_json["Type"]):
         resource = _original_update(logical_id, resource_json, resources_map, account_id, region_name)
     if resource is not None and current_execution() is not None:
@@ -205,6 +234,7 @@ def _execute_change_set(self: CloudFormationBackend, change_set_name: str, stack
         _register_exports(self, stack)
     finally:
         _resolved.__dict__.clear()
+        _before.__dict__.clear()
 
 
 def _roll_back(stack: Any, change_set: Any, failure: ResourceFailed, previous: tuple[str | dict[str, Any], dict[str, Any]] | None) -> None:
@@ -259,6 +289,7 @@ def _delete_stack(self: CloudFormationBackend, name_or_stack_id: str) -> None:
         stack.status = "DELETE_FAILED"
     finally:
         _resolved.__dict__.clear()
+        _before.__dict__.clear()
 
 
 @contextmanager

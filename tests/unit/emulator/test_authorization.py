@@ -598,6 +598,49 @@ def test_a_request_s_tags_are_its_aws_request_tag_and_aws_tag_keys(patched, uniq
     assert sfn_tags == ({"aws:TagKeys": ["team"]}, ("aws:RequestTag/*", "aws:TagKeys"))
 
 
+def test_tag_keys_sent_in_the_query_string_are_read_there(patched, unique):
+    """Lambda's UntagResource sends TagKeys as ?tagKeys= (botocore's model: querystring),
+    which moto reads; the emulator read only the member's own name, found no keys, and a Deny
+    on aws:TagKeys never matched: a role removed the tag it was denied touching."""
+    from tests.unit.emulator.helpers import service_trust
+
+    execution = patched.role(f"fn-{unique}", trust=service_trust("lambda.amazonaws.com", ACCOUNT), permissions=None)
+    function = patched.python_function(f"tagged-{unique}", "def handle(event, context):\n    return 1\n", execution)
+    patched.client("lambda").tag_resource(Resource=function, Tags={"owner": "team-a"})
+    role = _narrow_role(
+        patched,
+        f"untagger-{unique}",
+        [
+            {"Effect": "Allow", "Action": "lambda:*", "Resource": "*"},
+            {"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"ForAnyValue:StringEquals": {"aws:TagKeys": ["owner"]}}},
+        ],
+    )
+    with pytest.raises(ClientError) as refused:
+        client_as_role(patched, role, "lambda").untag_resource(Resource=function, TagKeys=["owner"])
+    assert "lambda:UntagResource" in refused.value.response["Error"]["Message"]
+    assert patched.client("lambda").list_tags(Resource=function)["Tags"] == {"owner": "team-a"}
+
+
+def test_an_ssm_tagging_call_is_authorized_on_the_resource_its_type_names(patched, unique):
+    """SSM API Reference, AddTagsToResource: ResourceType says which resource ResourceId is.
+    The emulator authorized every such call on a maintenance window of that ID: a role denied
+    a parameter rewrote its tags (which tag-based access control reads)."""
+    patched.client("ssm").put_parameter(Name=f"prod-db-{unique}", Value="v", Type="String")
+    parameter = f"arn:aws:ssm:{REGION}:{patched.id}:parameter/prod-db-{unique}"
+    role = _narrow_role(
+        patched,
+        f"ssm-tagger-{unique}",
+        [{"Effect": "Allow", "Action": "ssm:*", "Resource": "*"}, {"Effect": "Deny", "Action": "ssm:*", "Resource": parameter}],
+    )
+    ssm = client_as_role(patched, role, "ssm")
+    with pytest.raises(ClientError) as refused:
+        ssm.add_tags_to_resource(ResourceType="Parameter", ResourceId=f"prod-db-{unique}", Tags=[{"Key": "env", "Value": "dev"}])
+    assert f"on resource: {parameter}" in refused.value.response["Error"]["Message"]
+    with pytest.raises(ClientError, match="cannot tell which"):
+        ssm.add_tags_to_resource(ResourceType="Unheard", ResourceId="x", Tags=[{"Key": "env", "Value": "dev"}])
+    assert patched.client("ssm").list_tags_for_resource(ResourceType="Parameter", ResourceId=f"prod-db-{unique}")["TagList"] == []
+
+
 def _ACCOUNT_TRUST(account: str) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",

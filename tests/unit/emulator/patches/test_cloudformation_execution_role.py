@@ -234,3 +234,55 @@ def test_a_nested_stack_is_refused_and_leaves_nothing(patched, unique):
     assert [s["StackName"] for s in patched.client("cloudformation").describe_stacks()["Stacks"] if unique in s["StackName"]] == [
         f"outer-{unique}"
     ]
+
+
+def _narrow_cloudformation_role(account, name: str, actions: list[str]) -> str:
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account.id}:root"}, "Action": "sts:AssumeRole"}],
+    }
+    grant = {"Effect": "Allow", "Action": actions, "Resource": "*"}
+    return account.role(name, trust=json.dumps(trust), permissions={"Version": "2012-10-17", "Statement": [grant]})
+
+
+def _policy_for(role_name: str, action: str, **attributes: str) -> str:
+    document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]}
+    policy = {
+        "Type": "AWS::IAM::Policy",
+        **attributes,
+        "Properties": {"PolicyName": "granted", "Roles": [role_name], "PolicyDocument": document},
+    }
+    return json.dumps({"Resources": {"Granted": policy}})
+
+
+def test_a_denied_resource_is_undone_even_with_deletion_policy_retain(patched, unique):
+    """A rollback keeps a Retain resource; but a resource whose handler was denied was never
+    made on AWS (CloudFormation User Guide, "DeletionPolicy attribute": it applies to a
+    resource that exists). The emulator makes it, checks it, and now undoes it at once: a
+    role allowed only CloudFormation kept the policy it had just been denied."""
+    from tests.unit.emulator.helpers import client_as_role
+
+    name = f"retainer-{unique}"
+    role = _narrow_cloudformation_role(patched, name, ["cloudformation:*"])
+    cloudformation = client_as_role(patched, role, "cloudformation")
+    cloudformation.create_stack(StackName=f"retain-{unique}", TemplateBody=_policy_for(name, "*", DeletionPolicy="Retain"))
+    (described,) = cloudformation.describe_stacks(StackName=f"retain-{unique}")["Stacks"]
+    assert described["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert patched.client("iam").list_role_policies(RoleName=name)["PolicyNames"] == ["permissions"]
+
+
+def test_an_update_s_retries_are_checked_against_the_policies_from_before_its_first_attempt(patched, unique):
+    """moto retries a failed update up to five times. Each retry was checked against the
+    policies of that moment, which held what the first attempt had applied: a role allowed
+    only to update the stack widened the policy the stack gives it to "*"."""
+    from tests.unit.emulator.helpers import client_as_role
+
+    name = f"updater-{unique}"
+    role = _narrow_cloudformation_role(patched, name, ["cloudformation:UpdateStack", "cloudformation:DescribeStacks"])
+    patched.client("cloudformation").create_stack(StackName=f"widen-{unique}", TemplateBody=_policy_for(name, "s3:ListAllMyBuckets"))
+    cloudformation = client_as_role(patched, role, "cloudformation")
+    cloudformation.update_stack(StackName=f"widen-{unique}", TemplateBody=_policy_for(name, "*"))
+    (described,) = cloudformation.describe_stacks(StackName=f"widen-{unique}")["Stacks"]
+    assert described["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    document = patched.client("iam").get_role_policy(RoleName=name, PolicyName="granted")["PolicyDocument"]
+    assert document["Statement"][0]["Action"] == "s3:ListAllMyBuckets"
