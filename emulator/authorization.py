@@ -154,6 +154,12 @@ def _document(value: Any) -> dict[str, Any] | None:
     return json.loads(value) if isinstance(value, str) else dict(value)
 
 
+def function_policy(function: Any) -> dict[str, Any] | None:
+    """A Lambda function's resource-based policy, from the statements moto keeps (AddPermission)."""
+    statements = list(getattr(getattr(function, "policy", None), "statements", None) or [])
+    return {"Version": "2012-10-17", "Statement": statements} if statements else None
+
+
 def _parameters(call: Call, derivation: Derivation | None = None) -> Callable[[str], Any]:
     """``call``'s parameters by member name, each read once (moto parses a JSON body per read).
     A member a REST protocol sends in the query string or a header under another name

@@ -20,7 +20,7 @@ from unittest import mock
 from moto.core.exceptions import JsonRESTError
 from moto.secretsmanager.models import SecretsManagerBackend
 
-from emulator.authorization import Target, check
+from emulator.authorization import Target, check, function_policy
 from emulator.policy_evaluation import Principal
 
 REASON = (
@@ -46,8 +46,7 @@ def _function_allows_rotation(account: str, region: str, function_arn: str) -> b
         function = get_backend(account, region).get_function(function_arn)
     except Exception:  # noqa: BLE001  (none: moto answers ResourceNotFound itself)
         return True
-    statements = list(getattr(function.policy, "statements", []) or [])
-    policy = {"Version": "2012-10-17", "Statement": statements} if statements else None
+    policy = function_policy(function)
     arn = str(function.function_arn)
     decision = check(
         Principal(service="secretsmanager.amazonaws.com"), "lambda:InvokeFunction", Target(arn, account, policy=policy), region

@@ -41,7 +41,7 @@ from moto.s3.exceptions import S3ClientError
 from moto.s3.models import S3Backend, s3_backends
 from moto.sns.models import Subscription
 
-from emulator.authorization import PARTITION, Target, check
+from emulator.authorization import PARTITION, Target, check, function_policy
 from emulator.policy_evaluation import Principal
 
 REASON = (
@@ -151,8 +151,7 @@ def _s3_destination_allows(kind: str, arn: str, bucket_arn: str) -> bool:
             function = get_backend(account, region).get_function(arn)
         except Exception:  # noqa: BLE001  (moto's own NotFound types)
             return False
-        statements = list(getattr(function.policy, "statements", []) or [])
-        policy = {"Version": "2012-10-17", "Statement": statements} if statements else None
+        policy = function_policy(function)
         return str(function.function_arn) == arn.split(":$LATEST")[0] and _allows(s3, "lambda:InvokeFunction", arn, policy, bucket_arn)
     return True
 
