@@ -821,13 +821,38 @@ def check(
     those identity policies allow rather than the principal's policies now; ``carried``: the
     patterns of keys the request would carry on AWS, absent when not in ``context``."""
     request = Request(principal, action, target.arn, request_context(principal, target, region, context, transport), carried)
-    return authorize(
+    decision = authorize(
         request,
         identity_policies=identity_policies(principal) if identity is None else identity,
         resource_account=target.account,
         resource_policy=target.policy,
         resource_policy_rule=target.policy_rule,
     )
+    boundary = permissions_boundary(principal) if decision.allowed else None
+    if boundary is not None:
+        # IAM User Guide, "Permissions boundaries for IAM entities": the role may do only what
+        # both its identity policies and its boundary allow. Asked of every call, a resource
+        # policy naming the role included (a guess on the safe side: AWS lets such a grant
+        # past the boundary in some cases).
+        bounded = authorize(request, identity_policies=[boundary], resource_account=principal.account)
+        if not bounded.allowed:
+            return Decision(False, f"its permissions boundary does not allow it: {bounded.reason}")
+    return decision
+
+
+def permissions_boundary(principal: Principal) -> dict[str, Any] | None:
+    """The role's permissions boundary (its managed policy's default version), if it has one;
+    a boundary naming no policy allows nothing."""
+    if not principal.arn or is_administrator(principal):
+        return None
+    backend = dict.get(iam_backends, principal.account)
+    role = next((role for role in backend[PARTITION].roles.values() if role.arn == principal.arn), None) if backend is not None else None
+    arn = getattr(role, "permissions_boundary_arn", None) if role is not None else None
+    if not arn:
+        return None
+    managed = backend[PARTITION].managed_policies.get(arn) if backend is not None else None
+    versions = [version.document for version in getattr(managed, "versions", []) if version.is_default]
+    return (_document(versions[0]) if versions else None) or {"Version": "2012-10-17", "Statement": []}
 
 
 def _query_keys(call: Call) -> set[str]:
@@ -863,14 +888,31 @@ def _s3_copy_source(call: Call, caller: str) -> Target | None:
     return _s3_object_read(Target(arn, owner, policy=policy), found)
 
 
+def s3_target(arn: str, caller: str) -> Target:
+    """A bucket or object by ARN, with its owner's account (the ARN names none) and its bucket policy."""
+    _, owner, found = _s3_bucket(arn, caller)
+    policy = _document(found.policy.decode()) if found is not None and found.policy else None
+    return Target(arn, owner, policy=policy)
+
+
 def may_read_object(principal: Principal, bucket: str, key: str, region: str) -> Decision:
     """May ``principal`` get the object ``bucket``/``key`` (s3:GetObject, with the bucket's
     policy and owner), as a service reading it on the caller's behalf asks? The object's KMS
     key is not asked (a guess that the caller's s3:GetObject is what is checked)."""
-    arn = f"arn:aws:s3:::{bucket}/{key}"
-    _, owner, found = _s3_bucket(arn, principal.account)
-    policy = _document(found.policy.decode()) if found is not None and found.policy else None
-    return check(principal, "s3:GetObject", Target(arn, owner, policy=policy), region)
+    return check(principal, "s3:GetObject", s3_target(f"arn:aws:s3:::{bucket}/{key}", principal.account), region)
+
+
+def _lambda_code_object(call: Call, operation_name: str) -> str | None:
+    """The S3 object (its ARN) a CreateFunction's Code or an UpdateFunctionCode names, if any."""
+    if operation_name == "CreateFunction":
+        code = call._get_param("Code")
+        where = code if isinstance(code, Mapping) else {}
+    elif operation_name == "UpdateFunctionCode":
+        where = {"S3Bucket": call._get_param("S3Bucket"), "S3Key": call._get_param("S3Key")}
+    else:
+        return None
+    bucket, key = where.get("S3Bucket"), where.get("S3Key")
+    return f"arn:aws:s3:::{bucket}/{key}" if bucket and key else None
 
 
 def _uri_query_keys(request_uri: str) -> set[str]:
@@ -1042,6 +1084,15 @@ def authorize_call(principal: Principal, call: Call, operation_name: str) -> Non
             if not decision.allowed:
                 raise denial(service, principal, _what("s3:GetObject", source.arn, decision))
             found = [*found, source]  # its key, if any, is asked for below as for a GetObject
+    code = _lambda_code_object(call, operation_name) if service == "lambda" else None
+    if code is not None:
+        # Lambda API Reference, FunctionCode: Lambda reads the zip from S3 as the caller, who
+        # needs s3:GetObject on it (and, across accounts, the bucket policy's leave); moto read
+        # any bucket's object, another account's private one included.
+        source = s3_target(code, principal.account)
+        decision = check(principal, "s3:GetObject", source, call.region, transport=transport)
+        if not decision.allowed:
+            raise denial(service, principal, _what("s3:GetObject", source.arn, decision))
     passed = call._get_param(derivation.passes_role) if derivation.passes_role else None
     if passed:
         role = Target(str(passed), _account_in(str(passed), principal.account))

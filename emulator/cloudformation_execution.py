@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.authorization import Target, check, identity_policies
+from emulator.authorization import Target, check, identity_policies, s3_target
 from emulator.authorization import key_target as _key_target
 from emulator.identity import assume_role_as_service
 from emulator.policy_evaluation import Principal
@@ -214,6 +214,10 @@ def authorize_handler(
 
 
 def _target(arn: str, account: str) -> Target:
+    if arn.startswith("arn:aws:s3:::"):
+        # An S3 ARN names no account: the bucket's is its owner's, as the API's check finds it
+        # (another account's bucket was taken for the stack's own: a stack rewrote its policy).
+        return s3_target(arn, account)
     owner = account_of_arn(arn) if arn.startswith("arn:") and arn.split(":")[4] else account
     if arn.startswith("arn:aws:kms:") and ":key/" in arn:
         key = _key_target(arn, arn.split(":")[3], owner)

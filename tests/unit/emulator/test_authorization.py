@@ -641,6 +641,47 @@ def test_an_ssm_tagging_call_is_authorized_on_the_resource_its_type_names(patche
     assert patched.client("ssm").list_tags_for_resource(ResourceType="Parameter", ResourceId=f"prod-db-{unique}")["TagList"] == []
 
 
+def test_a_permissions_boundary_limits_what_the_role_s_policies_allow(patched, unique):
+    """IAM User Guide, "Permissions boundaries for IAM entities": a role may do only what both
+    its identity policies and its boundary allow. The emulator ignored boundaries: a role
+    bounded to S3 read a secret because its own policy allowed everything."""
+    secret = patched.client("secretsmanager").create_secret(Name=f"bounded-{unique}", SecretString="kept")["ARN"]
+    boundary = patched.client("iam").create_policy(
+        PolicyName=f"s3-only-{unique}",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}),
+    )["Policy"]["Arn"]
+    role = _narrow_role(patched, f"bounded-{unique}", [{"Effect": "Allow", "Action": "*", "Resource": "*"}])
+    patched.client("iam").put_role_permissions_boundary(RoleName=f"bounded-{unique}", PermissionsBoundary=boundary)
+    with pytest.raises(ClientError) as refused:
+        client_as_role(patched, role, "secretsmanager").get_secret_value(SecretId=secret)
+    assert "its permissions boundary does not allow it" in refused.value.response["Error"]["Message"]
+    client_as_role(patched, role, "s3").list_buckets()  # what both allow
+
+
+def test_a_function_s_code_is_read_from_s3_only_as_the_caller_may(patched, other, unique):
+    """Lambda API Reference, FunctionCode: the zip is read from S3 as the caller. moto read
+    any bucket's object: one account's administrator made a function of another account's
+    private code and ran it."""
+    import io
+    import zipfile
+
+    from tests.unit.emulator.helpers import service_trust
+
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("handler.py", "def handle(event, context):\n    return 'private code'\n")
+    bucket = f"code-{unique}".lower()
+    other.client("s3").create_bucket(Bucket=bucket)
+    other.client("s3").put_object(Bucket=bucket, Key="code.zip", Body=archive.getvalue())
+    role = patched.role(f"fn-{unique}", trust=service_trust("lambda.amazonaws.com", ACCOUNT), permissions=None)
+    code = {"S3Bucket": bucket, "S3Key": "code.zip"}
+    with pytest.raises(ClientError) as refused:
+        patched.client("lambda").create_function(
+            FunctionName=f"stolen-{unique}", Runtime="python3.13", Role=role, Handler="handler.handle", Code=code
+        )
+    assert f"s3:GetObject on resource: arn:aws:s3:::{bucket}/code.zip" in refused.value.response["Error"]["Message"]
+
+
 def _ACCOUNT_TRUST(account: str) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",

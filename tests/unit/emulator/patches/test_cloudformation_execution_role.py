@@ -286,3 +286,31 @@ def test_an_update_s_retries_are_checked_against_the_policies_from_before_its_fi
     assert described["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
     document = patched.client("iam").get_role_policy(RoleName=name, PolicyName="granted")["PolicyDocument"]
     assert document["Statement"][0]["Action"] == "s3:ListAllMyBuckets"
+
+
+def test_a_stack_acts_on_another_account_s_bucket_only_as_its_policy_allows(patched, other, unique):
+    """An S3 ARN names no account: the handler check took another account's bucket for the
+    stack's own, and one account's administrator replaced the other's bucket policy through a
+    stack, then read its objects (S3 User Guide, "Bucket policies": only the owner sets it)."""
+    bucket = f"victim-{unique}".lower()
+    other.client("s3").create_bucket(Bucket=bucket)
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{patched.id}:root"},
+        "Action": "s3:*",
+        "Resource": [f"arn:aws:s3:::{bucket}/*"],
+    }
+    template = {
+        "Resources": {
+            "Opened": {
+                "Type": "AWS::S3::BucketPolicy",
+                "Properties": {"Bucket": bucket, "PolicyDocument": {"Version": "2012-10-17", "Statement": [statement]}},
+            }
+        }
+    }
+    cloudformation = patched.client("cloudformation")
+    cloudformation.create_stack(StackName=f"opener-{unique}", TemplateBody=json.dumps(template))
+    (described,) = cloudformation.describe_stacks(StackName=f"opener-{unique}")["Stacks"]
+    assert described["StackStatus"] == "ROLLBACK_COMPLETE"
+    with pytest.raises(ClientError):
+        other.client("s3").get_bucket_policy(Bucket=bucket)  # none was ever set
