@@ -37,7 +37,7 @@ from emulator.resource_schemas import (
     property_values,
     referenced_arns,
     required_actions,
-    resource_for,
+    resources_for,
 )
 from project.arns import account_of_arn
 
@@ -118,8 +118,21 @@ def _own_arns(resource_type: str, resource: Any, properties: Mapping[str, Any], 
     values = [getattr(resource, name, None) for name in _ARN_ATTRIBUTES]
     arns = [value for value in values if isinstance(value, str) and value.startswith("arn:")]
     arns = [arn.removesuffix(":*") for arn in arns]  # a log group's ARN as moto gives it ends in ":*"
-    if resource_type == "AWS::IAM::Policy":
+    if resource_type in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::InstanceProfile", "AWS::IAM::UserToGroupAddition"):
+        # The roles, users and groups a policy is put on (or a profile or group holds), by name:
+        # each handler call is on each of them.
         arns += [f"arn:aws:iam::{account}:role/{name}" for name in properties.get("Roles", [])]
+        arns += [f"arn:aws:iam::{account}:user/{name}" for name in properties.get("Users", [])]
+        groups = [*properties.get("Groups", []), *([properties["GroupName"]] if properties.get("GroupName") else [])]
+        arns += [f"arn:aws:iam::{account}:group/{name}" for name in groups]
+    elif resource_type == "AWS::Lambda::Permission":
+        function = str(properties.get("FunctionName", ""))
+        arns.append(function if function.startswith("arn:") else f"arn:aws:lambda:{region}:{account}:function:{function}")
+    elif resource_type == "AWS::SQS::QueuePolicy":
+        # Queues by URL (https://sqs.<region>.amazonaws.com/<account>/<name>).
+        for url in properties.get("Queues", []):
+            *_, owner, name = str(url).rstrip("/").rsplit("/", 2)
+            arns.append(f"arn:aws:sqs:{region}:{owner if owner.isdigit() else account}:{name}")
     elif resource_type == "AWS::SSM::Parameter":
         arns.append(f"arn:aws:ssm:{region}:{account}:parameter/{str(properties.get('Name', '')).lstrip('/')}")
     elif resource_type == "AWS::KMS::Alias":
@@ -168,6 +181,29 @@ def candidate_arns(resource_type: str, resource: Any, properties: Mapping[str, A
 # --- the check -------------------------------------------------------------------------------
 
 
+def _checked_on(
+    action: str, resource_type: str, properties: Mapping[str, Any], own: list[str], candidates: list[str], account: str, region: str
+) -> list[str]:
+    """The ARNs ``action`` is checked on for this resource.
+
+    - iam:PassRole: the role the resource hands its service, not every role its properties
+      mention (an action's role, an environment variable).
+    - The resource's own ARNs and the ones it acts on by name (the users, groups and roles a
+      policy is put on, a permission's function, a queue policy's queues): every one of the
+      action's format, since the handler calls on each.
+    - Otherwise the first ARN of the action's format among all its properties (a pipeline
+      names many roles it does not act on), and "*" when none has it (the broadest claim,
+      which only a statement on "*" or that type's wildcard allows; a guess).
+    """
+    passed = properties.get(_PASSED_ROLE.get(resource_type, ""))
+    if action == "iam:PassRole" and isinstance(passed, str):
+        return resources_for(action, [passed], account=account, region=region) or ["*"]
+    named = resources_for(action, own, account=account, region=region)
+    if named:
+        return named
+    return (resources_for(action, candidates, account=account, region=region) or ["*"])[:1]
+
+
 def authorize_handler(
     operation: str,
     *,
@@ -198,19 +234,15 @@ def authorize_handler(
         )
         del credentials  # the check is on the role; the session only proves the trust
     candidates = candidate_arns(resource_type, resource, properties, account, region)
+    own = _own_arns(resource_type, resource, properties, account, region)
     for action in actions:
-        arn = resource_for(action, candidates, account=account, region=region)
-        if arn is None:
-            # No ARN of the resource has the action's resource types' format: checked on
-            # "*" (the broadest claim), which only a statement on "*" or that type's
-            # wildcard allows. A guess: the emulator knows no narrower resource for it.
-            arn = "*"
-        decision = check(principal, action, _target(arn, account), region, identity=policies)
-        if not decision.allowed:
-            raise HandlerAccessDenied(
-                f'Resource handler returned message: "User: {session} is not authorized to perform: {action} '
-                f'on resource: {arn} because {decision.reason}" (HandlerErrorCode: AccessDenied)'
-            )
+        for arn in _checked_on(action, resource_type, properties, own, candidates, account, region):
+            decision = check(principal, action, _target(arn, account), region, identity=policies)
+            if not decision.allowed:
+                raise HandlerAccessDenied(
+                    f'Resource handler returned message: "User: {session} is not authorized to perform: {action} '
+                    f'on resource: {arn} because {decision.reason}" (HandlerErrorCode: AccessDenied)'
+                )
 
 
 def _target(arn: str, account: str) -> Target:

@@ -312,18 +312,24 @@ def _format_pattern(arn_format: str) -> re.Pattern[str]:
     return re.compile(f"^{regex}$")
 
 
-def resource_for(action: str, candidates: Iterable[str], *, account: str, region: str) -> str | None:
-    """The ARN ``action`` is authorized on, among the ``candidates``; ``*`` for an action that
-    names no resource type; None when no candidate has its resource types' format."""
+def resources_for(action: str, candidates: Iterable[str], *, account: str, region: str) -> list[str] | None:
+    """The ARNs ``action`` may be authorized on, among the ``candidates``: every candidate of
+    the format the first matching one has (the caller decides whether all of them or the
+    first: emulator.cloudformation_execution); ``["*"]`` for an action that names no resource
+    type; None when no candidate has one of its formats."""
     if action in ARN_OVERRIDES:
-        return ARN_OVERRIDES[action].format(account=account, region=region)
+        return [ARN_OVERRIDES[action].format(account=account, region=region)]
     formats = arn_formats(action)
     if not formats:
-        return "*"
-    candidates = list(candidates)
-    for candidate in candidates:
-        if any(_format_pattern(arn_format).match(candidate) for arn_format in formats):
-            return candidate
+        return ["*"]
+    candidates = list(dict.fromkeys(candidates))
+    # The format of the first candidate that has one, and every candidate of that format: an
+    # action over two resource types (kms:CreateAlias on an alias and on its key) is checked
+    # on the first type only, as docs/emulator.md says.
+    first = next((f for candidate in candidates for f in formats if _format_pattern(f).match(candidate)), None)
+    if first is not None:
+        return [candidate for candidate in candidates if _format_pattern(first).match(candidate)]
+    found: list[str] = []
     for candidate in candidates:
         # A guess: a service AWS renamed names one resource under both prefixes
         # (CodeStar Connections became CodeConnections in 2024).
@@ -331,8 +337,8 @@ def resource_for(action: str, candidates: Iterable[str], *, account: str, region
         if service in SERVICE_ALIASES:
             alias = candidate.replace(f":{service}:", f":{SERVICE_ALIASES[service]}:", 1)
             if any(_format_pattern(arn_format).match(alias) for arn_format in formats):
-                return candidate
-    return None
+                found.append(candidate)
+    return found or None
 
 
 def property_values(properties: Any, name: str | None = None) -> Iterator[tuple[str | None, Any]]:
@@ -347,6 +353,16 @@ def property_values(properties: Any, name: str | None = None) -> Iterator[tuple[
             yield from property_values(item, name)
 
 
+# Properties that hold a policy document: the ARNs in its statements are what the policy
+# grants on, not resources the handler acts on (one of them was taken for the resource the
+# handler's call was checked on, while it acted on the user the properties named).
+POLICY_DOCUMENT_PROPERTIES = {"PolicyDocument", "AssumeRolePolicyDocument", "KeyPolicy", "ResourcePolicy", "Policy", "Statement"}
+
+
 def referenced_arns(properties: Any) -> list[str]:
-    """Every ARN a resource's (resolved) properties name, in order."""
-    return [value for _, value in property_values(properties) if isinstance(value, str) and value.startswith("arn:")]
+    """Every ARN a resource's (resolved) properties name, in order, but those in a policy document."""
+    if isinstance(properties, Mapping):
+        return [arn for key, item in properties.items() if key not in POLICY_DOCUMENT_PROPERTIES for arn in referenced_arns(item)]
+    if isinstance(properties, list):
+        return [arn for item in properties for arn in referenced_arns(item)]
+    return [properties] if isinstance(properties, str) and properties.startswith("arn:") else []

@@ -3,6 +3,7 @@ type, S3 bucket policies, and roles with their managed policies attached."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 from collections.abc import Iterator
@@ -10,6 +11,8 @@ from contextlib import contextmanager
 from typing import Any
 from unittest import mock
 
+from moto.awslambda.models import Permission
+from moto.awslambda.utils import get_backend as lambda_backend
 from moto.cloudformation import parsing
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.table import Table
@@ -24,7 +27,7 @@ REASON = (
     "moto's CloudFormation has no AWS::SecretsManager::Secret nor AWS::S3::BucketPolicy, puts state machines in a "
     "backend that never executes them and drops StateMachineType (Express runs as Standard), and ignores a role's "
     "ManagedPolicyArns (the CDK bootstrap's execution role would have no permission at all), and never deletes an "
-    "AWS::IAM::ManagedPolicy (a denied one stayed attached after the rollback)."
+    "AWS::IAM::ManagedPolicy (a denied one stayed attached after the rollback), nor an AWS::Lambda::Permission."
 )
 
 
@@ -301,6 +304,30 @@ def _managed_policy_delete(
     del backend.managed_policies[resource_name]
 
 
+_original_permission_create = Permission.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+
+def _permission_remembering_its_statement(
+    cls: type[Permission], /, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+) -> Permission:
+    """AWS::Lambda::Permission, remembering which function and statement it added, so that
+    deleting it (a stack's delete, a rollback) removes that statement: moto's could not, and
+    a rolled-back permission stayed in the function's policy, granting."""
+    permission: Permission = _original_permission_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    function = lambda_backend(account_id, region_name).get_function(cloudformation_json["Properties"]["FunctionName"])
+    # Kept on the model moto returns (it has no such attributes of its own).
+    vars(permission).update(function_name=function.function_name, sid=function.policy.statements[-1]["Sid"])
+    return permission
+
+
+def _permission_delete(self: Permission, account_id: str, region_name: str) -> None:
+    """AWS::Lambda::Permission's delete handler removes its statement (lambda:RemovePermission)."""
+    function_name, sid = getattr(self, "function_name", None), getattr(self, "sid", None)
+    if function_name and sid:
+        with contextlib.suppress(Exception):  # already removed
+            lambda_backend(account_id, region_name).remove_permission(function_name, sid)
+
+
 _original_table_create = Table.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]  # the classmethod's function, called with cls
 
 
@@ -356,6 +383,8 @@ def patch() -> Iterator[None]:
         mock.patch.object(Role, "create_from_cloudformation_json", classmethod(_role_with_managed_policies)),
         mock.patch.object(Role, "delete_from_cloudformation_json", classmethod(_role_delete_detaching)),
         mock.patch.object(ManagedPolicy, "delete_from_cloudformation_json", classmethod(_managed_policy_delete)),
+        mock.patch.object(Permission, "create_from_cloudformation_json", classmethod(_permission_remembering_its_statement)),
+        mock.patch.object(Permission, "delete", _permission_delete, create=True),
         mock.patch.object(Table, "create_from_cloudformation_json", classmethod(_table_as_declared)),
         mock.patch.object(LogGroup, "get_cfn_attribute", _log_group_attribute),
     ):

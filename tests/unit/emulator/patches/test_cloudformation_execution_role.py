@@ -314,3 +314,74 @@ def test_a_stack_acts_on_another_account_s_bucket_only_as_its_policy_allows(patc
     assert described["StackStatus"] == "ROLLBACK_COMPLETE"
     with pytest.raises(ClientError):
         other.client("s3").get_bucket_policy(Bucket=bucket)  # none was ever set
+
+
+def test_each_resource_a_handler_acts_on_is_checked_and_no_policy_document_s_arn_stands_in(patched, unique):
+    """A handler calls iam:PutUserPolicy on each user an AWS::IAM::Policy names, and
+    lambda:AddPermission on the function an AWS::Lambda::Permission names; IAM authorizes
+    each call on that resource. The emulator checked each action on the first ARN of the
+    action's format anywhere in the properties: a decoy in the policy document's Resource
+    (or a SourceArn) stood in for the user or function, and a name that was no ARN fell back
+    to "*", which a Deny on the real one does not match."""
+    from tests.unit.emulator.helpers import client_as_role, service_trust
+
+    iam = patched.client("iam")
+    iam.create_user(UserName=f"victim-{unique}")
+    iam.create_user(UserName=f"me-{unique}")
+    execution = patched.role(f"fn-{unique}", trust=service_trust("lambda.amazonaws.com", patched.id), permissions=None)
+    victim_fn = patched.python_function(f"victimfn-{unique}", "def handle(event, context):\n    return 1\n", execution)
+    mine_fn = patched.python_function(f"minefn-{unique}", "def handle(event, context):\n    return 1\n", execution)
+    me = f"arn:aws:iam::{patched.id}:user/me-{unique}"
+    victim = f"arn:aws:iam::{patched.id}:user/victim-{unique}"
+    role = _narrow_cloudformation_role(patched, f"decoy-{unique}", ["cloudformation:*"])
+    iam.put_role_policy(
+        RoleName=f"decoy-{unique}",
+        PolicyName="narrow",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "cloudformation:*", "Resource": "*"},
+                    {"Effect": "Allow", "Action": "iam:*", "Resource": me},
+                    {"Effect": "Allow", "Action": "lambda:*", "Resource": mine_fn},
+                ],
+            }
+        ),
+    )
+    everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": ["*", me]}]}
+    templates = {
+        "user-policy": {
+            "Type": "AWS::IAM::Policy",
+            "Properties": {"PolicyName": "pwn", "Users": [f"victim-{unique}"], "PolicyDocument": everything},
+        },
+        "permission": {
+            "Type": "AWS::Lambda::Permission",
+            "Properties": {"FunctionName": f"victimfn-{unique}", "Action": "lambda:InvokeFunction", "Principal": "*", "SourceArn": mine_fn},
+        },
+    }
+    cloudformation = client_as_role(patched, role, "cloudformation")
+    for name, resource in templates.items():
+        cloudformation.create_stack(StackName=f"{name}-{unique}", TemplateBody=json.dumps({"Resources": {"R": resource}}))
+        (described,) = cloudformation.describe_stacks(StackName=f"{name}-{unique}")["Stacks"]
+        assert described["StackStatus"] == "ROLLBACK_COMPLETE", name
+    assert iam.list_user_policies(UserName=f"victim-{unique}")["PolicyNames"] == []
+    with pytest.raises(ClientError):
+        patched.client("lambda").get_policy(FunctionName=victim_fn)
+    # A Deny on the named user holds though the role may do anything else in IAM.
+    iam.put_role_policy(
+        RoleName=f"decoy-{unique}",
+        PolicyName="narrow",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": ["cloudformation:*", "iam:*"], "Resource": "*"},
+                    {"Effect": "Deny", "Action": "iam:*", "Resource": victim},
+                ],
+            }
+        ),
+    )
+    cloudformation.create_stack(StackName=f"denied-{unique}", TemplateBody=json.dumps({"Resources": {"R": templates["user-policy"]}}))
+    (described,) = cloudformation.describe_stacks(StackName=f"denied-{unique}")["Stacks"]
+    assert described["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert iam.list_user_policies(UserName=f"victim-{unique}")["PolicyNames"] == []
