@@ -21,6 +21,7 @@ returned message: "User: ... is not authorized to perform: <action> on resource:
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -180,6 +181,18 @@ def candidate_arns(resource_type: str, resource: Any, properties: Mapping[str, A
 
 # --- the check -------------------------------------------------------------------------------
 
+# Types whose handler writes the resource policy of the resource they name: checked on it
+# without that policy (a guess on the safe side: the one it had before is not kept).
+RESOURCE_POLICY_WRITERS = {
+    "AWS::S3::BucketPolicy",
+    "AWS::SQS::QueuePolicy",
+    "AWS::SNS::TopicPolicy",
+    "AWS::Lambda::Permission",
+    "AWS::SecretsManager::ResourcePolicy",
+    "AWS::Events::EventBusPolicy",
+    "AWS::Logs::ResourcePolicy",
+}
+
 
 def _checked_on(
     action: str, resource_type: str, properties: Mapping[str, Any], own: list[str], candidates: list[str], account: str, region: str
@@ -237,7 +250,12 @@ def authorize_handler(
     own = _own_arns(resource_type, resource, properties, account, region)
     for action in actions:
         for arn in _checked_on(action, resource_type, properties, own, candidates, account, region):
-            decision = check(principal, action, _target(arn, account), region, identity=policies)
+            target = _target(arn, account)
+            if resource_type in RESOURCE_POLICY_WRITERS:
+                # Checked without the resource policy the handler has just written (it would
+                # authorize its own writing: another account's bucket policy naming the caller).
+                target = dataclasses.replace(target, policy=None)
+            decision = check(principal, action, target, region, identity=policies)
             if not decision.allowed:
                 raise HandlerAccessDenied(
                     f'Resource handler returned message: "User: {session} is not authorized to perform: {action} '

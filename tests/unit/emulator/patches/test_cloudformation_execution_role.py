@@ -291,14 +291,16 @@ def test_an_update_s_retries_are_checked_against_the_policies_from_before_its_fi
 def test_a_stack_acts_on_another_account_s_bucket_only_as_its_policy_allows(patched, other, unique):
     """An S3 ARN names no account: the handler check took another account's bucket for the
     stack's own, and one account's administrator replaced the other's bucket policy through a
-    stack, then read its objects (S3 User Guide, "Bucket policies": only the owner sets it)."""
+    stack, then read its objects (S3 User Guide, "Bucket policies": only the owner sets it).
+    And the check read the policy the handler had just written, which allowed its writing."""
     bucket = f"victim-{unique}".lower()
     other.client("s3").create_bucket(Bucket=bucket)
     statement = {
         "Effect": "Allow",
         "Principal": {"AWS": f"arn:aws:iam::{patched.id}:root"},
         "Action": "s3:*",
-        "Resource": [f"arn:aws:s3:::{bucket}/*"],
+        # The bucket itself too: once written, the policy would allow its own writing.
+        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
     }
     template = {
         "Resources": {
