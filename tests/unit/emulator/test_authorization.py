@@ -627,11 +627,7 @@ def test_an_ssm_tagging_call_is_authorized_on_the_resource_its_type_names(patche
     a parameter rewrote its tags (which tag-based access control reads)."""
     patched.client("ssm").put_parameter(Name=f"prod-db-{unique}", Value="v", Type="String")
     parameter = f"arn:aws:ssm:{REGION}:{patched.id}:parameter/prod-db-{unique}"
-    role = _narrow_role(
-        patched,
-        f"ssm-tagger-{unique}",
-        [{"Effect": "Allow", "Action": "ssm:*", "Resource": "*"}, {"Effect": "Deny", "Action": "ssm:*", "Resource": parameter}],
-    )
+    role = _denied_one(patched, f"ssm-tagger-{unique}", "ssm", parameter)
     ssm = client_as_role(patched, role, "ssm")
     with pytest.raises(ClientError) as refused:
         ssm.add_tags_to_resource(ResourceType="Parameter", ResourceId=f"prod-db-{unique}", Tags=[{"Key": "env", "Value": "dev"}])
@@ -793,6 +789,12 @@ def test_a_query_parameter_no_sdk_sends_is_refused_so_it_cannot_pick_what_is_aut
     with pytest.raises(ClientError) as refused:
         client.get_item(TableName=f"victim-{unique}", Key={"k": {"S": "1"}})
     assert "which no SDK sends" in refused.value.response["Error"]["Message"]
+
+
+def _denied_one(account, name: str, service: str, resource: str) -> Any:
+    """A role allowed everything in ``service`` but ``resource``, which a Deny names."""
+    allowed = {"Effect": "Allow", "Action": f"{service}:*", "Resource": "*"}
+    return _narrow_role(account, name, [allowed, {"Effect": "Deny", "Action": f"{service}:*", "Resource": resource}])
 
 
 def _key_only_the_administrator_may_use(account) -> str:
@@ -993,11 +995,7 @@ def test_a_build_is_authorized_on_its_project(patched, unique):
     type is project). The emulator filled the project's ARN with the whole build ID,
     "project/<project>:<uuid>", an ARN of no project: a Deny on the project was skipped."""
     project = f"arn:aws:codebuild:{REGION}:{patched.id}:project/build-{unique}"
-    role = _narrow_role(
-        patched,
-        f"builds-{unique}",
-        [{"Effect": "Allow", "Action": "codebuild:*", "Resource": "*"}, {"Effect": "Deny", "Action": "codebuild:*", "Resource": project}],
-    )
+    role = _denied_one(patched, f"builds-{unique}", "codebuild", project)
     codebuild = client_as_role(patched, role, "codebuild")
     build = f"build-{unique}:0b6f5a34-0000-4000-8000-000000000000"
     for attempt in (

@@ -336,19 +336,15 @@ def test_each_resource_a_handler_acts_on_is_checked_and_no_policy_document_s_arn
     me = f"arn:aws:iam::{patched.id}:user/me-{unique}"
     victim = f"arn:aws:iam::{patched.id}:user/victim-{unique}"
     role = _narrow_cloudformation_role(patched, f"decoy-{unique}", ["cloudformation:*"])
-    iam.put_role_policy(
-        RoleName=f"decoy-{unique}",
-        PolicyName="narrow",
-        PolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {"Effect": "Allow", "Action": "cloudformation:*", "Resource": "*"},
-                    {"Effect": "Allow", "Action": "iam:*", "Resource": me},
-                    {"Effect": "Allow", "Action": "lambda:*", "Resource": mine_fn},
-                ],
-            }
-        ),
+
+    def permit(*statements: dict) -> None:
+        document = {"Version": "2012-10-17", "Statement": list(statements)}
+        iam.put_role_policy(RoleName=f"decoy-{unique}", PolicyName="narrow", PolicyDocument=json.dumps(document))
+
+    permit(
+        {"Effect": "Allow", "Action": "cloudformation:*", "Resource": "*"},
+        {"Effect": "Allow", "Action": "iam:*", "Resource": me},
+        {"Effect": "Allow", "Action": "lambda:*", "Resource": mine_fn},
     )
     everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": ["*", me]}]}
     templates = {
@@ -370,18 +366,9 @@ def test_each_resource_a_handler_acts_on_is_checked_and_no_policy_document_s_arn
     with pytest.raises(ClientError):
         patched.client("lambda").get_policy(FunctionName=victim_fn)
     # A Deny on the named user holds though the role may do anything else in IAM.
-    iam.put_role_policy(
-        RoleName=f"decoy-{unique}",
-        PolicyName="narrow",
-        PolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {"Effect": "Allow", "Action": ["cloudformation:*", "iam:*"], "Resource": "*"},
-                    {"Effect": "Deny", "Action": "iam:*", "Resource": victim},
-                ],
-            }
-        ),
+    permit(
+        {"Effect": "Allow", "Action": ["cloudformation:*", "iam:*"], "Resource": "*"},
+        {"Effect": "Deny", "Action": "iam:*", "Resource": victim},
     )
     cloudformation.create_stack(StackName=f"denied-{unique}", TemplateBody=json.dumps({"Resources": {"R": templates["user-policy"]}}))
     (described,) = cloudformation.describe_stacks(StackName=f"denied-{unique}")["Stacks"]
