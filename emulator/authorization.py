@@ -902,6 +902,18 @@ def may_read_object(principal: Principal, bucket: str, key: str, region: str) ->
     return check(principal, "s3:GetObject", s3_target(f"arn:aws:s3:::{bucket}/{key}", principal.account), region)
 
 
+def _alias_keys(call: Call, operation_name: str, caller: str) -> list[Target]:
+    """The customer managed keys a CreateAlias or UpdateAlias points the alias at, and, for
+    UpdateAlias, the one it points at now."""
+    if operation_name not in ("CreateAlias", "UpdateAlias"):
+        return []
+    named = [str(call._get_param("TargetKeyId") or "")]
+    if operation_name == "UpdateAlias":
+        current = kms_backends[caller][call.region].get_key_id_from_alias(str(call._get_param("AliasName") or ""))
+        named.append(current or "")
+    return [key for key in (key_target(name, call.region, caller) for name in named if name) if key is not None]
+
+
 def _lambda_code_object(call: Call, operation_name: str) -> str | None:
     """The S3 object (its ARN) a CreateFunction's Code or an UpdateFunctionCode names, if any."""
     if operation_name == "CreateFunction":
@@ -1084,6 +1096,13 @@ def authorize_call(principal: Principal, call: Call, operation_name: str) -> Non
             if not decision.allowed:
                 raise denial(service, principal, _what("s3:GetObject", source.arn, decision))
             found = [*found, source]  # its key, if any, is asked for below as for a GetObject
+    for key in _alias_keys(call, operation_name, principal.account) if service == "kms" else []:
+        # KMS developer guide, "Controlling access to aliases": CreateAlias and UpdateAlias
+        # need the permission on the KMS key too (the new one and, to update, the current
+        # one), which its key policy decides; only the alias was checked.
+        decision = check(principal, action, key, call.region, transport=transport)
+        if not decision.allowed:
+            raise denial(service, principal, _what(action, key.arn, decision))
     code = _lambda_code_object(call, operation_name) if service == "lambda" else None
     if code is not None:
         # Lambda API Reference, FunctionCode: Lambda reads the zip from S3 as the caller, who

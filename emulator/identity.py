@@ -12,6 +12,7 @@ import datetime
 import json
 import threading
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,8 +154,8 @@ def check_trust(role_arn: str, principal: Principal, context: Context) -> Decisi
     return evaluate_trust(policy, principal=principal, context=context)
 
 
-def deny(principal: Principal, role_arn: str, decision: Decision) -> AccessDenied:
-    return AccessDenied(f"User: {principal} is not authorized to perform: sts:AssumeRole on resource: {role_arn} ({decision.reason})")
+def deny(principal: Principal, role_arn: str, decision: Decision, action: str = "sts:AssumeRole") -> AccessDenied:
+    return AccessDenied(f"User: {principal} is not authorized to perform: {action} on resource: {role_arn} ({decision.reason})")
 
 
 _SESSIONS: dict[tuple[str, str], tuple[Credentials, datetime.datetime]] = {}
@@ -199,10 +200,14 @@ def forget_sessions() -> None:
         _SESSIONS.clear()
 
 
-def authorize_assume_role(principal: Principal, role_arn: str, external_id: str | None) -> None:
+def authorize_assume_role(
+    principal: Principal, role_arn: str, external_id: str | None, session_tags: Mapping[str, str] | None = None
+) -> None:
     """Raise AccessDenied unless ``principal`` may assume the role: the role's trust policy
     must allow it, and, unless the trust names this very role or user, so must the
-    caller's identity policy (IAM User Guide, "Cross-account policy evaluation logic")."""
+    caller's identity policy (IAM User Guide, "Cross-account policy evaluation logic").
+    With session tags, both must also allow sts:TagSession, with the tags as
+    aws:RequestTag/<key> and aws:TagKeys (IAM User Guide, "Passing session tags in AWS STS")."""
     # STS's global endpoint: aws:RequestedRegion is us-east-1 (a guess for regional endpoints).
     context: dict[str, ContextValue] = global_keys(principal, region="us-east-1", resource_account=account_of_arn(role_arn))
     # A role's tags reach conditions as aws:ResourceTag/<key> and as IAM's own iam:ResourceTag/<key>
@@ -215,16 +220,22 @@ def authorize_assume_role(principal: Principal, role_arn: str, external_id: str 
     if trust is None:
         raise deny(principal, role_arn, Decision(False, f"role {role_arn} does not exist"))
     # Every tag of the role is in the context: a missing one is absent (request_context).
-    request = Request(principal, "sts:AssumeRole", role_arn, context, carried=("aws:ResourceTag/*", "iam:ResourceTag/*"))
-    decision = authorize(
-        request,
-        identity_policies=identity_policies(principal),
-        resource_account=account_of_arn(role_arn),
-        resource_policy=trust,
-        resource_policy_rule="required",
-    )
-    if not decision.allowed:
-        raise deny(principal, role_arn, decision)
+    asked: list[tuple[str, dict[str, ContextValue], tuple[str, ...]]] = [("sts:AssumeRole", context, ())]
+    if session_tags is not None:
+        tags: dict[str, ContextValue] = {f"aws:RequestTag/{key}": value for key, value in session_tags.items()}
+        tags["aws:TagKeys"] = list(session_tags)
+        asked.append(("sts:TagSession", context | tags, ("aws:RequestTag/*", "aws:TagKeys")))
+    for action, asked_context, carried in asked:
+        request = Request(principal, action, role_arn, asked_context, carried=("aws:ResourceTag/*", "iam:ResourceTag/*", *carried))
+        decision = authorize(
+            request,
+            identity_policies=identity_policies(principal),
+            resource_account=account_of_arn(role_arn),
+            resource_policy=trust,
+            resource_policy_rule="required",
+        )
+        if not decision.allowed:
+            raise deny(principal, role_arn, decision, action=action)
 
 
 def assume_role_as(principal: Principal, role_arn: str, *, external_id: str | None, region: str) -> Credentials:

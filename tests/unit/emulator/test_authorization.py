@@ -678,6 +678,27 @@ def test_a_function_s_code_is_read_from_s3_only_as_the_caller_may(patched, other
     assert f"s3:GetObject on resource: arn:aws:s3:::{bucket}/code.zip" in refused.value.response["Error"]["Message"]
 
 
+def test_an_alias_is_pointed_only_at_a_key_whose_policy_allows_it(patched, unique):
+    """KMS developer guide, "Controlling access to aliases": CreateAlias and UpdateAlias need
+    the permission on the alias and on the KMS key (the new one, and for UpdateAlias the
+    current one). The emulator checked the alias only: a role allowed kms:*Alias on alias/*
+    pointed its alias at a key whose policy names the administrator alone."""
+    kms = patched.client("kms")
+    locked = _key_only_the_administrator_may_use(patched)
+    own = kms.create_key()["KeyMetadata"]["KeyId"]
+    role = _narrow_role(patched, f"aliaser-{unique}", [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}])
+    client = client_as_role(patched, role, "kms")
+    with pytest.raises(ClientError) as refused:
+        client.create_alias(AliasName=f"alias/locked-{unique}", TargetKeyId=locked)
+    assert f"kms:CreateAlias on resource: arn:aws:kms:{REGION}:{patched.id}:key/{locked}" in refused.value.response["Error"]["Message"]
+    client.create_alias(AliasName=f"alias/own-{unique}", TargetKeyId=own)
+    with pytest.raises(ClientError, match="kms:UpdateAlias on resource"):
+        client.update_alias(AliasName=f"alias/own-{unique}", TargetKeyId=locked)
+    kms.create_alias(AliasName=f"alias/admins-{unique}", TargetKeyId=locked)
+    with pytest.raises(ClientError, match="kms:UpdateAlias on resource"):  # away from the locked key: its policy decides too
+        client.update_alias(AliasName=f"alias/admins-{unique}", TargetKeyId=own)
+
+
 def _ACCOUNT_TRUST(account: str) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",

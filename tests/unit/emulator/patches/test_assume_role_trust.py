@@ -68,3 +68,29 @@ def test_a_wrong_external_id_or_principal_is_denied(emulator, unique, principal,
 def test_a_role_that_does_not_exist_cannot_be_assumed(emulator):
     with pytest.raises(ClientError, match="does not exist"):
         emulator.client("sts", ACCOUNT, REGION).assume_role(RoleArn=f"arn:aws:iam::{OTHER_ACCOUNT}:role/nobody", RoleSessionName="session")
+
+
+def test_session_tags_need_sts_tag_session_in_the_trust_policy(emulator, unique):
+    """IAM User Guide, "Passing session tags in AWS STS": the role's trust policy must allow
+    sts:TagSession, and its conditions see the tags as aws:RequestTag/<key> and aws:TagKeys.
+    moto took any tags: a caller stamped a session with a tag the role's owner never let it set."""
+    plain = json.loads(_trust(ACCOUNT, "right"))
+    tagging = json.loads(_trust(ACCOUNT, "right"))
+    tagging["Statement"].append(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": ACCOUNT},
+            "Action": "sts:TagSession",
+            "Condition": {"StringEquals": {"aws:RequestTag/team": "blue"}},
+        }
+    )
+    iam = emulator.client("iam", OTHER_ACCOUNT, REGION)
+    sts = emulator.client("sts", ACCOUNT, REGION)
+    untaggable = iam.create_role(RoleName=f"{unique}-plain", AssumeRolePolicyDocument=json.dumps(plain))["Role"]["Arn"]
+    taggable = iam.create_role(RoleName=f"{unique}-tags", AssumeRolePolicyDocument=json.dumps(tagging))["Role"]["Arn"]
+    for role, tags in ((untaggable, [{"Key": "team", "Value": "blue"}]), (taggable, [{"Key": "team", "Value": "red"}])):
+        with pytest.raises(ClientError) as raised:
+            sts.assume_role(RoleArn=role, RoleSessionName="tagged", ExternalId="right", Tags=tags)
+        assert "is not authorized to perform: sts:TagSession" in raised.value.response["Error"]["Message"]
+    sts.assume_role(RoleArn=taggable, RoleSessionName="tagged", ExternalId="right", Tags=[{"Key": "team", "Value": "blue"}])
+    sts.assume_role(RoleArn=untaggable, RoleSessionName="tagged", ExternalId="right")  # no tags: no sts:TagSession asked
