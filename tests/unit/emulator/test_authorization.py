@@ -641,7 +641,7 @@ def test_a_permissions_boundary_limits_what_the_role_s_policies_allow(patched, u
     """IAM User Guide, "Permissions boundaries for IAM entities": a role may do only what both
     its identity policies and its boundary allow. The emulator ignored boundaries: a role
     bounded to S3 read a secret because its own policy allowed everything."""
-    secret = patched.client("secretsmanager").create_secret(Name=f"bounded-{unique}", SecretString="kept")["ARN"]
+    secret = patched.client("secretsmanager").create_secret(Name=f"bounded-{unique}", SecretString=secrets.token_hex(16))["ARN"]
     boundary = patched.client("iam").create_policy(
         PolicyName=f"s3-only-{unique}",
         PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}),
@@ -1075,8 +1075,8 @@ def test_a_resource_is_authorized_as_moto_acts_on_it_however_the_request_names_i
     ssm = patched.client("ssm")
     ssm.put_parameter(Name=f"/{unique}/pw", Value="kept", Type="String")
     patched.client("iam").create_role(RoleName=f"breakglass-{unique}", Path="/admin/", AssumeRolePolicyDocument="{}")
-    patched.client("secretsmanager").create_secret(Name=f"{unique}/db", SecretString="kept")
-    other.client("secretsmanager").create_secret(Name=f"{unique}/db", SecretString="decoy")
+    patched.client("secretsmanager").create_secret(Name=f"{unique}/db", SecretString=secrets.token_hex(16))
+    other.client("secretsmanager").create_secret(Name=f"{unique}/db", SecretString=secrets.token_hex(16))
     role = _narrow_role(
         patched,
         f"narrow-{unique}",

@@ -7,6 +7,7 @@ failing the ExecuteChangeSet call as moto does."""
 from __future__ import annotations
 
 import json
+import secrets
 
 import pytest
 from botocore.exceptions import ClientError
@@ -134,7 +135,7 @@ def test_a_policy_a_stack_grants_its_own_caller_does_not_authorize_its_own_creat
     the rollback, granting what it said."""
     from tests.unit.emulator.helpers import client_as_role
 
-    secret = patched.client("secretsmanager").create_secret(Name=f"kept-{unique}", SecretString="kept")["ARN"]
+    secret = patched.client("secretsmanager").create_secret(Name=f"kept-{unique}", SecretString=secrets.token_hex(16))["ARN"]
     name = f"cfn-create-only-{unique}"
     trust = {
         "Version": "2012-10-17",

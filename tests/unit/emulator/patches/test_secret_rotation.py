@@ -4,6 +4,8 @@ function")."""
 
 from __future__ import annotations
 
+from secrets import token_hex
+
 import pytest
 from botocore.exceptions import ClientError
 
@@ -35,7 +37,7 @@ def test_moto_still_invokes_a_rotation_function_whatever_its_policy(vanilla):
     function = vanilla.client("lambda").create_function(
         FunctionName="rotator", Runtime="python3.13", Role=role, Handler="h.handle", Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18}
     )["FunctionArn"]
-    vanilla.client("secretsmanager").create_secret(Name="s", SecretString="v")
+    vanilla.client("secretsmanager").create_secret(Name="s", SecretString=token_hex(16))
     vanilla.client("secretsmanager").rotate_secret(SecretId="s", RotationLambdaARN=function, RotationRules={"AutomaticallyAfterDays": 1})
 
 
@@ -44,7 +46,7 @@ def test_a_rotation_invokes_only_a_function_whose_policy_lets_secrets_manager(pa
     steps = tmp_path / "steps"
     function = _function(patched, f"rotator-{unique}", steps)
     secrets = patched.client("secretsmanager")
-    secrets.create_secret(Name=f"secret-{unique}", SecretString="v")
+    secrets.create_secret(Name=f"secret-{unique}", SecretString=token_hex(16))
     with pytest.raises(ClientError) as refused:
         secrets.rotate_secret(SecretId=f"secret-{unique}", RotationLambdaARN=function, RotationRules={"AutomaticallyAfterDays": 1})
     assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
