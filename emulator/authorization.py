@@ -622,7 +622,7 @@ _ENRICHERS: dict[tuple[str, str], Callable[[Call, Target, str], Target]] = {
 }
 
 
-def targets(derivation: Derivation, call: Call, caller: str) -> list[Target]:
+def targets(derivation: Derivation, call: Call, caller: str, get: Callable[[str], Any] | None = None) -> list[Target]:
     """What a call of ``derivation``'s operation acts on: one target, or one per resource it
     names (GetParameters' names, BatchGetItem's tables); ``*`` when the action has no
     resource type or the request names none."""
@@ -644,7 +644,7 @@ def targets(derivation: Derivation, call: Call, caller: str) -> list[Target]:
         kind = resource_type_of(derivation, call.moto_resource) or ""
         arns = [call.moto_resource] if kind else []
     else:
-        kind, arns = resource_arns(derivation, _parameters(call, derivation), call.region, caller)
+        kind, arns = resource_arns(derivation, get or _parameters(call, derivation), call.region, caller)
     if not arns:
         return [Target("*", caller)]
     enrich = _ENRICHERS.get((prefix, kind.lower()))
@@ -745,12 +745,18 @@ def take_session_policies(call: Call) -> None:
 ADMINISTRATOR_ACCESS = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
+def _role_of(principal: Principal) -> Any:
+    """The IAM role a principal acts as, if it is one of an emulated account's."""
+    backend = dict.get(iam_backends, principal.account)  # never made here (emulator.identity.existing_backend)
+    roles = backend[PARTITION].roles.values() if backend is not None else ()
+    return next((role for role in roles if role.arn == principal.arn), None)
+
+
 def identity_policies(principal: Principal) -> list[dict[str, Any]]:
     """The role's inline and attached managed policies; everything for an administrator."""
     if is_administrator(principal):
         return [ADMINISTRATOR_ACCESS]
-    backend = iam_backends[principal.account][PARTITION]
-    role = next((role for role in backend.roles.values() if role.arn == principal.arn), None)
+    role = _role_of(principal)
     if role is None:
         return []
     documents = list(role.policies.values())
@@ -845,12 +851,11 @@ def permissions_boundary(principal: Principal) -> dict[str, Any] | None:
     a boundary naming no policy allows nothing."""
     if not principal.arn or is_administrator(principal):
         return None
-    backend = dict.get(iam_backends, principal.account)
-    role = next((role for role in backend[PARTITION].roles.values() if role.arn == principal.arn), None) if backend is not None else None
+    role = _role_of(principal)
     arn = getattr(role, "permissions_boundary_arn", None) if role is not None else None
     if not arn:
         return None
-    managed = backend[PARTITION].managed_policies.get(arn) if backend is not None else None
+    managed = iam_backends[principal.account][PARTITION].managed_policies.get(arn)
     versions = [version.document for version in getattr(managed, "versions", []) if version.is_default]
     return (_document(versions[0]) if versions else None) or {"Version": "2012-10-17", "Statement": []}
 
@@ -1007,7 +1012,7 @@ def request_tags(derivation: Derivation, get: Callable[[str], Any]) -> tuple[dic
     neither: a condition on them cannot be evaluated, and does not hold."""
     context: dict[str, ContextValue] = {}
     keys: list[str] = []
-    for member in derivation.members:
+    for member in (member for member in derivation.members if "tag" in member.lower()):
         value = get(member)
         lowered = member.lower()
         if value in (None, "", [], {}):
@@ -1064,13 +1069,15 @@ def authorize_call(principal: Principal, call: Call, operation_name: str) -> Non
             f"{derivation.refused})",
         )
     action = derivation.action
-    found = targets(derivation, call, principal.account)
+    # One reader of the request's members for the whole check: moto parses a JSON body per read.
+    get = _parameters(call, derivation)
+    found = targets(derivation, call, principal.account, get)
     # S3 lists its object actions' two resource types (object, access point object) as
     # alternatives, neither marked required: one of them is, all the same.
     must_name = any(r.required for r in derivation.resources) or (service == "s3" and bool(derivation.resources))
     unread = next((t.unread for t in found if t.unread), None)
     if unread is None and derivation.resources and any(t.arn == "*" for t in found) and service != "s3":
-        unread = next(iter(naming_members(derivation, _parameters(call, derivation))), None)
+        unread = next(iter(naming_members(derivation, get)), None)
     if service in _CALLERS_ACCOUNT_ONLY and any(t.account not in ("", principal.account) for t in found):
         other = next(t.arn for t in found if t.account not in ("", principal.account))
         raise denial(service, principal, f"{action} on resource: {other} (another account's: moto would act in the caller's own)")
@@ -1084,7 +1091,7 @@ def authorize_call(principal: Principal, call: Call, operation_name: str) -> Non
         which = f"its {unread} names" if unread else "this request acts on"
         raise denial(service, principal, f"{action} on resource: * (the emulator cannot tell which {types} {which})")
     transport = transport_of(getattr(call, "normalized_request", None))
-    tags, carried = request_tags(derivation, _parameters(call, derivation)) if service != "s3" else ({}, ())
+    tags, carried = request_tags(derivation, get) if service != "s3" else ({}, ())
     for target in found:
         decision = check(principal, action, target, call.region, tags, transport, carried=carried)
         if not decision.allowed:
